@@ -1,0 +1,75 @@
+//! The process-wide manager behind [`crate::get_secret`].
+
+use std::sync::OnceLock;
+
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+
+use crate::chain::SecretsManager;
+use crate::error::{Error, ErrorKind};
+
+static GLOBAL: OnceLock<SecretsManager> = OnceLock::new();
+
+/// Installs `manager` as the global manager.
+///
+/// # Errors
+///
+/// [`ErrorKind::AlreadyInitialized`] if a global manager exists already
+/// (set by an earlier `init` or built lazily by an earlier read).
+pub fn init(manager: SecretsManager) -> Result<(), Error> {
+    GLOBAL.set(manager).map_err(|_| {
+        Error::new(
+            ErrorKind::AlreadyInitialized,
+            "the global secrets manager is already initialised; call secret_chain::init once, before the first read",
+        )
+    })
+}
+
+/// The global manager, built with [`SecretsManager::from_env`] on first use
+/// unless [`init`] installed one.
+///
+/// # Errors
+///
+/// The configuration error of [`SecretsManager::from_env`]; a later call
+/// tries again.
+pub fn global() -> Result<&'static SecretsManager, Error> {
+    if let Some(m) = GLOBAL.get() {
+        return Ok(m);
+    }
+    let built = SecretsManager::from_env()?;
+    Ok(GLOBAL.get_or_init(|| built))
+}
+
+/// The global manager if one exists, without building it.
+pub fn try_global() -> Option<&'static SecretsManager> {
+    GLOBAL.get()
+}
+
+/// Reads a secret through the global manager. See [`SecretsManager::get_secret`].
+///
+/// # Errors
+///
+/// As [`SecretsManager::get_secret`], plus the configuration error of
+/// [`global`].
+#[inline]
+pub async fn get_secret(path: &str) -> Result<SecretString, Error> {
+    global()?.get_secret(path).await
+}
+
+/// Reads and deserializes a JSON secret through the global manager.
+///
+/// # Errors
+///
+/// As [`SecretsManager::get_secret_json`].
+pub async fn get_secret_json<T: DeserializeOwned>(path: &str) -> Result<T, Error> {
+    global()?.get_secret_json(path).await
+}
+
+/// Blocking twin of [`get_secret`]; see [`SecretsManager::get_secret_blocking`].
+///
+/// # Errors
+///
+/// As [`SecretsManager::get_secret_blocking`].
+pub fn get_secret_blocking(path: &str) -> Result<SecretString, Error> {
+    global()?.get_secret_blocking(path)
+}

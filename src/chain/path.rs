@@ -1,0 +1,264 @@
+//! Secret paths (`name#field`) and turning a provider's value into what the
+//! caller asked for.
+
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::providers::SecretValue;
+
+/// A parsed secret path: the secret's name and an optional JSON field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SecretPath<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) field: Option<&'a str>,
+}
+
+impl<'a> SecretPath<'a> {
+    /// Parses `name` or `name#field`.
+    pub(crate) fn parse(path: &'a str) -> Result<SecretPath<'a>, Error> {
+        if path.contains('\0') {
+            return Err(Error::new(
+                ErrorKind::InvalidPath,
+                "secret path contains a NUL character",
+            ));
+        }
+        let (name, field) = match path.split_once('#') {
+            Some((n, f)) => (n, Some(f)),
+            None => (path, None),
+        };
+        if name.trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidPath,
+                format!("secret path '{path}' has an empty name"),
+            ));
+        }
+        if field.is_some_and(|f| f.is_empty()) {
+            return Err(Error::new(
+                ErrorKind::InvalidPath,
+                format!("secret path '{path}' has an empty field after '#'"),
+            ));
+        }
+        Ok(SecretPath { name, field })
+    }
+}
+
+/// A value ready to hand out: what the cache stores.
+pub(crate) enum Resolved {
+    Text(SecretString),
+    Bytes(SecretSlice<u8>),
+}
+
+impl Clone for Resolved {
+    fn clone(&self) -> Self {
+        match self {
+            Resolved::Text(s) => Resolved::Text(s.clone()),
+            Resolved::Bytes(b) => Resolved::Bytes(b.clone()),
+        }
+    }
+}
+
+impl Resolved {
+    /// The value as text.
+    pub(crate) fn to_text(&self, path: &str, provider: &str) -> Result<SecretString, Error> {
+        match self {
+            Resolved::Text(s) => Ok(s.clone()),
+            Resolved::Bytes(b) => match std::str::from_utf8(b.expose_secret()) {
+                Ok(s) => Ok(SecretString::from(s)),
+                Err(_) => Err(Error::new(
+                    ErrorKind::InvalidValue,
+                    format!(
+                        "secret '{path}' from {provider} is binary and not valid UTF-8; read it with get_secret_bytes"
+                    ),
+                )
+                .with_provider(provider)),
+            },
+        }
+    }
+
+    /// The value as bytes.
+    pub(crate) fn to_bytes(&self) -> SecretSlice<u8> {
+        match self {
+            Resolved::Text(s) => SecretSlice::from(s.expose_secret().as_bytes().to_vec()),
+            Resolved::Bytes(b) => b.clone(),
+        }
+    }
+}
+
+/// Applies the path's field selection (and the document rule) to a value.
+pub(crate) fn resolve(
+    value: SecretValue,
+    path: &SecretPath<'_>,
+    full_path: &str,
+    provider: &str,
+) -> Result<Resolved, Error> {
+    match (value, path.field) {
+        (SecretValue::Text(s), None) => Ok(Resolved::Text(s)),
+        (SecretValue::Binary(b), None) => Ok(Resolved::Bytes(b)),
+        (SecretValue::Document(doc), None) => {
+            let parsed = parse_object(doc.expose_secret(), full_path, provider, None)?;
+            if parsed.len() == 1 {
+                let (_, v) = parsed.into_iter().next().expect("one entry");
+                Ok(Resolved::Text(json_to_secret(v)))
+            } else {
+                Ok(Resolved::Text(doc))
+            }
+        }
+        (SecretValue::Text(s) | SecretValue::Document(s), Some(field)) => {
+            select_field(s.expose_secret(), full_path, provider, field)
+        }
+        (SecretValue::Binary(b), Some(field)) => match std::str::from_utf8(b.expose_secret()) {
+            Ok(text) => select_field(text, full_path, provider, field),
+            Err(_) => Err(invalid_json(
+                full_path,
+                provider,
+                Some(field),
+                "the value is binary, not JSON",
+            )),
+        },
+    }
+}
+
+fn select_field(
+    text: &str,
+    full_path: &str,
+    provider: &str,
+    field: &str,
+) -> Result<Resolved, Error> {
+    let mut obj = parse_object(text, full_path, provider, Some(field))?;
+    match obj.remove(field) {
+        Some(v) => Ok(Resolved::Text(json_to_secret(v))),
+        None => Err(invalid_json(
+            full_path,
+            provider,
+            Some(field),
+            "the JSON object has no such field",
+        )),
+    }
+}
+
+fn parse_object(
+    text: &str,
+    full_path: &str,
+    provider: &str,
+    field: Option<&str>,
+) -> Result<serde_json::Map<String, Value>, Error> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(invalid_json(
+            full_path,
+            provider,
+            field,
+            "the value is JSON but not an object",
+        )),
+        Err(e) => Err(invalid_json(
+            full_path,
+            provider,
+            field,
+            &describe_json_error(&e),
+        )),
+    }
+}
+
+/// Describes a serde_json error without its message, which can quote input.
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "it could not be read",
+        Category::Syntax => "it is not valid JSON",
+        Category::Data => "it does not have the expected shape or types",
+        Category::Eof => "it ends early",
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
+}
+
+fn invalid_json(full_path: &str, provider: &str, field: Option<&str>, why: &str) -> Error {
+    let msg = match field {
+        Some(f) => format!("secret '{full_path}' from {provider}: cannot select field '{f}': {why}"),
+        None => format!("secret '{full_path}' from {provider}: {why}"),
+    };
+    Error::new(ErrorKind::InvalidJson, msg).with_provider(provider)
+}
+
+fn json_to_secret(v: Value) -> SecretString {
+    match v {
+        Value::String(s) => SecretString::from(s),
+        other => SecretString::from(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(r: Resolved) -> String {
+        match r {
+            Resolved::Text(s) => s.expose_secret().to_owned(),
+            Resolved::Bytes(_) => panic!("bytes"),
+        }
+    }
+
+    #[test]
+    fn paths_split_on_the_first_hash() {
+        let p = SecretPath::parse("db/creds#password").unwrap();
+        assert_eq!(p.name, "db/creds");
+        assert_eq!(p.field, Some("password"));
+        assert_eq!(SecretPath::parse("plain").unwrap().field, None);
+    }
+
+    #[test]
+    fn empty_names_and_fields_are_invalid_paths() {
+        for bad in ["", "#f", "name#", "  "] {
+            let e = SecretPath::parse(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidPath, "{bad}");
+        }
+    }
+
+    #[test]
+    fn field_is_selected_from_json_text() {
+        let p = SecretPath::parse("db#password").unwrap();
+        let v = SecretValue::text(r#"{"user":"app","password":"pw-123456","port":5432}"#);
+        assert_eq!(text(resolve(v, &p, "db#password", "env").unwrap()), "pw-123456");
+        let p = SecretPath::parse("db#port").unwrap();
+        let v = SecretValue::text(r#"{"port":5432}"#);
+        assert_eq!(text(resolve(v, &p, "db#port", "env").unwrap()), "5432");
+    }
+
+    #[test]
+    fn missing_field_is_invalid_json_naming_path_and_field() {
+        let p = SecretPath::parse("db#password").unwrap();
+        let v = SecretValue::text(r#"{"user":"topsecret-user"}"#);
+        let e = resolve(v, &p, "db#password", "aws").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidJson);
+        let m = e.to_string();
+        assert!(m.contains("db#password") && m.contains("'password'"), "{m}");
+        assert!(!m.contains("topsecret"), "{m}");
+    }
+
+    #[test]
+    fn non_json_value_with_field_is_invalid_json_without_the_value() {
+        let p = SecretPath::parse("db#password").unwrap();
+        let v = SecretValue::text("not-json-hunter2");
+        let e = resolve(v, &p, "db#password", "env").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidJson);
+        assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn document_with_one_key_yields_that_value_else_whole_object() {
+        let p = SecretPath::parse("api").unwrap();
+        let one = SecretValue::Document(SecretString::from(r#"{"value":"abc123456"}"#));
+        assert_eq!(text(resolve(one, &p, "api", "vault").unwrap()), "abc123456");
+        let two = SecretValue::Document(SecretString::from(r#"{"a":"1","b":"2"}"#));
+        let whole = text(resolve(two, &p, "api", "vault").unwrap());
+        let v: Value = serde_json::from_str(&whole).unwrap();
+        assert_eq!(v["b"], "2");
+    }
+
+    #[test]
+    fn json_error_description_does_not_quote_input() {
+        let e = serde_json::from_str::<u16>("\"hunter2\"").unwrap_err();
+        assert!(e.to_string().contains("hunter2"));
+        assert!(!describe_json_error(&e).contains("hunter2"));
+    }
+}

@@ -1,0 +1,271 @@
+//! The one public error type of the crate.
+//!
+//! Every error names what went wrong (its [`ErrorKind`]), the secret path and
+//! the provider where that applies, and never a secret value or a raw input
+//! line. When every provider of a chain misses, the error lists each
+//! provider's answer in order ([`Error::outcomes`]).
+
+use std::fmt;
+use std::sync::Arc;
+
+/// What kind of failure an [`Error`] is.
+///
+/// The kind drives the fallback policy of the chain: [`ErrorKind::NotFound`]
+/// and [`ErrorKind::Unavailable`] move on to the next provider,
+/// [`ErrorKind::AccessDenied`] moves on unless the chain is configured to
+/// stop on it, and every other kind stops the chain at once.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The secret does not exist in the provider (or in any provider).
+    NotFound,
+    /// The provider refused access (bad credentials, missing permission).
+    AccessDenied,
+    /// The provider could not be reached or failed (timeout, 5xx, sealed).
+    Unavailable,
+    /// The value is not JSON, or the JSON lacks the requested field or type.
+    InvalidJson,
+    /// The value exists but cannot be returned in the requested form
+    /// (for example a binary secret that is not UTF-8, read as a string).
+    InvalidValue,
+    /// A secret path is malformed (empty, empty field after `#`).
+    InvalidPath,
+    /// A configuration value or setting is wrong or missing.
+    Config,
+    /// The global manager or the global subscriber was already initialised.
+    AlreadyInitialized,
+    /// A blocking method was called from inside an async runtime.
+    BlockingInRuntime,
+    /// Reading a file or stream failed.
+    Io,
+}
+
+impl ErrorKind {
+    /// A short lowercase description of the kind, used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AccessDenied => "access denied",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::InvalidJson => "invalid json",
+            ErrorKind::InvalidValue => "invalid value",
+            ErrorKind::InvalidPath => "invalid path",
+            ErrorKind::Config => "configuration error",
+            ErrorKind::AlreadyInitialized => "already initialised",
+            ErrorKind::BlockingInRuntime => "blocking call inside an async runtime",
+            ErrorKind::Io => "i/o error",
+        }
+    }
+
+    /// Whether a chain moves on to the next provider after this kind.
+    pub(crate) fn falls_through(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::NotFound | ErrorKind::Unavailable | ErrorKind::AccessDenied
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One provider's answer for one secret, kept in a chain error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderOutcome {
+    /// The provider's name (`aws`, `vault`, `env`, or a custom name).
+    pub provider: String,
+    /// What the provider answered.
+    pub kind: ErrorKind,
+    /// The provider's own description, for example `not found (DATABASE_URL)`.
+    /// Never holds a secret value.
+    pub detail: String,
+}
+
+impl fmt::Display for ProviderOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.provider, self.detail)
+    }
+}
+
+type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The error type of every fallible operation in this crate.
+///
+/// `Display` is one short lowercase clause; the underlying cause, where
+/// there is one, is available through [`std::error::Error::source`].
+/// Neither ever holds a secret value.
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    provider: Option<String>,
+    outcomes: Vec<ProviderOutcome>,
+    source: Option<Source>,
+}
+
+impl Error {
+    /// A new error of `kind` with a message. The message must not hold a
+    /// secret value: name the path, the setting or the provider instead.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            inner: Arc::new(Inner {
+                kind,
+                message: message.into(),
+                provider: None,
+                outcomes: Vec::new(),
+                source: None,
+            }),
+        }
+    }
+
+    /// A "not found" answer of a provider, e.g. `Error::not_found("not found (DATABASE_URL)")`.
+    pub fn not_found(detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::NotFound, detail)
+    }
+
+    /// An "access denied" answer of a provider.
+    pub fn access_denied(detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::AccessDenied, detail)
+    }
+
+    /// An "unavailable" answer of a provider (unreachable, timeout, 5xx).
+    pub fn unavailable(detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Unavailable, detail)
+    }
+
+    /// A configuration error naming the setting.
+    pub fn config(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    /// Attaches the underlying cause. The cause's own `Display` must not
+    /// hold a secret value either: wrap foreign errors that echo input.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.inner_mut().source = Some(Arc::new(source));
+        self
+    }
+
+    /// Records which provider produced this error.
+    pub fn with_provider(mut self, provider: impl Into<String>) -> Error {
+        self.inner_mut().provider = Some(provider.into());
+        self
+    }
+
+    pub(crate) fn with_outcomes(mut self, outcomes: Vec<ProviderOutcome>) -> Error {
+        self.inner_mut().outcomes = outcomes;
+        self
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner {
+        // Errors are built before they are shared; make_mut is not available
+        // for a non-Clone Inner, so rebuild when (rarely) shared.
+        if Arc::get_mut(&mut self.inner).is_none() {
+            let old = &self.inner;
+            self.inner = Arc::new(Inner {
+                kind: old.kind,
+                message: old.message.clone(),
+                provider: old.provider.clone(),
+                outcomes: old.outcomes.clone(),
+                source: old.source.clone(),
+            });
+        }
+        Arc::get_mut(&mut self.inner).expect("freshly built error is unique")
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The provider that produced the error, if one did.
+    pub fn provider(&self) -> Option<&str> {
+        self.inner.provider.as_deref()
+    }
+
+    /// For an error of the chain: each provider's answer, in chain order.
+    /// Empty for errors that did not come from a chain lookup.
+    pub fn outcomes(&self) -> &[ProviderOutcome] {
+        &self.inner.outcomes
+    }
+
+    /// The message without the kind prefix, as given to [`Error::new`].
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(p) = &self.inner.provider {
+            d.field("provider", p);
+        }
+        if !self.inner.outcomes.is_empty() {
+            d.field("outcomes", &self.inner.outcomes);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", &format_args!("{s}"));
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_the_message_and_source_is_kept() {
+        let io = std::io::Error::other("disk on fire");
+        let e = Error::new(ErrorKind::Io, "cannot read '.env'").with_source(io);
+        assert_eq!(e.to_string(), "cannot read '.env'");
+        assert_eq!(e.kind(), ErrorKind::Io);
+        let src = std::error::Error::source(&e).expect("source kept");
+        assert_eq!(src.to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn builders_work_on_shared_errors() {
+        let e = Error::not_found("not found (X)");
+        let shared = e.clone();
+        let tagged = shared.with_provider("env");
+        assert_eq!(tagged.provider(), Some("env"));
+        assert_eq!(e.provider(), None);
+    }
+
+    #[test]
+    fn only_lookup_misses_fall_through() {
+        assert!(ErrorKind::NotFound.falls_through());
+        assert!(ErrorKind::Unavailable.falls_through());
+        assert!(ErrorKind::AccessDenied.falls_through());
+        assert!(!ErrorKind::InvalidJson.falls_through());
+        assert!(!ErrorKind::Config.falls_through());
+    }
+}

@@ -1,0 +1,32 @@
+//! AWS Secrets Manager provider (in progress).
+
+use crate::chain::Config;
+use crate::error::Error;
+use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+
+/// AWS Secrets Manager.
+#[derive(Debug)]
+pub struct AwsProvider;
+
+impl AwsProvider {
+    /// Builds the provider from the configuration.
+    ///
+    /// # Errors
+    ///
+    /// Always, until the provider lands.
+    pub fn from_config(_config: &Config) -> Result<AwsProvider, Error> {
+        Err(Error::config("the 'aws' provider is not available yet in this build"))
+    }
+}
+
+impl Provider for AwsProvider {
+    fn name(&self) -> &str {
+        "aws"
+    }
+    fn fetch<'a>(&'a self, _name: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+        Box::pin(async { Err(Error::unavailable("not available")) })
+    }
+    fn list<'a>(&'a self, _prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+        Box::pin(async { Err(Error::unavailable("not available")) })
+    }
+}

@@ -1,0 +1,186 @@
+//! Secret backends: the [`Provider`] trait and one module per backend.
+//!
+//! A provider answers two questions: "what is the value of secret `name`?"
+//! ([`Provider::fetch`]) and "which secrets exist under `prefix`?"
+//! ([`Provider::list`]). It answers "not found", "access denied" and
+//! "unavailable" with an [`Error`] of that [`ErrorKind`](crate::ErrorKind), and
+//! the [`SecretsManager`](crate::SecretsManager) decides whether to move on to
+//! the next provider.
+//!
+//! The trait is object-safe: a chain holds `Box<dyn Provider>`, so a user can
+//! plug in a backend of their own.
+//!
+//! ```
+//! use secret_chain::providers::{BoxFuture, Provider, SecretValue, Version};
+//! use secret_chain::Error;
+//!
+//! #[derive(Debug)]
+//! struct Fixed;
+//!
+//! impl Provider for Fixed {
+//!     fn name(&self) -> &str {
+//!         "fixed"
+//!     }
+//!     fn fetch<'a>(&'a self, name: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+//!         Box::pin(async move {
+//!             match name {
+//!                 "greeting" => Ok(SecretValue::text("hello")),
+//!                 _ => Err(Error::not_found("not found")),
+//!             }
+//!         })
+//!     }
+//!     fn list<'a>(&'a self, _prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+//!         Box::pin(async { Ok(vec!["greeting".to_owned()]) })
+//!     }
+//! }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
+use crate::error::Error;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod env;
+#[cfg(feature = "vault")]
+pub mod vault;
+
+pub use env::EnvProvider;
+
+/// A boxed, sendable future: the return type of [`Provider`] methods.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Which version of a secret to read.
+///
+/// Providers that do not version secrets (env) answer only
+/// [`Version::Current`] and report other versions as not found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Version {
+    /// The current version (`AWSCURRENT` in AWS, the latest version in Vault).
+    #[default]
+    Current,
+    /// A named stage, such as `AWSPREVIOUS` or `AWSPENDING` (AWS).
+    Stage(String),
+    /// A specific version id (AWS version id, Vault version number).
+    Id(String),
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Version::Current => f.write_str("current"),
+            Version::Stage(s) => write!(f, "stage {s}"),
+            Version::Id(id) => write!(f, "version {id}"),
+        }
+    }
+}
+
+/// A value as a provider returns it.
+///
+/// The [`SecretsManager`](crate::SecretsManager) turns it into what the
+/// caller asked for: a string, bytes, or one field (`name#field`).
+#[non_exhaustive]
+pub enum SecretValue {
+    /// A text value (env var, AWS `SecretString`). With `#field`, it is
+    /// parsed as a JSON object.
+    Text(SecretString),
+    /// A binary value (AWS `SecretBinary`).
+    Binary(SecretSlice<u8>),
+    /// A key/value document as JSON object text (a Vault KV secret's data).
+    /// Without `#field`, a document with exactly one key yields that key's
+    /// value; otherwise the whole object is returned as JSON.
+    Document(SecretString),
+}
+
+impl SecretValue {
+    /// A text value.
+    pub fn text(value: impl Into<String>) -> SecretValue {
+        SecretValue::Text(SecretString::from(value.into()))
+    }
+
+    /// A binary value.
+    pub fn binary(value: Vec<u8>) -> SecretValue {
+        SecretValue::Binary(SecretSlice::from(value))
+    }
+
+    /// Length of the value in bytes, for diagnostics that must not show it.
+    pub fn len(&self) -> usize {
+        match self {
+            SecretValue::Text(s) | SecretValue::Document(s) => s.expose_secret().len(),
+            SecretValue::Binary(b) => b.expose_secret().len(),
+        }
+    }
+
+    /// Whether the value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            SecretValue::Text(_) => "Text",
+            SecretValue::Binary(_) => "Binary",
+            SecretValue::Document(_) => "Document",
+        };
+        write!(f, "SecretValue::{kind}([REDACTED {} bytes])", self.len())
+    }
+}
+
+/// A secret backend.
+///
+/// Implementations must be cheap to call concurrently (`&self`), must map
+/// their failures to [`ErrorKind::NotFound`](crate::ErrorKind::NotFound),
+/// [`ErrorKind::AccessDenied`](crate::ErrorKind::AccessDenied) or
+/// [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) so that the
+/// chain can fall through, and must never put a secret value in an error
+/// or a log line. Error messages are relative to the provider
+/// (`not found (DATABASE_URL)`): the chain adds the path and the name.
+///
+/// The methods return boxed futures so that the trait stays object-safe;
+/// implement the logic in an ordinary `async fn` and box it here.
+pub trait Provider: Send + Sync + fmt::Debug {
+    /// The provider's name, used in logs, errors and `secret-chain check`.
+    fn name(&self) -> &str;
+
+    /// Fetches secret `name` (without any `#field` suffix) at `version`.
+    fn fetch<'a>(
+        &'a self,
+        name: &'a str,
+        version: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, Error>>;
+
+    /// Lists the names of the secrets under `prefix` (relative paths, the
+    /// way [`fetch`](Provider::fetch) takes them). Names only, never values.
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>>;
+
+    /// Whether the provider answers. The default lists the empty prefix.
+    fn health(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move { self.list("").await.map(|_| ()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_value_debug_shows_no_value() {
+        let v = SecretValue::text("hunter2-very-secret");
+        let d = format!("{v:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("19 bytes"), "{d}");
+    }
+
+    #[test]
+    fn provider_trait_is_object_safe() {
+        fn takes(_: &[Box<dyn Provider>]) {}
+        takes(&[]);
+    }
+}
