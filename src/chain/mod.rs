@@ -571,3 +571,337 @@ fn chain_error(path: &str, kind: ErrorKind, outcomes: Vec<ProviderOutcome>) -> E
     Error::new(kind, msg).with_outcomes(outcomes)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{BoxFuture, EnvProvider};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A provider with scripted answers that counts its calls.
+    #[derive(Debug)]
+    struct Scripted {
+        name: &'static str,
+        answer: fn(&str) -> Result<SecretValue, Error>,
+        calls: Arc<AtomicUsize>,
+        delay: Duration,
+    }
+
+    impl Scripted {
+        fn new(name: &'static str, answer: fn(&str) -> Result<SecretValue, Error>) -> (Self, Arc<AtomicUsize>) {
+            let calls = Arc::new(AtomicUsize::new(0));
+            (
+                Scripted { name, answer, calls: calls.clone(), delay: Duration::ZERO },
+                calls,
+            )
+        }
+    }
+
+    impl Provider for Scripted {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn fetch<'a>(&'a self, name: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                if !self.delay.is_zero() {
+                    tokio::time::sleep(self.delay).await;
+                }
+                (self.answer)(name)
+            })
+        }
+        fn list<'a>(&'a self, _prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+            Box::pin(async move {
+                match (self.answer)("list") {
+                    Ok(_) => Ok(vec![format!("{}/b", self.name), "shared/a".to_owned()]),
+                    Err(e) => Err(e),
+                }
+            })
+        }
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> EnvProvider {
+        EnvProvider::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn first_provider_that_has_the_secret_answers() {
+        let (a, a_calls) = Scripted::new("aws", |_| Ok(SecretValue::text("from-aws-123")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("DATABASE_URL", "from-env-123")]))
+            .build()
+            .unwrap();
+        let v = rt().block_on(m.get_secret("database/url")).unwrap();
+        assert_eq!(v.expose_secret(), "from-aws-123");
+        assert_eq!(a_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn not_found_moves_to_next_provider() {
+        let (a, _) = Scripted::new("aws", |_| Err(Error::not_found("not found")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("DATABASE_URL", "from-env-123")]))
+            .build()
+            .unwrap();
+        let v = rt().block_on(m.get_secret("database/url")).unwrap();
+        assert_eq!(v.expose_secret(), "from-env-123");
+    }
+
+    #[test]
+    fn unavailable_moves_to_next_provider() {
+        let (a, _) = Scripted::new("aws", |_| Err(Error::unavailable("unavailable (connection refused)")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("DATABASE_URL", "from-env-123")]))
+            .build()
+            .unwrap();
+        assert!(rt().block_on(m.get_secret("database/url")).is_ok());
+    }
+
+    #[test]
+    fn aggregated_error_lists_every_provider_in_order() {
+        let (a, _) = Scripted::new("aws", |_| Err(Error::not_found("not found")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[]))
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("database/url")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            e.to_string(),
+            "secret 'database/url' not found: aws: not found; env: not found (DATABASE_URL)"
+        );
+        let names: Vec<_> = e.outcomes().iter().map(|o| o.provider.as_str()).collect();
+        assert_eq!(names, ["aws", "env"]);
+    }
+
+    #[test]
+    fn all_unavailable_is_unavailable_and_all_denied_is_denied() {
+        let (a, _) = Scripted::new("aws", |_| Err(Error::unavailable("unavailable (timeout)")));
+        let (v, _) = Scripted::new("vault", |_| Err(Error::access_denied("access denied (403)")));
+        let m = SecretsManager::builder().provider(a).provider(v).build().unwrap();
+        let e = rt().block_on(m.get_secret("x/y")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(e.to_string().contains("aws: unavailable (timeout); vault: access denied (403)"), "{e}");
+
+        let (v, _) = Scripted::new("vault", |_| Err(Error::access_denied("access denied (403)")));
+        let m = SecretsManager::builder().provider(v).build().unwrap();
+        assert_eq!(rt().block_on(m.get_secret("x")).unwrap_err().kind(), ErrorKind::AccessDenied);
+    }
+
+    #[test]
+    fn access_denied_moves_on_by_default_and_can_stop_the_chain() {
+        let denied = |_: &str| Err(Error::access_denied("access denied (AccessDeniedException)"));
+        let (a, _) = Scripted::new("aws", denied);
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("K", "env-value-1")]))
+            .build()
+            .unwrap();
+        assert!(rt().block_on(m.get_secret("k")).is_ok());
+
+        let (a, _) = Scripted::new("aws", denied);
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("K", "env-value-1")]))
+            .stop_on_access_denied(true)
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("k")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AccessDenied);
+        assert_eq!(e.outcomes().len(), 1);
+        assert_eq!(e.provider(), Some("aws"));
+    }
+
+    #[test]
+    fn a_cache_hit_makes_no_backend_call_until_the_ttl_passes() {
+        let (clock, mock) = Clock::mock();
+        let (a, calls) = Scripted::new("aws", |_| Ok(SecretValue::text("value-123456")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .cache_ttl(Duration::from_secs(300))
+            .clock(clock)
+            .build()
+            .unwrap();
+        let rt = rt();
+        for _ in 0..5 {
+            rt.block_on(m.get_secret("k")).unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        mock.advance(Duration::from_secs(299));
+        rt.block_on(m.get_secret("k")).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        mock.advance(Duration::from_secs(2));
+        rt.block_on(m.get_secret("k")).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn refresh_drops_cached_values() {
+        let (a, calls) = Scripted::new("aws", |_| Ok(SecretValue::text("value-123456")));
+        let m = SecretsManager::builder().provider(a).build().unwrap();
+        let rt = rt();
+        rt.block_on(m.get_secret("k")).unwrap();
+        m.refresh();
+        rt.block_on(m.get_secret("k")).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        m.refresh_key("k");
+        rt.block_on(m.get_secret("k")).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn zero_ttl_disables_the_cache() {
+        let (a, calls) = Scripted::new("aws", |_| Ok(SecretValue::text("value-123456")));
+        let m = SecretsManager::builder().provider(a).cache_ttl(Duration::ZERO).build().unwrap();
+        let rt = rt();
+        rt.block_on(m.get_secret("k")).unwrap();
+        rt.block_on(m.get_secret("k")).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn field_paths_select_from_json_for_any_provider() {
+        let (a, _) = Scripted::new("custom", |_| Ok(SecretValue::text(r#"{"user":"app","password":"pw-abcdef"}"#)));
+        let m = SecretsManager::builder().provider(a).build().unwrap();
+        let rt = rt();
+        assert_eq!(rt.block_on(m.get_secret("db#password")).unwrap().expose_secret(), "pw-abcdef");
+        let e = rt.block_on(m.get_secret("db#missing")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidJson);
+        assert!(e.to_string().contains("'missing'") && e.to_string().contains("db#missing"), "{e}");
+        assert!(!e.to_string().contains("pw-abcdef"));
+    }
+
+    #[test]
+    fn typed_json_errors_do_not_echo_the_value() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Db {
+            port: u16,
+        }
+        let (a, _) = Scripted::new("custom", |_| Ok(SecretValue::text(r#"{"port":"hunter2-secret"}"#)));
+        let m = SecretsManager::builder().provider(a).build().unwrap();
+        let e = rt().block_on(m.get_secret_json::<Db>("db")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidJson);
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(!format!("{e:?}").contains("hunter2"));
+        let (a, _) = Scripted::new("custom", |_| Ok(SecretValue::text(r#"{"port":5432}"#)));
+        let m = SecretsManager::builder().provider(a).build().unwrap();
+        assert_eq!(rt().block_on(m.get_secret_json::<Db>("db")).unwrap().port, 5432);
+    }
+
+    #[test]
+    fn concurrent_misses_for_one_key_make_one_backend_call() {
+        let (mut a, calls) = Scripted::new("slow", |_| Ok(SecretValue::text("value-123456")));
+        a.delay = Duration::from_millis(50);
+        let m = SecretsManager::builder().provider(a).build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..100)
+                .map(|_| {
+                    let m = m.clone();
+                    tokio::spawn(async move { m.get_secret("k").await.map(|_| ()) })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap().unwrap();
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn blocking_twins_work_outside_a_runtime_and_refuse_inside_one() {
+        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
+        assert_eq!(m.get_secret_blocking("k").unwrap().expose_secret(), "value-123456");
+        assert_eq!(m.list_secrets_blocking("k").unwrap(), Vec::<String>::new());
+        let m2 = m.clone();
+        let e = rt().block_on(async move { m2.list_secrets_blocking("") }).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BlockingInRuntime);
+        assert!(e.to_string().contains("async"), "{e}");
+        let m3 = SecretsManager::builder().provider(env(&[("Q", "value-123456")])).build().unwrap();
+        let e = rt().block_on(async move { m3.get_secret_blocking("q") }).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BlockingInRuntime);
+    }
+
+    #[test]
+    fn list_is_the_sorted_union_and_survives_one_failing_provider() {
+        let (a, _) = Scripted::new("aws", |_| Ok(SecretValue::text("x")));
+        let (b, _) = Scripted::new("vault", |_| Ok(SecretValue::text("x")));
+        let (c, _) = Scripted::new("broken", |_| Err(Error::unavailable("unavailable")));
+        let m = SecretsManager::builder().provider(a).provider(b).provider(c).build().unwrap();
+        assert_eq!(rt().block_on(m.list_secrets("")).unwrap(), ["aws/b", "shared/a", "vault/b"]);
+        let (c, _) = Scripted::new("broken", |_| Err(Error::unavailable("unavailable")));
+        let m = SecretsManager::builder().provider(c).build().unwrap();
+        let e = rt().block_on(m.list_secrets("")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn builder_refuses_an_empty_chain_and_duplicate_names() {
+        assert_eq!(SecretsManager::builder().build().unwrap_err().kind(), ErrorKind::Config);
+        let e = SecretsManager::builder().provider(env(&[])).provider(env(&[])).build().unwrap_err();
+        assert!(e.to_string().contains("'env'"), "{e}");
+    }
+
+    #[test]
+    fn fetched_values_are_registered_for_masking() {
+        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
+        assert!(m.known_secrets().is_empty());
+        rt().block_on(m.get_secret("k")).unwrap();
+        assert!(!m.known_secrets().is_empty());
+    }
+
+    #[test]
+    fn debug_output_holds_no_value() {
+        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
+        let v = rt().block_on(m.get_secret("k")).unwrap();
+        assert!(!format!("{m:?}").contains("value-123456"));
+        assert!(!format!("{v:?}").contains("value-123456"));
+    }
+
+    #[test]
+    fn each_fetch_emits_an_audit_event_without_the_value() {
+        use std::io::Write;
+        #[derive(Clone, Default)]
+        struct Buf(Arc<parking_lot::Mutex<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(move || w.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .finish();
+        let (a, _) = Scripted::new("aws", |_| Err(Error::not_found("not found")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("DATABASE_URL", "postgres://u:pw-zyx987@db/app")]))
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(sub, || {
+            rt().block_on(m.get_secret("database/url")).unwrap();
+        });
+        let out = String::from_utf8(buf.0.lock().clone()).unwrap();
+        assert!(out.contains("secret_chain::audit"), "{out}");
+        assert!(out.contains("provider=\"aws\"") && out.contains("outcome=\"not_found\""), "{out}");
+        assert!(out.contains("provider=\"env\"") && out.contains("outcome=\"ok\""), "{out}");
+        assert!(out.contains("latency_ms"), "{out}");
+        assert!(!out.contains("pw-zyx987"), "{out}");
+    }
+}

@@ -49,6 +49,15 @@ pub(crate) enum Resolved {
     Bytes(SecretSlice<u8>),
 }
 
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resolved::Text(_) => f.write_str("Resolved::Text([REDACTED])"),
+            Resolved::Bytes(_) => f.write_str("Resolved::Bytes([REDACTED])"),
+        }
+    }
+}
+
 impl Clone for Resolved {
     fn clone(&self) -> Self {
         match self {
