@@ -1,21 +1,347 @@
-//! AWS Secrets Manager provider (in progress).
+//! The AWS Secrets Manager provider.
+//!
+//! A secret path maps to a secret id by putting `SECRETS_PREFIX` in front,
+//! joined with `/` unless the prefix already ends with one: with
+//! `SECRETS_PREFIX=/app`, `database/url` is the secret `/app/database/url`
+//! ([`AwsProvider::secret_id`]). `SecretString` secrets come back as text,
+//! `SecretBinary` secrets as bytes; `name#field` selects one field of a JSON
+//! secret (the chain does that).
+//!
+//! [`Version::Current`] reads `AWSCURRENT`, [`Version::Stage`] a staging
+//! label (`AWSPREVIOUS`, `AWSPENDING`, a custom one) and [`Version::Id`] a
+//! version id.
+//!
+//! # Settings
+//!
+//! [`AwsProvider::from_config`] reads these variables from the
+//! [`Config`]; the AWS SDK's own chains fill in what is not set (region and
+//! credentials from `~/.aws/config` and `~/.aws/credentials`, SSO, web
+//! identity, ECS and EC2 instance metadata):
+//!
+//! | Variable | Default | Meaning |
+//! |---|---|---|
+//! | `SECRETS_AWS_REGION` | `AWS_REGION`, `AWS_DEFAULT_REGION`, then the SDK chain | region |
+//! | `SECRETS_AWS_ENDPOINT` | `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, then AWS | endpoint URL (moto, LocalStack, a VPC endpoint) |
+//! | `SECRETS_AWS_PROFILE` | `AWS_PROFILE`, then `default` | profile in the shared config files |
+//! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | unset: the SDK credential chain | static credentials |
+//! | `SECRETS_AWS_TIMEOUT_MS` | `3000` | time limit of one attempt |
+//! | `SECRETS_AWS_CONNECT_TIMEOUT_MS` | `1000` | time limit to open a connection |
+//! | `SECRETS_AWS_MAX_ATTEMPTS` | `3` | attempts per call (1 = no retry), at most 10 |
+//!
+//! A call that cannot be answered thus gives up after about
+//! `SECRETS_AWS_MAX_ATTEMPTS` × `SECRETS_AWS_TIMEOUT_MS` plus the SDK's
+//! short back-off between attempts, and the chain moves on.
+//!
+//! # Errors
+//!
+//! `ResourceNotFoundException` (and a secret marked for deletion, or a name
+//! AWS refuses) is [`ErrorKind::NotFound`]; access denied, invalid or
+//! missing credentials and KMS decryption failures are
+//! [`ErrorKind::AccessDenied`]; timeouts, unreachable endpoints, throttling
+//! and server errors are [`ErrorKind::Unavailable`]. The SDK's error is
+//! never kept as the source: its raw response can hold the secret's value.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use secret_chain::{Config, SecretsManager};
+//! use secret_chain::providers::aws::AwsProvider;
+//!
+//! let config = Config::from_vars(
+//!     [("SECRETS_AWS_REGION", "eu-west-1"), ("SECRETS_PREFIX", "/billing")]
+//!         .into_iter()
+//!         .map(|(k, v)| (k.to_owned(), v.to_owned()))
+//!         .collect(),
+//! )?;
+//! let manager = SecretsManager::builder()
+//!     .provider(AwsProvider::from_config(&config)?)
+//!     .build()?;
+//! # let _ = manager;
+//! # Ok::<(), secret_chain::Error>(())
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::Credentials;
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+use secrecy::{SecretSlice, SecretString};
+use tokio::sync::OnceCell;
+use zeroize::Zeroize;
 
 use crate::chain::Config;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::providers::{BoxFuture, Provider, SecretValue, Version};
 
-/// AWS Secrets Manager.
-#[derive(Debug)]
-pub struct AwsProvider;
+/// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
+/// Default of `SECRETS_AWS_CONNECT_TIMEOUT_MS`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+/// Default of `SECRETS_AWS_MAX_ATTEMPTS`.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// The largest `SECRETS_AWS_MAX_ATTEMPTS` accepted.
+pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
+
+/// Reads secrets from AWS Secrets Manager.
+///
+/// Build it with [`AwsProvider::from_config`] (settings from the
+/// environment; the SDK client is created on first use, because loading
+/// the AWS configuration is asynchronous) or [`AwsProvider::from_client`]
+/// (a client you configured yourself).
+pub struct AwsProvider {
+    client: OnceCell<Client>,
+    settings: Settings,
+    prefix: String,
+}
+
+/// What [`AwsProvider::from_config`] read; used to build the client lazily.
+#[derive(Clone, Default)]
+struct Settings {
+    region: Option<String>,
+    endpoint: Option<String>,
+    profile: Option<String>,
+    credentials: Option<Credentials>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    max_attempts: Option<u32>,
+}
+
+impl fmt::Debug for AwsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.settings;
+        f.debug_struct("AwsProvider")
+            .field("prefix", &self.prefix)
+            .field("region", &s.region)
+            .field("endpoint", &s.endpoint)
+            .field("profile", &s.profile)
+            .field("static_credentials", &s.credentials.is_some())
+            .field("timeout", &s.timeout)
+            .field("connect_timeout", &s.connect_timeout)
+            .field("max_attempts", &s.max_attempts)
+            .field("client_ready", &self.client.initialized())
+            .finish()
+    }
+}
 
 impl AwsProvider {
-    /// Builds the provider from the configuration.
+    /// Builds the provider from the configuration (see the module docs for
+    /// the variables). No network call is made here: the AWS configuration
+    /// is loaded, and a missing region reported, on the first call.
     ///
     /// # Errors
     ///
-    /// Always, until the provider lands.
-    pub fn from_config(_config: &Config) -> Result<AwsProvider, Error> {
-        Err(Error::config("the 'aws' provider is not available yet in this build"))
+    /// [`ErrorKind::Config`] naming the variable when a timeout or attempt
+    /// count is not a number or out of range, when the endpoint is not an
+    /// `http://` or `https://` URL, or when only one of
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` is set.
+    pub fn from_config(config: &Config) -> Result<AwsProvider, Error> {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| config.var(n))
+                .map(|v| v.trim().to_owned())
+        };
+
+        let endpoint = match first(&[
+            "SECRETS_AWS_ENDPOINT",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ENDPOINT_URL",
+        ]) {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url),
+            Some(_) => {
+                return Err(Error::config(
+                    "SECRETS_AWS_ENDPOINT (or AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL) must be an http:// or https:// URL",
+                ));
+            }
+            None => None,
+        };
+
+        let credentials = match (
+            config.var("AWS_ACCESS_KEY_ID"),
+            config.var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(id), Some(secret)) => Some(Credentials::new(
+                id.trim(),
+                secret.trim(),
+                config.var("AWS_SESSION_TOKEN").map(|t| t.trim().to_owned()),
+                None,
+                "secret-chain-config",
+            )),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(Error::config(
+                    "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither to use the AWS credential chain",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(Error::config(
+                    "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither to use the AWS credential chain",
+                ));
+            }
+        };
+
+        let timeout = millis_setting(config, "SECRETS_AWS_TIMEOUT_MS", DEFAULT_TIMEOUT)?;
+        let connect_timeout = millis_setting(
+            config,
+            "SECRETS_AWS_CONNECT_TIMEOUT_MS",
+            DEFAULT_CONNECT_TIMEOUT,
+        )?;
+        let attempts = config.u64_setting(
+            "SECRETS_AWS_MAX_ATTEMPTS",
+            u64::from(DEFAULT_MAX_ATTEMPTS),
+            "a whole number of attempts",
+        )?;
+        if !(1..=u64::from(MAX_ATTEMPTS_LIMIT)).contains(&attempts) {
+            return Err(Error::config(format!(
+                "SECRETS_AWS_MAX_ATTEMPTS must be between 1 and {MAX_ATTEMPTS_LIMIT}"
+            )));
+        }
+
+        Ok(AwsProvider {
+            client: OnceCell::new(),
+            settings: Settings {
+                region: first(&["SECRETS_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]),
+                endpoint,
+                profile: first(&["SECRETS_AWS_PROFILE", "AWS_PROFILE"]),
+                credentials,
+                timeout: Some(timeout),
+                connect_timeout: Some(connect_timeout),
+                max_attempts: Some(attempts as u32),
+            },
+            prefix: config.prefix.trim().to_owned(),
+        })
+    }
+
+    /// A provider over a client you built yourself (your own region,
+    /// credentials, retry and timeout settings), with no prefix.
+    pub fn from_client(client: Client) -> AwsProvider {
+        AwsProvider {
+            client: OnceCell::new_with(Some(client)),
+            settings: Settings::default(),
+            prefix: String::new(),
+        }
+    }
+
+    /// Puts `prefix` in front of every secret name (joined with `/` unless
+    /// it ends with one), as `SECRETS_PREFIX` does.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> AwsProvider {
+        self.prefix = prefix.into().trim().to_owned();
+        self
+    }
+
+    /// The secret id that `name` is read from: the prefix, a `/` unless the
+    /// prefix ends with one, and the name.
+    ///
+    /// ```
+    /// # use secret_chain::providers::aws::AwsProvider;
+    /// # let client = aws_sdk_secretsmanager::Client::from_conf(
+    /// #     aws_sdk_secretsmanager::Config::builder().behavior_version_latest().build());
+    /// let p = AwsProvider::from_client(client).with_prefix("/app");
+    /// assert_eq!(p.secret_id("database/url"), "/app/database/url");
+    /// ```
+    pub fn secret_id(&self, name: &str) -> String {
+        join_prefix(&self.prefix, name)
+    }
+
+    /// The SDK client, created from the settings on first use.
+    async fn client(&self) -> Result<&Client, Error> {
+        self.client
+            .get_or_try_init(|| build_client(&self.settings))
+            .await
+    }
+
+    async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
+        let id = self.secret_id(name);
+        let what = match version {
+            Version::Current => format!("secret id {id}"),
+            v => format!("secret id {id}, {v}"),
+        };
+        let client = self.client().await?;
+        let request = client.get_secret_value().secret_id(&id);
+        let request = match version {
+            Version::Current => request,
+            Version::Stage(stage) => request.version_stage(stage),
+            Version::Id(version_id) => request.version_id(version_id),
+        };
+        let out = request
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(e, &what, &self.settings))?;
+        match (out.secret_string, out.secret_binary) {
+            (Some(mut text), _) => {
+                // Copy into the SecretString at its exact size, then wipe the
+                // SDK's buffer instead of leaving it to the allocator.
+                let value = SecretString::from(text.as_str());
+                text.zeroize();
+                Ok(SecretValue::Text(value))
+            }
+            (None, Some(blob)) => {
+                let mut bytes = blob.into_inner();
+                let value = SecretSlice::from(bytes.as_slice().to_vec());
+                bytes.zeroize();
+                Ok(SecretValue::Binary(value))
+            }
+            (None, None) => Err(Error::not_found(format!("not found ({what} has no value)"))),
+        }
+    }
+
+    async fn list_inner(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let base = join_prefix(&self.prefix, "");
+        let wanted = join_prefix(&self.prefix, prefix);
+        let client = self.client().await?;
+        let mut names = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let mut request = client
+                .list_secrets()
+                .max_results(100)
+                .set_next_token(next_token.take());
+            if !wanted.is_empty() {
+                // The server filter narrows the listing; the exact prefix
+                // test below decides.
+                request = request.filters(
+                    Filter::builder()
+                        .key(FilterNameStringType::Name)
+                        .values(wanted.clone())
+                        .build(),
+                );
+            }
+            let page = request
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(e, "listing secrets", &self.settings))?;
+            for entry in page.secret_list.unwrap_or_default() {
+                if let Some(name) = entry.name.as_deref()
+                    && name.starts_with(&wanted)
+                    && name.len() > base.len()
+                {
+                    names.push(name[base.len()..].to_owned());
+                }
+            }
+            match page.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => break,
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    async fn health_inner(&self) -> Result<(), Error> {
+        let client = self.client().await?;
+        client
+            .list_secrets()
+            .max_results(1)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sdk_error(e, "health check", &self.settings))
     }
 }
 
@@ -23,10 +349,388 @@ impl Provider for AwsProvider {
     fn name(&self) -> &str {
         "aws"
     }
-    fn fetch<'a>(&'a self, _name: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
-        Box::pin(async { Err(Error::unavailable("not available")) })
+
+    fn fetch<'a>(
+        &'a self,
+        name: &'a str,
+        version: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, Error>> {
+        Box::pin(self.fetch_inner(name, version))
     }
-    fn list<'a>(&'a self, _prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
-        Box::pin(async { Err(Error::unavailable("not available")) })
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+        Box::pin(self.list_inner(prefix))
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.health_inner())
+    }
+}
+
+fn millis_setting(config: &Config, name: &str, default: Duration) -> Result<Duration, Error> {
+    let ms = config.u64_setting(
+        name,
+        default.as_millis() as u64,
+        "a whole number of milliseconds",
+    )?;
+    if ms == 0 {
+        return Err(Error::config(format!(
+            "{name} must be at least 1 millisecond"
+        )));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+fn join_prefix(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else if prefix.ends_with('/') {
+        format!("{prefix}{name}")
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+async fn build_client(settings: &Settings) -> Result<Client, Error> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint.clone());
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile.clone());
+    }
+    if let Some(credentials) = &settings.credentials {
+        loader = loader.credentials_provider(credentials.clone());
+    }
+    let mut timeouts = TimeoutConfig::builder();
+    if let Some(t) = settings.timeout {
+        timeouts = timeouts.operation_attempt_timeout(t);
+    }
+    if let Some(t) = settings.connect_timeout {
+        timeouts = timeouts.connect_timeout(t);
+    }
+    loader = loader.timeout_config(timeouts.build());
+    if let Some(n) = settings.max_attempts {
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(n));
+    }
+    let sdk_config = loader.load().await;
+    if sdk_config.region().is_none() {
+        return Err(Error::config(
+            "no AWS region is configured: set SECRETS_AWS_REGION (or AWS_REGION), or a region in the AWS profile",
+        )
+        .with_provider("aws"));
+    }
+    Ok(Client::new(&sdk_config))
+}
+
+/// Error codes that mean "these credentials may not read this".
+const DENIED_CODES: &[&str] = &[
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "NotAuthorized",
+    "DecryptionFailure",
+];
+
+/// Turns an SDK error into this crate's error, without keeping the SDK
+/// error: its raw HTTP response may hold the secret's value.
+fn map_sdk_error<E, R>(err: SdkError<E, R>, what: &str, settings: &Settings) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(_) => {
+            let code = err.code().unwrap_or("unknown error");
+            let message = err.message().unwrap_or("");
+            classify_service_error(code, message, what)
+        }
+        SdkError::TimeoutError(_) => timed_out(what, settings),
+        SdkError::DispatchFailure(failure) => {
+            if failure.is_timeout() {
+                return timed_out(what, settings);
+            }
+            let cause = failure
+                .as_connector_error()
+                .map(|c| DisplayErrorContext(c).to_string())
+                .unwrap_or_else(|| "the request could not be sent".to_owned());
+            if cause.contains("credentials") || cause.contains("Credentials") {
+                Error::access_denied(format!("no usable AWS credentials ({what}): {cause}"))
+            } else if failure.is_io() {
+                let at = settings
+                    .endpoint
+                    .as_deref()
+                    .unwrap_or("AWS Secrets Manager");
+                Error::unavailable(format!("cannot reach {at} ({what}): {cause}"))
+            } else {
+                Error::unavailable(format!("request failed ({what}): {cause}"))
+            }
+        }
+        SdkError::ResponseError(_) => Error::unavailable(format!(
+            "unreadable response from AWS Secrets Manager ({what})"
+        )),
+        SdkError::ConstructionFailure(_) => Error::config(format!(
+            "the AWS request could not be built ({what}): check SECRETS_AWS_REGION and SECRETS_AWS_ENDPOINT"
+        )),
+        _ => Error::unavailable(format!("request failed ({what})")),
+    }
+}
+
+fn classify_service_error(code: &str, message: &str, what: &str) -> Error {
+    let said = if message.is_empty() {
+        code.to_owned()
+    } else {
+        format!("{code}: {message}")
+    };
+    match code {
+        "ResourceNotFoundException" => Error::not_found(format!("not found ({what})")),
+        "InvalidRequestException" if message.contains("delet") => {
+            Error::not_found(format!("not found ({what} is marked for deletion)"))
+        }
+        "InvalidRequestException" | "InvalidParameterException" => Error::not_found(format!(
+            "not found ({what}; AWS refused the request: {said})"
+        )),
+        "DecryptionFailure" => Error::access_denied(format!(
+            "access denied ({what}): the secret's KMS key cannot be used: {said}"
+        )),
+        c if DENIED_CODES.contains(&c) => {
+            Error::access_denied(format!("access denied ({what}): {said}"))
+        }
+        _ => Error::new(
+            ErrorKind::Unavailable,
+            format!("AWS Secrets Manager failed ({what}): {said}"),
+        ),
+    }
+}
+
+fn timed_out(what: &str, settings: &Settings) -> Error {
+    match settings.timeout {
+        Some(t) => Error::unavailable(format!(
+            "timed out ({what}) after {} ms per attempt (SECRETS_AWS_TIMEOUT_MS)",
+            t.as_millis()
+        )),
+        None => Error::unavailable(format!("timed out ({what})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    use aws_sdk_secretsmanager::error::ErrorMetadata;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(vars).unwrap()
+    }
+
+    fn service_error(code: &str, message: &str) -> SdkError<GetSecretValueError, String> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(
+            GetSecretValueError::generic(meta),
+            "raw response s3cr3t-body".to_owned(),
+        )
+    }
+
+    #[test]
+    fn prefix_is_joined_with_one_slash() {
+        assert_eq!(join_prefix("", "db/url"), "db/url");
+        assert_eq!(join_prefix("/app", "db/url"), "/app/db/url");
+        assert_eq!(join_prefix("/app/", "db/url"), "/app/db/url");
+        assert_eq!(join_prefix("prod", ""), "prod/");
+    }
+
+    #[test]
+    fn settings_are_read_from_the_config_with_aws_fallbacks() {
+        let p = AwsProvider::from_config(&config(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("SECRETS_PREFIX", "/app"),
+            ("SECRETS_AWS_TIMEOUT_MS", "750"),
+        ]))
+        .unwrap();
+        assert_eq!(p.settings.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            p.settings.endpoint.as_deref(),
+            Some("http://127.0.0.1:4566")
+        );
+        assert_eq!(p.settings.timeout, Some(Duration::from_millis(750)));
+        assert_eq!(p.settings.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!(p.settings.max_attempts, Some(DEFAULT_MAX_ATTEMPTS));
+        assert_eq!(p.secret_id("db"), "/app/db");
+
+        let p = AwsProvider::from_config(&config(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("SECRETS_AWS_REGION", "us-east-2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+            ("SECRETS_AWS_ENDPOINT", "https://vpce.example"),
+        ]))
+        .unwrap();
+        assert_eq!(p.settings.region.as_deref(), Some("us-east-2"));
+        assert_eq!(p.settings.endpoint.as_deref(), Some("https://vpce.example"));
+    }
+
+    #[test]
+    fn bad_numbers_are_errors_naming_the_variable() {
+        for (var, value) in [
+            ("SECRETS_AWS_TIMEOUT_MS", "3s"),
+            ("SECRETS_AWS_TIMEOUT_MS", "0"),
+            ("SECRETS_AWS_CONNECT_TIMEOUT_MS", "-1"),
+            ("SECRETS_AWS_MAX_ATTEMPTS", "0"),
+            ("SECRETS_AWS_MAX_ATTEMPTS", "11"),
+            ("SECRETS_AWS_MAX_ATTEMPTS", "many"),
+        ] {
+            let e = AwsProvider::from_config(&config(&[(var, value)])).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{var}={value}");
+            assert!(e.to_string().contains(var), "{var}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn endpoint_must_be_an_http_url_and_is_not_echoed() {
+        let e = AwsProvider::from_config(&config(&[(
+            "SECRETS_AWS_ENDPOINT",
+            "localhost:4566-s3cr3t",
+        )]))
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("SECRETS_AWS_ENDPOINT"), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn half_set_static_credentials_are_an_error_without_the_key() {
+        let e = AwsProvider::from_config(&config(&[("AWS_SECRET_ACCESS_KEY", "wJalr-s3cr3t-key")]))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("AWS_ACCESS_KEY_ID"), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        assert!(AwsProvider::from_config(&config(&[("AWS_ACCESS_KEY_ID", "AKIA")])).is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_credentials() {
+        let p = AwsProvider::from_config(&config(&[
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEYID"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalr-s3cr3t-key"),
+            ("AWS_SESSION_TOKEN", "session-s3cr3t-token"),
+        ]))
+        .unwrap();
+        let d = format!("{p:?}");
+        assert!(d.contains("static_credentials: true"), "{d}");
+        assert!(
+            !d.contains("s3cr3t") && !d.contains("AKIAEXAMPLEKEYID"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn resource_not_found_is_not_found_naming_the_secret_id() {
+        let e = map_sdk_error(
+            service_error(
+                "ResourceNotFoundException",
+                "Secrets Manager can't find the specified secret.",
+            ),
+            "secret id /app/db",
+            &Settings::default(),
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.to_string(), "not found (secret id /app/db)");
+    }
+
+    #[test]
+    fn denied_and_bad_credentials_and_kms_failures_are_access_denied() {
+        for code in [
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+            "ExpiredTokenException",
+            "DecryptionFailure",
+        ] {
+            let e = map_sdk_error(
+                service_error(code, "nope"),
+                "secret id x",
+                &Settings::default(),
+            );
+            assert_eq!(e.kind(), ErrorKind::AccessDenied, "{code}");
+            assert!(e.to_string().contains(code), "{e}");
+        }
+    }
+
+    #[test]
+    fn deleted_and_refused_names_are_not_found() {
+        let e = map_sdk_error(
+            service_error(
+                "InvalidRequestException",
+                "You can't perform this operation on the secret because it was marked for deletion.",
+            ),
+            "secret id x",
+            &Settings::default(),
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.to_string().contains("marked for deletion"), "{e}");
+        let e = map_sdk_error(
+            service_error("InvalidParameterException", "Invalid name"),
+            "secret id x",
+            &Settings::default(),
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_unavailable() {
+        for code in [
+            "ThrottlingException",
+            "InternalServiceError",
+            "ServiceUnavailable",
+        ] {
+            let e = map_sdk_error(service_error(code, ""), "secret id x", &Settings::default());
+            assert_eq!(e.kind(), ErrorKind::Unavailable, "{code}");
+        }
+    }
+
+    #[test]
+    fn timeouts_are_unavailable_and_name_the_setting() {
+        let settings = Settings {
+            timeout: Some(Duration::from_millis(250)),
+            ..Settings::default()
+        };
+        let err: SdkError<GetSecretValueError, String> = SdkError::timeout_error("attempt timeout");
+        let e = map_sdk_error(err, "secret id x", &settings);
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(
+            e.to_string().contains("250 ms") && e.to_string().contains("SECRETS_AWS_TIMEOUT_MS"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn mapped_errors_keep_no_raw_response() {
+        let e = map_sdk_error(
+            service_error("ThrottlingException", "slow down"),
+            "secret id x",
+            &Settings::default(),
+        );
+        assert!(std::error::Error::source(&e).is_none());
+        assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
+        let err: SdkError<GetSecretValueError, String> =
+            SdkError::response_error("bad json", "{\"SecretString\":\"s3cr3t-body\"".to_owned());
+        let e = map_sdk_error(err, "secret id x", &Settings::default());
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
     }
 }
