@@ -445,7 +445,7 @@ impl SecretsManager {
         for (i, p) in self.inner.providers.iter().enumerate() {
             let start = std::time::Instant::now();
             let result = p.fetch(parsed.name, version).await;
-            let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+            let latency_ms = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
             match result {
                 Ok(value) => {
                     audit(path, p.name(), version, "ok", latency_ms);

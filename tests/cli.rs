@@ -1,0 +1,123 @@
+//! The `secret-chain` binary: output and exit codes, run in a temp dir with
+//! a controlled environment.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_secret-chain");
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(dir).env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run secret-chain")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn dir_with_env(content: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), content).unwrap();
+    dir
+}
+
+#[test]
+fn get_prints_the_value_and_a_newline_and_exits_zero() {
+    let dir = dir_with_env("DATABASE_URL=postgres://u:cli-pw-1@db/app\n");
+    let out = run(dir.path(), &["get", "database/url"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "postgres://u:cli-pw-1@db/app\n");
+}
+
+#[test]
+fn process_environment_wins_over_the_env_file() {
+    let dir = dir_with_env("API_TOKEN=from-file-123\n");
+    let out = run(dir.path(), &["get", "api/token"], &[("API_TOKEN", "from-proc-123")]);
+    assert_eq!(text(&out.stdout), "from-proc-123\n");
+}
+
+#[test]
+fn get_json_pretty_prints_and_field_paths_work() {
+    let dir = dir_with_env("DB='{\"user\":\"app\",\"password\":\"cli-pw-2\"}'\n");
+    let out = run(dir.path(), &["get", "db", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\n  \"user\": \"app\""), "{}", text(&out.stdout));
+    let out = run(dir.path(), &["get", "db#password"], &[]);
+    assert_eq!(text(&out.stdout), "cli-pw-2\n");
+}
+
+#[test]
+fn missing_secret_exits_one_with_one_clear_line() {
+    let dir = dir_with_env("OTHER=cli-pw-3\n");
+    let out = run(dir.path(), &["get", "database/url"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr),
+        "secret-chain: secret 'database/url' not found: env: not found (DATABASE_URL)\n"
+    );
+}
+
+#[test]
+fn configuration_errors_exit_two_and_name_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["get", "x"], &[("SECRETS_CACHE_TTL", "soon")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("SECRETS_CACHE_TTL"), "{}", text(&out.stderr));
+    let out = run(dir.path(), &["get", "x"], &[("SECRETS_PROVIDERS", "env,nope")]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(dir.path(), &["get", "x"], &[("DEPLOYMENT_ENV", "production")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("SECRETS_ALLOW_ENV_FALLBACK"));
+    let out = run(dir.path(), &["get", "x"], &[("SECRETS_ENV_FILE", "does-not-exist.env")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("SECRETS_ENV_FILE"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run(dir.path(), &["frobnicate"], &[]).status.code(), Some(2));
+    assert_eq!(run(dir.path(), &["get"], &[]).status.code(), Some(2));
+}
+
+#[test]
+fn malformed_env_file_is_reported_without_its_content() {
+    let dir = dir_with_env("GOOD=1\nBAD LINE leaked-pw-4\n");
+    let out = run(dir.path(), &["get", "good"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("line 2") && err.contains(".env"), "{err}");
+    assert!(!err.contains("leaked-pw-4"), "{err}");
+}
+
+#[test]
+fn list_prints_names_only() {
+    let dir = dir_with_env("DATABASE_URL=list-pw-5\nDATABASE_USER=app\nOTHER=x\n");
+    let out = run(dir.path(), &["list", "database/"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "database/url\ndatabase/user\n");
+}
+
+#[test]
+fn check_reports_each_provider_without_values() {
+    let dir = dir_with_env("DATABASE_URL=check-pw-6\n");
+    let out = run(dir.path(), &["check"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("env: ok"), "{stdout}");
+    assert!(!stdout.contains("check-pw-6"));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["--help"], &[]);
+    let help = text(&out.stdout);
+    assert!(help.contains("Exit codes") && help.contains("every provider unavailable"), "{help}");
+}
