@@ -66,6 +66,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Credentials;
+use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -444,16 +445,19 @@ const DENIED_CODES: &[&str] = &[
 
 /// Turns an SDK error into this crate's error, without keeping the SDK
 /// error: its raw HTTP response may hold the secret's value.
-fn map_sdk_error<E, R>(err: SdkError<E, R>, what: &str, settings: &Settings) -> Error
+fn map_sdk_error<E>(err: SdkError<E, HttpResponse>, what: &str, settings: &Settings) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
     match &err {
-        SdkError::ServiceError(_) => {
-            let code = err.code().unwrap_or("unknown error");
-            let message = err.message().unwrap_or("");
-            classify_service_error(code, message, what)
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            match err.code() {
+                Some(code) => classify_service_error(code, err.message().unwrap_or(""), what),
+                // An error body the SDK could not read (some emulators
+                // answer the JSON protocol in XML): go by the status.
+                None => classify_status(status, what),
+            }
         }
         SdkError::TimeoutError(_) => timed_out(what, settings),
         SdkError::DispatchFailure(failure) => {
@@ -513,6 +517,16 @@ fn classify_service_error(code: &str, message: &str, what: &str) -> Error {
     }
 }
 
+fn classify_status(status: u16, what: &str) -> Error {
+    match status {
+        401 | 403 => Error::access_denied(format!("access denied ({what}): HTTP {status}")),
+        404 => Error::not_found(format!("not found ({what})")),
+        _ => Error::unavailable(format!(
+            "AWS Secrets Manager failed ({what}): HTTP {status}"
+        )),
+    }
+}
+
 fn timed_out(what: &str, settings: &Settings) -> Error {
     match settings.timeout {
         Some(t) => Error::unavailable(format!(
@@ -530,6 +544,7 @@ mod tests {
 
     use aws_sdk_secretsmanager::error::ErrorMetadata;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use aws_smithy_types::body::SdkBody;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         let vars: HashMap<String, String> = pairs
@@ -539,11 +554,15 @@ mod tests {
         Config::from_vars(vars).unwrap()
     }
 
-    fn service_error(code: &str, message: &str) -> SdkError<GetSecretValueError, String> {
+    fn raw(status: u16, body: &str) -> HttpResponse {
+        HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body.to_owned()))
+    }
+
+    fn service_error(code: &str, message: &str) -> SdkError<GetSecretValueError, HttpResponse> {
         let meta = ErrorMetadata::builder().code(code).message(message).build();
         SdkError::service_error(
             GetSecretValueError::generic(meta),
-            "raw response s3cr3t-body".to_owned(),
+            raw(400, "raw response s3cr3t-body"),
         )
     }
 
@@ -704,12 +723,31 @@ mod tests {
     }
 
     #[test]
+    fn errors_without_a_code_are_classified_by_status() {
+        let no_code = |status| {
+            let meta = ErrorMetadata::builder().build();
+            SdkError::service_error(
+                GetSecretValueError::generic(meta),
+                raw(status, "<ErrorResponse/>"),
+            )
+        };
+        let kind =
+            |status| map_sdk_error(no_code(status), "secret id x", &Settings::default()).kind();
+        assert_eq!(kind(403), ErrorKind::AccessDenied);
+        assert_eq!(kind(401), ErrorKind::AccessDenied);
+        assert_eq!(kind(404), ErrorKind::NotFound);
+        assert_eq!(kind(500), ErrorKind::Unavailable);
+        assert_eq!(kind(429), ErrorKind::Unavailable);
+    }
+
+    #[test]
     fn timeouts_are_unavailable_and_name_the_setting() {
         let settings = Settings {
             timeout: Some(Duration::from_millis(250)),
             ..Settings::default()
         };
-        let err: SdkError<GetSecretValueError, String> = SdkError::timeout_error("attempt timeout");
+        let err: SdkError<GetSecretValueError, HttpResponse> =
+            SdkError::timeout_error("attempt timeout");
         let e = map_sdk_error(err, "secret id x", &settings);
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(
@@ -727,8 +765,8 @@ mod tests {
         );
         assert!(std::error::Error::source(&e).is_none());
         assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
-        let err: SdkError<GetSecretValueError, String> =
-            SdkError::response_error("bad json", "{\"SecretString\":\"s3cr3t-body\"".to_owned());
+        let err: SdkError<GetSecretValueError, HttpResponse> =
+            SdkError::response_error("bad json", raw(200, "{\"SecretString\":\"s3cr3t-body\""));
         let e = map_sdk_error(err, "secret id x", &Settings::default());
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
