@@ -1,1 +1,216 @@
-fn main(){}
+//! What a secret read costs with secret-chain's cache, next to what a user
+//! would otherwise pick: AWS's own caching client
+//! (`aws_secretsmanager_caching`) in front of the same Secrets Manager.
+//!
+//! * `cache_hit`: the value is cached. secret-chain's async and blocking
+//!   reads against `SecretsManagerCachingClient::get_secret_value`.
+//! * `cache_miss`: nothing is cached (secret-chain with TTL 0), so every read
+//!   is a `GetSecretValue` round trip to a moto server on loopback; the raw
+//!   SDK call is the baseline, so the difference is the chain's own cost.
+//!
+//! Both clients read the same secret from the same server. The server is
+//! the one `SECRET_CHAIN_TEST_AWS_ENDPOINT` names, or else a `moto_server`
+//! from the project's `.venv` (created by `scripts/test`) started on a free
+//! loopback port for the run.
+//!
+//! Run: `cargo bench --bench cache`
+
+use std::hint::black_box;
+use std::net::{TcpListener, TcpStream};
+use std::num::NonZeroUsize;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use aws_secretsmanager_caching::SecretsManagerCachingClient;
+use criterion::{Criterion, criterion_group, criterion_main};
+use secret_chain::{Config, ExposeSecret, SecretsManager};
+use tokio::runtime::Runtime;
+
+const SECRET_ID: &str = "bench/stripe/api-key";
+const SECRET_VALUE: &str = "sk_live_51HxBenchValue0123456789abcdefABCDEF";
+const REGION: &str = "us-east-1";
+
+/// A moto server for the run: the shared one, or a private one killed on drop.
+struct Moto {
+    endpoint: String,
+    child: Option<Child>,
+}
+
+impl Moto {
+    fn get() -> Moto {
+        if let Ok(endpoint) = std::env::var("SECRET_CHAIN_TEST_AWS_ENDPOINT")
+            && !endpoint.trim().is_empty()
+        {
+            return Moto {
+                endpoint,
+                child: None,
+            };
+        }
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} does not exist: run `scripts/test` once (it creates .venv with moto), \
+             or point SECRET_CHAIN_TEST_AWS_ENDPOINT at a running moto server",
+            bin.display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let moto = Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn sdk_client(endpoint: &str) -> Client {
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A manager configured the way a deployment would configure it.
+fn manager(endpoint: &str, ttl_secs: &str) -> SecretsManager {
+    let vars = [
+        ("SECRETS_PROVIDERS", "aws"),
+        ("SECRETS_AWS_ENDPOINT", endpoint),
+        ("SECRETS_AWS_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("SECRETS_CACHE_TTL", ttl_secs),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    SecretsManager::from_config(&Config::from_vars(vars).expect("bench config"))
+        .expect("bench manager")
+}
+
+fn benches(c: &mut Criterion) {
+    let moto = Moto::get();
+    let rt = Runtime::new().expect("tokio runtime");
+    let sdk = sdk_client(&moto.endpoint);
+
+    // Seed the secret (it may exist from an earlier run on a shared server).
+    rt.block_on(async {
+        let created = sdk
+            .create_secret()
+            .name(SECRET_ID)
+            .secret_string(SECRET_VALUE)
+            .send()
+            .await;
+        if created.is_err() {
+            sdk.put_secret_value()
+                .secret_id(SECRET_ID)
+                .secret_string(SECRET_VALUE)
+                .send()
+                .await
+                .expect("seed the bench secret");
+        }
+    });
+
+    let cached = manager(&moto.endpoint, "3600");
+    let caching_client = SecretsManagerCachingClient::new(
+        sdk_client(&moto.endpoint),
+        NonZeroUsize::new(1000).unwrap(),
+        Duration::from_secs(3600),
+        false,
+    )
+    .expect("aws_secretsmanager_caching client");
+    rt.block_on(async {
+        // Warm both caches, and check that both read the same value.
+        let a = cached
+            .get_secret(SECRET_ID)
+            .await
+            .expect("warm secret-chain");
+        assert_eq!(a.expose_secret(), SECRET_VALUE);
+        let b = caching_client
+            .get_secret_value(SECRET_ID, None, None, false)
+            .await
+            .expect("warm aws_secretsmanager_caching");
+        assert_eq!(b.secret_string.as_deref(), Some(SECRET_VALUE));
+    });
+
+    let mut hit = c.benchmark_group("cache_hit");
+    hit.bench_function("secret_chain/get_secret", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(cached.get_secret(black_box(SECRET_ID)).await.unwrap()) })
+    });
+    hit.bench_function("secret_chain/get_secret_blocking", |b| {
+        b.iter(|| black_box(cached.get_secret_blocking(black_box(SECRET_ID)).unwrap()))
+    });
+    hit.bench_function("aws_secretsmanager_caching/get_secret_value", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                caching_client
+                    .get_secret_value(black_box(SECRET_ID), None, None, false)
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    hit.finish();
+
+    let uncached = manager(&moto.endpoint, "0");
+    let mut miss = c.benchmark_group("cache_miss");
+    miss.sample_size(50)
+        .measurement_time(Duration::from_secs(8));
+    miss.bench_function("secret_chain/get_secret_ttl0", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(uncached.get_secret(SECRET_ID).await.unwrap()) })
+    });
+    miss.bench_function("aws_sdk/get_secret_value", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                sdk.get_secret_value()
+                    .secret_id(SECRET_ID)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    miss.finish();
+    drop(moto);
+}
+
+criterion_group!(cache, benches);
+criterion_main!(cache);
