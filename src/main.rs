@@ -5,6 +5,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+mod cli;
 use secret_chain::{Error, ErrorKind, ExposeSecret, SecretsManager};
 
 const EXIT_CODES: &str = "\
@@ -48,10 +50,22 @@ enum Commands {
     /// Print each configured provider and whether it answers; never a value.
     #[command(after_help = EXIT_CODES)]
     Check,
+    /// Scan logs and files for credentials (CI gate); the secret is never printed.
+    #[command(after_help = cli::scan::SCAN_EXIT_CODES)]
+    Scan(cli::scan::ScanArgs),
+    /// Copy a file or stdin to stdout with every credential masked.
+    #[command(after_help = cli::scan::REDACT_EXIT_CODES)]
+    Redact(cli::scan::RedactArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // scan and redact are synchronous (threads, no runtime).
+    let command = match cli.command {
+        Commands::Scan(args) => return cli::scan::run_scan(args),
+        Commands::Redact(args) => return cli::scan::run_redact(args),
+        other => other,
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -59,7 +73,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(run(command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("secret-chain: {e}");
@@ -121,6 +135,8 @@ async fn run(command: Commands) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Commands::Scan(args) => Ok(cli::scan::run_scan(args)),
+        Commands::Redact(args) => Ok(cli::scan::run_redact(args)),
     }
 }
 

@@ -4,5 +4,6 @@
 //! has fetched, which the masking layer hides wherever they appear.
 
 mod known;
+pub mod scan;
 
 pub use known::KnownSecrets;

@@ -1,0 +1,207 @@
+//! `secret-chain scan` and `secret-chain redact`: arguments and printing;
+//! the work is done by [`secret_chain::masking::scan`].
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use secret_chain::Error;
+use secret_chain::masking::scan::RuleSet;
+use secret_chain::masking::scan::{
+    self, Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, MASK, ScanEvent, Scanner,
+};
+
+pub(crate) const SCAN_EXIT_CODES: &str = "\
+Exit codes:
+  0  nothing found (or --write-baseline wrote the baseline)
+  1  at least one credential found
+  2  error: unreadable path, bad --config or --baseline file, bad arguments";
+
+pub(crate) const REDACT_EXIT_CODES: &str = "\
+Exit codes:
+  0  the whole input was copied (secrets masked)
+  2  error: unreadable input, bad --config file, bad arguments";
+
+/// Arguments of `secret-chain scan`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScanArgs {
+    /// Files and directories to scan (directories recursively, skipping
+    /// .git, target and binary files; .gz read transparently), `-` for
+    /// stdin. Default: the current directory.
+    #[arg(value_name = "PATH")]
+    paths: Vec<String>,
+    /// Output: `text` (path:line:column: rule: excerpt, columns in bytes),
+    /// `json` (JSON Lines) or `sarif` (SARIF 2.1.0).
+    #[arg(long, default_value = "text", value_name = "FORMAT")]
+    format: Format,
+    /// Extra rules from a TOML file: [[rules]] id, regex, keywords, min_entropy, secret_group.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Do not report findings whose fingerprint is in FILE.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the fingerprints of every finding to FILE (no secret values)
+    /// and exit 0: accept what is there now.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Files scanned at the same time (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", env = "SECRET_CHAIN_SCAN_THREADS")]
+    threads: Option<usize>,
+    /// Lines longer than this are scanned in overlapping windows.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_LEN)]
+    max_line_len: usize,
+    /// Print a summary (inputs, bytes, findings, skipped) to stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+/// Arguments of `secret-chain redact`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RedactArgs {
+    /// The file to copy with secrets masked; stdin when absent or `-`.
+    #[arg(value_name = "PATH")]
+    path: Option<PathBuf>,
+    /// Extra rules from a TOML file (same format as `scan --config`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// What replaces each secret.
+    #[arg(long, default_value = MASK, value_name = "TEXT")]
+    mask: String,
+}
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("secret-chain: {e}");
+    ExitCode::from(2)
+}
+
+fn rules(config: Option<&PathBuf>) -> Result<RuleSet, Error> {
+    let rules = RuleSet::builtin();
+    match config {
+        Some(path) => rules.with_user_rules(scan::load_rules_file(path)?),
+        None => Ok(rules),
+    }
+}
+
+/// Runs `secret-chain scan`.
+pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
+    let rules = match rules(args.config.as_ref()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let rule_ids: Vec<String> = rules.rule_ids().into_iter().map(str::to_owned).collect();
+    let mut scanner = Scanner::new(rules).max_line_len(args.max_line_len);
+    if let Some(n) = args.threads {
+        scanner = scanner.threads(n);
+    }
+    if let Some(path) = &args.baseline {
+        match Baseline::load(path) {
+            Ok(b) => scanner = scanner.baseline(b),
+            Err(e) => return fail(&e),
+        }
+    }
+    let inputs: Vec<Input> = if args.paths.is_empty() {
+        vec![Input::Path(PathBuf::from("."))]
+    } else {
+        args.paths.iter().map(|p| Input::from_arg(p)).collect()
+    };
+
+    let stdout = io::stdout();
+    let mut writer = FindingWriter::new(args.format, stdout.lock(), rule_ids);
+    let mut write_error: Option<io::Error> = None;
+    let mut accepted = args.write_baseline.as_ref().map(|_| Baseline::new());
+    let summary = scanner.scan_inputs(&inputs, |event| match event {
+        ScanEvent::Finding(f) => {
+            if let Some(b) = accepted.as_mut() {
+                b.insert(&f);
+            }
+            if write_error.is_none() {
+                if let Err(e) = writer.write(&f) {
+                    write_error = Some(e);
+                }
+            }
+        }
+        ScanEvent::Error { error, .. } => eprintln!("secret-chain: {error}"),
+        ScanEvent::SkippedBinary { path } => {
+            if args.stats {
+                eprintln!("secret-chain: skipped binary file '{path}'");
+            }
+        }
+        _ => {}
+    });
+    if write_error.is_none() {
+        if let Err(e) = writer.finish() {
+            write_error = Some(e);
+        }
+    }
+    if let Some(e) = write_error {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("secret-chain: cannot write to stdout: {e}");
+        }
+        return ExitCode::from(2);
+    }
+    if args.stats {
+        eprintln!(
+            "secret-chain: {} input(s), {} bytes, {} finding(s), {} allowed inline, {} in baseline, {} binary skipped, {} error(s)",
+            summary.inputs,
+            summary.bytes,
+            summary.findings,
+            summary.allowed,
+            summary.baselined,
+            summary.skipped_binary,
+            summary.errors
+        );
+    }
+    if let (Some(path), Some(b)) = (&args.write_baseline, &accepted) {
+        if let Err(e) = b.write(path) {
+            return fail(&e);
+        }
+        eprintln!("secret-chain: wrote {} fingerprint(s) to '{}'", b.len(), path.display());
+    }
+    if summary.errors > 0 {
+        ExitCode::from(2)
+    } else if summary.findings > 0 && args.write_baseline.is_none() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Runs `secret-chain redact`.
+pub(crate) fn run_redact(args: RedactArgs) -> ExitCode {
+    let rules = match rules(args.config.as_ref()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let (name, result) = match args.path.as_ref().filter(|p| p.as_os_str() != "-") {
+        None => ("<stdin>".to_owned(), scan::redact_stream(&rules, io::stdin().lock(), out, &args.mask)),
+        Some(path) => {
+            let name = path.display().to_string();
+            match std::fs::File::open(path) {
+                Ok(f) => (name, scan::redact_stream(&rules, f, out, &args.mask)),
+                Err(e) => {
+                    eprintln!("secret-chain: cannot open '{name}': {}", reason(&e));
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): stop quietly.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("secret-chain: redacting '{name}' failed: {}", reason(&e));
+            let _ = io::stderr().flush();
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        k => k.to_string(),
+    }
+}

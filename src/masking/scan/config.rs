@@ -1,0 +1,185 @@
+//! User rules from a TOML file (`secret-chain scan --config FILE`).
+//!
+//! ```toml
+//! [[rules]]
+//! id = "acme-api-token"
+//! regex = '''\bacme_([a-z0-9]{32})\b'''
+//! keywords = ["acme_"]     # optional: the rule runs only where one occurs
+//! min_entropy = 3.0        # optional: Shannon entropy (bits/char) of the secret
+//! secret_group = 1         # optional: the capture group that is the secret
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::engine::RuleSpec;
+use crate::error::{Error, ErrorKind};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rules: Vec<toml::Spanned<UserRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserRule {
+    id: String,
+    regex: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    min_entropy: Option<f64>,
+    secret_group: Option<usize>,
+}
+
+/// Reads user rules from a TOML file.
+///
+/// # Errors
+///
+/// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::Config`]
+/// naming the file, the line and the rule when the TOML or a rule is bad.
+pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(ErrorKind::Io, format!("cannot read rules file '{name}': {}", super::io_reason(&e)))
+            .with_source(e)
+    })?;
+    parse_rules_toml(&text, &name)
+}
+
+/// Parses user rules; `source` names the file in error messages.
+///
+/// Every regex is compiled here so that a mistake is reported with its
+/// rule id and line.
+///
+/// # Errors
+///
+/// [`ErrorKind::Config`] naming `source`, the line and the rule.
+pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error> {
+    let file: RulesFile = toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|s| format!(" line {}", line_of(text, s.start))).unwrap_or_default();
+        Error::config(format!("rules file '{source}'{at}: {}", e.message().trim_end()))
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(file.rules.len());
+    for spanned in file.rules {
+        let line = line_of(text, spanned.span().start);
+        let rule = spanned.into_inner();
+        let bad = |what: String| Error::config(format!("rules file '{source}' line {line}: rule '{}': {what}", rule.id));
+        if rule.id.trim().is_empty()
+            || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        {
+            return Err(Error::config(format!(
+                "rules file '{source}' line {line}: rule id must be non-empty and use only letters, digits, '-', '_', '.', '/'"
+            )));
+        }
+        if !seen.insert(rule.id.clone()) {
+            return Err(bad("duplicate rule id".into()));
+        }
+        if rule.regex.is_empty() {
+            return Err(bad("regex is empty".into()));
+        }
+        let re = regex::RegexBuilder::new(&rule.regex)
+            .size_limit(10 << 20)
+            .build()
+            .map_err(|e| bad(format!("invalid regex: {}", one_line(&e.to_string()))))?;
+        if re.is_match("") {
+            return Err(bad("regex matches the empty string".into()));
+        }
+        if let Some(g) = rule.secret_group {
+            if g >= re.captures_len() {
+                return Err(bad(format!(
+                    "secret_group = {g} but the regex has {} capture group(s)",
+                    re.captures_len() - 1
+                )));
+            }
+        }
+        if let Some(h) = rule.min_entropy {
+            if !h.is_finite() || !(0.0..=8.0).contains(&h) {
+                return Err(bad("min_entropy must be between 0 and 8 (bits per character)".into()));
+            }
+        }
+        if rule.keywords.iter().any(|k| k.is_empty()) {
+            return Err(bad("keywords must not be empty strings".into()));
+        }
+        out.push(RuleSpec {
+            id: rule.id,
+            regex: rule.regex,
+            keywords: rule.keywords,
+            min_entropy: rule.min_entropy,
+            secret_group: rule.secret_group,
+        });
+    }
+    Ok(out)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_with_all_fields() {
+        let text = r#"
+[[rules]]
+id = "acme-token"
+regex = '''\bacme_([a-z0-9]{32})\b'''
+keywords = ["acme_"]
+min_entropy = 3.0
+secret_group = 1
+
+[[rules]]
+id = "plain"
+regex = 'plain_[A-Z]{10}'
+"#;
+        let rules = parse_rules_toml(text, "rules.toml").unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].id, "acme-token");
+        assert_eq!(rules[0].keywords, ["acme_"]);
+        assert_eq!(rules[0].min_entropy, Some(3.0));
+        assert_eq!(rules[0].secret_group, Some(1));
+        assert_eq!(rules[1].keywords, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_bad_regex_names_the_rule_and_its_line() {
+        let text = "[[rules]]\nid = \"ok\"\nregex = 'ok_[a-z]+'\n\n[[rules]]\nid = \"broken\"\nregex = 'tok_[a-z'\n";
+        let e = parse_rules_toml(text, "r.toml").unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(msg.contains("'broken'") && msg.contains("line 5") && msg.contains("r.toml"), "{msg}");
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_the_line() {
+        let e = parse_rules_toml("[[rules]]\nid = \"x\"\nregex = \n", "r.toml").unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_regex_are_rejected() {
+        assert!(parse_rules_toml("[[rules]]\nid = \"x\"\nregexp = 'a'\n", "r").is_err());
+        assert!(parse_rules_toml("[[rules]]\nid = \"x\"\n", "r").is_err());
+    }
+
+    #[test]
+    fn a_secret_group_beyond_the_regex_groups_is_rejected() {
+        let e = parse_rules_toml("[[rules]]\nid = \"x\"\nregex = 'a(b)c'\nsecret_group = 2\n", "r").unwrap_err();
+        assert!(e.to_string().contains("secret_group"), "{e}");
+    }
+
+    #[test]
+    fn a_regex_matching_empty_text_is_rejected() {
+        assert!(parse_rules_toml("[[rules]]\nid = \"x\"\nregex = 'a*'\n", "r").is_err());
+    }
+}
