@@ -3,9 +3,14 @@
 //! A secret path maps to a secret id by putting `SECRETS_PREFIX` in front,
 //! joined with `/` unless the prefix already ends with one: with
 //! `SECRETS_PREFIX=/app`, `database/url` is the secret `/app/database/url`
-//! ([`AwsProvider::secret_id`]). `SecretString` secrets come back as text,
-//! `SecretBinary` secrets as bytes; `name#field` selects one field of a JSON
-//! secret (the chain does that).
+//! ([`AwsProvider::secret_id`]); a full ARN is used as it is.
+//! `SecretString` secrets come back as text, `SecretBinary` secrets as
+//! bytes; `name#field` selects one field of a JSON secret (the chain does
+//! that).
+//!
+//! Reading needs `secretsmanager:GetSecretValue` (and `kms:Decrypt` for a
+//! customer-managed key); [`Provider::list`] and [`Provider::health`] call
+//! `ListSecrets`, so they need `secretsmanager:ListSecrets`.
 //!
 //! [`Version::Current`] reads `AWSCURRENT`, [`Version::Stage`] a staging
 //! label (`AWSPREVIOUS`, `AWSPENDING`, a custom one) and [`Version::Id`] a
@@ -22,6 +27,7 @@
 //! |---|---|---|
 //! | `SECRETS_AWS_REGION` | `AWS_REGION`, `AWS_DEFAULT_REGION`, then the SDK chain | region |
 //! | `SECRETS_AWS_ENDPOINT` | `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, then AWS | endpoint URL (moto, LocalStack, a VPC endpoint) |
+//! | `SECRETS_AWS_ALLOW_HTTP` | `false` | allow a plain `http://` endpoint on a host that is not loopback when `DEPLOYMENT_ENV` is not local |
 //! | `SECRETS_AWS_PROFILE` | `AWS_PROFILE`, then `default` | profile in the shared config files |
 //! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | unset: the SDK credential chain | static credentials |
 //! | `SECRETS_AWS_TIMEOUT_MS` | `3000` | time limit of one attempt |
@@ -148,19 +154,14 @@ impl AwsProvider {
                 .map(|v| v.trim().to_owned())
         };
 
-        let endpoint = match first(&[
+        let endpoint = first(&[
             "SECRETS_AWS_ENDPOINT",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             "AWS_ENDPOINT_URL",
-        ]) {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url),
-            Some(_) => {
-                return Err(Error::config(
-                    "SECRETS_AWS_ENDPOINT (or AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL) must be an http:// or https:// URL",
-                ));
-            }
-            None => None,
-        };
+        ]);
+        if let Some(url) = &endpoint {
+            check_endpoint(url, config)?;
+        }
 
         let credentials = match (
             config.var("AWS_ACCESS_KEY_ID"),
@@ -236,7 +237,8 @@ impl AwsProvider {
     }
 
     /// The secret id that `name` is read from: the prefix, a `/` unless the
-    /// prefix ends with one, and the name.
+    /// prefix ends with one, and the name. A full ARN (`arn:...`) is used as
+    /// it is.
     ///
     /// ```
     /// # use secret_chain::providers::aws::AwsProvider;
@@ -342,7 +344,7 @@ impl AwsProvider {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| map_sdk_error(e, "health check", &self.settings))
+            .map_err(|e| map_sdk_error(e, "health check with ListSecrets", &self.settings))
     }
 }
 
@@ -382,7 +384,59 @@ fn millis_setting(config: &Config, name: &str, default: Duration) -> Result<Dura
     Ok(Duration::from_millis(ms))
 }
 
+/// Refuses an endpoint that is not an http(s) URL, and plain `http://` to a
+/// host that is not loopback outside local deployments: the secrets would
+/// cross the network unencrypted.
+fn check_endpoint(url: &str, config: &Config) -> Result<(), Error> {
+    const VARS: &str =
+        "SECRETS_AWS_ENDPOINT (or AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL)";
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    if scheme != "http" && scheme != "https" {
+        return Err(Error::config(format!(
+            "{VARS} must be an http:// or https:// URL"
+        )));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(Error::config(format!("{VARS} has no host")));
+    }
+    if authority.contains('@') {
+        return Err(Error::config(format!(
+            "{VARS} must not contain credentials"
+        )));
+    }
+    let allow_http = config.bool_setting("SECRETS_AWS_ALLOW_HTTP", false)?;
+    if scheme == "http" && !is_loopback(authority) && !config.is_local_deployment() && !allow_http {
+        return Err(Error::config(format!(
+            "{VARS} is plain http:// to a host that is not loopback, and DEPLOYMENT_ENV is '{}': \
+             the secrets would cross the network unencrypted; use https://, \
+             or set SECRETS_AWS_ALLOW_HTTP=true to allow it",
+            config.deployment_env
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `host[:port]` (or `[v6]:port`) names the loopback interface.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let h = host.trim_end_matches('.').to_ascii_lowercase();
+            h == "localhost" || h.ends_with(".localhost")
+        }
+    }
+}
+
 fn join_prefix(prefix: &str, name: &str) -> String {
+    if name.starts_with("arn:") {
+        // A full ARN names one secret exactly: no prefix.
+        return name.to_owned();
+    }
     if prefix.is_empty() {
         name.to_owned()
     } else if prefix.ends_with('/') {
@@ -462,7 +516,18 @@ where
         SdkError::TimeoutError(_) => timed_out(what, settings),
         SdkError::DispatchFailure(failure) => {
             if failure.is_timeout() {
-                return timed_out(what, settings);
+                // The only timeout the connector enforces is the connect one.
+                let at = settings
+                    .endpoint
+                    .as_deref()
+                    .unwrap_or("AWS Secrets Manager");
+                return Error::unavailable(match settings.connect_timeout {
+                    Some(t) => format!(
+                        "cannot connect to {at} ({what}) within {} ms (SECRETS_AWS_CONNECT_TIMEOUT_MS)",
+                        t.as_millis()
+                    ),
+                    None => format!("cannot connect to {at} ({what}): timed out"),
+                });
             }
             let cause = failure
                 .as_connector_error()
@@ -630,6 +695,49 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("SECRETS_AWS_ENDPOINT"), "{e}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_outside_local_deployments() {
+        let prod = |endpoint: &str, allow: Option<&str>| {
+            let mut pairs = vec![
+                ("DEPLOYMENT_ENV", "production"),
+                ("SECRETS_PROVIDERS", "aws"),
+                ("SECRETS_AWS_ENDPOINT", endpoint),
+            ];
+            if let Some(a) = allow {
+                pairs.push(("SECRETS_AWS_ALLOW_HTTP", a));
+            }
+            AwsProvider::from_config(&config(&pairs))
+        };
+        let e = prod("http://secrets.internal:4566", None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("SECRETS_AWS_ALLOW_HTTP"), "{e}");
+        assert!(prod("http://secrets.internal:4566", Some("true")).is_ok());
+        assert!(prod("https://secrets.internal", None).is_ok());
+        for local in [
+            "http://127.0.0.1:4566",
+            "http://localhost:4566/",
+            "http://[::1]:4566",
+        ] {
+            assert!(prod(local, None).is_ok(), "{local}");
+        }
+        assert!(
+            AwsProvider::from_config(&config(&[(
+                "SECRETS_AWS_ENDPOINT",
+                "http://moto.internal:5000"
+            )]))
+            .is_ok(),
+            "local deployments may use plain http"
+        );
+        let e = prod("http://user:pw@127.0.0.1:4566", None).unwrap_err();
+        assert!(!e.to_string().contains("pw@"), "{e}");
+    }
+
+    #[test]
+    fn a_full_arn_is_used_as_is() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf";
+        assert_eq!(join_prefix("/app", arn), arn);
     }
 
     #[test]
