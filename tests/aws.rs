@@ -309,6 +309,29 @@ async fn frozen_server_times_out_as_unavailable() {
     assert!(e.to_string().contains("300 ms"), "{e}");
 }
 
+#[test]
+fn blocking_reads_work_outside_a_runtime() {
+    let endpoint = support::aws_endpoint();
+    let id = support::unique_name("aws-blocking");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(create(&seed_client(&endpoint), &id, "blocking-value-42"));
+    drop(rt);
+
+    // The SDK client is created lazily inside the manager's own runtime.
+    let manager = SecretsManager::builder()
+        .provider(provider(&endpoint, &[]))
+        .build()
+        .unwrap();
+    assert_eq!(
+        manager.get_secret_blocking(&id).unwrap().expose_secret(),
+        "blocking-value-42"
+    );
+    assert!(manager.list_secrets_blocking("").unwrap().contains(&id));
+}
+
 /// A private moto that checks credentials on every request
 /// (`INITIAL_NO_AUTH_ACTION_COUNT=0`); killed with its process group on drop.
 struct AuthMoto {
