@@ -260,7 +260,8 @@ impl AwsProvider {
 
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
         let id = self.secret_id(name);
-        let what = match version {
+        // Only built when something goes wrong.
+        let what = || match version {
             Version::Current => format!("secret id {id}"),
             v => format!("secret id {id}, {v}"),
         };
@@ -274,7 +275,7 @@ impl AwsProvider {
         let out = request
             .send()
             .await
-            .map_err(|e| map_sdk_error(e, &what, &self.settings))?;
+            .map_err(|e| map_sdk_error(e, &what(), &self.settings))?;
         match (out.secret_string, out.secret_binary) {
             (Some(mut text), _) => {
                 // Copy into the SecretString at its exact size, then wipe the
@@ -289,7 +290,7 @@ impl AwsProvider {
                 bytes.zeroize();
                 Ok(SecretValue::Binary(value))
             }
-            (None, None) => Err(Error::not_found(format!("not found ({what} has no value)"))),
+            (None, None) => Err(Error::not_found(format!("not found ({} has no value)", what()))),
         }
     }
 
