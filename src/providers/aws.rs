@@ -290,7 +290,10 @@ impl AwsProvider {
                 bytes.zeroize();
                 Ok(SecretValue::Binary(value))
             }
-            (None, None) => Err(Error::not_found(format!("not found ({} has no value)", what()))),
+            (None, None) => Err(Error::not_found(format!(
+                "not found ({} has no value)",
+                what()
+            ))),
         }
     }
 
