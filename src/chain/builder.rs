@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use crate::chain::clock::Clock;
 use crate::chain::config::{Config, DEFAULT_CACHE_TTL};
-use crate::chain::SecretsManager;
+use crate::chain::resilience::{
+    DEFAULT_MAX_STALE, DEFAULT_NEGATIVE_TTL, DEFAULT_REJECT_INTERVAL, DEFAULT_TTL_JITTER, Policy,
+};
+use crate::chain::{SecretsManager, Settings};
 use crate::error::Error;
 use crate::masking::KnownSecrets;
 use crate::providers::Provider;
@@ -27,8 +30,7 @@ use crate::providers::Provider;
 /// ```
 pub struct SecretsManagerBuilder {
     pub(crate) providers: Vec<Box<dyn Provider>>,
-    pub(crate) cache_ttl: Duration,
-    pub(crate) stop_on_access_denied: bool,
+    pub(crate) settings: Settings,
     pub(crate) clock: Clock,
     pub(crate) known: Option<Arc<KnownSecrets>>,
 }
@@ -40,8 +42,7 @@ impl fmt::Debug for SecretsManagerBuilder {
                 "providers",
                 &self.providers.iter().map(|p| p.name()).collect::<Vec<_>>(),
             )
-            .field("cache_ttl", &self.cache_ttl)
-            .field("stop_on_access_denied", &self.stop_on_access_denied)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -50,8 +51,16 @@ impl Default for SecretsManagerBuilder {
     fn default() -> Self {
         SecretsManagerBuilder {
             providers: Vec::new(),
-            cache_ttl: DEFAULT_CACHE_TTL,
-            stop_on_access_denied: false,
+            settings: Settings {
+                ttl: DEFAULT_CACHE_TTL,
+                ttl_jitter: DEFAULT_TTL_JITTER,
+                refresh_ahead: true,
+                max_stale: DEFAULT_MAX_STALE,
+                negative_ttl: DEFAULT_NEGATIVE_TTL,
+                reject_interval: DEFAULT_REJECT_INTERVAL,
+                stop_on_access_denied: false,
+                policy: Policy::default(),
+            },
             clock: Clock::system(),
             known: None,
         }
@@ -74,7 +83,64 @@ impl SecretsManagerBuilder {
     /// How long a fetched value is served from the cache (default 300 s).
     /// Zero disables caching: every read goes to the providers.
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
-        self.cache_ttl = ttl;
+        self.settings.ttl = ttl;
+        self
+    }
+
+    /// Each entry's TTL is shortened by a random fraction of up to `jitter`
+    /// (default 0.1, at most 0.5) so that a fleet does not refresh in step.
+    /// Zero gives exact TTLs.
+    pub fn ttl_jitter(mut self, jitter: f64) -> Self {
+        self.settings.ttl_jitter = if jitter.is_finite() { jitter.clamp(0.0, 0.5) } else { 0.0 };
+        self
+    }
+
+    /// Refresh-ahead (default on): a key read in the last 10-25 % of its TTL
+    /// (jittered) is refreshed in the background; callers keep getting the
+    /// cached value and never wait for the refresh.
+    pub fn refresh_ahead(mut self, on: bool) -> Self {
+        self.settings.refresh_ahead = on;
+        self
+    }
+
+    /// Stale-on-error window (default 3600 s): how long past its expiry a
+    /// cached value is still served while its provider is unavailable.
+    /// Zero disables stale serving.
+    pub fn max_stale(mut self, window: Duration) -> Self {
+        self.settings.max_stale = window;
+        self
+    }
+
+    /// How long "not found" is remembered (default 30 s); zero disables
+    /// negative caching.
+    pub fn negative_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.negative_ttl = ttl;
+        self
+    }
+
+    /// Retries of an unavailable provider within one fetch (default 2),
+    /// with exponential backoff from `base` (default 50 ms) and jitter, and
+    /// no retry once the fetch has spent `budget` (default 2 s).
+    pub fn retries(mut self, retries: u32, base: Duration, budget: Duration) -> Self {
+        self.settings.policy.retries = retries;
+        self.settings.policy.retry_base = base;
+        self.settings.policy.retry_budget = budget;
+        self
+    }
+
+    /// The circuit breaker of each provider: after `threshold` consecutive
+    /// unavailable answers (default 5) the provider is skipped for
+    /// `cooldown` (default 30 s), then probed with one call.
+    pub fn circuit_breaker(mut self, threshold: u32, cooldown: Duration) -> Self {
+        self.settings.policy.breaker_threshold = threshold.max(1);
+        self.settings.policy.breaker_cooldown = cooldown;
+        self
+    }
+
+    /// Minimum interval between two refetches of one key through
+    /// [`SecretsManager::credential_rejected`] (default 30 s).
+    pub fn reject_interval(mut self, interval: Duration) -> Self {
+        self.settings.reject_interval = interval;
         self
     }
 
@@ -82,7 +148,7 @@ impl SecretsManagerBuilder {
     /// instead of moving on to the next provider (default: move on, with a
     /// warning).
     pub fn stop_on_access_denied(mut self, stop: bool) -> Self {
-        self.stop_on_access_denied = stop;
+        self.settings.stop_on_access_denied = stop;
         self
     }
 
@@ -106,7 +172,14 @@ impl SecretsManagerBuilder {
     /// A configuration error when a provider cannot be configured.
     pub fn config(mut self, config: &Config) -> Result<Self, Error> {
         self.providers.extend(config.build_providers()?);
-        self.cache_ttl = config.cache_ttl;
+        let s = &mut self.settings;
+        s.ttl = config.cache_ttl;
+        s.max_stale = config.max_stale;
+        s.negative_ttl = config.negative_ttl;
+        s.refresh_ahead = config.refresh_ahead;
+        s.policy.retries = config.retries;
+        s.policy.breaker_threshold = config.breaker_threshold.max(1);
+        s.policy.breaker_cooldown = config.breaker_cooldown;
         Ok(self)
     }
 

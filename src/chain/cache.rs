@@ -9,21 +9,52 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 use crate::chain::clock::Instant;
 use crate::chain::path::Resolved;
+use crate::error::Error;
 use crate::providers::Version;
+
+/// What a cache entry holds: a value, or a remembered "not found".
+pub(crate) enum Cached {
+    Value(Resolved),
+    Missing(Error),
+}
 
 /// One cached value.
 pub(crate) struct Entry {
-    pub(crate) value: Resolved,
-    /// Index of the provider that answered.
+    pub(crate) value: Cached,
+    /// Index of the provider that answered (`usize::MAX` for a miss).
     pub(crate) provider: usize,
     pub(crate) fetched_at: Instant,
+    /// From here on, a read starts a background refresh.
+    pub(crate) refresh_at: Instant,
     pub(crate) expires_at: Instant,
+    /// Set once a background refresh of this entry has started.
+    pub(crate) refreshing: AtomicBool,
+}
+
+impl Entry {
+    pub(crate) fn new(
+        value: Cached,
+        provider: usize,
+        fetched_at: Instant,
+        refresh_at: Instant,
+        expires_at: Instant,
+    ) -> Entry {
+        Entry {
+            value,
+            provider,
+            fetched_at,
+            refresh_at,
+            expires_at,
+            refreshing: AtomicBool::new(false),
+        }
+    }
 }
 
 type Map = HashMap<Box<str>, Arc<Entry>, foldhash::fast::RandomState>;

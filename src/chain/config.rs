@@ -10,6 +10,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::chain::resilience::{
+    DEFAULT_BREAKER_COOLDOWN, DEFAULT_BREAKER_THRESHOLD, DEFAULT_MAX_STALE, DEFAULT_NEGATIVE_TTL,
+    DEFAULT_RETRIES,
+};
 use crate::error::Error;
 use crate::providers::{EnvProvider, Provider};
 
@@ -76,6 +80,18 @@ pub struct Config {
     pub deployment_env: String,
     /// `SECRETS_ALLOW_ENV_FALLBACK`.
     pub allow_env_fallback: bool,
+    /// Stale-on-error window (`SECRETS_MAX_STALE`, seconds, default 3600).
+    pub max_stale: Duration,
+    /// How long "not found" is remembered (`SECRETS_NEGATIVE_TTL`, seconds, default 30).
+    pub negative_ttl: Duration,
+    /// Refresh-ahead on or off (`SECRETS_REFRESH_AHEAD`, default true).
+    pub refresh_ahead: bool,
+    /// Retries of an unavailable provider (`SECRETS_RETRIES`, default 2).
+    pub retries: u32,
+    /// Failures that open a provider's breaker (`SECRETS_BREAKER_THRESHOLD`, default 5).
+    pub breaker_threshold: u32,
+    /// Breaker cool-down (`SECRETS_BREAKER_COOLDOWN`, seconds, default 30).
+    pub breaker_cooldown: Duration,
     vars: HashMap<String, String>,
 }
 
@@ -89,6 +105,12 @@ impl fmt::Debug for Config {
             .field("env_file", &self.env_file)
             .field("deployment_env", &self.deployment_env)
             .field("allow_env_fallback", &self.allow_env_fallback)
+            .field("max_stale", &self.max_stale)
+            .field("negative_ttl", &self.negative_ttl)
+            .field("refresh_ahead", &self.refresh_ahead)
+            .field("retries", &self.retries)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
             .finish_non_exhaustive()
     }
 }
@@ -140,7 +162,40 @@ impl Config {
             .map(|s| s.to_ascii_lowercase())
             .unwrap_or_else(|| "local".to_owned());
 
+        let secs = |name: &str, default: Duration| -> Result<Duration, Error> {
+            match get(name) {
+                Some(s) => Ok(Duration::from_secs(parse_u64(s, name, "a whole number of seconds")?)),
+                None => Ok(default),
+            }
+        };
+        let count = |name: &str, default: u32| -> Result<u32, Error> {
+            match get(name) {
+                Some(s) => s
+                    .parse::<u32>()
+                    .map_err(|_| Error::config(format!("{name} must be a whole number"))),
+                None => Ok(default),
+            }
+        };
+        let max_stale = secs("SECRETS_MAX_STALE", DEFAULT_MAX_STALE)?;
+        let negative_ttl = secs("SECRETS_NEGATIVE_TTL", DEFAULT_NEGATIVE_TTL)?;
+        let breaker_cooldown = secs("SECRETS_BREAKER_COOLDOWN", DEFAULT_BREAKER_COOLDOWN)?;
+        let retries = count("SECRETS_RETRIES", DEFAULT_RETRIES)?;
+        let breaker_threshold = count("SECRETS_BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD)?;
+        if breaker_threshold == 0 {
+            return Err(Error::config("SECRETS_BREAKER_THRESHOLD must be at least 1"));
+        }
+        let refresh_ahead = match get("SECRETS_REFRESH_AHEAD") {
+            Some(s) => parse_bool(s, "SECRETS_REFRESH_AHEAD")?,
+            None => true,
+        };
+
         let config = Config {
+            max_stale,
+            negative_ttl,
+            refresh_ahead,
+            retries,
+            breaker_threshold,
+            breaker_cooldown,
             providers,
             prefix: get("SECRETS_PREFIX").unwrap_or("").to_owned(),
             cache_ttl,

@@ -1,4 +1,5 @@
-//! The [`SecretsManager`]: provider order, fallback policy and cache.
+//! The [`SecretsManager`]: provider order, fallback policy, cache and
+//! resilience.
 //!
 //! A read first looks in the TTL cache (no lock, no backend call). On a
 //! miss, concurrent readers of one key share one backend fetch
@@ -10,6 +11,19 @@
 //! ```text
 //! secret 'database/url' not found: aws: not found (secret id /app/database/url); env: not found (DATABASE_URL)
 //! ```
+//!
+//! Resilience, all driven by the manager's [`Clock`]:
+//!
+//! - **stale-on-error**: when a cached value has expired and its provider is
+//!   unavailable, the value is served for up to `max_stale` past expiry,
+//!   with a warning; "not found" and "access denied" are never papered over;
+//! - **refresh-ahead**: a key read in the last part of its TTL (a jittered
+//!   fraction) is refreshed in the background while callers keep the cached
+//!   value; TTLs carry jitter so that a fleet does not refresh in step;
+//! - **negative caching**: "not found" is remembered briefly;
+//! - **retries and a circuit breaker** per provider: unavailable answers are
+//!   retried with exponential backoff and jitter within a time budget; after
+//!   repeated failures the provider is skipped for a cool-down, then probed.
 
 mod builder;
 mod cache;
@@ -17,9 +31,11 @@ pub mod clock;
 pub mod config;
 pub(crate) mod global;
 pub(crate) mod path;
+pub mod resilience;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -31,12 +47,15 @@ use tokio::sync::OnceCell;
 pub use builder::SecretsManagerBuilder;
 pub use clock::{Clock, MockClock};
 pub use config::{Config, ProviderKind};
+pub use resilience::{BreakerState, ProviderStats, Stats};
 
 use crate::error::{Error, ErrorKind, ProviderOutcome};
 use crate::masking::KnownSecrets;
 use crate::providers::{Provider, SecretValue, Version};
-use cache::{Cache, Entry, key_for};
+use cache::{Cache, Cached, Entry, key_for};
+use clock::Instant;
 use path::{Resolved, SecretPath};
+use resilience::{Breaker, Counters, Policy, ProviderCounters};
 
 /// The audit log target: one event per backend fetch, never a value.
 pub const AUDIT_TARGET: &str = "secret_chain::audit";
@@ -69,12 +88,28 @@ pub struct SecretsManager {
     inner: Arc<Inner>,
 }
 
+/// Cache and resilience settings, fixed at build time.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) ttl: Duration,
+    pub(crate) ttl_jitter: f64,
+    pub(crate) refresh_ahead: bool,
+    pub(crate) max_stale: Duration,
+    pub(crate) negative_ttl: Duration,
+    pub(crate) reject_interval: Duration,
+    pub(crate) stop_on_access_denied: bool,
+    pub(crate) policy: Policy,
+}
+
 struct Inner {
     providers: Vec<Box<dyn Provider>>,
+    breakers: Vec<Breaker>,
+    provider_counters: Vec<ProviderCounters>,
+    counters: Counters,
     cache: Cache,
     inflight: Mutex<HashMap<Box<str>, Flight>>,
-    ttl: Duration,
-    stop_on_access_denied: bool,
+    rejections: Mutex<HashMap<Box<str>, Instant>>,
+    settings: Settings,
     clock: Clock,
     known: Arc<KnownSecrets>,
     blocking_runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
@@ -84,9 +119,8 @@ impl fmt::Debug for SecretsManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretsManager")
             .field("providers", &self.provider_names())
-            .field("cache_ttl", &self.inner.ttl)
+            .field("settings", &self.inner.settings)
             .field("cached", &self.inner.cache.len())
-            .field("stop_on_access_denied", &self.inner.stop_on_access_denied)
             .finish()
     }
 }
@@ -98,6 +132,8 @@ pub struct ProviderHealth {
     pub provider: String,
     /// `Ok` with the round-trip time, or the provider's error.
     pub result: Result<Duration, Error>,
+    /// The provider's circuit breaker.
+    pub breaker: BreakerState,
 }
 
 impl SecretsManager {
@@ -127,13 +163,17 @@ impl SecretsManager {
     }
 
     pub(crate) fn from_builder(b: SecretsManagerBuilder) -> SecretsManager {
+        let n = b.providers.len();
         SecretsManager {
             inner: Arc::new(Inner {
                 providers: b.providers,
+                breakers: (0..n).map(|_| Breaker::new()).collect(),
+                provider_counters: (0..n).map(|_| ProviderCounters::default()).collect(),
+                counters: Counters::new(),
                 cache: Cache::new(),
                 inflight: Mutex::new(HashMap::new()),
-                ttl: b.cache_ttl,
-                stop_on_access_denied: b.stop_on_access_denied,
+                rejections: Mutex::new(HashMap::new()),
+                settings: b.settings,
                 clock: b.clock,
                 known: b.known.unwrap_or_default(),
                 blocking_runtime: OnceLock::new(),
@@ -179,8 +219,8 @@ impl SecretsManager {
         path: &str,
         version: &Version,
     ) -> Result<SecretString, Error> {
-        let entry = self.entry(path, version).await?;
-        entry.value.to_text(path, self.inner.providers[entry.provider].name())
+        let entry = self.entry(path, version, false).await?;
+        self.entry_text(path, &entry)
     }
 
     /// Reads a secret as bytes (AWS `SecretBinary`, or a text value's bytes).
@@ -202,7 +242,11 @@ impl SecretsManager {
         path: &str,
         version: &Version,
     ) -> Result<SecretSlice<u8>, Error> {
-        Ok(self.entry(path, version).await?.value.to_bytes())
+        let entry = self.entry(path, version, false).await?;
+        match &entry.value {
+            Cached::Value(v) => Ok(v.to_bytes()),
+            Cached::Missing(e) => Err(e.clone()),
+        }
     }
 
     /// Reads a JSON secret and deserializes it into `T`.
@@ -255,29 +299,95 @@ impl SecretsManager {
         Ok(names)
     }
 
-    /// Drops every cached value: the next read of each key fetches fresh.
-    /// Values stay registered for masking.
+    /// Drops every cached value (and remembered miss): the next read of
+    /// each key fetches fresh. Values stay registered for masking.
     pub fn refresh(&self) {
         self.inner.cache.clear();
     }
 
-    /// Drops one key's cached value (all versions of it stay cached).
+    /// Drops one key's cached value: its next read fetches fresh.
     pub fn refresh_key(&self, path: &str) {
         self.inner.cache.remove(path);
+    }
+
+    /// Reports that a credential was rejected downstream (for example a
+    /// database or an API answered 401 after a rotation) and returns the
+    /// value to retry with.
+    ///
+    /// The key is refetched at once, bypassing the cache, at most once per
+    /// rejection interval (default 30 s) per key: a storm of 401s makes one
+    /// backend call. Within the interval, the cached value is returned.
+    /// The rotated-out value stays registered for masking.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_secret`](Self::get_secret).
+    pub async fn credential_rejected(&self, path: &str) -> Result<SecretString, Error> {
+        let now = self.inner.clock.now();
+        let interval = self.inner.settings.reject_interval;
+        let allowed = {
+            let mut seen = self.inner.rejections.lock();
+            match seen.get(path) {
+                Some(t) if now.saturating_duration_since(*t) < interval => false,
+                _ => {
+                    seen.insert(path.into(), now);
+                    true
+                }
+            }
+        };
+        if !allowed {
+            tracing::debug!(path, "credential rejected again within the interval; not refetching");
+            return self.get_secret(path).await;
+        }
+        self.inner.counters.rejected_refetches.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(path, "credential rejected downstream; refetching");
+        let entry = self.entry(path, &Version::Current, true).await?;
+        self.entry_text(path, &entry)
     }
 
     /// Asks every provider whether it answers, in chain order.
     pub async fn health(&self) -> Vec<ProviderHealth> {
         let mut out = Vec::with_capacity(self.inner.providers.len());
-        for p in &self.inner.providers {
+        let now = self.inner.clock.now();
+        for (i, p) in self.inner.providers.iter().enumerate() {
             let start = std::time::Instant::now();
             let result = p.health().await.map(|()| start.elapsed());
             out.push(ProviderHealth {
                 provider: p.name().to_owned(),
                 result,
+                breaker: self.inner.breakers[i].state(now),
             });
         }
         out
+    }
+
+    /// A snapshot of the counters: hits, misses, stale values served, and
+    /// per provider calls, answers, errors and breaker state.
+    pub fn stats(&self) -> Stats {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let c = &inner.counters;
+        Stats {
+            hits: c.hits.get(),
+            negative_hits: c.negative_hits.get(),
+            misses: c.misses.load(Ordering::Relaxed),
+            stale_served: c.stale_served.load(Ordering::Relaxed),
+            refresh_ahead: c.refresh_ahead.load(Ordering::Relaxed),
+            rejected_refetches: c.rejected_refetches.load(Ordering::Relaxed),
+            cached_entries: inner.cache.len(),
+            providers: inner
+                .providers
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    ProviderStats::from_counters(
+                        p.name(),
+                        &inner.provider_counters[i],
+                        inner.breakers[i].state(now),
+                    )
+                })
+                .collect(),
+        }
     }
 
     // ---- blocking twins ----
@@ -360,7 +470,9 @@ impl SecretsManager {
 
     // ---- internals ----
 
-    /// The hit path: a lock-free map lookup and a clock read.
+    /// The hit path: a lock-free map lookup, a clock read and a striped
+    /// counter; a read in the refresh-ahead window also starts a background
+    /// refresh (once per entry) without waiting for it.
     #[inline]
     fn cached_text(&self, path: &str) -> Option<Result<SecretString, Error>> {
         let inner = &*self.inner;
@@ -368,26 +480,78 @@ impl SecretsManager {
         inner
             .cache
             .with(path, |e| {
-                (now < e.expires_at).then(|| match &e.value {
-                    Resolved::Text(s) => Ok(s.clone()),
-                    other => other.to_text(path, inner.providers[e.provider].name()),
+                if now >= e.expires_at {
+                    return None;
+                }
+                if now >= e.refresh_at {
+                    self.refresh_ahead(path, e);
+                }
+                Some(match &e.value {
+                    Cached::Value(Resolved::Text(s)) => {
+                        inner.counters.hits.incr();
+                        #[cfg(feature = "metrics")]
+                        metrics::counter!("secret_chain_cache_hits_total").increment(1);
+                        Ok(s.clone())
+                    }
+                    Cached::Value(other) => {
+                        inner.counters.hits.incr();
+                        other.to_text(path, inner.providers[e.provider].name())
+                    }
+                    Cached::Missing(err) => {
+                        inner.counters.negative_hits.incr();
+                        Err(err.clone())
+                    }
                 })
             })
             .flatten()
     }
 
-    async fn entry(&self, path: &str, version: &Version) -> Result<Arc<Entry>, Error> {
+    #[cold]
+    fn refresh_ahead(&self, path: &str, e: &Entry) {
+        if e.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            // A blocking caller: the value is fetched at expiry instead.
+            e.refreshing.store(false, Ordering::Release);
+            return;
+        };
+        self.inner.counters.refresh_ahead.fetch_add(1, Ordering::Relaxed);
+        let manager = self.clone();
+        let path = path.to_owned();
+        handle.spawn(async move {
+            if let Err(err) = manager.entry(&path, &Version::Current, true).await {
+                tracing::debug!(path, error = %err, "refresh-ahead failed; the cached value stays until it expires");
+            }
+        });
+    }
+
+    fn entry_text(&self, path: &str, entry: &Entry) -> Result<SecretString, Error> {
+        match &entry.value {
+            Cached::Value(v) => v.to_text(path, self.inner.providers[entry.provider].name()),
+            Cached::Missing(e) => Err(e.clone()),
+        }
+    }
+
+    /// The entry for `path` at `version`: from the cache when fresh (unless
+    /// `force`), otherwise through one shared fetch per key.
+    async fn entry(&self, path: &str, version: &Version, force: bool) -> Result<Arc<Entry>, Error> {
         let parsed = SecretPath::parse(path)?;
         let key = key_for(path, version);
-        if let Some(e) = self.fresh(&key) {
-            return Ok(e);
+        if !force {
+            if let Some(e) = self.fresh(&key) {
+                return missing_to_err(e);
+            }
+            self.inner.counters.misses.fetch_add(1, Ordering::Relaxed);
         }
         let flight: Flight = {
             let mut inflight = self.inner.inflight.lock();
             // Re-check under the lock: a flight that just finished has
             // stored its entry before leaving the map.
-            if let Some(e) = self.fresh(&key) {
-                return Ok(e);
+            if !force {
+                if let Some(e) = self.fresh(&key) {
+                    return missing_to_err(e);
+                }
             }
             inflight.entry(key.as_ref().into()).or_default().clone()
         };
@@ -404,7 +568,7 @@ impl SecretsManager {
                 inflight.remove(key.as_ref());
             }
         }
-        result
+        missing_to_err(result?)
     }
 
     fn fresh(&self, key: &str) -> Option<Arc<Entry>> {
@@ -419,18 +583,86 @@ impl SecretsManager {
         path: &str,
         version: &Version,
     ) -> Result<Arc<Entry>, Error> {
-        let (provider, value) = self.fetch_chain(parsed, path, version).await?;
-        let now = self.inner.clock.now();
-        let entry = Arc::new(Entry {
-            value,
-            provider,
-            fetched_at: now,
-            expires_at: now + self.inner.ttl,
-        });
-        if !self.inner.ttl.is_zero() {
-            self.inner.cache.insert(key, entry.clone());
+        let s = &self.inner.settings;
+        let previous = self.inner.cache.get(key);
+        match self.fetch_chain(parsed, path, version).await {
+            Ok((provider, value)) => {
+                let now = self.inner.clock.now();
+                let ttl = jittered(s.ttl, s.ttl_jitter);
+                let refresh_at = if s.refresh_ahead && *version == Version::Current {
+                    now + ttl.mul_f64(0.75 + 0.15 * rand::random::<f64>())
+                } else {
+                    now + ttl
+                };
+                let entry = Arc::new(Entry::new(
+                    Cached::Value(value),
+                    provider,
+                    now,
+                    refresh_at,
+                    now + ttl,
+                ));
+                if !s.ttl.is_zero() {
+                    self.inner.cache.insert(key, entry.clone());
+                }
+                Ok(entry)
+            }
+            Err(e) => {
+                if let Some(prev) = previous.filter(|p| matches!(p.value, Cached::Value(_))) {
+                    if let Some(stale) = self.serve_stale(&prev, &e, path) {
+                        return Ok(stale);
+                    }
+                }
+                if e.kind() == ErrorKind::NotFound && !s.negative_ttl.is_zero() {
+                    let now = self.inner.clock.now();
+                    let until = now + s.negative_ttl;
+                    let entry = Arc::new(Entry::new(
+                        Cached::Missing(e.clone()),
+                        usize::MAX,
+                        now,
+                        until,
+                        until,
+                    ));
+                    self.inner.cache.insert(key, entry);
+                }
+                Err(e)
+            }
         }
-        Ok(entry)
+    }
+
+    /// Stale-on-error: the previous value, when its own provider was
+    /// unavailable and the value is within `max_stale` of its expiry.
+    fn serve_stale(&self, prev: &Arc<Entry>, e: &Error, path: &str) -> Option<Arc<Entry>> {
+        let provider = self.inner.providers.get(prev.provider)?.name();
+        let unavailable = e
+            .outcomes()
+            .iter()
+            .any(|o| o.provider == provider && o.kind == ErrorKind::Unavailable);
+        if !unavailable {
+            return None;
+        }
+        let now = self.inner.clock.now();
+        let age = now.saturating_duration_since(prev.fetched_at);
+        let max_stale = self.inner.settings.max_stale;
+        if now < prev.expires_at + max_stale {
+            self.inner.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                path,
+                provider,
+                age_secs = age.as_secs(),
+                max_stale_secs = max_stale.as_secs(),
+                "serving a stale secret: its provider is unavailable"
+            );
+            Some(prev.clone())
+        } else {
+            tracing::warn!(
+                path,
+                provider,
+                age_secs = age.as_secs(),
+                max_stale_secs = max_stale.as_secs(),
+                "cached secret is older than the stale window; not serving it"
+            );
+            None
+        }
     }
 
     /// Tries each provider in order; returns the index of the one that
@@ -443,12 +675,24 @@ impl SecretsManager {
     ) -> Result<(usize, Resolved), Error> {
         let mut outcomes: Vec<ProviderOutcome> = Vec::new();
         for (i, p) in self.inner.providers.iter().enumerate() {
-            let start = std::time::Instant::now();
-            let result = p.fetch(parsed.name, version).await;
-            let latency_ms = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-            match result {
+            let policy = &self.inner.settings.policy;
+            if let Err(refused) = self.inner.breakers[i].allow(self.inner.clock.now(), policy) {
+                self.inner.provider_counters[i]
+                    .skipped_open
+                    .fetch_add(1, Ordering::Relaxed);
+                outcomes.push(ProviderOutcome {
+                    provider: p.name().to_owned(),
+                    kind: ErrorKind::Unavailable,
+                    detail: format!(
+                        "unavailable (circuit open after {} failures; next probe in {} s)",
+                        refused.failures,
+                        refused.retry_in.as_secs()
+                    ),
+                });
+                continue;
+            }
+            match self.call_provider(i, p.as_ref(), parsed.name, path, version).await {
                 Ok(value) => {
-                    audit(path, p.name(), version, "ok", latency_ms);
                     self.register(&value);
                     let resolved = path::resolve(value, parsed, path, p.name())?;
                     if let Resolved::Text(s) = &resolved {
@@ -458,7 +702,6 @@ impl SecretsManager {
                 }
                 Err(e) => {
                     let kind = e.kind();
-                    audit(path, p.name(), version, outcome_label(kind), latency_ms);
                     if kind == ErrorKind::AccessDenied {
                         tracing::warn!(
                             path,
@@ -469,7 +712,8 @@ impl SecretsManager {
                     }
                     outcomes.push(outcome(p.name(), &e));
                     let stop = !kind.falls_through()
-                        || (kind == ErrorKind::AccessDenied && self.inner.stop_on_access_denied);
+                        || (kind == ErrorKind::AccessDenied
+                            && self.inner.settings.stop_on_access_denied);
                     if stop {
                         return Err(chain_error(path, kind, outcomes).with_provider(p.name()));
                     }
@@ -478,6 +722,80 @@ impl SecretsManager {
         }
         let kind = aggregate_kind(&outcomes);
         Err(chain_error(path, kind, outcomes))
+    }
+
+    /// One provider's fetch, with retries of unavailable answers within the
+    /// retry budget, breaker bookkeeping, counters and the audit event.
+    async fn call_provider(
+        &self,
+        i: usize,
+        p: &dyn Provider,
+        name: &str,
+        path: &str,
+        version: &Version,
+    ) -> Result<SecretValue, Error> {
+        let policy = &self.inner.settings.policy;
+        let counters = &self.inner.provider_counters[i];
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let start = std::time::Instant::now();
+            counters.calls.fetch_add(1, Ordering::Relaxed);
+            let result = p.fetch(name, version).await;
+            let latency_ms = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+            let label = match &result {
+                Ok(_) => {
+                    counters.found.fetch_add(1, Ordering::Relaxed);
+                    "ok"
+                }
+                Err(e) => match e.kind() {
+                    ErrorKind::NotFound => {
+                        counters.not_found.fetch_add(1, Ordering::Relaxed);
+                        "not_found"
+                    }
+                    ErrorKind::AccessDenied => {
+                        counters.denied.fetch_add(1, Ordering::Relaxed);
+                        "access_denied"
+                    }
+                    ErrorKind::Unavailable => {
+                        counters.unavailable.fetch_add(1, Ordering::Relaxed);
+                        "unavailable"
+                    }
+                    _ => {
+                        counters.other_errors.fetch_add(1, Ordering::Relaxed);
+                        "error"
+                    }
+                },
+            };
+            audit(path, p.name(), version, label, latency_ms, attempt);
+            #[cfg(feature = "metrics")]
+            metrics::counter!("secret_chain_backend_calls_total", "provider" => p.name().to_owned(), "outcome" => label)
+                .increment(1);
+            match result {
+                Err(e) if e.kind() == ErrorKind::Unavailable => {
+                    attempt += 1;
+                    let backoff = policy.backoff(attempt);
+                    if attempt <= policy.retries
+                        && started.elapsed() + backoff <= policy.retry_budget
+                    {
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                    if self.inner.breakers[i].on_failure(self.inner.clock.now(), policy) {
+                        tracing::warn!(
+                            provider = p.name(),
+                            cooldown_secs = policy.breaker_cooldown.as_secs(),
+                            "provider keeps failing; circuit opened, skipping it during the cool-down"
+                        );
+                    }
+                    return Err(e);
+                }
+                other => {
+                    self.inner.breakers[i].on_answer();
+                    return other;
+                }
+            }
+        }
     }
 
     fn register(&self, value: &SecretValue) {
@@ -493,6 +811,21 @@ impl SecretsManager {
     }
 }
 
+fn missing_to_err(e: Arc<Entry>) -> Result<Arc<Entry>, Error> {
+    match &e.value {
+        Cached::Missing(err) => Err(err.clone()),
+        Cached::Value(_) => Ok(e),
+    }
+}
+
+/// `ttl` shortened by a random fraction of up to `jitter`.
+fn jittered(ttl: Duration, jitter: f64) -> Duration {
+    if jitter <= 0.0 {
+        return ttl;
+    }
+    ttl.mul_f64(1.0 - jitter.min(0.5) * rand::random::<f64>())
+}
+
 fn parse_json<T: DeserializeOwned>(path: &str, s: &SecretString) -> Result<T, Error> {
     serde_json::from_str(s.expose_secret()).map_err(|e| {
         Error::new(
@@ -505,7 +838,7 @@ fn parse_json<T: DeserializeOwned>(path: &str, s: &SecretString) -> Result<T, Er
     })
 }
 
-fn audit(path: &str, provider: &str, version: &Version, outcome: &str, latency_ms: f64) {
+fn audit(path: &str, provider: &str, version: &Version, outcome: &str, latency_ms: f64, retry: u32) {
     match version {
         Version::Current => tracing::info!(
             target: AUDIT_TARGET,
@@ -513,6 +846,7 @@ fn audit(path: &str, provider: &str, version: &Version, outcome: &str, latency_m
             provider,
             outcome,
             latency_ms,
+            retry,
             "secret fetch"
         ),
         v => tracing::info!(
@@ -522,17 +856,9 @@ fn audit(path: &str, provider: &str, version: &Version, outcome: &str, latency_m
             version = %v,
             outcome,
             latency_ms,
+            retry,
             "secret fetch"
         ),
-    }
-}
-
-fn outcome_label(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::AccessDenied => "access_denied",
-        ErrorKind::Unavailable => "unavailable",
-        _ => "error",
     }
 }
 
@@ -570,7 +896,6 @@ fn chain_error(path: &str, kind: ErrorKind, outcomes: Vec<ProviderOutcome>) -> E
     let msg = format!("secret '{path}' {kind}: {}", join_outcomes(&outcomes));
     Error::new(kind, msg).with_outcomes(outcomes)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -727,6 +1052,8 @@ mod tests {
         let m = SecretsManager::builder()
             .provider(a)
             .cache_ttl(Duration::from_secs(300))
+            .ttl_jitter(0.0)
+            .refresh_ahead(false)
             .clock(clock)
             .build()
             .unwrap();
@@ -903,5 +1230,264 @@ mod tests {
         assert!(out.contains("provider=\"env\"") && out.contains("outcome=\"ok\""), "{out}");
         assert!(out.contains("latency_ms"), "{out}");
         assert!(!out.contains("pw-zyx987"), "{out}");
+    }
+
+    /// A provider whose answer a test switches at run time.
+    #[derive(Debug, Clone)]
+    struct Switch {
+        name: &'static str,
+        state: Arc<parking_lot::Mutex<Result<String, ErrorKind>>>,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Switch {
+        fn new(name: &'static str, value: &str) -> Switch {
+            Switch {
+                name,
+                state: Arc::new(parking_lot::Mutex::new(Ok(value.to_owned()))),
+                calls: Arc::new(AtomicUsize::new(0)),
+            }
+        }
+        fn set(&self, answer: Result<&str, ErrorKind>) {
+            *self.state.lock() = answer.map(str::to_owned);
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Provider for Switch {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn fetch<'a>(&'a self, _n: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                match &*self.state.lock() {
+                    Ok(v) => Ok(SecretValue::text(v.clone())),
+                    Err(kind) => Err(Error::new(*kind, format!("{kind} (scripted)"))),
+                }
+            })
+        }
+        fn list<'a>(&'a self, _p: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+
+    fn resilient(p: &Switch, clock: Clock) -> SecretsManager {
+        SecretsManager::builder()
+            .provider(p.clone())
+            .cache_ttl(Duration::from_secs(60))
+            .ttl_jitter(0.0)
+            .refresh_ahead(false)
+            .max_stale(Duration::from_secs(600))
+            .retries(0, Duration::from_millis(1), Duration::from_millis(10))
+            .circuit_breaker(1000, Duration::from_secs(30))
+            .clock(clock)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn stale_value_is_served_while_the_provider_is_down_until_max_stale() {
+        let (clock, mock) = Clock::mock();
+        let p = Switch::new("aws", "value-v1-abcdef");
+        let m = resilient(&p, clock);
+        let rt = rt();
+        rt.block_on(m.get_secret("k")).unwrap();
+        p.set(Err(ErrorKind::Unavailable));
+        mock.advance(Duration::from_secs(61));
+        let v = rt.block_on(m.get_secret("k")).unwrap();
+        assert_eq!(v.expose_secret(), "value-v1-abcdef");
+        mock.advance(Duration::from_secs(598));
+        assert!(rt.block_on(m.get_secret("k")).is_ok(), "still within the stale window");
+        assert_eq!(m.stats().stale_served, 2);
+        mock.advance(Duration::from_secs(2));
+        let e = rt.block_on(m.get_secret("k")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        // Back up: fresh values again, without a restart.
+        p.set(Ok("value-v2-abcdef"));
+        assert_eq!(rt.block_on(m.get_secret("k")).unwrap().expose_secret(), "value-v2-abcdef");
+    }
+
+    #[test]
+    fn not_found_and_denied_are_not_papered_over_with_stale_values() {
+        let (clock, mock) = Clock::mock();
+        let p = Switch::new("aws", "value-v1-abcdef");
+        let m = resilient(&p, clock);
+        let rt = rt();
+        rt.block_on(m.get_secret("k")).unwrap();
+        p.set(Err(ErrorKind::NotFound));
+        mock.advance(Duration::from_secs(61));
+        assert_eq!(rt.block_on(m.get_secret("k")).unwrap_err().kind(), ErrorKind::NotFound);
+        rt.block_on(m.get_secret("j")).unwrap_err();
+        p.set(Err(ErrorKind::AccessDenied));
+        mock.advance(Duration::from_secs(61));
+        rt.block_on(async { m.refresh() });
+        assert_eq!(rt.block_on(m.get_secret("k")).unwrap_err().kind(), ErrorKind::AccessDenied);
+        assert_eq!(m.stats().stale_served, 0);
+    }
+
+    #[test]
+    fn cold_reads_fail_when_the_provider_is_down() {
+        let (clock, _) = Clock::mock();
+        let p = Switch::new("aws", "x");
+        p.set(Err(ErrorKind::Unavailable));
+        let m = resilient(&p, clock);
+        let e = rt().block_on(m.get_secret("k")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(e.to_string().contains("aws: unavailable"), "{e}");
+    }
+
+    #[test]
+    fn not_found_is_remembered_for_the_negative_ttl() {
+        let (clock, mock) = Clock::mock();
+        let p = Switch::new("aws", "x");
+        p.set(Err(ErrorKind::NotFound));
+        let m = SecretsManager::builder()
+            .provider(p.clone())
+            .negative_ttl(Duration::from_secs(30))
+            .clock(clock)
+            .build()
+            .unwrap();
+        let rt = rt();
+        for _ in 0..10 {
+            assert_eq!(rt.block_on(m.get_secret("missing")).unwrap_err().kind(), ErrorKind::NotFound);
+        }
+        assert_eq!(p.calls(), 1);
+        assert_eq!(m.stats().negative_hits, 9);
+        p.set(Ok("now-it-exists"));
+        mock.advance(Duration::from_secs(31));
+        assert_eq!(rt.block_on(m.get_secret("missing")).unwrap().expose_secret(), "now-it-exists");
+    }
+
+    #[test]
+    fn refresh_ahead_refreshes_in_the_background_and_callers_keep_the_value() {
+        let (clock, mock) = Clock::mock();
+        let p = Switch::new("aws", "value-v1-abcdef");
+        let m = SecretsManager::builder()
+            .provider(p.clone())
+            .cache_ttl(Duration::from_secs(100))
+            .ttl_jitter(0.0)
+            .clock(clock)
+            .build()
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        rt.block_on(async {
+            m.get_secret("k").await.unwrap();
+            p.set(Ok("value-v2-abcdef"));
+            mock.advance(Duration::from_secs(91)); // past 75-90 % of the TTL
+            let v = m.get_secret("k").await.unwrap();
+            assert_eq!(v.expose_secret(), "value-v1-abcdef", "the caller got the cached value");
+            for _ in 0..100 {
+                if p.calls() >= 2 && m.get_secret("k").await.unwrap().expose_secret() == "value-v2-abcdef" {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(m.get_secret("k").await.unwrap().expose_secret(), "value-v2-abcdef");
+        });
+        assert_eq!(p.calls(), 2, "one background refresh");
+        assert_eq!(m.stats().refresh_ahead, 1);
+    }
+
+    #[test]
+    fn retries_hide_a_transient_failure() {
+        #[derive(Debug)]
+        struct FailOnce(AtomicUsize);
+        impl Provider for FailOnce {
+            fn name(&self) -> &str {
+                "flaky"
+            }
+            fn fetch<'a>(&'a self, _n: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+                Box::pin(async move {
+                    if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                        Err(Error::unavailable("unavailable (connection reset)"))
+                    } else {
+                        Ok(SecretValue::text("value-after-retry"))
+                    }
+                })
+            }
+            fn list<'a>(&'a self, _p: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+                Box::pin(async { Ok(Vec::new()) })
+            }
+        }
+        let m = SecretsManager::builder()
+            .provider(FailOnce(AtomicUsize::new(0)))
+            .retries(2, Duration::from_millis(1), Duration::from_secs(1))
+            .build()
+            .unwrap();
+        assert_eq!(rt().block_on(m.get_secret("k")).unwrap().expose_secret(), "value-after-retry");
+        let s = m.stats();
+        assert_eq!((s.providers[0].calls, s.providers[0].unavailable), (2, 1));
+    }
+
+    #[test]
+    fn the_breaker_skips_a_dead_provider_then_probes_it_after_the_cooldown() {
+        let (clock, mock) = Clock::mock();
+        let dead = Switch::new("aws", "x");
+        dead.set(Err(ErrorKind::Unavailable));
+        let m = SecretsManager::builder()
+            .provider(dead.clone())
+            .provider(env(&[("K", "env-value-123")]))
+            .cache_ttl(Duration::ZERO)
+            .retries(0, Duration::from_millis(1), Duration::from_millis(1))
+            .circuit_breaker(3, Duration::from_secs(30))
+            .clock(clock)
+            .build()
+            .unwrap();
+        let rt = rt();
+        for _ in 0..10 {
+            assert_eq!(rt.block_on(m.get_secret("k")).unwrap().expose_secret(), "env-value-123");
+        }
+        assert_eq!(dead.calls(), 3, "skipped once the breaker opened");
+        let s = m.stats();
+        assert_eq!(s.providers[0].breaker, BreakerState::Open);
+        assert_eq!(s.providers[0].skipped_open, 7);
+        let e = rt.block_on(m.get_secret("nope")).unwrap_err();
+        assert!(e.to_string().contains("circuit open"), "{e}");
+        dead.set(Ok("aws-is-back-123"));
+        mock.advance(Duration::from_secs(31));
+        assert_eq!(rt.block_on(m.get_secret("k")).unwrap().expose_secret(), "aws-is-back-123");
+        assert_eq!(m.stats().providers[0].breaker, BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_rejected_credential_is_refetched_once_per_interval() {
+        let (clock, mock) = Clock::mock();
+        let p = Switch::new("aws", "old-password-1");
+        let m = SecretsManager::builder()
+            .provider(p.clone())
+            .reject_interval(Duration::from_secs(30))
+            .clock(clock)
+            .build()
+            .unwrap();
+        let rt = rt();
+        rt.block_on(m.get_secret("db")).unwrap();
+        p.set(Ok("new-password-2"));
+        let v = rt.block_on(m.credential_rejected("db")).unwrap();
+        assert_eq!(v.expose_secret(), "new-password-2");
+        for _ in 0..5 {
+            rt.block_on(m.credential_rejected("db")).unwrap();
+        }
+        assert_eq!(p.calls(), 2, "one refetch for a storm of rejections");
+        assert_eq!(rt.block_on(m.get_secret("db")).unwrap().expose_secret(), "new-password-2");
+        mock.advance(Duration::from_secs(31));
+        rt.block_on(m.credential_rejected("db")).unwrap();
+        assert_eq!(p.calls(), 3);
+        assert_eq!(m.stats().rejected_refetches, 2);
+    }
+
+    #[test]
+    fn stats_count_hits_and_misses() {
+        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
+        let rt = rt();
+        for _ in 0..5 {
+            rt.block_on(m.get_secret("k")).unwrap();
+        }
+        let s = m.stats();
+        assert_eq!((s.hits, s.misses, s.cached_entries), (4, 1, 1));
+        assert_eq!(s.providers[0].calls, 1);
+        assert_eq!(s.providers[0].found, 1);
     }
 }

@@ -1,0 +1,402 @@
+//! What keeps a service up when a backend has a bad hour: the per-provider
+//! circuit breaker, the retry policy, and the counters behind
+//! [`SecretsManager::stats`](crate::SecretsManager::stats).
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+use parking_lot::Mutex;
+
+use crate::chain::clock::Instant;
+
+/// Default TTL jitter: entries live 90-100 % of the TTL.
+pub const DEFAULT_TTL_JITTER: f64 = 0.1;
+/// Default `SECRETS_MAX_STALE`: serve a stale value for up to an hour past
+/// its expiry while its provider is unavailable.
+pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
+/// Default `SECRETS_NEGATIVE_TTL`: remember "not found" for 30 seconds.
+pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
+/// Default `SECRETS_RETRIES`: retries of an unavailable provider per fetch.
+pub const DEFAULT_RETRIES: u32 = 2;
+/// Default `SECRETS_RETRY_BASE_MS`: first backoff, doubled per retry.
+pub const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(50);
+/// Default retry budget: retries stop once a fetch has spent this long.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(2);
+/// Default `SECRETS_BREAKER_THRESHOLD`: consecutive failures that open it.
+pub const DEFAULT_BREAKER_THRESHOLD: u32 = 5;
+/// Default `SECRETS_BREAKER_COOLDOWN`: how long an open breaker skips.
+pub const DEFAULT_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
+/// Default minimum interval between two refetches of one key after
+/// [`SecretsManager::credential_rejected`](crate::SecretsManager::credential_rejected).
+pub const DEFAULT_REJECT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The state of a provider's circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Calls go through.
+    Closed,
+    /// Calls are skipped (reported as unavailable) until the cool-down ends.
+    Open,
+    /// The cool-down ended: the next call is a probe.
+    HalfOpen,
+}
+
+impl fmt::Display for BreakerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        })
+    }
+}
+
+/// Retry and breaker settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    pub(crate) retries: u32,
+    pub(crate) retry_base: Duration,
+    pub(crate) retry_budget: Duration,
+    pub(crate) breaker_threshold: u32,
+    pub(crate) breaker_cooldown: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            retries: DEFAULT_RETRIES,
+            retry_base: DEFAULT_RETRY_BASE,
+            retry_budget: DEFAULT_RETRY_BUDGET,
+            breaker_threshold: DEFAULT_BREAKER_THRESHOLD,
+            breaker_cooldown: DEFAULT_BREAKER_COOLDOWN,
+        }
+    }
+}
+
+impl Policy {
+    /// Backoff before retry `attempt` (1-based): base * 2^(attempt-1), with
+    /// full jitter between half and all of it.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.retry_base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let half = exp / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+}
+
+enum State {
+    Closed { failures: u32 },
+    Open { until: Instant, failures: u32 },
+    /// The cool-down ended; a probe started at this instant is under way.
+    /// A probe whose caller went away is replaced after another cool-down.
+    HalfOpen { probe_started: Instant },
+}
+
+/// A per-provider circuit breaker driven by the manager's clock.
+pub(crate) struct Breaker {
+    state: Mutex<State>,
+}
+
+/// Why a breaker refused a call.
+pub(crate) struct Refused {
+    pub(crate) retry_in: Duration,
+    pub(crate) failures: u32,
+}
+
+impl Breaker {
+    pub(crate) fn new() -> Breaker {
+        Breaker {
+            state: Mutex::new(State::Closed { failures: 0 }),
+        }
+    }
+
+    /// Whether a call may go through now.
+    pub(crate) fn allow(&self, now: Instant, policy: &Policy) -> Result<(), Refused> {
+        let mut s = self.state.lock();
+        match &mut *s {
+            State::Closed { .. } => Ok(()),
+            State::Open { until, failures } => {
+                if now >= *until {
+                    *s = State::HalfOpen { probe_started: now };
+                    Ok(())
+                } else {
+                    Err(Refused {
+                        retry_in: *until - now,
+                        failures: *failures,
+                    })
+                }
+            }
+            State::HalfOpen { probe_started } => {
+                if now.saturating_duration_since(*probe_started) < policy.breaker_cooldown {
+                    // One probe at a time; the others skip.
+                    Err(Refused {
+                        retry_in: Duration::ZERO,
+                        failures: policy.breaker_threshold,
+                    })
+                } else {
+                    *probe_started = now;
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Records that the provider answered (found, not found or denied: it
+    /// is up).
+    pub(crate) fn on_answer(&self) {
+        *self.state.lock() = State::Closed { failures: 0 };
+    }
+
+    /// Records an unavailable answer; returns true when it opened the breaker.
+    pub(crate) fn on_failure(&self, now: Instant, policy: &Policy) -> bool {
+        let mut s = self.state.lock();
+        let failures = match &*s {
+            State::Closed { failures } => failures + 1,
+            State::Open { failures, .. } => failures + 1,
+            State::HalfOpen { .. } => policy.breaker_threshold.max(1),
+        };
+        if failures >= policy.breaker_threshold.max(1) {
+            *s = State::Open {
+                until: now + policy.breaker_cooldown,
+                failures,
+            };
+            true
+        } else {
+            *s = State::Closed { failures };
+            false
+        }
+    }
+
+    pub(crate) fn state(&self, now: Instant) -> BreakerState {
+        match &*self.state.lock() {
+            State::Closed { .. } => BreakerState::Closed,
+            State::Open { until, .. } if now < *until => BreakerState::Open,
+            State::Open { .. } | State::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+}
+
+const STRIPES: usize = 16;
+
+thread_local! {
+    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+#[inline]
+fn stripe() -> usize {
+    STRIPE.with(|s| {
+        let v = s.get();
+        if v != usize::MAX {
+            return v;
+        }
+        let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
+        s.set(v);
+        v
+    })
+}
+
+/// A counter striped over cache lines, so that threads counting cache
+/// hits together do not fight over one line.
+pub(crate) struct StripedCounter {
+    cells: Box<[CachePadded<AtomicU64>; STRIPES]>,
+}
+
+impl StripedCounter {
+    pub(crate) fn new() -> StripedCounter {
+        StripedCounter {
+            cells: Box::new(std::array::from_fn(|_| CachePadded::new(AtomicU64::new(0)))),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn incr(&self) {
+        self.cells[stripe()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.cells.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// Per-provider counters.
+#[derive(Default)]
+pub(crate) struct ProviderCounters {
+    pub(crate) calls: AtomicU64,
+    pub(crate) found: AtomicU64,
+    pub(crate) not_found: AtomicU64,
+    pub(crate) denied: AtomicU64,
+    pub(crate) unavailable: AtomicU64,
+    pub(crate) other_errors: AtomicU64,
+    pub(crate) skipped_open: AtomicU64,
+}
+
+/// Manager-wide counters.
+pub(crate) struct Counters {
+    pub(crate) hits: StripedCounter,
+    pub(crate) negative_hits: StripedCounter,
+    pub(crate) misses: AtomicU64,
+    pub(crate) stale_served: AtomicU64,
+    pub(crate) refresh_ahead: AtomicU64,
+    pub(crate) rejected_refetches: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn new() -> Counters {
+        Counters {
+            hits: StripedCounter::new(),
+            negative_hits: StripedCounter::new(),
+            misses: AtomicU64::new(0),
+            stale_served: AtomicU64::new(0),
+            refresh_ahead: AtomicU64::new(0),
+            rejected_refetches: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A snapshot of a manager's counters: [`SecretsManager::stats`](crate::SecretsManager::stats).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Reads answered from the cache with a value.
+    pub hits: u64,
+    /// Reads answered from the cache with a remembered "not found".
+    pub negative_hits: u64,
+    /// Reads that went to the providers (a single-flight group counts once
+    /// per caller).
+    pub misses: u64,
+    /// Reads answered with a stale value because its provider was down.
+    pub stale_served: u64,
+    /// Background refreshes started by refresh-ahead.
+    pub refresh_ahead: u64,
+    /// Refetches after [`credential_rejected`](crate::SecretsManager::credential_rejected).
+    pub rejected_refetches: u64,
+    /// Entries in the cache (values and remembered misses).
+    pub cached_entries: usize,
+    /// Per provider, in chain order.
+    pub providers: Vec<ProviderStats>,
+}
+
+/// One provider's counters in [`Stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderStats {
+    /// The provider's name.
+    pub provider: String,
+    /// Backend calls made (each retry counts).
+    pub calls: u64,
+    /// Calls that returned a value.
+    pub found: u64,
+    /// Calls answered "not found".
+    pub not_found: u64,
+    /// Calls answered "access denied".
+    pub denied: u64,
+    /// Calls that failed as unavailable (timeouts, 5xx, refused).
+    pub unavailable: u64,
+    /// Other errors (invalid value, configuration).
+    pub other_errors: u64,
+    /// Calls skipped because the breaker was open.
+    pub skipped_open: u64,
+    /// The breaker's state now.
+    pub breaker: BreakerState,
+}
+
+impl ProviderStats {
+    pub(crate) fn from_counters(provider: &str, c: &ProviderCounters, breaker: BreakerState) -> Self {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ProviderStats {
+            provider: provider.to_owned(),
+            calls: get(&c.calls),
+            found: get(&c.found),
+            not_found: get(&c.not_found),
+            denied: get(&c.denied),
+            unavailable: get(&c.unavailable),
+            other_errors: get(&c.other_errors),
+            skipped_open: get(&c.skipped_open),
+            breaker,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::clock::Clock;
+
+    fn policy() -> Policy {
+        Policy {
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(10),
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn breaker_opens_after_threshold_and_half_opens_after_cooldown() {
+        let (clock, mock) = Clock::mock();
+        let b = Breaker::new();
+        let p = policy();
+        assert!(!b.on_failure(clock.now(), &p));
+        assert!(!b.on_failure(clock.now(), &p));
+        assert!(b.allow(clock.now(), &p).is_ok());
+        assert!(b.on_failure(clock.now(), &p));
+        assert_eq!(b.state(clock.now()), BreakerState::Open);
+        let refused = b.allow(clock.now(), &p).err().expect("open refuses");
+        assert_eq!(refused.retry_in, Duration::from_secs(10));
+        mock.advance(Duration::from_secs(10));
+        assert!(b.allow(clock.now(), &p).is_ok(), "probe goes through");
+        assert!(b.allow(clock.now(), &p).is_err(), "only one probe at a time");
+        b.on_answer();
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+    }
+
+    #[test]
+    fn failed_probe_reopens_the_breaker() {
+        let (clock, mock) = Clock::mock();
+        let b = Breaker::new();
+        let p = policy();
+        for _ in 0..3 {
+            b.on_failure(clock.now(), &p);
+        }
+        mock.advance(Duration::from_secs(11));
+        assert!(b.allow(clock.now(), &p).is_ok());
+        assert!(b.on_failure(clock.now(), &p));
+        assert_eq!(b.state(clock.now()), BreakerState::Open);
+    }
+
+    #[test]
+    fn an_answer_resets_the_failure_count() {
+        let (clock, _) = Clock::mock();
+        let b = Breaker::new();
+        let p = policy();
+        b.on_failure(clock.now(), &p);
+        b.on_failure(clock.now(), &p);
+        b.on_answer();
+        assert!(!b.on_failure(clock.now(), &p));
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_within_its_jitter_band() {
+        let p = Policy::default();
+        for attempt in 1..5 {
+            let full = p.retry_base * (1 << (attempt - 1));
+            let d = p.backoff(attempt);
+            assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn striped_counter_sums_across_threads() {
+        let c = std::sync::Arc::new(StripedCounter::new());
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                let c = c.clone();
+                s.spawn(move || (0..1000).for_each(|_| c.incr()));
+            }
+        });
+        assert_eq!(c.get(), 4000);
+    }
+}
