@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cli;
-use secret_chain::{Error, ErrorKind, ExposeSecret, SecretsManager};
+use secret_chain::{BreakerState, Error, ErrorKind, ExposeSecret, SecretsManager};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -120,12 +120,16 @@ async fn run(command: Commands) -> Result<ExitCode, Error> {
             let mut healthy = 0;
             let report = manager.health().await;
             for h in &report {
+                let breaker = match h.breaker {
+                    BreakerState::Closed => String::new(),
+                    other => format!(" [circuit {other}]"),
+                };
                 match &h.result {
                     Ok(rtt) => {
                         healthy += 1;
-                        writeln!(out, "{}: ok ({} ms)", h.provider, rtt.as_millis())
+                        writeln!(out, "{}: ok ({} ms){breaker}", h.provider, rtt.as_millis())
                     }
-                    Err(e) => writeln!(out, "{}: {} ({e})", h.provider, e.kind()),
+                    Err(e) => writeln!(out, "{}: {e}{breaker}", h.provider),
                 }
                 .map_err(io_error)?;
             }
