@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use secret_chain::Error;
-use secret_chain::masking::scan::RuleSet;
+use secret_chain::masking::patterns::RuleSet;
 use secret_chain::masking::scan::{
     self, Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, MASK, ScanEvent, Scanner,
 };

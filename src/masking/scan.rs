@@ -38,10 +38,10 @@
 //!
 //! ```
 //! use secret_chain::masking::scan::Scanner;
-//! use secret_chain::masking::RuleSet;
+//! use secret_chain::masking::patterns::RuleSet;
 //!
 //! let scanner = Scanner::new(RuleSet::builtin());
-//! let log = "INFO starting\nDEBUG key=sk_live_OGAucWtJGXdfhxnmrl8kc5S6 loaded\n";
+//! let log = "INFO starting\nDEBUG key=sk_live_OGAucWtJGXdfhxnmrl8kc5S6 loaded\n"; // secret-chain:allow
 //! let mut found = Vec::new();
 //! scanner.scan_reader("app.log", log.as_bytes(), &mut |f| found.push(f))?;
 //! assert_eq!(found.len(), 1);
@@ -52,10 +52,10 @@
 
 mod baseline;
 mod config;
-mod engine;
 mod input;
 mod output;
 mod redact;
+mod stream;
 mod walk;
 
 use std::io::{self, Read};
@@ -68,11 +68,11 @@ use memchr::memmem;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
+use stream::StreamBuf;
 
 pub use baseline::Baseline;
 pub use config::{load_rules_file, parse_rules_toml};
-use engine::Finding;
-pub use engine::{RuleSet, RuleSpec};
+use super::patterns::{Finding, RuleSet};
 pub use output::{Format, FindingWriter, SARIF_SCHEMA};
 pub use redact::{RedactStats, redact_stream};
 
@@ -383,191 +383,172 @@ impl Scanner {
             line: 1,
             col_base: 0,
             char_base: 0,
-            skip_before: 0,
+            handled_end: 0,
             found: Vec::new(),
-            spans: Vec::new(),
         };
         let max_line = self.max_line_len;
-        let cap = max_line + READ_SIZE;
-        let mut buf = vec![0u8; READ_SIZE];
-        let (mut start, mut end) = (0usize, 0usize);
-        let mut eof = false;
+        let mut buf = StreamBuf::new(max_line);
         let mut sniffed = !sniff;
         loop {
-            if start == end {
-                start = 0;
-                end = 0;
-            }
-            if buf.len() - end < READ_SIZE / 4 {
-                if start > 0 {
-                    buf.copy_within(start..end, 0);
-                    end -= start;
-                    start = 0;
-                }
-                if buf.len() - end < READ_SIZE / 4 {
-                    let grown = (buf.len() * 2).min(cap);
-                    buf.resize(grown, 0);
-                }
-            }
-            let n = read_some(&mut reader, &mut buf[end..])?;
-            if n == 0 {
-                eof = true;
-            }
+            let n = buf.fill(&mut reader)?;
+            let eof = n == 0;
             if !sniffed {
-                let upto = (end + n).min(BINARY_SNIFF_LEN);
-                if end < upto && memchr::memchr(0, &buf[end..upto]).is_some() {
+                let seen = summary.bytes as usize;
+                let from = buf.end - n;
+                let upto = from + BINARY_SNIFF_LEN.saturating_sub(seen).min(n);
+                if memchr::memchr(0, &buf.data[from..upto]).is_some() {
                     return Ok(ScanSummary { skipped_binary: 1, ..ScanSummary::default() });
                 }
-                sniffed = eof || end + n >= BINARY_SNIFF_LEN;
+                sniffed = eof || seen + n >= BINARY_SNIFF_LEN;
             }
-            end += n;
             summary.bytes += n as u64;
             if !sniffed {
                 continue;
             }
-            if let Some(p) = memchr::memrchr(b'\n', &buf[start..end]) {
-                let block_end = start + p + 1;
-                self.scan_block(&buf[start..block_end], &mut st, &mut summary, sink);
-                start = block_end;
+            let block_end = if eof { buf.end } else { buf.block_end() };
+            if block_end > buf.start {
+                // Search from the open PEM block, if any, so a key that spans
+                // blocks is seen whole; findings already handled are skipped.
+                let from = buf.ctx;
+                if from < buf.start {
+                    st.line = buf.ctx_line;
+                    st.col_base = 0;
+                    st.char_base = 0;
+                }
+                let text_abs = buf.abs(from);
+                self.scan_block(&buf.data[from..block_end], text_abs, &mut st, &mut summary, sink);
+                buf.consume_lines(block_end, st.line);
             }
             if eof {
-                if start < end {
-                    self.scan_block(&buf[start..end], &mut st, &mut summary, sink);
-                }
                 return Ok(summary);
             }
-            if end - start >= max_line {
+            if buf.end - buf.start >= max_line {
                 // A line longer than the window: search it, keep an overlap.
-                let piece = &buf[start..end];
-                let report_below = piece.len() - LONG_LINE_OVERLAP;
-                self.scan_line(piece, report_below, &mut st, &mut summary, sink);
+                let (ws, we) = (buf.start, buf.end);
+                let report_below = we - ws - LONG_LINE_OVERLAP;
+                let abs = buf.abs(ws);
+                self.scan_window(&buf.data[ws..we], abs, report_below, &mut st, &mut summary, sink);
                 st.col_base += report_below;
-                st.char_base += char_count(&piece[..report_below]);
-                start += report_below;
+                st.char_base += char_count(&buf.data[ws..ws + report_below]);
+                buf.consume_window(ws + report_below);
             }
         }
     }
 
-    /// Searches a block of whole lines (the last may lack its `\n` at EOF).
+    /// Searches a block of whole lines (the last may lack its `\n` at EOF)
+    /// in one pass: a credential may span lines (a PEM key), so the block,
+    /// not each line, is what the rules see. Each finding is reported on the
+    /// line where it starts.
     fn scan_block(
         &self,
         block: &[u8],
+        block_abs: u64,
         st: &mut LineState,
         summary: &mut ScanSummary,
         sink: &mut dyn FnMut(ScanFinding),
     ) {
-        let text = match std::str::from_utf8(block) {
-            Ok(t) => t,
-            Err(_) => {
-                // Not UTF-8: search line by line, each in its valid pieces.
-                for line in block.split_inclusive(|&b| b == b'\n') {
-                    self.finish_line(line, st, summary, sink);
-                }
-                return;
-            }
-        };
         st.found.clear();
-        self.rules.find(text, &mut st.found);
+        find_in_bytes(&self.rules, block, &mut st.found);
         if st.found.is_empty() {
             advance_lines(block, st);
             return;
         }
-        // Only lines that hold a candidate are searched again, one by one,
-        // to get exact positions and per-line false-positive controls.
-        st.spans.clear();
-        st.spans.extend(st.found.iter().map(|f| (f.start, f.end)));
-        let spans = std::mem::take(&mut st.spans);
-        let mut pos = 0; // start of the first line not yet accounted for
-        for &(s, e) in &spans {
-            if s < pos {
-                continue;
+        let found = std::mem::take(&mut st.found);
+        let mut pos = 0; // block offset where line `st.line` starts
+        let mut i = 0;
+        while i < found.len() {
+            let s = found[i].start;
+            if let Some(p) = memchr::memrchr(b'\n', &block[pos..s]) {
+                let ls = pos + p + 1;
+                advance_lines(&block[pos..ls], st);
+                pos = ls;
             }
-            let line_start = match memchr::memrchr(b'\n', &block[pos..s]) {
-                Some(i) => pos + i + 1,
-                None => pos,
-            };
-            advance_lines(&block[pos..line_start], st);
-            let mut ls = line_start;
-            // Every line the candidate touches (a match may cross a newline).
-            while ls < block.len() && (ls < e.max(s + 1)) {
-                let le = memchr::memchr(b'\n', &block[ls..]).map(|i| ls + i + 1).unwrap_or(block.len());
-                self.finish_line(&block[ls..le], st, summary, sink);
-                ls = le;
+            let line_end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |p| pos + p);
+            let mut j = i;
+            while j < found.len() && found[j].start <= line_end {
+                j += 1;
             }
-            pos = ls;
+            self.report_line(block, block_abs, pos, line_end, &found[i..j], usize::MAX, st, summary, sink);
+            i = j;
         }
         advance_lines(&block[pos..], st);
-        st.spans = spans;
+        st.found = found;
     }
 
-    /// Searches one line (with its `\n`, if any) and moves to the next line.
-    fn finish_line(
+    /// Searches a window of a line longer than the maximum line length.
+    /// Reports findings that start before `report_below`; `st.col_base` is
+    /// the window's offset in the line.
+    fn scan_window(
         &self,
-        line: &[u8],
-        st: &mut LineState,
-        summary: &mut ScanSummary,
-        sink: &mut dyn FnMut(ScanFinding),
-    ) {
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
-        self.scan_line(body, body.len(), st, summary, sink);
-        if line.last() == Some(&b'\n') {
-            st.line += 1;
-            st.col_base = 0;
-            st.char_base = 0;
-            st.skip_before = 0;
-        }
-    }
-
-    /// Searches (a window of) one line without its `\n`. Reports findings
-    /// that start before `report_below`; `st.col_base` is the window's
-    /// offset in the line.
-    fn scan_line(
-        &self,
-        line: &[u8],
+        piece: &[u8],
+        piece_abs: u64,
         report_below: usize,
         st: &mut LineState,
         summary: &mut ScanSummary,
         sink: &mut dyn FnMut(ScanFinding),
     ) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         st.found.clear();
-        find_in_bytes(&self.rules, line, &mut st.found);
+        find_in_bytes(&self.rules, piece, &mut st.found);
         if st.found.is_empty() {
             return;
         }
-        let skip_before = st.skip_before;
+        let found = std::mem::take(&mut st.found);
+        self.report_line(piece, piece_abs, 0, piece.len(), &found, report_below, st, summary, sink);
+        st.found = found;
+    }
+
+    /// Reports the findings that start on the line `text[ls..le]` (offsets
+    /// of `found` are into `text`; a finding may run past `le`).
+    #[allow(clippy::too_many_arguments)]
+    fn report_line(
+        &self,
+        text: &[u8],
+        text_abs: u64,
+        ls: usize,
+        le: usize,
+        found: &[Finding],
+        report_below: usize,
+        st: &mut LineState,
+        summary: &mut ScanSummary,
+        sink: &mut dyn FnMut(ScanFinding),
+    ) {
+        let line = &text[ls..le];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let col_base = st.col_base;
-        st.found.retain(|f| {
-            let abs = col_base + f.start;
-            f.start < report_below && abs >= skip_before
-        });
-        if st.found.is_empty() {
-            return;
+        // Spans relative to the line, cut at its end; with the full secret.
+        // A finding that starts where one was already handled (an overlap
+        // of long-line windows, a re-searched PEM block) is skipped.
+        let mut spans: Vec<(usize, usize, &Finding)> = Vec::with_capacity(found.len());
+        for f in found {
+            let rs = f.start - ls;
+            if rs < report_below && text_abs + f.start as u64 >= st.handled_end {
+                spans.push((rs.min(line.len()), (f.end - ls).min(line.len()), f));
+            }
         }
-        if let Some(last) = st.found.last() {
-            st.skip_before = col_base + last.end;
-        }
+        let Some(&(_, _, last)) = spans.last() else { return };
+        st.handled_end = text_abs + last.end as u64;
         if memmem::find(line, ALLOW_MARKER.as_bytes()).is_some() {
-            summary.allowed += st.found.len() as u64;
+            summary.allowed += spans.len() as u64;
             return;
         }
-        let masked = MaskedLine::new(line, &st.found);
-        for (i, f) in st.found.iter().enumerate() {
+        let cut: Vec<(usize, usize)> = spans.iter().map(|&(s, e, _)| (s, e)).collect();
+        let masked = MaskedLine::new(line, &cut);
+        for (i, &(s, e, f)) in spans.iter().enumerate() {
             let rule = f.rule.to_string();
-            let fingerprint = fingerprint(&rule, &line[f.start..f.end]);
+            let fingerprint = fingerprint(&rule, &text[f.start..f.end]);
             if self.baseline.as_ref().is_some_and(|b| b.contains(&fingerprint)) {
                 summary.baselined += 1;
                 continue;
             }
-            let char_col = st.char_base + char_count(&line[..f.start]);
+            let char_col = st.char_base + char_count(&line[..s]);
             summary.findings += 1;
             sink(ScanFinding {
                 path: st.name.to_string(),
                 line: st.line,
-                column: col_base + f.start + 1,
-                end_column: col_base + f.end + 1,
+                column: col_base + s + 1,
+                end_column: col_base + e.max(s + 1) + 1,
                 char_column: char_col + 1,
-                char_end_column: char_col + char_count(&line[f.start..f.end]) + 1,
+                char_end_column: char_col + char_count(&line[s..e]).max(1) + 1,
                 rule,
                 excerpt: masked.excerpt(i),
                 fingerprint,
@@ -585,10 +566,10 @@ struct LineState {
     col_base: usize,
     /// The same offset in code points.
     char_base: usize,
-    /// In the current line, findings starting before this were reported.
-    skip_before: usize,
+    /// Stream offset just past the last finding handled (reported, allowed
+    /// or baselined); findings starting before it are not handled again.
+    handled_end: u64,
     found: Vec<Finding>,
-    spans: Vec<(usize, usize)>,
 }
 
 fn advance_lines(bytes: &[u8], st: &mut LineState) {
@@ -597,7 +578,6 @@ fn advance_lines(bytes: &[u8], st: &mut LineState) {
         st.line += n as u64;
         st.col_base = 0;
         st.char_base = 0;
-        st.skip_before = 0;
     }
 }
 
@@ -653,16 +633,16 @@ struct MaskedLine {
 }
 
 impl MaskedLine {
-    fn new(line: &[u8], found: &[Finding]) -> MaskedLine {
+    fn new(line: &[u8], spans: &[(usize, usize)]) -> MaskedLine {
         let mut text = String::with_capacity(line.len());
-        let mut masks = Vec::with_capacity(found.len());
+        let mut masks = Vec::with_capacity(spans.len());
         let mut pos = 0;
-        for f in found {
-            push_escaped(&mut text, &line[pos..f.start.max(pos)]);
-            let s = text.len();
+        for &(s, e) in spans {
+            push_escaped(&mut text, &line[pos..s.max(pos)]);
+            let m = text.len();
             text.push_str(MASK);
-            masks.push((s, text.len()));
-            pos = pos.max(f.end);
+            masks.push((m, text.len()));
+            pos = pos.max(e);
         }
         push_escaped(&mut text, &line[pos..]);
         MaskedLine { text, masks }
@@ -749,5 +729,180 @@ fn io_reason(e: &io::Error) -> String {
             "corrupt or truncated data (gzip?)".to_owned()
         }
         _ => e.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk_live_OGAucWtJGXdfhxnmrl8kc5S6"; // secret-chain:allow
+    const KEY2: &str = "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"; // secret-chain:allow
+
+    fn scan_with(scanner: &Scanner, input: &[u8]) -> (Vec<ScanFinding>, ScanSummary) {
+        let mut found = Vec::new();
+        let s = scanner.scan_reader("t.log", input, &mut |f| found.push(f)).unwrap();
+        (found, s)
+    }
+
+    fn scan(input: &[u8]) -> Vec<ScanFinding> {
+        scan_with(&Scanner::new(RuleSet::builtin()), input).0
+    }
+
+    #[test]
+    fn line_and_byte_columns_are_one_based() {
+        let f = scan(format!("first\nsecond key={KEY} end\n").as_bytes());
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].line, f[0].column, f[0].end_column), (2, 12, 12 + KEY.len()));
+        assert_eq!(f[0].excerpt, "second key=**** end");
+        assert_eq!(f[0].fingerprint, fingerprint(&f[0].rule, KEY.as_bytes()));
+    }
+
+    #[test]
+    fn line_numbers_stay_right_across_read_blocks() {
+        let mut input = String::new();
+        let mut want = Vec::new();
+        for i in 1..=60_000u64 {
+            if i % 7_919 == 0 {
+                input.push_str(&format!("{i} token={KEY2}\n"));
+                want.push(i);
+            } else {
+                input.push_str(&format!("{i} INFO request served in 12ms path=/api/v1/items\n"));
+            }
+        }
+        assert!(input.len() > 3 * READ_SIZE);
+        let got: Vec<u64> = scan(input.as_bytes()).iter().map(|f| f.line).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn code_point_columns_count_multibyte_characters_once() {
+        let f = scan(format!("héllo wörld {KEY}\n").as_bytes());
+        assert_eq!(f[0].column, 15);
+        assert_eq!(f[0].char_column, 13);
+        assert_eq!(f[0].char_end_column, 13 + KEY.len());
+    }
+
+    #[test]
+    fn a_line_with_the_allow_marker_is_not_reported() {
+        let input = format!("a {KEY} # secret-chain:allow\nb {KEY2}\n");
+        let (f, s) = scan_with(&Scanner::new(RuleSet::builtin()), input.as_bytes());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].line, 2);
+        assert_eq!((s.allowed, s.findings), (1, 1));
+    }
+
+    #[test]
+    fn a_baselined_finding_is_not_reported() {
+        let input = format!("a {KEY}\nb {KEY2}\n");
+        let first = scan(input.as_bytes());
+        let mut b = Baseline::new();
+        b.insert(&first[0]);
+        let (f, s) = scan_with(&Scanner::new(RuleSet::builtin()).baseline(b), input.as_bytes());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].line, 2);
+        assert_eq!(s.baselined, 1);
+    }
+
+    #[test]
+    fn every_secret_of_a_line_is_masked_in_each_excerpt() {
+        let f = scan(format!("a={KEY} b={KEY2}\n").as_bytes());
+        assert_eq!(f.len(), 2);
+        for x in &f {
+            assert!(!x.excerpt.contains(KEY) && !x.excerpt.contains(KEY2), "{}", x.excerpt);
+        }
+    }
+
+    #[test]
+    fn control_characters_in_an_excerpt_are_escaped() {
+        let f = scan(format!("\x1b[31mred {KEY}\x07\n").as_bytes());
+        assert!(!f[0].excerpt.contains('\x1b') && !f[0].excerpt.contains('\x07'));
+        assert!(f[0].excerpt.contains("\\u{1b}[31mred ****"), "{}", f[0].excerpt);
+    }
+
+    #[test]
+    fn invalid_utf8_does_not_hide_a_secret_or_shift_byte_columns() {
+        let mut input = b"\xff\xfe x=".to_vec();
+        input.extend_from_slice(KEY.as_bytes());
+        input.extend_from_slice(b"\n");
+        let f = scan(&input);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].column, 6);
+    }
+
+    #[test]
+    fn crlf_lines_and_a_last_line_without_newline_are_scanned() {
+        let f = scan(format!("a\r\nkey={KEY}\r\nlast {KEY2}").as_bytes());
+        assert_eq!(f.iter().map(|f| f.line).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(f[0].excerpt, "key=****");
+    }
+
+    #[test]
+    fn a_nul_byte_in_the_first_block_makes_the_input_binary() {
+        let mut input = b"\x7fELF\x02\x01\x00\x00".to_vec();
+        input.extend_from_slice(format!(" {KEY}\n").as_bytes());
+        let (f, s) = scan_with(&Scanner::new(RuleSet::builtin()), &input);
+        assert!(f.is_empty());
+        assert_eq!(s.skipped_binary, 1);
+    }
+
+    #[test]
+    fn a_secret_in_a_huge_line_is_found_once_with_its_column() {
+        let scanner = Scanner::new(RuleSet::builtin()).max_line_len(64 * 1024);
+        let mut line = vec![b'a'; 1 << 20];
+        // Right on a window edge, and once more far into the line.
+        for at in [64 * 1024 - LONG_LINE_OVERLAP - 5, 900_000] {
+            line[at - 1] = b' ';
+            line[at..at + KEY.len()].copy_from_slice(KEY.as_bytes());
+            line[at + KEY.len()] = b' ';
+        }
+        line.extend_from_slice(format!("\nnext {KEY2}\n").as_bytes());
+        let (f, _) = scan_with(&scanner, &line);
+        let got: Vec<(u64, usize)> = f.iter().map(|f| (f.line, f.column)).collect();
+        assert_eq!(got, [(1, 64 * 1024 - LONG_LINE_OVERLAP - 4), (1, 900_001), (2, 6)]);
+    }
+
+    #[test]
+    fn gzip_input_is_scanned_after_decompression() {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(format!("x\ny {KEY}\n").as_bytes()).unwrap();
+        let f = scan(&e.finish().unwrap());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].line, 2);
+    }
+
+    #[test]
+    fn parallel_scans_deliver_events_in_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        for i in 0..12 {
+            let p = dir.path().join(format!("f{i:02}.log"));
+            let filler = "INFO filler line\n".repeat(if i % 3 == 0 { 20_000 } else { 10 });
+            std::fs::write(&p, format!("{filler}k={KEY}\n")).unwrap();
+            inputs.push(Input::Path(p));
+        }
+        inputs.push(Input::Path(dir.path().join("missing.log")));
+        let scanner = Scanner::new(RuleSet::builtin()).threads(4);
+        let mut order = Vec::new();
+        let summary = scanner.scan_inputs(&inputs, |e| match e {
+            ScanEvent::Finding(f) => order.push(f.path.rsplit('/').next().unwrap().to_owned()),
+            ScanEvent::Error { path, error } => {
+                assert_eq!(error.kind(), ErrorKind::Io);
+                order.push(format!("error:{}", path.rsplit('/').next().unwrap()));
+            }
+            other => panic!("unexpected {other:?}"),
+        });
+        let mut want: Vec<String> = (0..12).map(|i| format!("f{i:02}.log")).collect();
+        want.push("error:missing.log".into());
+        assert_eq!(order, want);
+        assert_eq!((summary.findings, summary.errors, summary.inputs), (12, 1, 12));
+    }
+
+    #[test]
+    fn a_finding_never_carries_the_secret() {
+        let f = scan(format!("key={KEY}\n").as_bytes());
+        let all = format!("{:?} {}", f[0], serde_json::to_string(&f[0]).unwrap());
+        assert!(!all.contains(KEY));
     }
 }

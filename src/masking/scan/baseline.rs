@@ -171,7 +171,7 @@ mod tests {
     fn a_bad_baseline_error_does_not_echo_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.txt");
-        std::fs::write(&p, "sk_live_OGAucWtJGXdfhxnmrl8kc5S6\n").unwrap();
+        std::fs::write(&p, "sk_live_OGAucWtJGXdfhxnmrl8kc5S6\n").unwrap(); // secret-chain:allow
         let e = Baseline::load(&p).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("line 1"));

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::engine::RuleSpec;
+use crate::masking::patterns::RuleSpec;
 use crate::error::{Error, ErrorKind};
 
 #[derive(Debug, Deserialize)]

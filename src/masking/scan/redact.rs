@@ -2,8 +2,9 @@
 
 use std::io::{self, Read, Write};
 
-use super::engine::{Finding, RuleSet};
-use super::{DEFAULT_MAX_LINE_LEN, LONG_LINE_OVERLAP, READ_SIZE, find_in_bytes, read_some};
+use crate::masking::patterns::{Finding, RuleSet};
+use super::stream::StreamBuf;
+use super::{DEFAULT_MAX_LINE_LEN, LONG_LINE_OVERLAP, find_in_bytes};
 
 /// Counters of one [`redact_stream`] run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,50 +36,43 @@ pub fn redact_stream(
     mask: &str,
 ) -> io::Result<RedactStats> {
     let mut stats = RedactStats::default();
-    let cap = DEFAULT_MAX_LINE_LEN + READ_SIZE;
-    let mut buf = vec![0u8; READ_SIZE];
-    let (mut start, mut end) = (0usize, 0usize);
+    let mut buf = StreamBuf::new(DEFAULT_MAX_LINE_LEN);
     let mut found: Vec<Finding> = Vec::new();
+    // Lines are only counted to keep the PEM context's bookkeeping.
+    let mut line: u64 = 1;
     loop {
-        if start == end {
-            start = 0;
-            end = 0;
-        }
-        if buf.len() - end < READ_SIZE / 4 {
-            if start > 0 {
-                buf.copy_within(start..end, 0);
-                end -= start;
-                start = 0;
-            }
-            if buf.len() - end < READ_SIZE / 4 {
-                let grown = (buf.len() * 2).min(cap);
-                buf.resize(grown, 0);
-            }
-        }
         output.flush()?;
-        let n = read_some(&mut input, &mut buf[end..])?;
-        end += n;
+        let n = buf.fill(&mut input)?;
         stats.bytes += n as u64;
         let eof = n == 0;
-        let block_end = if eof {
-            end
-        } else {
-            match memchr::memrchr(b'\n', &buf[start..end]) {
-                Some(p) => start + p + 1,
-                None => start,
-            }
-        };
-        if block_end > start {
-            write_block(rules, &buf[start..block_end], &mut output, mask, &mut found, &mut stats)?;
-            start = block_end;
+        let block_end = if eof { buf.end } else { buf.block_end() };
+        if block_end > buf.start {
+            // Search from an open PEM block so a key spanning reads is
+            // masked whole; write only what was not written before.
+            let (from, start) = (buf.ctx, buf.start);
+            found.clear();
+            find_in_bytes(rules, &buf.data[from..block_end], &mut found);
+            let skip = start - from;
+            found.retain_mut(|f| {
+                if f.end <= skip {
+                    return false;
+                }
+                f.start = f.start.max(skip) - skip;
+                f.end -= skip;
+                true
+            });
+            stats.masked += found.len() as u64;
+            write_masked(&buf.data[start..block_end], &found, &mut output, mask)?;
+            line += memchr::memchr_iter(b'\n', &buf.data[start..block_end]).count() as u64;
+            buf.consume_lines(block_end, line);
         }
         if eof {
             output.flush()?;
             return Ok(stats);
         }
-        if end - start >= DEFAULT_MAX_LINE_LEN {
+        if buf.end - buf.start >= DEFAULT_MAX_LINE_LEN {
             // A very long line: emit all but an overlap, never cutting a secret.
-            let piece = &buf[start..end];
+            let piece = &buf.data[buf.start..buf.end];
             found.clear();
             find_in_bytes(rules, piece, &mut found);
             let mut safe = piece.len() - LONG_LINE_OVERLAP;
@@ -88,43 +82,14 @@ pub fn redact_stream(
             }
             write_masked(&piece[..safe], &found, &mut output, mask)?;
             stats.masked += found.len() as u64;
-            start += safe;
+            let next = buf.start + safe;
+            buf.consume_window(next);
         }
     }
 }
 
-/// Writes whole lines; only lines that hold a candidate are searched again.
-fn write_block(
-    rules: &RuleSet,
-    block: &[u8],
-    out: &mut impl Write,
-    mask: &str,
-    found: &mut Vec<Finding>,
-    stats: &mut RedactStats,
-) -> io::Result<()> {
-    if let Ok(text) = std::str::from_utf8(block) {
-        found.clear();
-        rules.find(text, found);
-        if found.is_empty() {
-            return out.write_all(block);
-        }
-    }
-    for line in block.split_inclusive(|&b| b == b'\n') {
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
-        let body = body.strip_suffix(b"\r").unwrap_or(body);
-        found.clear();
-        find_in_bytes(rules, body, found);
-        if found.is_empty() {
-            out.write_all(line)?;
-        } else {
-            stats.masked += found.len() as u64;
-            write_masked(body, found, out, mask)?;
-            out.write_all(&line[body.len()..])?;
-        }
-    }
-    Ok(())
-}
-
+/// Writes `bytes` with each finding replaced by the mask; a finding that
+/// spans lines becomes one mask per line, line breaks kept.
 fn write_masked(bytes: &[u8], found: &[Finding], out: &mut impl Write, mask: &str) -> io::Result<()> {
     let mut pos = 0;
     for f in found {
@@ -132,7 +97,21 @@ fn write_masked(bytes: &[u8], found: &[Finding], out: &mut impl Write, mask: &st
             continue;
         }
         out.write_all(&bytes[pos..f.start])?;
-        out.write_all(mask.as_bytes())?;
+        for (i, piece) in bytes[f.start..f.end].split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                out.write_all(b"\n")?;
+            }
+            let (body, cr) = match piece.strip_suffix(b"\r") {
+                Some(b) => (b, true),
+                None => (piece, false),
+            };
+            if !body.is_empty() {
+                out.write_all(mask.as_bytes())?;
+            }
+            if cr {
+                out.write_all(b"\r")?;
+            }
+        }
         pos = f.end;
     }
     out.write_all(&bytes[pos..])
@@ -141,8 +120,9 @@ fn write_masked(bytes: &[u8], found: &[Finding], out: &mut impl Write, mask: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::masking::scan::READ_SIZE;
 
-    const KEY: &str = "sk_live_OGAucWtJGXdfhxnmrl8kc5S6";
+    const KEY: &str = "sk_live_OGAucWtJGXdfhxnmrl8kc5S6"; // secret-chain:allow
 
     fn redact(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
