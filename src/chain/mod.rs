@@ -612,7 +612,11 @@ impl SecretsManager {
                         return Ok(stale);
                     }
                 }
-                if e.kind() == ErrorKind::NotFound && !s.negative_ttl.is_zero() {
+                // Remember a miss only when every provider said "not found":
+                // a miss caused by an outage must not outlive the outage.
+                let all_missing = !e.outcomes().is_empty()
+                    && e.outcomes().iter().all(|o| o.kind == ErrorKind::NotFound);
+                if all_missing && !s.negative_ttl.is_zero() {
                     let now = self.inner.clock.now();
                     let until = now + s.negative_ttl;
                     let entry = Arc::new(Entry::new(
@@ -1356,6 +1360,21 @@ mod tests {
         }
         assert_eq!(p.calls(), 1);
         assert_eq!(m.stats().negative_hits, 9);
+        // A miss caused by an outage is not remembered.
+        p.set(Err(ErrorKind::Unavailable));
+        let m2 = SecretsManager::builder()
+            .provider(p.clone())
+            .provider(env(&[]))
+            .retries(0, Duration::from_millis(1), Duration::from_millis(1))
+            .negative_ttl(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let before = p.calls();
+        for _ in 0..3 {
+            assert_eq!(rt.block_on(m2.get_secret("missing")).unwrap_err().kind(), ErrorKind::NotFound);
+        }
+        assert_eq!(p.calls() - before, 3);
+        p.set(Err(ErrorKind::NotFound));
         p.set(Ok("now-it-exists"));
         mock.advance(Duration::from_secs(31));
         assert_eq!(rt.block_on(m.get_secret("missing")).unwrap().expose_secret(), "now-it-exists");
