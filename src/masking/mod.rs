@@ -1,12 +1,150 @@
 //! Keeping secrets out of logs.
 //!
-//! [`KnownSecrets`] is the registry of values the [`SecretsManager`](crate::SecretsManager)
-//! has fetched, which the masking layer hides wherever they appear.
-//! [`patterns`] is the credential rule engine (vendor formats, secret-named
-//! keys, user rules).
+//! - [`KnownSecrets`]: the registry of values the
+//!   [`SecretsManager`](crate::SecretsManager) has fetched (and their
+//!   encoded forms), matched with a lock-free, atomically swapped
+//!   Aho-Corasick automaton.
+//! - [`patterns`]: the credential rule engine ([`RuleSet`]): vendor formats,
+//!   secret-named keys, URL passwords, `Authorization` values, user rules.
+//! - [`Redactor`]: both together; rewrites text with every secret masked.
+//! - [`MaskingLayer`], [`MaskingFields`], [`MaskingMakeWriter`]: the tracing
+//!   integration; [`install`] sets the global subscriber up in one call.
+//! - [`mask_secret`], [`mask_json`]: helpers for values you print yourself.
+//! - `scan`: the log scanner behind `secret-chain scan` and `redact`.
+//!
+//! # Example
+//!
+//! ```
+//! use secret_chain::masking::{mask_json, mask_secret};
+//!
+//! assert_eq!(mask_secret("ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"), "ghp_****");
+//! let mut v = serde_json::json!({"db": {"password": "hunter22", "host": "db1"}});
+//! mask_json(&mut v);
+//! assert_eq!(v, serde_json::json!({"db": {"password": "****", "host": "db1"}}));
+//! ```
+//!
+//! # What is not protected
+//!
+//! Text that does not pass through a [`Redactor`] (a `println!`, another
+//! logger, a panic message) is not masked. A secret split across two
+//! `write` calls of a custom writer is not seen whole by
+//! [`MaskingMakeWriter`]. Known values shorter than the minimum length
+//! (default 6 characters) are not masked by value.
 
+mod json;
 mod known;
+mod layer;
 pub mod patterns;
+mod redactor;
 pub mod scan;
 
-pub use known::KnownSecrets;
+pub use known::{DEFAULT_MIN_LEN, DEFAULT_RETENTION, KnownSecrets};
+pub use layer::{MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter, install};
+pub use patterns::{Finding, RuleId, RuleSet, RuleSpec};
+pub use redactor::{DEFAULT_MASK, Redactor, RedactorBuilder};
+
+use std::sync::OnceLock;
+
+/// Vendor prefixes kept visible by [`mask_secret`] (they say what kind of
+/// credential it was, not which one).
+const KEEP_PREFIXES: &[&str] = &[
+    "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-ant-", "sk-or-v1-", "sk-lf-", "pk-lf-", "sk_live_", "sk_test_",
+    "rk_live_", "rk_test_", "pk_live_", "pk_test_", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+    "glpat-", "glrt-", "xoxb-", "xoxp-", "xapp-", "npm_", "pypi-", "hf_", "dop_v1_", "shpat_", "AKIA", "ASIA",
+    "AIza", "SG.", "sk-",
+];
+
+/// A display form of a secret value that reveals nothing of it: the mask
+/// (`****`), after the vendor prefix when the value has one (`ghp_****`).
+pub fn mask_secret(value: &str) -> String {
+    for p in KEEP_PREFIXES {
+        if value.len() >= p.len() + 16 && value.starts_with(p) {
+            return format!("{p}{DEFAULT_MASK}");
+        }
+    }
+    DEFAULT_MASK.to_owned()
+}
+
+fn default_redactor() -> &'static Redactor {
+    static R: OnceLock<Redactor> = OnceLock::new();
+    R.get_or_init(|| match crate::try_global() {
+        Some(m) => Redactor::new(m.known_secrets().clone()),
+        None => Redactor::default(),
+    })
+}
+
+/// Masks a JSON value in place, at any depth (objects and arrays): values
+/// under secret-named keys (`password`, `api_key`, `db_password`, ...)
+/// become `"****"`; secret-shaped strings elsewhere (and values the global
+/// manager holds) are redacted like log text.
+pub fn mask_json(value: &mut serde_json::Value) {
+    mask_json_with(default_redactor(), value);
+}
+
+fn mask_json_with(r: &Redactor, value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(new) = r.redact(s) {
+                *s = new;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| mask_json_with(r, v)),
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if patterns::is_secret_name(k) {
+                    mask_secret_value(r, v);
+                } else {
+                    mask_json_with(r, v);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Everything under a secret-named key: scalars masked whole (empty
+/// strings, booleans, null and placeholders kept), containers walked.
+fn mask_secret_value(r: &Redactor, v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.is_empty() || patterns::is_placeholder(s) => {}
+        Value::String(_) | Value::Number(_) => *v = Value::String(r.mask().to_owned()),
+        Value::Array(items) => items.iter_mut().for_each(|x| mask_secret_value(r, x)),
+        Value::Object(_) => mask_json_with(r, v),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_secret_keeps_only_a_vendor_prefix() {
+        assert_eq!(mask_secret("hunter22"), "****");
+        assert_eq!(mask_secret("sk-proj-abcdefghijklmnopqrstuvwxyz"), "sk-proj-****");
+        assert_eq!(mask_secret("ghp_"), "****");
+    }
+
+    #[test]
+    fn mask_json_walks_objects_and_arrays() {
+        let mut v = serde_json::json!({
+            "users": [{"name": "a", "password": "p1-secret"}, {"name": "b", "api_key": 123456789}],
+            "note": "token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB here",
+            "credentials": {"user": "svc", "secret": "s2"},
+            "max_tokens": 4096,
+            "password_reset": false,
+            "token": ""
+        });
+        mask_json_with(&Redactor::default(), &mut v);
+        assert_eq!(v["users"][0]["password"], "****");
+        assert_eq!(v["users"][0]["name"], "a");
+        assert_eq!(v["users"][1]["api_key"], "****");
+        assert_eq!(v["note"], "token **** here");
+        assert_eq!(v["credentials"]["secret"], "****");
+        assert_eq!(v["max_tokens"], 4096);
+        assert_eq!(v["password_reset"], false);
+        assert_eq!(v["token"], "");
+    }
+}

@@ -1,0 +1,122 @@
+//! Masking inside one JSON line without breaking it: each string literal is
+//! decoded, redacted and re-encoded; values under secret-named keys are
+//! masked whole.
+
+use std::borrow::Cow;
+
+use crate::masking::patterns::{is_placeholder, is_secret_name};
+use crate::masking::redactor::Redactor;
+
+/// The rewritten line, or `None` when nothing needs masking. A line that is
+/// not well-formed JSON is still handled literal by literal.
+pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
+    // Fast path: nothing in the raw line (escaped forms of known values are
+    // registered, and the rules read escaped quotes) means nothing inside.
+    let mut spans = Vec::new();
+    redactor.spans(line, &mut spans);
+    if spans.is_empty() {
+        return None;
+    }
+    let b = line.as_bytes();
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut copied = 0;
+    let mut changed = false;
+    let mut i = 0;
+    // Whether the value about to come belongs to a secret-named key.
+    let mut secret_key = false;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let Some(end) = string_end(b, i) else { break };
+                let lit = &line[i..=end];
+                let content: Cow<'_, str> = if lit.contains('\\') {
+                    match serde_json::from_str::<String>(lit) {
+                        Ok(s) => Cow::Owned(s),
+                        Err(_) => Cow::Borrowed(&line[i + 1..end]),
+                    }
+                } else {
+                    Cow::Borrowed(&line[i + 1..end])
+                };
+                let is_key = next_non_ws(b, end + 1) == Some(b':');
+                let replacement = if is_key {
+                    let r = redactor.redact(&content).into_owned();
+                    let new = (r != *content).then_some(r);
+                    secret_key = is_secret_name(&content);
+                    new
+                } else if secret_key && !content.is_empty() && !is_placeholder(&content) && !is_value_word(&content) {
+                    secret_key = false;
+                    Some(redactor.mask().to_owned())
+                } else {
+                    secret_key = false;
+                    match redactor.redact(&content) {
+                        Cow::Borrowed(_) => None,
+                        Cow::Owned(s) => Some(s),
+                    }
+                };
+                if let Some(new) = replacement {
+                    out.push_str(&line[copied..i]);
+                    out.push_str(&serde_json::to_string(&new).unwrap_or_else(|_| "\"\"".to_owned()));
+                    copied = end + 1;
+                    changed = true;
+                }
+                i = end + 1;
+            }
+            b'-' | b'0'..=b'9' if secret_key => {
+                let s = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                out.push_str(&line[copied..s]);
+                out.push_str(&serde_json::to_string(redactor.mask()).unwrap_or_default());
+                copied = i;
+                changed = true;
+                secret_key = false;
+            }
+            b',' | b'{' | b'[' | b'}' | b']' => {
+                if b[i] != b'{' && b[i] != b'[' {
+                    secret_key = false;
+                } else {
+                    // A secret-named key holding an object or array: its
+                    // own keys and strings are checked one by one.
+                    secret_key = false;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    if !changed {
+        // The rules matched only across literals (or outside them): mask
+        // the raw spans, keeping the mask free of JSON syntax.
+        return match redactor.redact(line) {
+            Cow::Owned(s) => Some(s),
+            Cow::Borrowed(_) => None,
+        };
+    }
+    out.push_str(&line[copied..]);
+    Some(out)
+}
+
+fn is_value_word(v: &str) -> bool {
+    ["true", "false", "null", "none", "yes", "no"].iter().any(|w| v.eq_ignore_ascii_case(w))
+}
+
+/// Index of the closing quote of the string literal opening at `start`.
+fn string_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut j = start + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+fn next_non_ws(b: &[u8], mut i: usize) -> Option<u8> {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    b.get(i).copied()
+}

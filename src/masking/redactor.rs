@@ -1,0 +1,358 @@
+//! The [`Redactor`]: one object that rewrites text with every secret masked.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::masking::known::KnownSecrets;
+use crate::masking::patterns::{Finding, RuleSet, RuleSpec};
+
+/// The default mask.
+pub const DEFAULT_MASK: &str = "****";
+
+/// Rewrites text so that no secret survives: known values (live from one or
+/// more [`KnownSecrets`] registries, with their encoded forms), credential
+/// shapes and secret-named keys ([`RuleSet`]), and extra secrets or patterns
+/// the user adds. Only the secret span is replaced by the mask; the rest of
+/// the text stays readable.
+///
+/// Cheap to clone (shared); `Send` and `Sync`.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use secret_chain::masking::{KnownSecrets, Redactor};
+///
+/// let known = Arc::new(KnownSecrets::new());
+/// let redactor = Redactor::builder().known(known.clone()).build()?;
+/// known.register("correct-horse-battery");
+/// assert_eq!(
+///     redactor.redact("login password=hunter22 then correct-horse-battery"),
+///     "login password=**** then ****"
+/// );
+/// // Nothing to mask: the same text, not copied.
+/// assert!(matches!(redactor.redact("all clear"), std::borrow::Cow::Borrowed(_)));
+/// # Ok::<(), secret_chain::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Redactor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    known: Vec<Arc<KnownSecrets>>,
+    extra: Arc<KnownSecrets>,
+    rules: Option<RuleSet>,
+    mask: String,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("known", &self.inner.known)
+            .field("extra", &self.inner.extra.len())
+            .field("rules", &self.inner.rules)
+            .field("mask", &self.inner.mask)
+            .finish()
+    }
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor::builder().build().expect("a redactor without user rules builds")
+    }
+}
+
+/// Builds a [`Redactor`]; see [`Redactor::builder`].
+#[derive(Clone)]
+pub struct RedactorBuilder {
+    known: Vec<Arc<KnownSecrets>>,
+    extra: Vec<zeroize::Zeroizing<String>>,
+    rules: Option<RuleSet>,
+    user_rules: Vec<RuleSpec>,
+    mask: String,
+}
+
+impl fmt::Debug for RedactorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactorBuilder")
+            .field("known", &self.known)
+            .field("extra_secrets", &self.extra.len())
+            .field("user_rules", &self.user_rules.len())
+            .field("mask", &self.mask)
+            .finish()
+    }
+}
+
+impl Default for RedactorBuilder {
+    fn default() -> Self {
+        RedactorBuilder {
+            known: Vec::new(),
+            extra: Vec::new(),
+            rules: Some(RuleSet::builtin()),
+            user_rules: Vec::new(),
+            mask: DEFAULT_MASK.to_owned(),
+        }
+    }
+}
+
+impl RedactorBuilder {
+    /// Masks the values of this registry, live: values registered later are
+    /// masked too. Call more than once to watch several registries.
+    pub fn known(mut self, known: Arc<KnownSecrets>) -> Self {
+        self.known.push(known);
+        self
+    }
+
+    /// Masks this literal value (any length, with its encoded forms).
+    pub fn extra_secret(mut self, value: impl Into<String>) -> Self {
+        self.extra.push(zeroize::Zeroizing::new(value.into()));
+        self
+    }
+
+    /// Masks whatever matches `regex` (Rust regex syntax; the whole match).
+    /// A pattern without keywords runs over the whole text, which is slower
+    /// than the built-in rules; prefer [`rule`](Self::rule) with keywords.
+    pub fn pattern(mut self, regex: impl Into<String>) -> Self {
+        let n = self.user_rules.len();
+        self.user_rules.push(RuleSpec {
+            id: format!("user-pattern-{n}"),
+            regex: regex.into(),
+            keywords: Vec::new(),
+            min_entropy: None,
+            secret_group: None,
+        });
+        self
+    }
+
+    /// Adds a user rule (keywords, secret group, entropy).
+    pub fn rule(mut self, rule: RuleSpec) -> Self {
+        self.user_rules.push(rule);
+        self
+    }
+
+    /// Replaces the rule set (default: [`RuleSet::builtin`]).
+    pub fn rules(mut self, rules: RuleSet) -> Self {
+        self.rules = Some(rules);
+        self
+    }
+
+    /// Turns the credential rules off: only known and extra values are masked.
+    pub fn without_rules(mut self) -> Self {
+        self.rules = None;
+        self
+    }
+
+    /// The text that replaces each secret (default `****`).
+    pub fn mask(mut self, mask: impl Into<String>) -> Self {
+        self.mask = mask.into();
+        self
+    }
+
+    /// Builds the redactor.
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](crate::ErrorKind::Config) error naming the pattern when
+    /// a user regex does not compile.
+    pub fn build(self) -> Result<Redactor, Error> {
+        let rules = match (self.rules, self.user_rules.is_empty()) {
+            (Some(r), true) => Some(r),
+            (Some(r), false) => Some(r.with_user_rules(self.user_rules)?),
+            (None, true) => None,
+            (None, false) => Some(RuleSet::empty().with_user_rules(self.user_rules)?),
+        };
+        let extra = Arc::new(KnownSecrets::with_settings(1, std::time::Duration::MAX));
+        extra.register_many(self.extra.iter().map(|s| s.as_str()));
+        Ok(Redactor { inner: Arc::new(Inner { known: self.known, extra, rules, mask: self.mask }) })
+    }
+}
+
+impl Redactor {
+    /// A builder: built-in rules, mask `****`, no known values.
+    pub fn builder() -> RedactorBuilder {
+        RedactorBuilder::default()
+    }
+
+    /// A redactor for the values of `known` plus the built-in rules.
+    pub fn new(known: Arc<KnownSecrets>) -> Redactor {
+        Redactor::builder().known(known).build().expect("a redactor without user rules builds")
+    }
+
+    /// The mask text.
+    pub fn mask(&self) -> &str {
+        &self.inner.mask
+    }
+
+    /// Adds a literal value to mask from now on (any length).
+    pub fn add_secret(&self, value: &str) {
+        self.inner.extra.register(value);
+    }
+
+    /// Whether built-in or user rules are active.
+    pub fn has_rules(&self) -> bool {
+        self.inner.rules.is_some()
+    }
+
+    /// The byte ranges to mask in `text`: merged, in order.
+    pub fn spans(&self, text: &str, out: &mut Vec<Range<usize>>) {
+        let start = out.len();
+        for k in &self.inner.known {
+            k.find(text, out);
+        }
+        self.inner.extra.find(text, out);
+        if let Some(rules) = &self.inner.rules {
+            let mut findings: Vec<Finding> = Vec::new();
+            rules.find(text, &mut findings);
+            out.extend(findings.into_iter().map(|f| f.start..f.end));
+        }
+        merge_ranges(out, start);
+    }
+
+    /// `text` with every secret replaced by the mask; borrowed (no copy)
+    /// when there is nothing to mask.
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut spans = Vec::new();
+        self.spans(text, &mut spans);
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(apply(text, &spans, &self.inner.mask))
+    }
+
+    /// Like [`redact`](Self::redact), but lines that are JSON objects are
+    /// rewritten string by string (escapes decoded before matching, the mask
+    /// JSON-escaped), so JSON stays valid JSON; values under secret-named
+    /// keys are masked whole.
+    pub fn redact_lines<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if !text.contains('{') {
+            return self.redact(text);
+        }
+        let mut out: Option<String> = None;
+        let mut copied = 0;
+        let mut pos = 0;
+        for line in text.split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let trimmed = body.trim();
+            let replaced = if trimmed.starts_with('{') && trimmed.ends_with('}') {
+                super::json::redact_json(self, body)
+            } else {
+                match self.redact(body) {
+                    Cow::Borrowed(_) => None,
+                    Cow::Owned(s) => Some(s),
+                }
+            };
+            if let Some(new) = replaced {
+                let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));
+                o.push_str(&text[copied..pos]);
+                o.push_str(&new);
+                copied = pos + body.len();
+            }
+            pos += line.len();
+        }
+        match out {
+            Some(mut o) => {
+                o.push_str(&text[copied..]);
+                Cow::Owned(o)
+            }
+            None => Cow::Borrowed(text),
+        }
+    }
+}
+
+fn merge_ranges(v: &mut Vec<Range<usize>>, start: usize) {
+    if v.len() - start <= 1 {
+        return;
+    }
+    v[start..].sort_unstable_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    let mut w = start;
+    for i in start + 1..v.len() {
+        let r = v[i].clone();
+        if r.start <= v[w].end {
+            if r.end > v[w].end {
+                v[w].end = r.end;
+            }
+        } else {
+            w += 1;
+            v[w] = r;
+        }
+    }
+    v.truncate(w + 1);
+}
+
+pub(crate) fn apply(text: &str, spans: &[Range<usize>], mask: &str) -> String {
+    let mut out = String::with_capacity(text.len() + spans.len() * mask.len());
+    let mut last = 0;
+    for r in spans {
+        // Spans from byte-level matches are widened to char boundaries.
+        let mut s = r.start.max(last);
+        while s > last && !text.is_char_boundary(s) {
+            s -= 1;
+        }
+        let mut e = r.end.min(text.len());
+        while e < text.len() && !text.is_char_boundary(e) {
+            e += 1;
+        }
+        if e <= s {
+            continue;
+        }
+        out.push_str(&text[last..s]);
+        out.push_str(mask);
+        last = e;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_to_mask_borrows_the_text() {
+        let r = Redactor::default();
+        assert!(matches!(r.redact("GET /health 200 3ms"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn known_and_pattern_spans_are_masked_and_merged() {
+        let known = Arc::new(KnownSecrets::new());
+        known.register("hunter22xyz");
+        let r = Redactor::builder().known(known).mask("[MASKED]").build().unwrap();
+        assert_eq!(r.redact("password=hunter22xyz ok"), "password=[MASKED] ok");
+        assert_eq!(r.redact("a hunter22xyz b ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"), "a [MASKED] b [MASKED]");
+    }
+
+    #[test]
+    fn extra_secrets_and_patterns_are_masked() {
+        let r = Redactor::builder().extra_secret("abc").pattern(r"ord-\d{4}").build().unwrap();
+        assert_eq!(r.redact("x abc ord-1234 y"), "x **** **** y");
+        r.add_secret("later-added");
+        assert_eq!(r.redact("later-added"), "****");
+    }
+
+    #[test]
+    fn a_bad_pattern_is_a_config_error() {
+        let e = Redactor::builder().pattern("(").build().unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+    }
+
+    #[test]
+    fn json_lines_stay_valid_json() {
+        let known = Arc::new(KnownSecrets::new());
+        known.register("va\"lue\\with-quotes");
+        let r = Redactor::new(known);
+        let line = serde_json::json!({"msg": "k=va\"lue\\with-quotes", "password": "x1y2z3", "n": {"token": 12345678}}).to_string();
+        let text = format!("plain password=abc123\n{line}\n");
+        let out = r.redact_lines(&text);
+        let mut lines = out.lines();
+        assert_eq!(lines.next().unwrap(), "plain password=****");
+        let v: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(v["msg"], "k=****");
+        assert_eq!(v["password"], "****");
+        assert_eq!(v["n"]["token"], "****");
+    }
+}
