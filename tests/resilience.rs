@@ -305,3 +305,59 @@ async fn a_slow_backend_times_out_opens_the_breaker_and_closes_after_the_cooldow
     assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "slow-backend-value-1");
     assert_eq!(m.stats().providers[0].breaker, BreakerState::Closed);
 }
+
+fn bao_write(addr: &str, token: &str, path: &str, json: &str) {
+    let resp = support::http_request(
+        "POST",
+        addr,
+        &format!("/v1/secret/data/{path}"),
+        &[("X-Vault-Token", token), ("Content-Type", "application/json")],
+        Some(format!(r#"{{"data":{json}}}"#).as_bytes()),
+    )
+    .expect("write to bao");
+    assert!(resp.status == 200 || resp.status == 204, "bao write: {}", resp.status);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vault_outage_serves_stale_values_and_a_restart_brings_fresh_ones() {
+    let token = format!("sc-fault-{}", support::unique_name("tok"));
+    let mut server = support::spawn_bao(&token);
+    let addr = server.endpoint().to_owned();
+    bao_write(&addr, &token, "app/db", r#"{"password":"vault-v1-password"}"#);
+    let provider = secret_chain::providers::vault::VaultProvider::builder(&addr)
+        .token(&token)
+        .request_timeout(Duration::from_millis(500))
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let (clock, time) = mock();
+    let m = SecretsManager::builder()
+        .provider(provider)
+        .provider(EnvProvider::from_vars([("OTHER", "x")]))
+        .cache_ttl(Duration::from_secs(60))
+        .ttl_jitter(0.0)
+        .refresh_ahead(false)
+        .max_stale(Duration::from_secs(300))
+        .retries(0, Duration::from_millis(1), Duration::from_millis(1))
+        .circuit_breaker(2, Duration::from_secs(30))
+        .clock(clock)
+        .build()
+        .unwrap();
+    assert_eq!(m.get_secret("app/db").await.unwrap().expose_secret(), "vault-v1-password");
+
+    server.stop();
+    time.advance(Duration::from_secs(61));
+    assert_eq!(m.get_secret("app/db").await.unwrap().expose_secret(), "vault-v1-password");
+    assert_eq!(m.stats().stale_served, 1);
+    // Cold reads fall through to env and fail with both answers listed.
+    let e = m.get_secret("app/other").await.unwrap_err();
+    assert!(e.to_string().contains("vault: ") && e.to_string().contains("env: not found"), "{e}");
+    time.advance(Duration::from_secs(300));
+    let e = m.get_secret("app/db").await.unwrap_err();
+    assert!(!e.to_string().contains("vault-v1"), "{e}");
+
+    server.restart();
+    bao_write(&addr, &token, "app/db", r#"{"password":"vault-v2-password"}"#);
+    time.advance(Duration::from_secs(31));
+    assert_eq!(m.get_secret("app/db").await.unwrap().expose_secret(), "vault-v2-password");
+}
