@@ -79,18 +79,31 @@ impl Admin {
 
     /// Writes a new version of `secret/{path}`.
     async fn kv_put(&self, path: &str, data: Value) {
-        self.ok("POST", &format!("secret/data/{path}"), Some(json!({ "data": data }))).await;
+        self.ok(
+            "POST",
+            &format!("secret/data/{path}"),
+            Some(json!({ "data": data })),
+        )
+        .await;
     }
 
     async fn policy(&self, name: &str, hcl: &str) {
-        self.ok("PUT", &format!("sys/policies/acl/{name}"), Some(json!({ "policy": hcl })))
-            .await;
+        self.ok(
+            "PUT",
+            &format!("sys/policies/acl/{name}"),
+            Some(json!({ "policy": hcl })),
+        )
+        .await;
     }
 
     /// A new token with these policies (and the default one).
     async fn token_with(&self, policies: &[&str]) -> String {
         let v = self
-            .ok("POST", "auth/token/create", Some(json!({ "policies": policies, "ttl": "1h" })))
+            .ok(
+                "POST",
+                "auth/token/create",
+                Some(json!({ "policies": policies, "ttl": "1h" })),
+            )
             .await;
         v["auth"]["client_token"].as_str().unwrap().to_owned()
     }
@@ -99,8 +112,12 @@ impl Admin {
     /// and the given token TTLs; returns its role id and a fresh secret id.
     async fn approle(&self, policies: &[&str], token_ttl: &str, token_max_ttl: &str) -> AppRole {
         let mount = support::unique_name("approle");
-        self.ok("POST", &format!("sys/auth/{mount}"), Some(json!({ "type": "approle" })))
-            .await;
+        self.ok(
+            "POST",
+            &format!("sys/auth/{mount}"),
+            Some(json!({ "type": "approle" })),
+        )
+        .await;
         self.ok(
             "POST",
             &format!("auth/{mount}/role/app"),
@@ -111,9 +128,13 @@ impl Admin {
             })),
         )
         .await;
-        let v = self.ok("GET", &format!("auth/{mount}/role/app/role-id"), None).await;
+        let v = self
+            .ok("GET", &format!("auth/{mount}/role/app/role-id"), None)
+            .await;
         let role_id = v["data"]["role_id"].as_str().unwrap().to_owned();
-        let v = self.ok("POST", &format!("auth/{mount}/role/app/secret-id"), None).await;
+        let v = self
+            .ok("POST", &format!("auth/{mount}/role/app/secret-id"), None)
+            .await;
         let secret_id = v["data"]["secret_id"].as_str().unwrap().to_owned();
         AppRole {
             mount,
@@ -155,7 +176,10 @@ fn manager(p: VaultProvider) -> SecretsManager {
 }
 
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn document(v: SecretValue) -> Value {
@@ -173,7 +197,12 @@ fn document(v: SecretValue) -> Value {
 async fn token_auth_reads_a_single_key_secret_as_its_value() {
     let admin = Admin::shared();
     let dir = folder("single");
-    admin.kv_put(&format!("{dir}/stripe"), json!({ "api_key": "sk_test_single_4242" })).await;
+    admin
+        .kv_put(
+            &format!("{dir}/stripe"),
+            json!({ "api_key": "sk_test_single_4242" }),
+        )
+        .await;
 
     let p = token_provider(&admin.addr, &admin.token, &dir);
     let raw = p.fetch("stripe", &Version::Current).await.unwrap();
@@ -191,10 +220,21 @@ async fn field_selection_and_whole_object_json() {
     let data = json!({ "user": "app", "password": "pw-fields-77", "port": 5432 });
     admin.kv_put(&format!("{dir}/db"), data.clone()).await;
 
-    let m = manager(token_provider(&admin.addr, &admin.token, &format!("/{dir}")));
-    assert_eq!(m.get_secret("db#password").await.unwrap().expose_secret(), "pw-fields-77");
-    assert_eq!(m.get_secret("db#port").await.unwrap().expose_secret(), "5432");
-    let whole: Value = serde_json::from_str(m.get_secret("db").await.unwrap().expose_secret()).unwrap();
+    let m = manager(token_provider(
+        &admin.addr,
+        &admin.token,
+        &format!("/{dir}"),
+    ));
+    assert_eq!(
+        m.get_secret("db#password").await.unwrap().expose_secret(),
+        "pw-fields-77"
+    );
+    assert_eq!(
+        m.get_secret("db#port").await.unwrap().expose_secret(),
+        "5432"
+    );
+    let whole: Value =
+        serde_json::from_str(m.get_secret("db").await.unwrap().expose_secret()).unwrap();
     assert_eq!(whole, data);
 
     let e = m.get_secret("db#nope").await.unwrap_err();
@@ -215,37 +255,74 @@ async fn nested_list_returns_paths_relative_to_the_prefix() {
         p.list("").await.unwrap(),
         ["a", "dir/b", "dir/sub/c", "dir/sub/deeper/d", "other/e"]
     );
-    assert_eq!(p.list("dir/").await.unwrap(), ["dir/b", "dir/sub/c", "dir/sub/deeper/d"]);
-    assert_eq!(p.list("dir/s").await.unwrap(), ["dir/sub/c", "dir/sub/deeper/d"]);
+    assert_eq!(
+        p.list("dir/").await.unwrap(),
+        ["dir/b", "dir/sub/c", "dir/sub/deeper/d"]
+    );
+    assert_eq!(
+        p.list("dir/s").await.unwrap(),
+        ["dir/sub/c", "dir/sub/deeper/d"]
+    );
     assert_eq!(p.list("o").await.unwrap(), ["other/e"]);
-    assert!(p.list("missing/").await.unwrap().is_empty(), "a 404 on list is an empty list");
+    assert!(
+        p.list("missing/").await.unwrap().is_empty(),
+        "a 404 on list is an empty list"
+    );
 
     let m = manager(p);
-    assert_eq!(m.list_secrets("dir/sub/").await.unwrap(), ["dir/sub/c", "dir/sub/deeper/d"]);
+    assert_eq!(
+        m.list_secrets("dir/sub/").await.unwrap(),
+        ["dir/sub/c", "dir/sub/deeper/d"]
+    );
 }
 
 #[tokio::test]
 async fn a_version_id_reads_that_version() {
     let admin = Admin::shared();
     let dir = folder("versions");
-    admin.kv_put(&format!("{dir}/rotating"), json!({ "value": "first-v1" })).await;
-    admin.kv_put(&format!("{dir}/rotating"), json!({ "value": "second-v2" })).await;
+    admin
+        .kv_put(&format!("{dir}/rotating"), json!({ "value": "first-v1" }))
+        .await;
+    admin
+        .kv_put(&format!("{dir}/rotating"), json!({ "value": "second-v2" }))
+        .await;
 
     let m = manager(token_provider(&admin.addr, &admin.token, &dir));
-    assert_eq!(m.get_secret("rotating").await.unwrap().expose_secret(), "second-v2");
-    let v1 = m.get_secret_version("rotating", &Version::Id("1".into())).await.unwrap();
+    assert_eq!(
+        m.get_secret("rotating").await.unwrap().expose_secret(),
+        "second-v2"
+    );
+    let v1 = m
+        .get_secret_version("rotating", &Version::Id("1".into()))
+        .await
+        .unwrap();
     assert_eq!(v1.expose_secret(), "first-v1");
-    let v2 = m.get_secret_version("rotating", &Version::Id("2".into())).await.unwrap();
+    let v2 = m
+        .get_secret_version("rotating", &Version::Id("2".into()))
+        .await
+        .unwrap();
     assert_eq!(v2.expose_secret(), "second-v2");
 
-    let e = m.get_secret_version("rotating", &Version::Id("9".into())).await.unwrap_err();
+    let e = m
+        .get_secret_version("rotating", &Version::Id("9".into()))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 
     let p = token_provider(&admin.addr, &admin.token, &dir);
-    let e = p.fetch("rotating", &Version::Id("abc".into())).await.unwrap_err();
+    let e = p
+        .fetch("rotating", &Version::Id("abc".into()))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
-    assert!(e.to_string().contains("positive numbers") && e.to_string().contains("'abc'"), "{e}");
-    let e = p.fetch("rotating", &Version::Stage("AWSPREVIOUS".into())).await.unwrap_err();
+    assert!(
+        e.to_string().contains("positive numbers") && e.to_string().contains("'abc'"),
+        "{e}"
+    );
+    let e = p
+        .fetch("rotating", &Version::Stage("AWSPREVIOUS".into()))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert!(e.to_string().contains("no stages"), "{e}");
 }
@@ -254,12 +331,28 @@ async fn a_version_id_reads_that_version() {
 async fn deleted_version_is_not_found() {
     let admin = Admin::shared();
     let dir = folder("deleted");
-    admin.kv_put(&format!("{dir}/gone"), json!({ "value": "old-deleted-value" })).await;
-    admin.kv_put(&format!("{dir}/gone"), json!({ "value": "new-deleted-value" })).await;
-    // Soft-delete the latest version (2), destroy version 1.
-    admin.ok("DELETE", &format!("secret/data/{dir}/gone"), None).await;
     admin
-        .ok("PUT", &format!("secret/destroy/{dir}/gone"), Some(json!({ "versions": [1] })))
+        .kv_put(
+            &format!("{dir}/gone"),
+            json!({ "value": "old-deleted-value" }),
+        )
+        .await;
+    admin
+        .kv_put(
+            &format!("{dir}/gone"),
+            json!({ "value": "new-deleted-value" }),
+        )
+        .await;
+    // Soft-delete the latest version (2), destroy version 1.
+    admin
+        .ok("DELETE", &format!("secret/data/{dir}/gone"), None)
+        .await;
+    admin
+        .ok(
+            "PUT",
+            &format!("secret/destroy/{dir}/gone"),
+            Some(json!({ "versions": [1] })),
+        )
         .await;
 
     let p = token_provider(&admin.addr, &admin.token, &dir);
@@ -279,14 +372,20 @@ async fn missing_secret_is_not_found_naming_the_vault_path() {
     let p = token_provider(&admin.addr, &admin.token, &dir);
     let e = p.fetch("db/url", &Version::Current).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
-    assert_eq!(e.to_string(), format!("not found (secret/data/{dir}/db/url)"));
+    assert_eq!(
+        e.to_string(),
+        format!("not found (secret/data/{dir}/db/url)")
+    );
     assert_eq!(e.provider(), Some("vault"));
 
     let m = manager(p);
     let e = m.get_secret("db/url").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.outcomes().len(), 1);
-    assert_eq!(e.outcomes()[0].detail, format!("not found (secret/data/{dir}/db/url)"));
+    assert_eq!(
+        e.outcomes()[0].detail,
+        format!("not found (secret/data/{dir}/db/url)")
+    );
 }
 
 #[tokio::test]
@@ -303,20 +402,42 @@ async fn path_traversal_is_refused_before_any_request() {
 async fn forbidden_path_is_access_denied() {
     let admin = Admin::shared();
     let dir = folder("denied");
-    admin.kv_put(&format!("{dir}/allowed/key"), json!({ "value": "allowed-value-1" })).await;
-    admin.kv_put(&format!("{dir}/forbidden/key"), json!({ "value": "forbidden-value-1" })).await;
+    admin
+        .kv_put(
+            &format!("{dir}/allowed/key"),
+            json!({ "value": "allowed-value-1" }),
+        )
+        .await;
+    admin
+        .kv_put(
+            &format!("{dir}/forbidden/key"),
+            json!({ "value": "forbidden-value-1" }),
+        )
+        .await;
     let policy = admin.read_policy(&format!("{dir}/allowed")).await;
     let token = admin.token_with(&[&policy]).await;
 
     let p = token_provider(&admin.addr, &token, &dir);
     let ok = manager(token_provider(&admin.addr, &token, &dir));
-    assert_eq!(ok.get_secret("allowed/key").await.unwrap().expose_secret(), "allowed-value-1");
+    assert_eq!(
+        ok.get_secret("allowed/key").await.unwrap().expose_secret(),
+        "allowed-value-1"
+    );
 
-    let e = p.fetch("forbidden/key", &Version::Current).await.unwrap_err();
+    let e = p
+        .fetch("forbidden/key", &Version::Current)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AccessDenied);
-    assert_eq!(e.to_string(), format!("access denied (secret/data/{dir}/forbidden/key)"));
+    assert_eq!(
+        e.to_string(),
+        format!("access denied (secret/data/{dir}/forbidden/key)")
+    );
     let shown = format!("{e} {e:?}");
-    assert!(!shown.contains(&token) && !shown.contains("forbidden-value-1"), "{shown}");
+    assert!(
+        !shown.contains(&token) && !shown.contains("forbidden-value-1"),
+        "{shown}"
+    );
 
     // Listing a folder the policy does not cover is denied too.
     let e = p.list("forbidden/").await.unwrap_err();
@@ -327,9 +448,13 @@ async fn forbidden_path_is_access_denied() {
 async fn revoked_static_token_is_access_denied_saying_so() {
     let admin = Admin::shared();
     let dir = folder("revoked-token");
-    admin.kv_put(&format!("{dir}/k"), json!({ "value": "v-revoked-token" })).await;
+    admin
+        .kv_put(&format!("{dir}/k"), json!({ "value": "v-revoked-token" }))
+        .await;
     let token = admin.token_with(&["default"]).await;
-    admin.ok("POST", "auth/token/revoke", Some(json!({ "token": token }))).await;
+    admin
+        .ok("POST", "auth/token/revoke", Some(json!({ "token": token })))
+        .await;
 
     let p = token_provider(&admin.addr, &token, &dir);
     let e = p.fetch("k", &Version::Current).await.unwrap_err();
@@ -347,7 +472,9 @@ async fn revoked_static_token_is_access_denied_saying_so() {
 async fn approle_login_from_config_reads_secrets_and_logs_in_once() {
     let admin = Admin::shared();
     let dir = folder("approle");
-    admin.kv_put(&format!("{dir}/db"), json!({ "password": "approle-pw-1" })).await;
+    admin
+        .kv_put(&format!("{dir}/db"), json!({ "password": "approle-pw-1" }))
+        .await;
     let policy = admin.read_policy(&dir).await;
     let role = admin.approle(&[&policy], "1h", "4h").await;
 
@@ -383,16 +510,26 @@ async fn approle_with_a_wrong_secret_id_is_access_denied_without_leaking() {
         .unwrap();
     let e = p.fetch("anything", &Version::Current).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
-    assert!(e.to_string().contains(&format!("auth/{}/login", role.mount)), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("auth/{}/login", role.mount)),
+        "{e}"
+    );
     let shown = format!("{e} {e:?} {p:?}");
-    assert!(!shown.contains(wrong) && !shown.contains(&role.role_id), "{shown}");
+    assert!(
+        !shown.contains(wrong) && !shown.contains(&role.role_id),
+        "{shown}"
+    );
 
     let missing_mount = VaultProvider::builder(&admin.addr)
         .approle(&role.role_id, &role.secret_id)
         .approle_mount("no-such-approle-mount")
         .build()
         .unwrap();
-    let e = missing_mount.fetch("anything", &Version::Current).await.unwrap_err();
+    let e = missing_mount
+        .fetch("anything", &Version::Current)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
 }
 
@@ -400,7 +537,9 @@ async fn approle_with_a_wrong_secret_id_is_access_denied_without_leaking() {
 async fn revoked_approle_token_is_replaced_by_exactly_one_relogin() {
     let admin = Admin::shared();
     let dir = folder("relogin");
-    admin.kv_put(&format!("{dir}/k"), json!({ "value": "relogin-value" })).await;
+    admin
+        .kv_put(&format!("{dir}/k"), json!({ "value": "relogin-value" }))
+        .await;
     let policy = admin.read_policy(&dir).await;
     let role = admin.approle(&[&policy], "1h", "4h").await;
     let p = VaultProvider::builder(&admin.addr)
@@ -409,14 +548,24 @@ async fn revoked_approle_token_is_replaced_by_exactly_one_relogin() {
         .prefix(&dir)
         .build()
         .unwrap();
-    assert_eq!(document(p.fetch("k", &Version::Current).await.unwrap())["value"], "relogin-value");
+    assert_eq!(
+        document(p.fetch("k", &Version::Current).await.unwrap())["value"],
+        "relogin-value"
+    );
     assert_eq!(p.auth_stats().logins, 1);
     // Revoke every token this role's login has issued: the provider's token
     // is now dead while its lease (by its own clock) is still young.
     admin
-        .ok("PUT", &format!("sys/leases/revoke-prefix/auth/{}/login", role.mount), None)
+        .ok(
+            "PUT",
+            &format!("sys/leases/revoke-prefix/auth/{}/login", role.mount),
+            None,
+        )
         .await;
-    assert_eq!(document(p.fetch("k", &Version::Current).await.unwrap())["value"], "relogin-value");
+    assert_eq!(
+        document(p.fetch("k", &Version::Current).await.unwrap())["value"],
+        "relogin-value"
+    );
     assert_eq!(p.auth_stats().logins, 2, "one re-login after the 403");
 
     // A real permission problem does not trigger a re-login.
@@ -425,16 +574,25 @@ async fn revoked_approle_token_is_replaced_by_exactly_one_relogin() {
         .approle_mount(&role.mount)
         .build()
         .unwrap();
-    let denied = outside.fetch("not-in-policy/x", &Version::Current).await.unwrap_err();
+    let denied = outside
+        .fetch("not-in-policy/x", &Version::Current)
+        .await
+        .unwrap_err();
     assert_eq!(denied.kind(), ErrorKind::AccessDenied);
-    assert_eq!(outside.auth_stats().logins, 1, "a policy denial is not a dead token");
+    assert_eq!(
+        outside.auth_stats().logins,
+        1,
+        "a policy denial is not a dead token"
+    );
 }
 
 #[tokio::test]
 async fn expired_approle_token_is_replaced_by_one_relogin() {
     let admin = Admin::shared();
     let dir = folder("expired");
-    admin.kv_put(&format!("{dir}/k"), json!({ "value": "expired-value" })).await;
+    admin
+        .kv_put(&format!("{dir}/k"), json!({ "value": "expired-value" }))
+        .await;
     let policy = admin.read_policy(&dir).await;
     let role = admin.approle(&[&policy], "2s", "2s").await;
     // A frozen clock: the provider never refreshes on its own, so the only
@@ -447,13 +605,19 @@ async fn expired_approle_token_is_replaced_by_one_relogin() {
         .clock(clock)
         .build()
         .unwrap();
-    assert_eq!(document(p.fetch("k", &Version::Current).await.unwrap())["value"], "expired-value");
+    assert_eq!(
+        document(p.fetch("k", &Version::Current).await.unwrap())["value"],
+        "expired-value"
+    );
     assert_eq!(p.auth_stats().logins, 1);
 
     // Waiting is the point of this test: let the 2 s token expire on the server.
     tokio::time::sleep(Duration::from_millis(3500)).await;
 
-    assert_eq!(document(p.fetch("k", &Version::Current).await.unwrap())["value"], "expired-value");
+    assert_eq!(
+        document(p.fetch("k", &Version::Current).await.unwrap())["value"],
+        "expired-value"
+    );
     assert_eq!(p.auth_stats().logins, 2);
     assert_eq!(p.auth_stats().renewals, 0);
 }
@@ -462,7 +626,9 @@ async fn expired_approle_token_is_replaced_by_one_relogin() {
 async fn approle_token_is_renewed_before_it_expires_and_replaced_after() {
     let admin = Admin::shared();
     let dir = folder("renew");
-    admin.kv_put(&format!("{dir}/k"), json!({ "value": "renew-value" })).await;
+    admin
+        .kv_put(&format!("{dir}/k"), json!({ "value": "renew-value" }))
+        .await;
     let policy = admin.read_policy(&dir).await;
     let role = admin.approle(&[&policy], "60s", "1h").await;
     let (clock, mock) = Clock::mock();
@@ -493,7 +659,9 @@ async fn approle_token_is_renewed_before_it_expires_and_replaced_after() {
 async fn concurrent_reads_after_a_revocation_share_one_relogin() {
     let admin = Admin::shared();
     let dir = folder("herd");
-    admin.kv_put(&format!("{dir}/k"), json!({ "value": "herd-value" })).await;
+    admin
+        .kv_put(&format!("{dir}/k"), json!({ "value": "herd-value" }))
+        .await;
     let policy = admin.read_policy(&dir).await;
     let role = admin.approle(&[&policy], "1h", "4h").await;
     let p = Arc::new(
@@ -506,7 +674,11 @@ async fn concurrent_reads_after_a_revocation_share_one_relogin() {
     );
     p.fetch("k", &Version::Current).await.unwrap();
     admin
-        .ok("PUT", &format!("sys/leases/revoke-prefix/auth/{}/login", role.mount), None)
+        .ok(
+            "PUT",
+            &format!("sys/leases/revoke-prefix/auth/{}/login", role.mount),
+            None,
+        )
         .await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -517,7 +689,11 @@ async fn concurrent_reads_after_a_revocation_share_one_relogin() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    assert_eq!(p.auth_stats().logins, 2, "eight refused reads, one re-login");
+    assert_eq!(
+        p.auth_stats().logins,
+        2,
+        "eight refused reads, one re-login"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -529,7 +705,9 @@ async fn stopped_server_is_unavailable_and_the_chain_falls_back_to_env() {
     let token = "private-root-stopped";
     let mut server = support::spawn_bao(token);
     let admin = Admin::new(server.endpoint(), token);
-    admin.kv_put("app/db", json!({ "url": "postgres://vault/app" })).await;
+    admin
+        .kv_put("app/db", json!({ "url": "postgres://vault/app" }))
+        .await;
 
     let vault = VaultProvider::builder(server.endpoint())
         .token(token)
@@ -543,11 +721,17 @@ async fn stopped_server_is_unavailable_and_the_chain_falls_back_to_env() {
         .cache_ttl(Duration::ZERO)
         .build()
         .unwrap();
-    assert_eq!(m.get_secret("db").await.unwrap().expose_secret(), "postgres://vault/app");
+    assert_eq!(
+        m.get_secret("db").await.unwrap().expose_secret(),
+        "postgres://vault/app"
+    );
 
     server.stop();
 
-    assert_eq!(m.get_secret("db").await.unwrap().expose_secret(), "postgres://env/app");
+    assert_eq!(
+        m.get_secret("db").await.unwrap().expose_secret(),
+        "postgres://env/app"
+    );
     let direct = token_provider(server.endpoint(), token, "app");
     let e = direct.fetch("db", &Version::Current).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
@@ -588,7 +772,12 @@ async fn sealed_server_is_unavailable_and_health_says_sealed() {
 async fn chain_vault_then_env_from_config() {
     let admin = Admin::shared();
     let dir = folder("chain");
-    admin.kv_put(&format!("{dir}/database/url"), json!({ "value": "postgres://from-vault" })).await;
+    admin
+        .kv_put(
+            &format!("{dir}/database/url"),
+            json!({ "value": "postgres://from-vault" }),
+        )
+        .await;
     let config = Config::from_vars(vars(&[
         ("SECRETS_PROVIDERS", "vault,env"),
         ("VAULT_ADDR", &admin.addr),
@@ -600,13 +789,24 @@ async fn chain_vault_then_env_from_config() {
     .unwrap();
     let m = SecretsManager::from_config(&config).unwrap();
     assert_eq!(m.provider_names(), ["vault", "env"]);
-    assert_eq!(m.get_secret("database/url").await.unwrap().expose_secret(), "postgres://from-vault");
-    assert_eq!(m.get_secret("only/in/env").await.unwrap().expose_secret(), "env-only-value");
+    assert_eq!(
+        m.get_secret("database/url").await.unwrap().expose_secret(),
+        "postgres://from-vault"
+    );
+    assert_eq!(
+        m.get_secret("only/in/env").await.unwrap().expose_secret(),
+        "env-only-value"
+    );
 
     let e = m.get_secret("nowhere/at/all").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     let msg = e.to_string();
-    assert!(msg.contains(&format!("vault: not found (secret/data/{dir}/nowhere/at/all)")), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "vault: not found (secret/data/{dir}/nowhere/at/all)"
+        )),
+        "{msg}"
+    );
     assert!(msg.contains("env: not found (NOWHERE_AT_ALL)"), "{msg}");
 }
 
@@ -629,7 +829,9 @@ async fn plain_http_guardrail_refuses_remote_http_outside_local_deployments() {
 
     // Loopback http is fine in production (the dev server is on 127.0.0.1).
     let dir = folder("guardrail");
-    admin.kv_put(&format!("{dir}/k"), json!({ "value": "prod-loopback" })).await;
+    admin
+        .kv_put(&format!("{dir}/k"), json!({ "value": "prod-loopback" }))
+        .await;
     let m = SecretsManager::from_config(
         &Config::from_vars(vars(&[
             ("DEPLOYMENT_ENV", "production"),
@@ -641,7 +843,10 @@ async fn plain_http_guardrail_refuses_remote_http_outside_local_deployments() {
         .unwrap(),
     )
     .unwrap();
-    assert_eq!(m.get_secret("k").await.unwrap().expose_secret(), "prod-loopback");
+    assert_eq!(
+        m.get_secret("k").await.unwrap().expose_secret(),
+        "prod-loopback"
+    );
 
     // Explicitly allowed.
     assert!(
@@ -663,7 +868,9 @@ async fn plain_http_guardrail_refuses_remote_http_outside_local_deployments() {
 async fn namespace_is_sent_as_x_vault_namespace() {
     let admin = Admin::shared();
     let ns = support::unique_name("ns");
-    admin.ok("POST", &format!("sys/namespaces/{ns}"), Some(json!({}))).await;
+    admin
+        .ok("POST", &format!("sys/namespaces/{ns}"), Some(json!({})))
+        .await;
     let in_ns = Admin {
         http: admin.http.clone(),
         addr: admin.addr.clone(),
@@ -673,20 +880,39 @@ async fn namespace_is_sent_as_x_vault_namespace() {
     let put = |method: &str, path: String, body: Value| {
         in_ns
             .http
-            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}/v1/{path}", in_ns.addr))
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/v1/{path}", in_ns.addr),
+            )
             .header("X-Vault-Token", &in_ns.token)
             .header("X-Vault-Namespace", &ns)
             .json(&body)
             .send()
     };
-    let r = put("POST", "sys/mounts/kv".into(), json!({ "type": "kv", "options": { "version": "2" } }))
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "mount kv in namespace: {}", r.status());
-    let r = put("POST", "kv/data/app/k".into(), json!({ "data": { "value": "namespaced-value" } }))
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "write in namespace: {}", r.status());
+    let r = put(
+        "POST",
+        "sys/mounts/kv".into(),
+        json!({ "type": "kv", "options": { "version": "2" } }),
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.status().is_success(),
+        "mount kv in namespace: {}",
+        r.status()
+    );
+    let r = put(
+        "POST",
+        "kv/data/app/k".into(),
+        json!({ "data": { "value": "namespaced-value" } }),
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.status().is_success(),
+        "write in namespace: {}",
+        r.status()
+    );
 
     let p = VaultProvider::builder(&admin.addr)
         .token(&admin.token)
@@ -695,7 +921,10 @@ async fn namespace_is_sent_as_x_vault_namespace() {
         .prefix("app")
         .build()
         .unwrap();
-    assert_eq!(document(p.fetch("k", &Version::Current).await.unwrap())["value"], "namespaced-value");
+    assert_eq!(
+        document(p.fetch("k", &Version::Current).await.unwrap())["value"],
+        "namespaced-value"
+    );
     // Without the namespace the same mount does not exist at the root.
     let root = VaultProvider::builder(&admin.addr)
         .token(&admin.token)
@@ -711,12 +940,30 @@ async fn namespace_is_sent_as_x_vault_namespace() {
 // Leaks
 // ---------------------------------------------------------------------------
 
+/// What one test's thread logged.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
-impl Write for Capture {
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes into the capture of the current thread, if it has one.
+struct ThreadWriter;
+
+impl Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURE.with(|c| {
+            if let Some(c) = &*c.borrow() {
+                c.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -724,11 +971,60 @@ impl Write for Capture {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
+/// Stops capturing on this thread when dropped.
+struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.borrow_mut().take());
     }
+}
+
+/// Captures everything this thread logs at TRACE (the tests run on tokio's
+/// current-thread runtime), including the `log` records of the HTTP stack.
+///
+/// One global TRACE subscriber routes each thread's lines to that thread's
+/// capture. Per-test scoped subscribers (`set_default`) are not used here:
+/// with tests running in parallel, tracing caches a callsite's interest
+/// from whichever thread hits it first, and a scoped subscriber can then
+/// miss events.
+fn capture_logs() -> (Capture, CaptureGuard) {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        tracing_log::LogTracer::init().expect("no other logger in this test binary");
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| ThreadWriter)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+    });
+    let capture = Capture::default();
+    CAPTURE.with(|c| *c.borrow_mut() = Some(capture.clone()));
+    (capture, CaptureGuard)
+}
+
+#[tokio::test]
+async fn one_provider_reuses_one_connection() {
+    let admin = Admin::shared();
+    let dir = folder("reuse");
+    admin
+        .kv_put(&format!("{dir}/k"), json!({ "value": "reuse-value" }))
+        .await;
+    let p = token_provider(&admin.addr, &admin.token, &dir);
+    let (capture, guard) = capture_logs();
+    for _ in 0..5 {
+        p.fetch("k", &Version::Current).await.unwrap();
+    }
+    p.list("").await.unwrap();
+    drop(guard);
+    let logs = capture.text();
+    assert_eq!(
+        logs.matches("starting new connection").count(),
+        1,
+        "six requests, one connection:\n{logs}"
+    );
 }
 
 #[tokio::test]
@@ -737,21 +1033,17 @@ async fn errors_debug_and_logs_never_hold_a_value_or_a_credential() {
     let dir = folder("leak");
     let value = "leak-canary-value-0f9e8d";
     let other = "leak-canary-other-7a6b5c";
-    admin.kv_put(&format!("{dir}/ok/k"), json!({ "value": value })).await;
-    admin.kv_put(&format!("{dir}/no/k"), json!({ "value": other })).await;
+    admin
+        .kv_put(&format!("{dir}/ok/k"), json!({ "value": value }))
+        .await;
+    admin
+        .kv_put(&format!("{dir}/no/k"), json!({ "value": other }))
+        .await;
     let policy = admin.read_policy(&format!("{dir}/ok")).await;
     let token = admin.token_with(&[&policy]).await;
     let role = admin.approle(&[&policy], "2s", "2s").await;
 
-    // Everything at TRACE, including `log` records of the HTTP stack.
-    let _ = tracing_log::LogTracer::init();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_logs();
 
     let mut shown = Vec::new();
     let tp = token_provider(&admin.addr, &token, &dir);
@@ -780,7 +1072,11 @@ async fn errors_debug_and_logs_never_hold_a_value_or_a_credential() {
     shown.push(format!("{ap:?}"));
     ap.fetch("ok/k", &Version::Current).await.unwrap();
     admin
-        .ok("PUT", &format!("sys/leases/revoke-prefix/auth/{}/login", role.mount), None)
+        .ok(
+            "PUT",
+            &format!("sys/leases/revoke-prefix/auth/{}/login", role.mount),
+            None,
+        )
         .await;
     ap.fetch("ok/k", &Version::Current).await.unwrap(); // re-login path
     let e = ap.fetch("no/k", &Version::Current).await.unwrap_err();
@@ -797,11 +1093,25 @@ async fn errors_debug_and_logs_never_hold_a_value_or_a_credential() {
     shown.push(format!("{e} {e:?}"));
 
     drop(_guard);
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("approle login"), "the capture works: {logs}");
+    assert!(
+        logs.contains("hyper_util"),
+        "the HTTP stack's TRACE lines are captured too"
+    );
     let everything = format!("{}\n{logs}", shown.join("\n"));
-    for canary in [value, other, token.as_str(), role.role_id.as_str(), role.secret_id.as_str(), admin.token.as_str()] {
-        assert!(!everything.contains(canary), "leaked {canary:?} in:\n{everything}");
+    for canary in [
+        value,
+        other,
+        token.as_str(),
+        role.role_id.as_str(),
+        role.secret_id.as_str(),
+        admin.token.as_str(),
+    ] {
+        assert!(
+            !everything.contains(canary),
+            "leaked {canary:?} in:\n{everything}"
+        );
     }
 }
 

@@ -311,31 +311,46 @@ impl VaultProviderBuilder {
         }
 
         let mount = trim_slashes(&self.mount);
-        check_segments(&mount).map_err(|why| {
-            Error::config(format!("the KV mount '{}' is not a valid path: {why}", self.mount))
-        })?;
         if mount.is_empty() {
             return Err(Error::config("the KV mount (SECRETS_VAULT_MOUNT) is empty"));
         }
+        check_segments(&mount).map_err(|why| {
+            Error::config(format!(
+                "the KV mount '{}' is not a valid path: {why}",
+                self.mount
+            ))
+        })?;
         let prefix = normalise_prefix(&self.prefix);
         if !prefix.is_empty() {
             check_segments(prefix.trim_end_matches('/')).map_err(|why| {
-                Error::config(format!("SECRETS_PREFIX '{}' is not a valid Vault path: {why}", self.prefix))
+                Error::config(format!(
+                    "SECRETS_PREFIX '{}' is not a valid Vault path: {why}",
+                    self.prefix
+                ))
             })?;
         }
         let approle_mount = trim_slashes(&self.approle_mount);
         if approle_mount.is_empty() {
-            return Err(Error::config("the AppRole mount (SECRETS_VAULT_APPROLE_MOUNT) is empty"));
+            return Err(Error::config(
+                "the AppRole mount (SECRETS_VAULT_APPROLE_MOUNT) is empty",
+            ));
         }
         check_segments(&approle_mount).map_err(|why| {
-            Error::config(format!("the AppRole mount '{}' is not a valid path: {why}", self.approle_mount))
+            Error::config(format!(
+                "the AppRole mount '{}' is not a valid path: {why}",
+                self.approle_mount
+            ))
         })?;
 
         if self.connect_timeout.is_zero() {
-            return Err(Error::config("SECRETS_VAULT_CONNECT_TIMEOUT_MS must be greater than 0"));
+            return Err(Error::config(
+                "SECRETS_VAULT_CONNECT_TIMEOUT_MS must be greater than 0",
+            ));
         }
         if self.request_timeout.is_zero() {
-            return Err(Error::config("SECRETS_VAULT_TIMEOUT_MS must be greater than 0"));
+            return Err(Error::config(
+                "SECRETS_VAULT_TIMEOUT_MS must be greater than 0",
+            ));
         }
 
         let auth = match self.auth {
@@ -376,7 +391,9 @@ impl VaultProviderBuilder {
             Some(ns) => {
                 let trimmed = ns.trim().trim_matches('/');
                 Some(HeaderValue::from_str(trimmed).map_err(|_| {
-                    Error::config("VAULT_NAMESPACE contains characters that cannot be sent in an HTTP header")
+                    Error::config(
+                        "VAULT_NAMESPACE contains characters that cannot be sent in an HTTP header",
+                    )
                 })?)
             }
             None => None,
@@ -509,7 +526,10 @@ impl fmt::Debug for VaultProvider {
             .field("address", &self.base)
             .field("mount", &self.mount)
             .field("prefix", &self.prefix)
-            .field("namespace", &self.namespace.as_ref().and_then(|h| h.to_str().ok()))
+            .field(
+                "namespace",
+                &self.namespace.as_ref().and_then(|h| h.to_str().ok()),
+            )
             .field("auth", &auth)
             .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
@@ -582,7 +602,9 @@ impl VaultProvider {
         let mut b = VaultProvider::builder(address.trim());
         b.address_var = address_var;
 
-        let token = config.var("VAULT_TOKEN").or_else(|| config.var("BAO_TOKEN"));
+        let token = config
+            .var("VAULT_TOKEN")
+            .or_else(|| config.var("BAO_TOKEN"));
         b = match (config.var("VAULT_ROLE_ID"), config.var("VAULT_SECRET_ID")) {
             (Some(role), Some(secret)) => b.approle(role, secret),
             (Some(_), None) => {
@@ -612,7 +634,10 @@ impl VaultProvider {
             b = b.mount(m.trim());
         }
         b = b.prefix(config.prefix.trim());
-        if let Some(ns) = config.var("VAULT_NAMESPACE").or_else(|| config.var("BAO_NAMESPACE")) {
+        if let Some(ns) = config
+            .var("VAULT_NAMESPACE")
+            .or_else(|| config.var("BAO_NAMESPACE"))
+        {
             b = b.namespace(ns);
         }
         let ca = match (config.var("VAULT_CACERT"), config.var("BAO_CACERT")) {
@@ -701,7 +726,9 @@ impl VaultProvider {
             StatusCode::OK => {}
             StatusCode::NOT_FOUND => {
                 let why = match deleted_reason(&reply) {
-                    Some(reason) => format!("not found ({what}; {} {reason})", version_label(version)),
+                    Some(reason) => {
+                        format!("not found ({what}; {} {reason})", version_label(version))
+                    }
                     None => format!("not found ({what})"),
                 };
                 return Err(Error::not_found(why).with_provider(NAME));
@@ -716,8 +743,10 @@ impl VaultProvider {
             .with_provider(NAME)
         })?;
         drop(reply);
-        let data = doc.get_mut("data").map(|d| d.get_mut("data").map(Value::take));
-        let result = match data {
+        let data = doc
+            .get_mut("data")
+            .map(|d| d.get_mut("data").map(Value::take));
+        match data {
             Some(Some(Value::Object(map))) => {
                 let text = serde_json::to_string(&map).map_err(|_| {
                     Error::unavailable(format!("unavailable ({what}: cannot re-encode the data)"))
@@ -737,8 +766,7 @@ impl VaultProvider {
                 self.mount
             ))
             .with_provider(NAME)),
-        };
-        result
+        }
     }
 
     async fn list_inner(&self, prefix: &str) -> Result<Vec<String>, Error> {
@@ -804,14 +832,16 @@ impl VaultProvider {
             _ => return Err(status_error(&reply, &what)),
         }
         let v = reply.json().ok_or_else(|| {
-            Error::unavailable(format!("unavailable ({what}: the answer is not JSON)")).with_provider(NAME)
+            Error::unavailable(format!("unavailable ({what}: the answer is not JSON)"))
+                .with_provider(NAME)
         })?;
         let keys = v
             .get("data")
             .and_then(|d| d.get("keys"))
             .and_then(Value::as_array)
             .ok_or_else(|| {
-                Error::unavailable(format!("unavailable ({what}: the answer has no keys)")).with_provider(NAME)
+                Error::unavailable(format!("unavailable ({what}: the answer has no keys)"))
+                    .with_provider(NAME)
             })?;
         Ok(keys
             .iter()
@@ -823,13 +853,23 @@ impl VaultProvider {
 
     async fn health_inner(&self) -> Result<(), Error> {
         let what = "sys/health";
-        let url = format!("{}/v1/sys/health?standbyok=true&perfstandbyok=true", self.base);
+        let url = format!(
+            "{}/v1/sys/health?standbyok=true&perfstandbyok=true",
+            self.base
+        );
         let reply = self.send(Method::GET, &url, what, None, None).await?;
         match reply.status.as_u16() {
             200 => {}
-            503 => return Err(Error::unavailable("unavailable (503 sealed; sys/health)").with_provider(NAME)),
+            503 => {
+                return Err(
+                    Error::unavailable("unavailable (503 sealed; sys/health)").with_provider(NAME)
+                );
+            }
             501 => {
-                return Err(Error::unavailable("unavailable (501 not initialised; sys/health)").with_provider(NAME));
+                return Err(
+                    Error::unavailable("unavailable (501 not initialised; sys/health)")
+                        .with_provider(NAME),
+                );
             }
             _ => return Err(status_error(&reply, what)),
         }
@@ -877,9 +917,15 @@ impl VaultProvider {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(b);
         }
-        let resp = req.send().await.map_err(|e| self.transport_error(e, what))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e, what))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e, what))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e, what))?;
         Ok(Reply {
             status,
             body: Vec::from(bytes),
@@ -898,7 +944,9 @@ impl VaultProvider {
         } else {
             format!("unavailable ({what}: the request to {} failed)", self.base)
         };
-        Error::unavailable(detail).with_provider(NAME).with_source(e.without_url())
+        Error::unavailable(detail)
+            .with_provider(NAME)
+            .with_source(e.without_url())
     }
 
     /// Sends an authenticated request. A 403 whose token turns out to be
@@ -933,7 +981,13 @@ impl VaultProvider {
     async fn token_alive(&self, token: &SecretString) -> Option<bool> {
         let url = format!("{}/v1/auth/token/lookup-self", self.base);
         let reply = self
-            .send(Method::GET, &url, "auth/token/lookup-self", Some(token), None)
+            .send(
+                Method::GET,
+                &url,
+                "auth/token/lookup-self",
+                Some(token),
+                None,
+            )
             .await
             .ok()?;
         match reply.status {
@@ -1019,7 +1073,9 @@ impl VaultProvider {
         }))
         .map_err(|_| Error::config("cannot encode the AppRole login request"))?;
         let started = self.clock.now();
-        let reply = self.send(Method::POST, &url, &what, None, Some(body)).await?;
+        let reply = self
+            .send(Method::POST, &url, &what, None, Some(body))
+            .await?;
         match reply.status {
             StatusCode::OK => {}
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
@@ -1056,7 +1112,13 @@ impl VaultProvider {
         let url = format!("{}/v1/auth/token/renew-self", self.base);
         let started = self.clock.now();
         let reply = self
-            .send(Method::POST, &url, what, Some(&current.token), Some(b"{}".to_vec()))
+            .send(
+                Method::POST,
+                &url,
+                what,
+                Some(&current.token),
+                Some(b"{}".to_vec()),
+            )
             .await?;
         if reply.status != StatusCode::OK {
             return Err(status_error(&reply, what));
@@ -1082,10 +1144,16 @@ impl VaultProvider {
         previous: Option<&Session>,
     ) -> Result<Session, Error> {
         let bad = || {
-            Error::unavailable(format!("unavailable ({what}: the answer has no auth block)")).with_provider(NAME)
+            Error::unavailable(format!(
+                "unavailable ({what}: the answer has no auth block)"
+            ))
+            .with_provider(NAME)
         };
         let mut v = reply.json().ok_or_else(bad)?;
-        let auth = v.get_mut("auth").filter(|a| a.is_object()).ok_or_else(bad)?;
+        let auth = v
+            .get_mut("auth")
+            .filter(|a| a.is_object())
+            .ok_or_else(bad)?;
         let token = match auth.get_mut("client_token").map(Value::take) {
             Some(Value::String(mut t)) if !t.is_empty() => {
                 let s = SecretString::from(t.as_str());
@@ -1097,8 +1165,15 @@ impl VaultProvider {
                 None => return Err(bad()),
             },
         };
-        let lease = Duration::from_secs(auth.get("lease_duration").and_then(Value::as_u64).unwrap_or(0));
-        let mut renewable = auth.get("renewable").and_then(Value::as_bool).unwrap_or(false);
+        let lease = Duration::from_secs(
+            auth.get("lease_duration")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        );
+        let mut renewable = auth
+            .get("renewable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         // A renewal that grants less than before has hit the token's max TTL:
         // the next refresh logs in again instead of renewing.
         if let Some(p) = previous
@@ -1127,7 +1202,11 @@ impl Provider for VaultProvider {
         NAME
     }
 
-    fn fetch<'a>(&'a self, name: &'a str, version: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        name: &'a str,
+        version: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, Error>> {
         Box::pin(self.fetch_inner(name, version))
     }
 
@@ -1154,7 +1233,10 @@ fn status_error(reply: &Reply, what: &str) -> Error {
     let detail = match code {
         403 => format!("access denied ({what})"),
         404 => format!("not found ({what})"),
-        503 if summary.as_deref().is_some_and(|s| s.to_ascii_lowercase().contains("sealed")) => {
+        503 if summary
+            .as_deref()
+            .is_some_and(|s| s.to_ascii_lowercase().contains("sealed")) =>
+        {
             format!("unavailable (503 sealed; {what})")
         }
         _ => match &summary {
@@ -1221,7 +1303,9 @@ fn parse_address(address: &str, var: &str) -> Result<Url, Error> {
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config(format!("{var} must not have a query or fragment")));
+        return Err(Error::config(format!(
+            "{var} must not have a query or fragment"
+        )));
     }
     Ok(url)
 }
@@ -1258,8 +1342,10 @@ fn load_ca(source: &CaSource, label: &str) -> Result<Vec<reqwest::Certificate>, 
             Error::config(format!("cannot read {label}: {}", io_reason(&e))).with_source(e)
         })?,
     };
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| Error::config(format!("{label} is not a valid PEM certificate bundle")).with_source(e.without_url()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        Error::config(format!("{label} is not a valid PEM certificate bundle"))
+            .with_source(e.without_url())
+    })?;
     if certs.is_empty() {
         return Err(Error::config(format!(
             "{label} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"
@@ -1327,7 +1413,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
-        let mut vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         vars.insert("SECRETS_PROVIDERS".into(), "vault".into());
         Config::from_vars(vars).unwrap()
     }
@@ -1340,7 +1429,10 @@ mod tests {
     fn missing_address_is_a_config_error_naming_the_variables() {
         let e = err(&[("VAULT_TOKEN", "t")]);
         assert_eq!(e.kind(), ErrorKind::Config);
-        assert!(e.to_string().contains("VAULT_ADDR") && e.to_string().contains("BAO_ADDR"), "{e}");
+        assert!(
+            e.to_string().contains("VAULT_ADDR") && e.to_string().contains("BAO_ADDR"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1348,8 +1440,14 @@ mod tests {
         let e = err(&[("VAULT_ADDR", "http://127.0.0.1:8200")]);
         assert_eq!(e.kind(), ErrorKind::Config);
         let m = e.to_string();
-        assert!(m.contains("VAULT_TOKEN") && m.contains("VAULT_ROLE_ID"), "{m}");
-        let e = err(&[("VAULT_ADDR", "http://127.0.0.1:8200"), ("VAULT_ROLE_ID", "r")]);
+        assert!(
+            m.contains("VAULT_TOKEN") && m.contains("VAULT_ROLE_ID"),
+            "{m}"
+        );
+        let e = err(&[
+            ("VAULT_ADDR", "http://127.0.0.1:8200"),
+            ("VAULT_ROLE_ID", "r"),
+        ]);
         assert!(e.to_string().contains("VAULT_SECRET_ID"), "{e}");
     }
 
@@ -1375,7 +1473,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(p.data_path("db"), "kv/data/myapp/db");
-        let p = VaultProvider::builder("http://127.0.0.1:8200").token("t").build().unwrap();
+        let p = VaultProvider::builder("http://127.0.0.1:8200")
+            .token("t")
+            .build()
+            .unwrap();
         assert_eq!(p.data_path("db"), "secret/data/db");
     }
 
@@ -1388,22 +1489,43 @@ mod tests {
         ]);
         assert_eq!(e.kind(), ErrorKind::Config);
         let m = e.to_string();
-        assert!(m.contains("SECRETS_VAULT_ALLOW_HTTP") && m.contains("production"), "{m}");
+        assert!(
+            m.contains("SECRETS_VAULT_ALLOW_HTTP") && m.contains("production"),
+            "{m}"
+        );
         for ok in [
-            vec![("DEPLOYMENT_ENV", "production"), ("VAULT_ADDR", "https://vault.internal:8200")],
-            vec![("DEPLOYMENT_ENV", "production"), ("VAULT_ADDR", "http://127.0.0.1:8200")],
-            vec![("DEPLOYMENT_ENV", "production"), ("VAULT_ADDR", "http://[::1]:8200")],
-            vec![("DEPLOYMENT_ENV", "production"), ("VAULT_ADDR", "http://localhost:8200")],
+            vec![
+                ("DEPLOYMENT_ENV", "production"),
+                ("VAULT_ADDR", "https://vault.internal:8200"),
+            ],
+            vec![
+                ("DEPLOYMENT_ENV", "production"),
+                ("VAULT_ADDR", "http://127.0.0.1:8200"),
+            ],
+            vec![
+                ("DEPLOYMENT_ENV", "production"),
+                ("VAULT_ADDR", "http://[::1]:8200"),
+            ],
+            vec![
+                ("DEPLOYMENT_ENV", "production"),
+                ("VAULT_ADDR", "http://localhost:8200"),
+            ],
             vec![
                 ("DEPLOYMENT_ENV", "production"),
                 ("VAULT_ADDR", "http://vault.internal:8200"),
                 ("SECRETS_VAULT_ALLOW_HTTP", "true"),
             ],
-            vec![("DEPLOYMENT_ENV", "dev"), ("VAULT_ADDR", "http://vault.internal:8200")],
+            vec![
+                ("DEPLOYMENT_ENV", "dev"),
+                ("VAULT_ADDR", "http://vault.internal:8200"),
+            ],
         ] {
             let mut pairs = ok.clone();
             pairs.push(("VAULT_TOKEN", "t"));
-            assert!(VaultProvider::from_config(&config(&pairs)).is_ok(), "{ok:?}");
+            assert!(
+                VaultProvider::from_config(&config(&pairs)).is_ok(),
+                "{ok:?}"
+            );
         }
     }
 
@@ -1420,9 +1542,14 @@ mod tests {
             assert!(e.to_string().contains(needle), "{addr}: {e}");
             assert!(e.to_string().contains("VAULT_ADDR"), "{addr}: {e}");
         }
-        assert!(!err(&[("VAULT_ADDR", "https://user:pw@vault"), ("VAULT_TOKEN", "t")])
+        assert!(
+            !err(&[
+                ("VAULT_ADDR", "https://user:pw@vault"),
+                ("VAULT_TOKEN", "t")
+            ])
             .to_string()
-            .contains("pw"));
+            .contains("pw")
+        );
     }
 
     #[test]
@@ -1438,7 +1565,10 @@ mod tests {
             ("VAULT_TOKEN", "t"),
             ("SECRETS_VAULT_CONNECT_TIMEOUT_MS", "0"),
         ]);
-        assert!(e.to_string().contains("SECRETS_VAULT_CONNECT_TIMEOUT_MS"), "{e}");
+        assert!(
+            e.to_string().contains("SECRETS_VAULT_CONNECT_TIMEOUT_MS"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1451,7 +1581,10 @@ mod tests {
             ("VAULT_CACERT", missing.to_str().unwrap()),
         ]);
         assert_eq!(e.kind(), ErrorKind::Config);
-        assert!(e.to_string().contains("VAULT_CACERT") && e.to_string().contains("no such file"), "{e}");
+        assert!(
+            e.to_string().contains("VAULT_CACERT") && e.to_string().contains("no such file"),
+            "{e}"
+        );
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "this is not a certificate").unwrap();
         let e = err(&[
@@ -1462,7 +1595,11 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("VAULT_CACERT"), "{e}");
         let broken = dir.path().join("broken.pem");
-        std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
         let e = err(&[
             ("VAULT_ADDR", "https://vault.internal:8200"),
             ("VAULT_TOKEN", "t"),
@@ -1481,12 +1618,19 @@ mod tests {
         let d = format!("{p:?}");
         assert!(!d.contains("tok-very-secret"), "{d}");
         assert!(d.contains("token"), "{d}");
-        let b = VaultProvider::builder("http://127.0.0.1:8200").approle("role-secret-1", "secret-id-secret-2");
+        let b = VaultProvider::builder("http://127.0.0.1:8200")
+            .approle("role-secret-1", "secret-id-secret-2");
         let d = format!("{b:?}");
-        assert!(!d.contains("role-secret-1") && !d.contains("secret-id-secret-2"), "{d}");
+        assert!(
+            !d.contains("role-secret-1") && !d.contains("secret-id-secret-2"),
+            "{d}"
+        );
         let p = b.build().unwrap();
         let d = format!("{p:?}");
-        assert!(!d.contains("role-secret-1") && !d.contains("secret-id-secret-2"), "{d}");
+        assert!(
+            !d.contains("role-secret-1") && !d.contains("secret-id-secret-2"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -1524,15 +1668,27 @@ mod tests {
             status: StatusCode::from_u16(code).unwrap(),
             body: body.as_bytes().to_vec(),
         };
-        let e = status_error(&reply(503, r#"{"errors":["Vault is sealed"]}"#), "secret/data/x");
+        let e = status_error(
+            &reply(503, r#"{"errors":["Vault is sealed"]}"#),
+            "secret/data/x",
+        );
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert_eq!(e.to_string(), "unavailable (503 sealed; secret/data/x)");
         let e = status_error(&reply(500, r#"{"errors":["internal error","b"]}"#), "p");
-        assert_eq!(e.to_string(), "unavailable (500 internal error (+1 more); p)");
+        assert_eq!(
+            e.to_string(),
+            "unavailable (500 internal error (+1 more); p)"
+        );
         let e = status_error(&reply(502, "<html>bad gateway</html>"), "p");
         assert_eq!(e.to_string(), "unavailable (502; p)");
-        assert_eq!(status_error(&reply(403, "{}"), "p").kind(), ErrorKind::AccessDenied);
-        assert_eq!(status_error(&reply(404, "{}"), "p").kind(), ErrorKind::NotFound);
+        assert_eq!(
+            status_error(&reply(403, "{}"), "p").kind(),
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            status_error(&reply(404, "{}"), "p").kind(),
+            ErrorKind::NotFound
+        );
         let long = format!(r#"{{"errors":["{}"]}}"#, "x".repeat(500));
         assert!(status_error(&reply(500, &long), "p").to_string().len() < 150);
     }
@@ -1545,7 +1701,8 @@ mod tests {
         };
         let deleted = r#"{"data":{"data":null,"metadata":{"deletion_time":"2024-01-01T00:00:00Z","destroyed":false}}}"#;
         assert_eq!(deleted_reason(&reply(deleted)), Some("is deleted"));
-        let destroyed = r#"{"data":{"data":null,"metadata":{"deletion_time":"","destroyed":true}}}"#;
+        let destroyed =
+            r#"{"data":{"data":null,"metadata":{"deletion_time":"","destroyed":true}}}"#;
         assert_eq!(deleted_reason(&reply(destroyed)), Some("is destroyed"));
         assert_eq!(deleted_reason(&reply(r#"{"errors":[]}"#)), None);
     }
@@ -1560,9 +1717,12 @@ mod tests {
             .unwrap();
         let reply = Reply {
             status: StatusCode::OK,
-            body: br#"{"auth":{"client_token":"tok","lease_duration":30,"renewable":true}}"#.to_vec(),
+            body: br#"{"auth":{"client_token":"tok","lease_duration":30,"renewable":true}}"#
+                .to_vec(),
         };
-        let s = p.session_from_auth(&reply, "login", clock.now(), None).unwrap();
+        let s = p
+            .session_from_auth(&reply, "login", clock.now(), None)
+            .unwrap();
         assert!(s.fresh(clock.now()) && s.renewable);
         mock.advance(Duration::from_secs(19));
         assert!(s.fresh(clock.now()));
@@ -1573,9 +1733,12 @@ mod tests {
         // A renewal granting less than before has hit the max TTL.
         let shorter = Reply {
             status: StatusCode::OK,
-            body: br#"{"auth":{"client_token":"tok","lease_duration":10,"renewable":true}}"#.to_vec(),
+            body: br#"{"auth":{"client_token":"tok","lease_duration":10,"renewable":true}}"#
+                .to_vec(),
         };
-        let r = p.session_from_auth(&shorter, "renew", clock.now(), Some(&s)).unwrap();
+        let r = p
+            .session_from_auth(&shorter, "renew", clock.now(), Some(&s))
+            .unwrap();
         assert!(!r.renewable);
         assert!(r.generation > s.generation);
     }

