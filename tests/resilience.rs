@@ -361,3 +361,67 @@ async fn vault_outage_serves_stale_values_and_a_restart_brings_fresh_ones() {
     time.advance(Duration::from_secs(31));
     assert_eq!(m.get_secret("app/db").await.unwrap().expose_secret(), "vault-v2-password");
 }
+
+/// Captures what a subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_out_values_stay_masked_in_log_output() {
+    use base64::Engine as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let endpoint = support::aws_endpoint();
+    let seed = seed_client(&endpoint);
+    let name = support::unique_name("maskrot");
+    put(&seed, &name, "Rot4ted-Out-Pa55word-v1").await;
+    let (clock, _time) = mock();
+    let m = manager(&endpoint, clock);
+    let old = m.get_secret(&name).await.unwrap();
+    put(&seed, &name, "Rot4ted-In-Pa55word-v2").await;
+    m.refresh_key(&name);
+    let new = m.get_secret(&name).await.unwrap();
+    assert_eq!(new.expose_secret(), "Rot4ted-In-Pa55word-v2");
+
+    for json in [false, true] {
+        let out = Captured::default();
+        let layer = secret_chain::masking::MaskingLayer::builder()
+            .known(m.known_secrets().clone())
+            .json(json)
+            .writer(out.clone())
+            .build()
+            .unwrap();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(format!("admin:{}", old.expose_secret()));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("conn", creds = old.expose_secret());
+            let _g = span.enter();
+            tracing::info!("old value {} and new value {}", old.expose_secret(), new.expose_secret());
+            tracing::warn!(header = %format!("Basic {b64}"), "retrying with the previous credential");
+            tracing::error!(value = ?old.expose_secret(), "debug-formatted");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(text.lines().count() >= 3, "{text}");
+        for leaked in ["Rot4ted-Out-Pa55word-v1", "Rot4ted-In-Pa55word-v2", b64.as_str()] {
+            assert!(!text.contains(leaked), "json={json}: {leaked} leaked in:\n{text}");
+        }
+    }
+}

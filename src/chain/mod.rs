@@ -164,6 +164,14 @@ impl SecretsManager {
 
     pub(crate) fn from_builder(b: SecretsManagerBuilder) -> SecretsManager {
         let n = b.providers.len();
+        let known: Arc<KnownSecrets> = b.known.unwrap_or_default();
+        // A value can be served (and so logged) until its TTL and the stale
+        // window have passed: keep masking it at least that long after its
+        // last fetch, also once it has rotated out.
+        let in_flight = b.settings.ttl.saturating_add(b.settings.max_stale);
+        if known.retention() < in_flight {
+            known.set_retention(in_flight);
+        }
         SecretsManager {
             inner: Arc::new(Inner {
                 providers: b.providers,
@@ -175,7 +183,7 @@ impl SecretsManager {
                 rejections: Mutex::new(HashMap::new()),
                 settings: b.settings,
                 clock: b.clock,
-                known: b.known.unwrap_or_default(),
+                known,
                 blocking_runtime: OnceLock::new(),
             }),
         }
