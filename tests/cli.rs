@@ -1,6 +1,8 @@
 //! The `secret-chain` binary: output and exit codes, run in a temp dir with
 //! a controlled environment.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -120,4 +122,80 @@ fn help_documents_the_exit_codes() {
     let out = run(dir.path(), &["--help"], &[]);
     let help = text(&out.stdout);
     assert!(help.contains("Exit codes") && help.contains("every provider unavailable"), "{help}");
+}
+
+fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("SECRETS_PROVIDERS", "aws,env"),
+        ("SECRETS_PREFIX", prefix),
+        ("SECRETS_AWS_ENDPOINT", endpoint),
+        ("SECRETS_AWS_REGION", support::AWS_TEST_REGION),
+        ("AWS_ACCESS_KEY_ID", support::AWS_TEST_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", support::AWS_TEST_SECRET_ACCESS_KEY),
+        ("SECRETS_AWS_MAX_ATTEMPTS", "1"),
+        ("SECRETS_RETRIES", "0"),
+    ]
+}
+
+#[tokio::test]
+async fn aws_then_env_chain_works_for_get_list_and_check() {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let endpoint = support::aws_endpoint();
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(support::AWS_TEST_REGION))
+        .endpoint_url(&endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    let client = aws_sdk_secretsmanager::Client::from_conf(conf);
+    let prefix = format!("/{}/", support::unique_name("cli"));
+    client
+        .create_secret()
+        .name(format!("{prefix}database/url"))
+        .secret_string("postgres://app:cli-aws-pw-7@db/app")
+        .send()
+        .await
+        .unwrap();
+    let dir = dir_with_env("LOCAL_ONLY=cli-env-pw-8\nDATABASE_URL=shadowed-by-aws\n");
+    let env = aws_env(&endpoint, &prefix);
+
+    let out = run(dir.path(), &["get", "database/url"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "postgres://app:cli-aws-pw-7@db/app\n");
+
+    let out = run(dir.path(), &["get", "local/only"], &env);
+    assert_eq!(text(&out.stdout), "cli-env-pw-8\n", "{}", text(&out.stderr));
+
+    let out = run(dir.path(), &["get", "nowhere/at-all"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("aws: not found") && err.contains("env: not found (NOWHERE_AT_ALL)"), "{err}");
+
+    let out = run(dir.path(), &["list"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let names = text(&out.stdout);
+    assert!(names.lines().any(|l| l == "database/url"), "{names}");
+    assert!(names.lines().any(|l| l == "local_only"), "{names}");
+    assert!(!names.contains("cli-aws-pw-7") && !names.contains("cli-env-pw-8"));
+
+    let out = run(dir.path(), &["check"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("aws: ok") && report.contains("env: ok"), "{report}");
+}
+
+#[test]
+fn every_provider_unavailable_exits_three() {
+    let dead = format!("http://127.0.0.1:{}", support::free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = aws_env(&dead, "/x/");
+    env[0] = ("SECRETS_PROVIDERS", "aws");
+    let out = run(dir.path(), &["get", "database/url"], &env);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("secret-chain: secret 'database/url' unavailable: aws: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = run(dir.path(), &["check"], &env);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stdout).starts_with("aws: "), "{}", text(&out.stdout));
 }
