@@ -556,10 +556,8 @@ impl SecretsManager {
             let mut inflight = self.inner.inflight.lock();
             // Re-check under the lock: a flight that just finished has
             // stored its entry before leaving the map.
-            if !force {
-                if let Some(e) = self.fresh(&key) {
-                    return missing_to_err(e);
-                }
+            if let Some(e) = self.fresh(&key).filter(|_| !force) {
+                return missing_to_err(e);
             }
             inflight.entry(key.as_ref().into()).or_default().clone()
         };
@@ -615,10 +613,11 @@ impl SecretsManager {
                 Ok(entry)
             }
             Err(e) => {
-                if let Some(prev) = previous.filter(|p| matches!(p.value, Cached::Value(_))) {
-                    if let Some(stale) = self.serve_stale(&prev, &e, path) {
-                        return Ok(stale);
-                    }
+                let stale = previous
+                    .filter(|p| matches!(p.value, Cached::Value(_)))
+                    .and_then(|prev| self.serve_stale(&prev, &e, path));
+                if let Some(stale) = stale {
+                    return Ok(stale);
                 }
                 // Remember a miss only when every provider said "not found":
                 // a miss caused by an outage must not outlive the outage.
