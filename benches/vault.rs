@@ -298,6 +298,11 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+    assert_eq!(
+        approle.auth_stats().logins,
+        1,
+        "the reused AppRole session logged in once"
+    );
 }
 
 criterion_group!(vault, benches);

@@ -42,8 +42,16 @@ impl Admin {
     }
 
     fn new(addr: &str, token: &str) -> Admin {
+        Admin::with_client(
+            reqwest::Client::builder().no_proxy().build().unwrap(),
+            addr,
+            token,
+        )
+    }
+
+    fn with_client(http: reqwest::Client, addr: &str, token: &str) -> Admin {
         Admin {
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            http,
             addr: addr.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
         }
@@ -766,6 +774,136 @@ async fn sealed_server_is_unavailable_and_health_says_sealed() {
     let e = p.health().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.to_string().contains("sealed"), "{e}");
+}
+
+/// A private `bao server -dev -dev-tls` (its own generated CA), killed on
+/// drop. tests/support's servers speak plain HTTP, so this one is started
+/// here; it registers its pid with scripts/test like theirs do.
+struct TlsBao {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    registry: Option<std::path::PathBuf>,
+}
+
+impl TlsBao {
+    fn start(token: &str) -> TlsBao {
+        use std::os::unix::process::CommandExt;
+        let port = support::free_port_pair();
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(support::bao_bin())
+            .arg("server")
+            .arg("-dev")
+            .arg("-dev-no-store-token")
+            .arg("-dev-tls")
+            .arg(format!("-dev-tls-cert-dir={}", dir.path().display()))
+            .arg(format!("-dev-root-token-id={token}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start bao -dev-tls");
+        let registry = std::env::var_os("SECRET_CHAIN_TEST_RUN_DIR")
+            .map(|d| std::path::PathBuf::from(d).join(format!("pgid-{}", child.id())));
+        if let Some(r) = &registry {
+            let _ = std::fs::File::create(r);
+        }
+        TlsBao {
+            child,
+            port,
+            dir,
+            registry,
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("vault-ca.pem")
+    }
+
+    /// Waits until the CA file exists and the server answers over TLS.
+    async fn ready_client(&mut self) -> reqwest::Client {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("bao -dev-tls exited ({status}) before it was ready");
+            }
+            if let Ok(pem) = std::fs::read(self.ca_file())
+                && let Ok(ca) = reqwest::Certificate::from_pem(&pem)
+            {
+                let client = reqwest::Client::builder()
+                    .no_proxy()
+                    .add_root_certificate(ca)
+                    .build()
+                    .unwrap();
+                let health = client
+                    .get(format!("{}/v1/sys/health", self.addr()))
+                    .send()
+                    .await;
+                if health.is_ok_and(|r| r.status() == 200) {
+                    return client;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "bao -dev-tls did not answer on port {} within 60 s",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for TlsBao {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(r) = &self.registry {
+            let _ = std::fs::remove_file(r);
+        }
+    }
+}
+
+#[tokio::test]
+async fn private_ca_from_vault_cacert_is_trusted_and_required() {
+    let token = "private-root-tls";
+    let mut bao = TlsBao::start(token);
+    let client = bao.ready_client().await;
+    let admin = Admin::with_client(client, &bao.addr(), token);
+    admin
+        .kv_put("app/tls", json!({ "value": "over-tls-value" }))
+        .await;
+
+    let base = [
+        ("SECRETS_PROVIDERS", "vault"),
+        ("DEPLOYMENT_ENV", "production"),
+        ("VAULT_TOKEN", token),
+        ("SECRETS_PREFIX", "app"),
+    ];
+    let addr = bao.addr();
+    let ca = bao.ca_file().display().to_string();
+    let mut with_ca = base.to_vec();
+    with_ca.extend([("VAULT_ADDR", addr.as_str()), ("VAULT_CACERT", ca.as_str())]);
+    let p = VaultProvider::from_config(&Config::from_vars(vars(&with_ca)).unwrap()).unwrap();
+    assert_eq!(
+        document(p.fetch("tls", &Version::Current).await.unwrap())["value"],
+        "over-tls-value"
+    );
+    p.health().await.unwrap();
+
+    // Without the CA the server's certificate is not trusted: unavailable,
+    // with a hint at VAULT_CACERT.
+    let mut without = base.to_vec();
+    without.push(("VAULT_ADDR", addr.as_str()));
+    let p = VaultProvider::from_config(&Config::from_vars(vars(&without)).unwrap()).unwrap();
+    let e = p.fetch("tls", &Version::Current).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(e.to_string().contains("VAULT_CACERT"), "{e}");
 }
 
 #[tokio::test]

@@ -402,6 +402,7 @@ impl VaultProviderBuilder {
         let mut client = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
+            .redirect(same_origin_redirects())
             .user_agent(concat!("secret-chain/", env!("CARGO_PKG_VERSION")));
         if let Some((source, label)) = &self.ca {
             for cert in load_ca(source, label)? {
@@ -428,6 +429,7 @@ impl VaultProviderBuilder {
             session: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
             clock: self.clock,
+            connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             generation: AtomicU64::new(0),
             logins: AtomicU64::new(0),
@@ -510,6 +512,7 @@ pub struct VaultProvider {
     session: RwLock<Option<Arc<Session>>>,
     refresh: tokio::sync::Mutex<()>,
     clock: Clock,
+    connect_timeout: Duration,
     request_timeout: Duration,
     generation: AtomicU64,
     logins: AtomicU64,
@@ -857,7 +860,9 @@ impl VaultProvider {
             "{}/v1/sys/health?standbyok=true&perfstandbyok=true",
             self.base
         );
-        let reply = self.send(Method::GET, &url, what, None, None).await?;
+        let reply = self
+            .send_in(Method::GET, &url, what, None, None, false)
+            .await?;
         match reply.status.as_u16() {
             200 => {}
             503 => {
@@ -898,6 +903,20 @@ impl VaultProvider {
         token: Option<&SecretString>,
         body: Option<Vec<u8>>,
     ) -> Result<Reply, Error> {
+        self.send_in(method, url, what, token, body, true).await
+    }
+
+    /// [`send`](Self::send), with or without the namespace header
+    /// (`sys/health` lives in the root namespace only).
+    async fn send_in(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+        token: Option<&SecretString>,
+        body: Option<Vec<u8>>,
+        in_namespace: bool,
+    ) -> Result<Reply, Error> {
         let mut headers = HeaderMap::new();
         if let Some(t) = token {
             let value = token_header(t).map_err(|()| {
@@ -908,7 +927,7 @@ impl VaultProvider {
             })?;
             headers.insert("x-vault-token", value);
         }
-        if let Some(ns) = &self.namespace {
+        if let Some(ns) = self.namespace.as_ref().filter(|_| in_namespace) {
             headers.insert("x-vault-namespace", ns.clone());
         }
         let mut req = self.client.request(method, url).headers(headers);
@@ -935,9 +954,16 @@ impl VaultProvider {
     fn transport_error(&self, e: reqwest::Error, what: &str) -> Error {
         let detail = if e.is_timeout() {
             format!(
-                "unavailable ({what}: no answer from {} within {} ms)",
+                "unavailable ({what}: {} timed out; connect timeout {} ms, request timeout {} ms)",
                 self.base,
+                self.connect_timeout.as_millis(),
                 self.request_timeout.as_millis()
+            )
+        } else if e.is_connect() && mentions_certificate(&e) {
+            format!(
+                "unavailable ({what}: the TLS certificate of {} is not trusted; \
+                 for a private CA set VAULT_CACERT)",
+                self.base
             )
         } else if e.is_connect() {
             format!("unavailable ({what}: cannot connect to {})", self.base)
@@ -1270,6 +1296,38 @@ fn version_label(version: &Version) -> String {
         Version::Id(id) => format!("version {}", id.trim()),
         _ => "the current version".to_owned(),
     }
+}
+
+/// Follows at most three redirects, and only to the same scheme, host and
+/// port: `X-Vault-Token` is a custom header, which an HTTP client would
+/// carry along to any host a redirect names. A redirect elsewhere is
+/// returned as is (and reported as unavailable).
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        if attempt.previous().len() > 3 {
+            attempt.stop()
+        } else if attempt.url().origin() == first.origin() {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// Whether a transport error was a TLS certificate problem (rustls says
+/// so in its error text, e.g. "invalid peer certificate: UnknownIssuer").
+fn mentions_certificate(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().to_ascii_lowercase().contains("certificate") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 fn token_header(token: &SecretString) -> Result<HeaderValue, ()> {
