@@ -10,11 +10,9 @@ use crate::masking::redactor::Redactor;
 /// The rewritten line, or `None` when nothing needs masking. A line that is
 /// not well-formed JSON is still handled literal by literal.
 pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
-    // Fast path: nothing in the raw line (escaped forms of known values are
-    // registered, and the rules read escaped quotes) means nothing inside.
-    let mut spans = Vec::new();
-    redactor.spans(line, &mut spans);
-    if spans.is_empty() {
+    // Fast path: no known value (escaped forms are registered) and no rule
+    // keyword in the raw line means nothing inside any string either.
+    if !redactor.may_match(line) {
         return None;
     }
     let b = line.as_bytes();

@@ -249,7 +249,7 @@ const BUILTIN: &[Def] = &[
         ..tok(
             "aws-secret-access-key",
             &["aws"],
-            r#"(?i)aws[\w.\-]{0,32}?(?:secret|sk)[\w.\-]{0,24}(?:\\?["'])?\s*(?::|=>|:=|=)\s*(?:\\?["'])?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)"#,
+            r#"(?i)aws[\w.\-]{0,32}?(?:secret|sk)[\w.\-]{0,24}(?:\\*["'])?\s*(?::|=>|:=|=)\s*(?:\\*["'])?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)"#,
         )
     },
     // GitHub
@@ -292,7 +292,7 @@ const BUILTIN: &[Def] = &[
         ..tok(
             "twilio-auth-token",
             &["twilio"],
-            r#"(?i)twilio[\w.\-]{0,24}(?:\\?["'])?\s*(?::|=>|:=|=)\s*(?:\\?["'])?([a-f0-9]{32})\b"#,
+            r#"(?i)twilio[\w.\-]{0,24}(?:\\*["'])?\s*(?::|=>|:=|=)\s*(?:\\*["'])?([a-f0-9]{32})\b"#,
         )
     },
     // SendGrid
@@ -634,6 +634,12 @@ impl RuleSet {
         self.candidates(text, &mut cands, true);
         cands.retain(|c| self.inner.rules[c.rule].id.as_str() == rule_id);
         merge(cands, &self.inner.rules, out);
+    }
+
+    /// Whether `text` holds a keyword of any rule (a cheap pre-check: a
+    /// `false` means [`find`](Self::find) finds nothing).
+    pub fn has_candidates(&self, text: &str) -> bool {
+        !self.inner.unanchored.is_empty() || self.inner.ac.as_ref().is_some_and(|ac| ac.is_match(text))
     }
 
     /// Whether any rule finds something in `text`.
@@ -1094,9 +1100,10 @@ fn key_value(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
     }
     let cli_flag = text[ns..ne].starts_with("--");
     let mut i = ne;
-    // Closing quote of a quoted key (possibly JSON-escaped).
-    if i + 1 < b.len() && b[i] == b'\\' && b[i + 1] == b'"' {
-        i += 2;
+    // Closing quote of a quoted key (possibly JSON-escaped, once or more).
+    let bs = b[i..].iter().take_while(|&&c| c == b'\\').count();
+    if bs > 0 && b.get(i + bs) == Some(&b'"') {
+        i += bs + 1;
     } else if i < b.len() && matches!(b[i], b'"' | b'\'' | b'`') {
         i += 1;
     } else if i < b.len() && b[i] == b']' {
@@ -1151,16 +1158,25 @@ fn value_span(text: &str, i: usize, to_line_end: bool) -> Option<(usize, usize)>
         return None;
     }
     let limit = (i + 4096).min(b.len());
-    let (s, e) = if b[i] == b'\\' && b.get(i + 1) == Some(&b'"') {
-        let s = i + 2;
+    let bs = b[i..limit].iter().take_while(|&&c| c == b'\\').count();
+    let (s, e) = if bs > 0 && b.get(i + bs) == Some(&b'"') {
+        // An escaped quote (`\"`, `\\\"`, ...): the value ends at the same
+        // escaped quote.
+        let s = i + bs + 1;
         let mut j = s;
-        while j + 1 < limit && !(b[j] == b'\\' && b[j + 1] == b'"') {
-            if b[j] == b'\\' && b[j + 1] == b'\\' {
-                j += 1;
+        loop {
+            match memchr::memchr(b'"', &b[j..limit]) {
+                Some(p) => {
+                    let q = j + p;
+                    let run = b[s..q].iter().rev().take_while(|&&c| c == b'\\').count();
+                    if run >= bs {
+                        break (s, q - run);
+                    }
+                    j = q + 1;
+                }
+                None => return bare_value(text, s, limit, to_line_end),
             }
-            j += 1;
         }
-        (s, j.min(limit))
     } else if matches!(b[i], b'"' | b'\'' | b'`') {
         let q = b[i];
         let s = i + 1;

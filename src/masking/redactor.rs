@@ -197,6 +197,15 @@ impl Redactor {
         self.inner.rules.is_some()
     }
 
+    /// Whether `text` may hold something to mask: a known value, or a
+    /// keyword of a rule. `false` means [`redact`](Self::redact) returns
+    /// the text unchanged.
+    pub fn may_match(&self, text: &str) -> bool {
+        self.inner.known.iter().any(|k| k.is_match(text))
+            || self.inner.extra.is_match(text)
+            || self.inner.rules.as_ref().is_some_and(|r| r.has_candidates(text))
+    }
+
     /// The byte ranges to mask in `text`: merged, in order.
     pub fn spans(&self, text: &str, out: &mut Vec<Range<usize>>) {
         let start = out.len();
