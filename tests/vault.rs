@@ -757,6 +757,28 @@ async fn stopped_server_is_unavailable_and_the_chain_falls_back_to_env() {
 }
 
 #[tokio::test]
+async fn a_server_that_does_not_answer_times_out_as_unavailable() {
+    let token = "private-root-frozen";
+    let mut server = support::spawn_bao(token);
+    let p = VaultProvider::builder(server.endpoint())
+        .token(token)
+        .request_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    // SIGSTOP: the kernel still accepts the connection, nobody answers.
+    server.freeze();
+    let e = p.fetch("anything", &Version::Current).await;
+    server.thaw();
+    let e = e.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(
+        e.to_string().contains("timed out") && e.to_string().contains("300 ms"),
+        "{e}"
+    );
+    assert!(!format!("{e} {e:?}").contains(token));
+}
+
+#[tokio::test]
 async fn sealed_server_is_unavailable_and_health_says_sealed() {
     let token = "private-root-sealed";
     let server = support::spawn_bao(token);

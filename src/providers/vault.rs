@@ -19,8 +19,10 @@
 //! stages, so [`Version::Stage`] is answered "not found". A version that was
 //! deleted or destroyed is "not found" too.
 //!
-//! [`list`](Provider::list) walks `LIST /v1/{mount}/metadata/...`,
-//! descending into sub-folders, and returns paths relative to the prefix.
+//! [`list`](Provider::list) walks `LIST /v1/{mount}/metadata/...` (sent as
+//! `GET ...?list=true`, which every Vault and OpenBao accepts), descending
+//! into sub-folders, and returns paths relative to the prefix. A folder that
+//! does not exist lists as empty.
 //!
 //! # Configuration ([`VaultProvider::from_config`])
 //!
@@ -48,15 +50,26 @@
 //! token itself is dead (expired or revoked), the provider logs in again once
 //! and retries the request once.
 //!
+//! (A token whose policies do not include `default` may be unable to look
+//! itself up; its 403s are then read as "expired or revoked".)
+//!
 //! Tokens and secret ids are held as [`SecretString`]; they never appear in
 //! an error, in `Debug` output or in a log line. Error details name the Vault
-//! path (`not found (secret/data/myapp/db)`), never a value.
+//! path (`not found (secret/data/myapp/db)`), never a value. Redirects are
+//! followed only to the same origin, since `X-Vault-Token` would otherwise
+//! travel to whatever host a redirect names.
 //!
 //! # Errors
 //!
 //! 404 is "not found"; 403 is "access denied"; 5xx, a sealed server (503),
 //! connection failures and timeouts are "unavailable". All three let the
 //! chain move on to the next provider.
+//!
+//! # Not supported
+//!
+//! KV version 1 mounts; auth methods other than token and AppRole
+//! (Kubernetes, JWT, AWS IAM...); `~/.vault-token`; `VAULT_CAPATH`,
+//! `VAULT_CLIENT_CERT` and `VAULT_SKIP_VERIFY`; response wrapping.
 //!
 //! # Example
 //!
@@ -175,7 +188,7 @@ impl fmt::Debug for VaultProviderBuilder {
             Some(AuthSpec::AppRole { .. }) => "approle",
         };
         f.debug_struct("VaultProviderBuilder")
-            .field("address", &self.address)
+            .field("address", &without_userinfo(&self.address))
             .field("auth", &auth)
             .field("mount", &self.mount)
             .field("prefix", &self.prefix)
@@ -561,7 +574,19 @@ impl Reply {
     fn errors_summary(&self) -> Option<String> {
         let v = self.json()?;
         let errors = v.get("errors")?.as_array()?;
-        let first = errors.iter().find_map(|e| e.as_str()).map(str::trim)?;
+        let first = errors.iter().find_map(|e| e.as_str())?;
+        // Go's multierror text is "1 error occurred:\n\t* permission denied\n\n":
+        // keep one line of the message itself.
+        let first = first.split_whitespace().collect::<Vec<_>>().join(" ");
+        let first = match first.split_once("occurred: ") {
+            Some((head, rest))
+                if head.trim_end().ends_with("error") || head.trim_end().ends_with("errors") =>
+            {
+                rest
+            }
+            _ => first.as_str(),
+        };
+        let first = first.trim_start_matches("* ").trim();
         if first.is_empty() {
             return None;
         }
@@ -1368,6 +1393,17 @@ fn parse_address(address: &str, var: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// The address with any `user:password@` replaced (for `Debug`, before
+/// [`parse_address`] has refused it).
+fn without_userinfo(address: &str) -> String {
+    let (scheme, rest) = address.split_once("://").unwrap_or(("", address));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if !scheme.is_empty() => format!("{scheme}://[credentials]@{}", &rest[at + 1..]),
+        _ => address.to_owned(),
+    }
+}
+
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
@@ -1689,6 +1725,12 @@ mod tests {
             !d.contains("role-secret-1") && !d.contains("secret-id-secret-2"),
             "{d}"
         );
+        let b = VaultProvider::builder("https://admin:url-pw-secret@vault:8200/x").token("t");
+        let d = format!("{b:?}");
+        assert!(
+            !d.contains("url-pw-secret") && d.contains("vault:8200"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -1737,6 +1779,14 @@ mod tests {
             e.to_string(),
             "unavailable (500 internal error (+1 more); p)"
         );
+        let e = status_error(
+            &reply(
+                500,
+                r#"{"errors":["1 error occurred:\n\t* storage failure\n\n"]}"#,
+            ),
+            "p",
+        );
+        assert_eq!(e.to_string(), "unavailable (500 storage failure; p)");
         let e = status_error(&reply(502, "<html>bad gateway</html>"), "p");
         assert_eq!(e.to_string(), "unavailable (502; p)");
         assert_eq!(
