@@ -356,6 +356,11 @@ impl AuthMoto {
             .process_group(0)
             .spawn()
             .expect("start moto_server");
+        // Registered like support's private servers, so that scripts/test
+        // stops it even if this test is killed before the guard drops.
+        if let Some(reg) = AuthMoto::registry_file(child.id()) {
+            let _ = std::fs::File::create(reg);
+        }
         let guard = AuthMoto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
@@ -372,8 +377,18 @@ impl AuthMoto {
     }
 }
 
+impl AuthMoto {
+    fn registry_file(pid: u32) -> Option<std::path::PathBuf> {
+        std::env::var_os("SECRET_CHAIN_TEST_RUN_DIR")
+            .map(|d| std::path::PathBuf::from(d).join(format!("pgid-{pid}")))
+    }
+}
+
 impl Drop for AuthMoto {
     fn drop(&mut self) {
+        if let Some(reg) = AuthMoto::registry_file(self.child.id()) {
+            let _ = std::fs::remove_file(reg);
+        }
         // Negative pid: the whole process group.
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
