@@ -261,7 +261,7 @@ async fn stopped_server_is_unavailable_and_the_chain_falls_through() {
     let mut moto = support::spawn_moto();
     let id = support::unique_name("aws-down");
     create(&seed_client(moto.endpoint()), &id, "only-in-aws").await;
-    let p = provider(moto.endpoint(), &[("SECRETS_AWS_MAX_ATTEMPTS", "1")]);
+    let p = provider(moto.endpoint(), &[("SECRETS_AWS_MAX_ATTEMPTS", "2")]);
     assert_eq!(
         text(p.fetch(&id, &Version::Current).await.unwrap()),
         "only-in-aws"

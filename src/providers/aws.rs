@@ -32,11 +32,14 @@
 //! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | unset: the SDK credential chain | static credentials |
 //! | `SECRETS_AWS_TIMEOUT_MS` | `3000` | time limit of one attempt |
 //! | `SECRETS_AWS_CONNECT_TIMEOUT_MS` | `1000` | time limit to open a connection |
-//! | `SECRETS_AWS_MAX_ATTEMPTS` | `3` | attempts per call (1 = no retry), at most 10 |
+//! | `SECRETS_AWS_MAX_ATTEMPTS` | `1` | the SDK's attempts per call (1 = the SDK does not retry), at most 10 |
 //!
-//! A call that cannot be answered thus gives up after about
-//! `SECRETS_AWS_MAX_ATTEMPTS` × `SECRETS_AWS_TIMEOUT_MS` plus the SDK's
-//! short back-off between attempts, and the chain moves on.
+//! Retrying is the chain's job (`SECRETS_RETRIES`, with a time budget and a
+//! circuit breaker), so the SDK's own retries are off by default: two layers
+//! of retries would multiply. A call that cannot be answered gives up after
+//! about `SECRETS_AWS_MAX_ATTEMPTS` × `SECRETS_AWS_TIMEOUT_MS` (plus the
+//! SDK's back-off between attempts) and reports
+//! [`ErrorKind::Unavailable`].
 //!
 //! # Errors
 //!
@@ -90,7 +93,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
 /// Default of `SECRETS_AWS_CONNECT_TIMEOUT_MS`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Default of `SECRETS_AWS_MAX_ATTEMPTS`.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 1;
 /// The largest `SECRETS_AWS_MAX_ATTEMPTS` accepted.
 pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
 
