@@ -400,10 +400,30 @@ async fn missing_secret_is_not_found_naming_the_vault_path() {
 async fn path_traversal_is_refused_before_any_request() {
     let admin = Admin::shared();
     let p = token_provider(&admin.addr, &admin.token, "");
-    for bad in ["../sys/health", "a/../../b", "a//b"] {
+    for bad in ["../sys/health", "a/../../b", "a//b", "a/./b"] {
         let e = p.fetch(bad, &Version::Current).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidPath, "{bad}: {e}");
     }
+    // A folder is not a secret: not found, so a chain moves on.
+    let e = p
+        .fetch("some/folder/", &Version::Current)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+}
+
+#[tokio::test]
+async fn a_leading_slash_is_the_same_path() {
+    let admin = Admin::shared();
+    let dir = folder("slash");
+    admin
+        .kv_put(&format!("{dir}/db"), json!({ "value": "slash-value" }))
+        .await;
+    let p = token_provider(&admin.addr, &admin.token, &dir);
+    assert_eq!(
+        document(p.fetch("/db", &Version::Current).await.unwrap())["value"],
+        "slash-value"
+    );
 }
 
 #[tokio::test]

@@ -702,7 +702,12 @@ impl VaultProvider {
     /// The Vault path a secret name is read from, as it appears in errors:
     /// `{mount}/data/{prefix}{name}`.
     pub fn data_path(&self, name: &str) -> String {
-        format!("{}/data/{}{}", self.mount, self.prefix, name)
+        format!(
+            "{}/data/{}{}",
+            self.mount,
+            self.prefix,
+            name.trim_start_matches('/')
+        )
     }
 
     /// How many AppRole logins and token renewals this provider has done.
@@ -716,7 +721,16 @@ impl VaultProvider {
     // ---- reading ----
 
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
+        // `/db` and `db` are the same Vault path (AWS-style names often
+        // start with `/`); `db/` is a folder, which holds no value.
+        let name = name.trim_start_matches('/');
         let what = self.data_path(name);
+        if name.ends_with('/') {
+            return Err(Error::not_found(format!(
+                "not found ({what}; a path ending in '/' is a folder, not a secret)"
+            ))
+            .with_provider(NAME));
+        }
         check_segments(name).map_err(|why| {
             Error::new(
                 ErrorKind::InvalidPath,
