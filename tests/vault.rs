@@ -272,6 +272,7 @@ async fn nested_list_returns_paths_relative_to_the_prefix() {
         ["dir/sub/c", "dir/sub/deeper/d"]
     );
     assert_eq!(p.list("o").await.unwrap(), ["other/e"]);
+    assert_eq!(p.list("/other/").await.unwrap(), ["other/e"]);
     assert!(
         p.list("missing/").await.unwrap().is_empty(),
         "a 404 on list is an empty list"

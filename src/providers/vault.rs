@@ -812,6 +812,7 @@ impl VaultProvider {
     }
 
     async fn list_inner(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let prefix = prefix.trim_start_matches('/');
         // `prefix` is a string prefix of relative paths: list its folder and
         // keep the entries that start with the rest.
         let (folder, partial) = match prefix.rfind('/') {
