@@ -147,7 +147,9 @@ impl AwsProvider {
     ///
     /// [`ErrorKind::Config`] naming the variable when a timeout or attempt
     /// count is not a number or out of range, when the endpoint is not an
-    /// `http://` or `https://` URL, or when only one of
+    /// `http://` or `https://` URL, when it is plain `http://` to a host that
+    /// is not loopback while `DEPLOYMENT_ENV` is not local (unless
+    /// `SECRETS_AWS_ALLOW_HTTP=true`), or when only one of
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` is set.
     pub fn from_config(config: &Config) -> Result<AwsProvider, Error> {
         let first = |names: &[&str]| {
