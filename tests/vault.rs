@@ -550,6 +550,20 @@ async fn approle_with_a_wrong_secret_id_is_access_denied_without_leaking() {
         "{shown}"
     );
 
+    let wrong_role = "55555555-6666-7777-8888-999999999999";
+    let p = VaultProvider::builder(&admin.addr)
+        .approle(wrong_role, &role.secret_id)
+        .approle_mount(&role.mount)
+        .build()
+        .unwrap();
+    let e = p.fetch("anything", &Version::Current).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
+    let shown = format!("{e} {e:?}");
+    assert!(
+        !shown.contains(wrong_role) && !shown.contains(&role.secret_id),
+        "{shown}"
+    );
+
     let missing_mount = VaultProvider::builder(&admin.addr)
         .approle(&role.role_id, &role.secret_id)
         .approle_mount("no-such-approle-mount")

@@ -1145,8 +1145,14 @@ impl VaultProvider {
         match reply.status {
             StatusCode::OK => {}
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
+                // Vault says "invalid role or secret ID"; should a server ever
+                // echo a credential back, it is cut out here.
                 let why = reply
                     .errors_summary()
+                    .map(|w| {
+                        w.replace(role_id.expose_secret(), "[role id]")
+                            .replace(secret_id.expose_secret(), "[secret id]")
+                    })
                     .unwrap_or_else(|| "the role id or secret id was refused".to_owned());
                 return Err(Error::access_denied(format!(
                     "access denied (AppRole login at {what}: {why})"
