@@ -128,7 +128,9 @@ fn windows(s: &str, w: usize) -> Vec<&str> {
 /// Fails if any `w`-character window of `secret` is in `hay`.
 fn assert_absent(hay: &str, secret: &str, w: usize, what: &str) {
     for win in windows(secret, w) {
-        assert!(!hay.contains(win), "{what}: a piece of the secret survived ({} chars):\n{hay}", win.chars().count());
+        if let Some(line) = hay.lines().find(|l| l.contains(win)) {
+            panic!("{what}: a piece of the secret ({win:?}) survived in:\n{line}");
+        }
     }
 }
 

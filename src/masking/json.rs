@@ -10,9 +10,11 @@ use crate::masking::redactor::Redactor;
 /// The rewritten line, or `None` when nothing needs masking. A line that is
 /// not well-formed JSON is still handled literal by literal.
 pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
-    // Fast path: no known value (escaped forms are registered) and no rule
-    // keyword in the raw line means nothing inside any string either.
-    if !redactor.may_match(line) {
+    // Fast path: a line without escapes, with no known value and no rule
+    // keyword, has nothing to mask inside any string either. (Escapes are
+    // decoded first: a value escaped more often than its registered forms
+    // would otherwise be missed.)
+    if memchr::memchr(b'\\', line.as_bytes()).is_none() && !redactor.may_match(line) {
         return None;
     }
     let b = line.as_bytes();

@@ -46,6 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use foldhash::HashMap as FastMap;
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use zeroize::Zeroizing;
@@ -119,8 +120,8 @@ impl Borrow<str> for Val {
 
 #[derive(Default)]
 struct Matcher {
-    base: Option<Arc<AhoCorasick>>,
-    recent: Option<AhoCorasick>,
+    base: Option<Arc<Literals>>,
+    recent: Option<Literals>,
 }
 
 impl Default for KnownSecrets {
@@ -240,11 +241,11 @@ impl KnownSecrets {
         let m = self.shared.matcher.load();
         let before = out.len();
         if let Some(ac) = &m.base {
-            out.extend(ac.find_iter(text).map(|m| m.range()));
+            ac.find(text.as_bytes(), out);
         }
         if let Some(ac) = &m.recent {
             let mid = out.len();
-            out.extend(ac.find_iter(text).map(|m| m.range()));
+            ac.find(text.as_bytes(), out);
             if mid > before && out.len() > mid {
                 out[before..].sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
             }
@@ -254,7 +255,8 @@ impl KnownSecrets {
     /// Whether any registered value occurs in `text`.
     pub fn is_match(&self, text: &str) -> bool {
         let m = self.shared.matcher.load();
-        m.base.as_ref().is_some_and(|ac| ac.is_match(text)) || m.recent.as_ref().is_some_and(|ac| ac.is_match(text))
+        m.base.as_ref().is_some_and(|ac| ac.is_match(text.as_bytes()))
+            || m.recent.as_ref().is_some_and(|ac| ac.is_match(text.as_bytes()))
     }
 
     /// Publishes a matcher that covers every value: a full rebuild for a
@@ -364,8 +366,8 @@ fn for_each_candidate(value: &str, min_len: usize, mut f: impl FnMut(&str)) {
     }
 }
 
-/// Builds the leftmost-longest automaton over every value's forms.
-fn build<'a>(values: impl Iterator<Item = &'a str>) -> Option<AhoCorasick> {
+/// Builds the matcher over every value's forms.
+fn build<'a>(values: impl Iterator<Item = &'a str>) -> Option<Literals> {
     let mut patterns: Vec<Zeroizing<Vec<u8>>> = Vec::new();
     let mut forms = Vec::new();
     for v in values {
@@ -378,15 +380,121 @@ fn build<'a>(values: impl Iterator<Item = &'a str>) -> Option<AhoCorasick> {
             }
         }
     }
-    patterns.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
-    patterns.dedup_by(|a, b| a.as_slice() == b.as_slice());
-    if patterns.is_empty() {
-        return None;
+    Literals::new(patterns)
+}
+
+/// A set of literal byte strings matched leftmost-longest.
+///
+/// Patterns of 4 bytes or more are found with a hashed 4-byte prefix
+/// filter (one unaligned load, a multiply and a bit test per text byte;
+/// candidates are verified against the patterns that share the prefix),
+/// which stays fast with thousands of patterns where an Aho-Corasick NFA
+/// slows down and a DFA takes too much memory. Shorter patterns go to a
+/// small Aho-Corasick automaton. Pattern bytes are held zeroizing.
+struct Literals {
+    /// Sorted by 4-byte prefix, then longest first.
+    long: Vec<Zeroizing<Vec<u8>>>,
+    bits: Vec<u64>,
+    shift: u32,
+    index: FastMap<u32, (u32, u32)>,
+    short: Option<AhoCorasick>,
+}
+
+impl Literals {
+    fn new(mut patterns: Vec<Zeroizing<Vec<u8>>>) -> Option<Literals> {
+        patterns.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        patterns.dedup_by(|a, b| a.as_slice() == b.as_slice());
+        if patterns.is_empty() {
+            return None;
+        }
+        let (mut long, short): (Vec<_>, Vec<_>) = patterns.into_iter().partition(|p| p.len() >= 4);
+        long.sort_unstable_by(|a, b| prefix(a).cmp(&prefix(b)).then(b.len().cmp(&a.len())));
+        // About 16 bits per pattern, between 4 Ki and 4 Mi bits.
+        let log2 = (long.len().max(1) * 16).next_power_of_two().trailing_zeros().clamp(12, 22);
+        let mut bits = vec![0u64; 1usize << (log2 - 6)];
+        let shift = 32 - log2;
+        let mut index: FastMap<u32, (u32, u32)> = FastMap::default();
+        let mut i = 0;
+        while i < long.len() {
+            let p = prefix(&long[i]);
+            let mut j = i;
+            while j < long.len() && prefix(&long[j]) == p {
+                j += 1;
+            }
+            index.insert(p, (i as u32, j as u32));
+            let h = hash(p, shift);
+            bits[h >> 6] |= 1 << (h & 63);
+            i = j;
+        }
+        let short = if short.is_empty() {
+            None
+        } else {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(short.iter().map(|p| p.as_slice()))
+                .ok()
+        };
+        Some(Literals { long, bits, shift, index, short })
     }
-    AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(patterns.iter().map(|p| p.as_slice()))
-        .ok()
+
+    #[inline]
+    fn candidate(&self, w: u32) -> bool {
+        let h = hash(w, self.shift);
+        self.bits[h >> 6] & (1 << (h & 63)) != 0
+    }
+
+    /// The longest pattern starting at `i`, if any.
+    #[inline]
+    fn at(&self, b: &[u8], i: usize, w: u32) -> Option<usize> {
+        let &(s, e) = self.index.get(&w)?;
+        self.long[s as usize..e as usize]
+            .iter()
+            .find(|p| b[i..].starts_with(p.as_slice()))
+            .map(|p| p.len())
+    }
+
+    fn find(&self, b: &[u8], out: &mut Vec<Range<usize>>) {
+        if !self.long.is_empty() && b.len() >= 4 {
+            let mut i = 0;
+            let last = b.len() - 4;
+            while i <= last {
+                let w = u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+                if self.candidate(w)
+                    && let Some(len) = self.at(b, i, w)
+                {
+                    out.push(i..i + len);
+                    i += len;
+                    continue;
+                }
+                i += 1;
+            }
+        }
+        if let Some(ac) = &self.short {
+            out.extend(ac.find_iter(b).map(|m| m.range()));
+        }
+    }
+
+    fn is_match(&self, b: &[u8]) -> bool {
+        if !self.long.is_empty() && b.len() >= 4 {
+            for i in 0..=b.len() - 4 {
+                let w = u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+                if self.candidate(w) && self.at(b, i, w).is_some() {
+                    return true;
+                }
+            }
+        }
+        self.short.as_ref().is_some_and(|ac| ac.is_match(b))
+    }
+}
+
+#[inline]
+fn prefix(p: &[u8]) -> u32 {
+    u32::from_le_bytes([p[0], p[1], p[2], p[3]])
+}
+
+#[inline]
+fn hash(w: u32, shift: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B1) >> shift) as usize
 }
 
 /// Every form in which `value` may appear in a log line.

@@ -41,12 +41,23 @@ use crate::masking::redactor::Redactor;
 #[derive(Debug, Clone)]
 pub struct MaskingFields {
     redactor: Redactor,
+    values: bool,
 }
 
 impl MaskingFields {
-    /// Field formatting that masks with `redactor`.
+    /// Field formatting that masks with `redactor`: secret-named fields
+    /// whole, every other value through the redactor.
     pub fn new(redactor: Redactor) -> MaskingFields {
-        MaskingFields { redactor }
+        MaskingFields { redactor, values: true }
+    }
+
+    /// Field formatting that masks only the values of secret-named fields,
+    /// for use together with a [`MaskingMakeWriter`] over the same
+    /// redactor, which then masks the rest of each event in one pass (one
+    /// pass over the line is cheaper than one per field). This is what
+    /// [`MaskingLayer`] does.
+    pub fn names_only(redactor: Redactor) -> MaskingFields {
+        MaskingFields { redactor, values: false }
     }
 }
 
@@ -56,6 +67,7 @@ impl<'writer> FormatFields<'writer> for MaskingFields {
         let mut v = MaskingVisitor {
             writer: writer.by_ref(),
             redactor: &self.redactor,
+            values: self.values,
             first: true,
             ansi,
             buf: String::new(),
@@ -69,6 +81,7 @@ impl<'writer> FormatFields<'writer> for MaskingFields {
 struct MaskingVisitor<'a, 'w> {
     writer: Writer<'w>,
     redactor: &'a Redactor,
+    values: bool,
     first: bool,
     ansi: bool,
     buf: String,
@@ -105,26 +118,26 @@ impl MaskingVisitor<'_, '_> {
         }
         self.result = (|| {
             self.pad()?;
+            let (redactor, values) = (self.redactor, self.values);
+            let redact = |t| maybe_redact(redactor, values, t);
             if name == "message" {
                 let text = quoted_str.unwrap_or(&self.buf);
-                return self.writer.write_str(&self.redactor.redact(text));
+                return self.writer.write_str(&redact(text));
             }
             self.name(name)?;
             if is_secret_name(name) {
                 return self.writer.write_str(self.redactor.mask());
             }
             match quoted_str {
-                Some(s) => {
-                    let red = self.redactor.redact(s);
-                    write!(self.writer, "{:?}", &*red)
-                }
-                None => {
-                    let red = self.redactor.redact(&self.buf);
-                    self.writer.write_str(&red)
-                }
+                Some(s) => write!(self.writer, "{:?}", &*redact(s)),
+                None => self.writer.write_str(&redact(&self.buf)),
             }
         })();
     }
+}
+
+fn maybe_redact<'t>(redactor: &Redactor, on: bool, text: &'t str) -> std::borrow::Cow<'t, str> {
+    if on { redactor.redact(text) } else { std::borrow::Cow::Borrowed(text) }
 }
 
 impl Visit for MaskingVisitor<'_, '_> {
@@ -377,7 +390,7 @@ impl MaskingLayerBuilder {
                 tracing_subscriber::fmt::layer()
                     .with_ansi(self.ansi)
                     .with_target(self.target)
-                    .fmt_fields(MaskingFields::new(redactor))
+                    .fmt_fields(MaskingFields::names_only(redactor))
                     .with_writer(writer),
             )
         };

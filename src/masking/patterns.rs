@@ -143,8 +143,10 @@ struct Rule {
 struct Inner {
     rules: Vec<Rule>,
     keywords: Vec<(String, bool)>,
-    /// keyword index -> rules to run on a hit.
-    by_keyword: Vec<Vec<usize>>,
+    /// keyword index -> (rule, length of that rule's own keyword) to run on
+    /// a hit; a hit of a keyword also runs the rules of the keywords that
+    /// are its prefixes (the automaton reports the longest keyword only).
+    by_keyword: Vec<Vec<(usize, usize)>>,
     ac: Option<AhoCorasick>,
     /// Rules without keywords: run over the whole text.
     unanchored: Vec<usize>,
@@ -525,15 +527,7 @@ impl RuleSet {
         let mut kws: Vec<Vec<String>> = Vec::new();
         for (i, r) in self.inner.rules.iter().enumerate() {
             all.push(r.clone_rule());
-            kws.push(
-                self.inner
-                    .by_keyword
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, rs)| rs.contains(&i))
-                    .map(|(k, _)| self.inner.keywords[k].0.clone())
-                    .collect(),
-            );
+            kws.push(self.keywords_of(i));
         }
         for spec in rules {
             if spec.id.trim().is_empty() {
@@ -574,7 +568,7 @@ impl RuleSet {
     fn assemble(rules: Vec<Rule>, kws: Vec<Vec<String>>) -> RuleSet {
         let mut keywords: Vec<(String, bool)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        let mut by_keyword: Vec<Vec<usize>> = Vec::new();
+        let mut own: Vec<Vec<usize>> = Vec::new();
         let mut unanchored = Vec::new();
         for (ri, words) in kws.iter().enumerate() {
             if words.is_empty() {
@@ -584,11 +578,23 @@ impl RuleSet {
                 let key = w.to_ascii_lowercase();
                 let k = *index.entry(key.clone()).or_insert_with(|| {
                     keywords.push((key, false));
-                    by_keyword.push(Vec::new());
+                    own.push(Vec::new());
                     keywords.len() - 1
                 });
-                if !by_keyword[k].contains(&ri) {
-                    by_keyword[k].push(ri);
+                if !own[k].contains(&ri) {
+                    own[k].push(ri);
+                }
+            }
+        }
+        let mut by_keyword: Vec<Vec<(usize, usize)>> = vec![Vec::new(); keywords.len()];
+        for (k, (word, _)) in keywords.iter().enumerate() {
+            for (j, (other, _)) in keywords.iter().enumerate() {
+                if word.starts_with(other.as_str()) {
+                    for &ri in &own[j] {
+                        if !by_keyword[k].iter().any(|&(r, _)| r == ri) {
+                            by_keyword[k].push((ri, other.len()));
+                        }
+                    }
                 }
             }
         }
@@ -598,7 +604,7 @@ impl RuleSet {
             Some(
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
+                    .match_kind(MatchKind::LeftmostLongest)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(keywords.iter().map(|(k, _)| k.as_str()))
                     .expect("keyword automaton builds"),
@@ -627,19 +633,51 @@ impl RuleSet {
         merge(cands, &self.inner.rules, out);
     }
 
-    /// Finds candidates only for the rules whose id is `rule_id` (for
-    /// per-rule benchmarks and tests).
-    pub fn find_rule(&self, rule_id: &str, text: &str, out: &mut Vec<Finding>) {
-        let mut cands: Vec<Cand> = Vec::new();
-        self.candidates(text, &mut cands, true);
-        cands.retain(|c| self.inner.rules[c.rule].id.as_str() == rule_id);
-        merge(cands, &self.inner.rules, out);
+    /// A rule set holding only the rules whose id is in `ids` (to time or
+    /// test rules one by one).
+    pub fn subset(&self, ids: &[&str]) -> RuleSet {
+        let mut rules = Vec::new();
+        let mut kws = Vec::new();
+        for (i, r) in self.inner.rules.iter().enumerate() {
+            if ids.contains(&r.id.as_str()) {
+                rules.push(r.clone_rule());
+                kws.push(self.keywords_of(i));
+            }
+        }
+        RuleSet::assemble(rules, kws)
+    }
+
+    fn keywords_of(&self, rule: usize) -> Vec<String> {
+        self.inner
+            .by_keyword
+            .iter()
+            .enumerate()
+            .filter(|(k, rs)| rs.iter().any(|&(r, len)| r == rule && len == self.inner.keywords[*k].0.len()))
+            .map(|(k, _)| self.inner.keywords[k].0.clone())
+            .collect()
     }
 
     /// Whether `text` holds a keyword of any rule (a cheap pre-check: a
     /// `false` means [`find`](Self::find) finds nothing).
     pub fn has_candidates(&self, text: &str) -> bool {
-        !self.inner.unanchored.is_empty() || self.inner.ac.as_ref().is_some_and(|ac| ac.is_match(text))
+        if !self.inner.unanchored.is_empty() {
+            return true;
+        }
+        let Some(ac) = &self.inner.ac else { return false };
+        let bytes = text.as_bytes();
+        ac.find_iter(text).any(|m| {
+            self.inner.by_keyword[m.pattern().as_usize()]
+                .iter()
+                .any(|&(ri, len)| self.hit_passes(&self.inner.rules[ri], bytes, m.start(), len))
+        })
+    }
+
+    #[inline]
+    fn hit_passes(&self, rule: &Rule, bytes: &[u8], hs: usize, len: usize) -> bool {
+        if rule.word_start && hs > 0 && bytes[hs - 1].is_ascii_alphanumeric() {
+            return false;
+        }
+        !rule.exact_case || exact_case_match(&bytes[hs..hs + len], rule)
     }
 
     /// Whether any rule finds something in `text`.
@@ -654,27 +692,23 @@ impl RuleSet {
         let bytes = text.as_bytes();
         if let Some(ac) = &inner.ac {
             // covered[rule]: end of the last finding of that rule, to skip
-            // hits inside it. Allocated on the first hit only.
-            let mut covered: Vec<usize> = Vec::new();
-            for m in ac.find_overlapping_iter(text) {
-                let (hs, he) = (m.start(), m.end());
-                for &ri in &inner.by_keyword[m.pattern().as_usize()] {
+            // hits inside it (on the stack for the usual number of rules).
+            let mut stack = [0usize; 64];
+            let mut heap = Vec::new();
+            let covered: &mut [usize] = if inner.rules.len() <= stack.len() {
+                &mut stack[..inner.rules.len()]
+            } else {
+                heap.resize(inner.rules.len(), 0);
+                &mut heap
+            };
+            for m in ac.find_iter(text) {
+                let hs = m.start();
+                for &(ri, len) in &inner.by_keyword[m.pattern().as_usize()] {
                     let rule = &inner.rules[ri];
-                    if covered.is_empty() {
-                        covered = vec![0; inner.rules.len()];
-                    }
-                    if hs < covered[ri] {
+                    if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
                         continue;
                     }
-                    if rule.word_start && hs > 0 && bytes[hs - 1].is_ascii_alphanumeric() {
-                        continue;
-                    }
-                    if rule.exact_case {
-                        if !exact_case_match(&bytes[hs..he], rule) {
-                            continue;
-                        }
-                    }
-                    if let Some((s, e, id)) = self.run_rule(rule, text, hs, he, decode_basic)
+                    if let Some((s, e, id)) = self.run_rule(rule, text, hs, hs + len, decode_basic)
                         && e > s
                         && self.accept(rule, &text[s..e])
                     {
@@ -1140,7 +1174,16 @@ fn key_value(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
         let name = text[ns..ne].to_ascii_lowercase();
         name.ends_with("cookie") && !is_eq
     };
-    value_span(text, i, header_cookie)
+    let (s, e) = value_span(text, i, header_cookie)?;
+    // `auth: session started` (a log target, prose): after a colon, a bare
+    // value must look like a credential, not a word.
+    if !is_eq && s > 0 && !matches!(b[s - 1], b'"' | b'\'' | b'`') {
+        let v = &b[s..e];
+        if v.len() < 20 && v.iter().all(|c| c.is_ascii_alphabetic()) {
+            return None;
+        }
+    }
+    Some((s, e))
 }
 
 fn skip_blanks(b: &[u8], i: usize) -> usize {
