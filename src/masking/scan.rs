@@ -905,4 +905,58 @@ mod tests {
         let all = format!("{:?} {}", f[0], serde_json::to_string(&f[0]).unwrap());
         assert!(!all.contains(KEY));
     }
+
+    /// A reader that hands out its data in the given pieces.
+    struct Pieces(std::collections::VecDeque<Vec<u8>>);
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(mut p) = self.0.pop_front() else { return Ok(0) };
+            let n = p.len().min(buf.len());
+            buf[..n].copy_from_slice(&p[..n]);
+            if n < p.len() {
+                self.0.push_front(p.split_off(n));
+            }
+            Ok(n)
+        }
+    }
+
+    fn pem_log() -> (String, String) {
+        let body: Vec<String> = (0..10)
+            .map(|i| format!("MIIEowIBAAKCAQEA{i}x7Hq9+Wk2ZpLr4Vb8sTnYc3Jd5Fg6Hh0Kk1Mm2Nn3Pp4Qq5Rr6Ss7Tt8Uu9Vv0Ww1"))
+            .collect();
+        let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n", body.join("\n"));
+        let filler = "INFO GET /health 200 1ms\n".repeat(500); // > 8 KiB
+        (format!("{filler}DEBUG key:\n{pem}INFO done\n"), body.join("\n"))
+    }
+
+    #[test]
+    fn a_multi_line_pem_key_split_across_reads_is_found_once() {
+        let (log, _) = pem_log();
+        let begin = log.find("-----BEGIN").unwrap();
+        for cut in [begin + 10, begin + 33, begin + 200, log.len() - 40] {
+            let pieces = Pieces([log[..cut].as_bytes().to_vec(), log[cut..].as_bytes().to_vec()].into());
+            let mut found = Vec::new();
+            Scanner::new(RuleSet::builtin()).scan_reader("k.log", pieces, &mut |f| found.push(f)).unwrap();
+            let lines: Vec<(u64, &str)> = found.iter().map(|f| (f.line, f.rule.as_str())).collect();
+            assert_eq!(lines, [(503, "private-key")], "cut at {cut}");
+            assert!(!found[0].excerpt.contains("MIIE"));
+        }
+    }
+
+    #[test]
+    fn redact_masks_every_line_of_a_pem_key_split_across_reads() {
+        let (log, body) = pem_log();
+        let begin = log.find("-----BEGIN").unwrap();
+        for cut in [begin + 10, begin + 33, begin + 200, log.len() - 40] {
+            let pieces = Pieces([log[..cut].as_bytes().to_vec(), log[cut..].as_bytes().to_vec()].into());
+            let mut out = Vec::new();
+            redact_stream(&RuleSet::builtin(), pieces, &mut out, MASK).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(out.lines().count(), log.lines().count(), "cut at {cut}");
+            for line in body.lines() {
+                assert!(!out.contains(line), "cut at {cut}: a key line is left");
+            }
+            assert!(out.contains("-----BEGIN RSA PRIVATE KEY-----\n****\n****\n"), "cut at {cut}");
+        }
+    }
 }

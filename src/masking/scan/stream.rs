@@ -94,7 +94,8 @@ impl StreamBuf {
     pub(super) fn consume_lines(&mut self, block_end: usize, line: u64) {
         let old_start = self.start;
         let open = (self.ctx < old_start).then_some(self.ctx_begin);
-        let newest = memmem::rfind(&self.data[old_start..block_end], PEM_BEGIN).map(|q| old_start + q);
+        // Forward search (SIMD prefilter); `rfind` has none and is slower.
+        let newest = memmem::find_iter(&self.data[old_start..block_end], PEM_BEGIN).last().map(|q| old_start + q);
         let was_at_line_start = self.at_line_start;
         self.start = block_end;
         self.at_line_start = true;
