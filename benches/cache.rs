@@ -13,7 +13,18 @@
 //! from the project's `.venv` (created by `scripts/test`) started on a free
 //! loopback port for the run.
 //!
-//! Run: `cargo bench --bench cache`
+//! * `hit_path`: the warm read itself, without any server (env provider):
+//!   through a `SecretsManager` (with refresh-ahead and hit counting on, and
+//!   with both off: the "plain" hit) and through the global
+//!   `secret_chain::get_secret`. A hit completes on its first poll, so the
+//!   future is polled once with a no-op waker: no executor cost is counted.
+//! * `hit_threads`: the same hit on one thread and on two threads at once
+//!   (time per read per thread; the throughput ratio is printed).
+//! * `cold_reads`: 1,000 concurrent cold reads of one key against a provider
+//!   that takes 1 ms: one backend call (asserted), time for all 1,000.
+//!
+//! Run: `cargo bench --bench cache` (all), or one group:
+//! `cargo bench --bench cache -- hit_path`.
 
 use std::hint::black_box;
 use std::net::{TcpListener, TcpStream};
@@ -26,7 +37,13 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_secretsmanager_caching::SecretsManagerCachingClient;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+
 use criterion::{Criterion, criterion_group, criterion_main};
+use secret_chain::providers::{BoxFuture, EnvProvider, Provider, SecretValue, Version};
 use secret_chain::{Config, ExposeSecret, SecretsManager};
 use tokio::runtime::Runtime;
 
@@ -212,5 +229,144 @@ fn benches(c: &mut Criterion) {
     drop(moto);
 }
 
+/// Polls a future once: a cache hit is ready on its first poll.
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("a cache hit must complete on its first poll"),
+    }
+}
+
+const HIT_PATH: &str = "database/url";
+
+fn env_manager(plain: bool) -> SecretsManager {
+    let m = SecretsManager::builder()
+        .provider(EnvProvider::from_vars([(
+            "DATABASE_URL",
+            "postgres://app:bench-Pa55w0rd@db.internal:5432/app",
+        )]))
+        .cache_ttl(Duration::from_secs(3600))
+        .refresh_ahead(!plain)
+        .count_hits(!plain)
+        .build()
+        .expect("bench manager");
+    ready(m.get_secret(HIT_PATH)).expect("warm the cache");
+    m
+}
+
+fn hit_path(c: &mut Criterion) {
+    let full = env_manager(false);
+    let plain = env_manager(true);
+    secret_chain::init(env_manager(false)).expect("global manager");
+    ready(secret_chain::get_secret(HIT_PATH)).expect("warm the global cache");
+
+    let mut g = c.benchmark_group("hit_path");
+    g.bench_function("manager/get_secret", |b| {
+        b.iter(|| black_box(ready(full.get_secret(black_box(HIT_PATH))).unwrap()))
+    });
+    g.bench_function("manager/get_secret_plain", |b| {
+        b.iter(|| black_box(ready(plain.get_secret(black_box(HIT_PATH))).unwrap()))
+    });
+    g.bench_function("global/get_secret", |b| {
+        b.iter(|| black_box(ready(secret_chain::get_secret(black_box(HIT_PATH))).unwrap()))
+    });
+    g.bench_function("manager/get_secret_blocking", |b| {
+        b.iter(|| black_box(full.get_secret_blocking(black_box(HIT_PATH)).unwrap()))
+    });
+    g.finish();
+
+    // One thread against two threads reading together: each thread does
+    // `iters` reads; the reported time is wall time / iters, so equal
+    // times mean twice the throughput.
+    let mut g = c.benchmark_group("hit_threads");
+    let mut per_read = [0.0f64; 2];
+    for threads in [1usize, 2] {
+        g.bench_function(format!("{threads}_thread"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| {
+                            for _ in 0..iters {
+                                black_box(ready(full.get_secret(black_box(HIT_PATH))).unwrap());
+                            }
+                        });
+                    }
+                });
+                let took = start.elapsed();
+                per_read[threads - 1] = took.as_secs_f64() / iters as f64;
+                took
+            })
+        });
+    }
+    g.finish();
+    if per_read[1] > 0.0 {
+        println!(
+            "hit_threads: two threads reach {:.2}x the throughput of one",
+            2.0 * per_read[0] / per_read[1]
+        );
+    }
+}
+
+/// A provider that answers after 1 ms and counts its calls.
+#[derive(Debug)]
+struct Slow(Arc<AtomicUsize>);
+
+impl Provider for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn fetch<'a>(&'a self, _n: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, secret_chain::Error>> {
+        Box::pin(async move {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Ok(SecretValue::text("cold-read-value-0123456789"))
+        })
+    }
+    fn list<'a>(&'a self, _p: &'a str) -> BoxFuture<'a, Result<Vec<String>, secret_chain::Error>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+fn cold_reads(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("cold_reads");
+    g.sample_size(20);
+    g.bench_function("1000_concurrent_one_key", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let calls = Arc::new(AtomicUsize::new(0));
+                let m = SecretsManager::builder()
+                    .provider(Slow(calls.clone()))
+                    .build()
+                    .expect("manager");
+                let start = Instant::now();
+                rt.block_on(async {
+                    let tasks: Vec<_> = (0..1000)
+                        .map(|_| {
+                            let m = m.clone();
+                            tokio::spawn(async move { m.get_secret("cold/key").await.is_ok() })
+                        })
+                        .collect();
+                    for t in tasks {
+                        assert!(t.await.expect("task"));
+                    }
+                });
+                total += start.elapsed();
+                assert_eq!(calls.load(Ordering::SeqCst), 1, "one backend call");
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(local, hit_path, cold_reads);
 criterion_group!(cache, benches);
-criterion_main!(cache);
+criterion_main!(local, cache);

@@ -59,6 +59,7 @@ impl Default for SecretsManagerBuilder {
                 negative_ttl: DEFAULT_NEGATIVE_TTL,
                 reject_interval: DEFAULT_REJECT_INTERVAL,
                 stop_on_access_denied: false,
+                stats: true,
                 policy: Policy::default(),
             },
             clock: Clock::system(),
@@ -134,6 +135,15 @@ impl SecretsManagerBuilder {
     pub fn circuit_breaker(mut self, threshold: u32, cooldown: Duration) -> Self {
         self.settings.policy.breaker_threshold = threshold.max(1);
         self.settings.policy.breaker_cooldown = cooldown;
+        self
+    }
+
+    /// Count cache hits for [`SecretsManager::stats`] (default on). The
+    /// counter is striped across cache lines, so it costs a few
+    /// nanoseconds and does not limit multi-threaded reads; turn it off
+    /// only to measure without it.
+    pub fn count_hits(mut self, on: bool) -> Self {
+        self.settings.stats = on;
         self
     }
 

@@ -98,6 +98,7 @@ pub(crate) struct Settings {
     pub(crate) negative_ttl: Duration,
     pub(crate) reject_interval: Duration,
     pub(crate) stop_on_access_denied: bool,
+    pub(crate) stats: bool,
     pub(crate) policy: Policy,
 }
 
@@ -214,7 +215,11 @@ impl SecretsManager {
         if let Some(hit) = self.cached_text(path) {
             return hit;
         }
-        self.get_secret_version(path, &Version::Current).await
+        // The miss path is boxed so that this future stays a few words
+        // big: a hit never moves or initialises the fetch's state.
+        let miss: crate::providers::BoxFuture<'_, Result<SecretString, Error>> =
+            Box::pin(self.get_secret_version(path, &Version::Current));
+        miss.await
     }
 
     /// Reads a secret at a given version (`AWSPREVIOUS`, a version id, ...).
@@ -484,7 +489,7 @@ impl SecretsManager {
     #[inline]
     fn cached_text(&self, path: &str) -> Option<Result<SecretString, Error>> {
         let inner = &*self.inner;
-        let now = inner.clock.now();
+        let now = inner.clock.recent();
         inner
             .cache
             .with(path, |e| {
@@ -496,7 +501,9 @@ impl SecretsManager {
                 }
                 Some(match &e.value {
                     Cached::Value(Resolved::Text(s)) => {
-                        inner.counters.hits.incr();
+                        if inner.settings.stats {
+                            inner.counters.hits.incr();
+                        }
                         #[cfg(feature = "metrics")]
                         metrics::counter!("secret_chain_cache_hits_total").increment(1);
                         Ok(s.clone())
