@@ -42,7 +42,10 @@
 //! zeroized when dropped. The crate does not lock memory (no `mlock`), cannot
 //! zeroize copies that backend SDKs, HTTP clients or your own code make, and
 //! cannot stop code that calls `expose_secret()` and prints the result
-//! through a channel other than `tracing`.
+//! through a channel other than `tracing`. The AWS SDK logs response bodies
+//! (secret values included) at TRACE level when `LOG_SENSITIVE_BODIES=true`
+//! is set, before the masking layer knows those values: never set it in
+//! production.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
