@@ -460,10 +460,13 @@ impl ServerGuard {
 
     /// SIGSTOP the server: connections are accepted by the kernel but never
     /// answered.
+    /// Returns once every thread of the server is stopped, so that a
+    /// request sent right after cannot be answered.
     pub fn freeze(&mut self) {
         if let Some(pid) = self.pid() {
             sig::to_group(pid, sig::STOP);
             self.frozen = true;
+            wait_until_stopped(pid);
         }
     }
 
@@ -645,4 +648,28 @@ pub fn spawn_bao(root_token: &str) -> ServerGuard {
     ServerGuard::spawn(Kind::Bao {
         root_token: root_token.to_string(),
     })
+}
+
+/// Waits (at most 5 s) until every thread of `pid` is in the stopped state.
+fn wait_until_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return;
+        };
+        let all_stopped = tasks.flatten().all(|t| {
+            std::fs::read_to_string(t.path().join("stat"))
+                .ok()
+                .and_then(|st| {
+                    st.rsplit_once(')')
+                        .map(|(_, rest)| rest.trim_start().starts_with('T'))
+                })
+                .unwrap_or(true)
+        });
+        if all_stopped {
+            return;
+        }
+        assert!(Instant::now() < deadline, "process {pid} did not stop within 5 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
