@@ -44,7 +44,8 @@ pub(crate) struct ScanArgs {
     /// and exit 0: accept what is there now.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
-    /// Files scanned at the same time (default: one per core).
+    /// Threads (default: one per core); files of 32 MiB or more are split
+    /// across them.
     #[arg(short = 'j', long, value_name = "N", env = "SECRET_CHAIN_SCAN_THREADS")]
     threads: Option<usize>,
     /// Lines longer than this are scanned in overlapping windows.

@@ -27,6 +27,15 @@
 //! that size that overlap by 4 KiB, so a pathological line of any length
 //! neither fills memory nor hides a secret that crosses a window edge.
 //!
+//! # Parallelism
+//!
+//! [`Scanner::scan_inputs`] searches files on [`Scanner::threads`] threads
+//! (one per core by default). A plain file of 32 MiB or more is cut into
+//! parts at line starts so that one big log keeps every core busy; line
+//! numbers are those of the whole file. Output is in input order whatever
+//! the thread count. (A PEM key that straddles a part boundary is found
+//! from its first part only.)
+//!
 //! # False positives
 //!
 //! Placeholders (`sk-xxxx…`, `<redacted>`, `${VAR}`) are excluded by the rule
@@ -58,7 +67,7 @@ mod redact;
 mod stream;
 mod walk;
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,6 +102,8 @@ const LONG_LINE_OVERLAP: usize = 4096;
 const MIN_MAX_LINE_LEN: usize = 2 * LONG_LINE_OVERLAP;
 /// Bytes checked for a NUL to call an input binary.
 const BINARY_SNIFF_LEN: usize = 8192;
+/// Files at least this big are searched in parts, one thread each.
+const SPLIT_MIN: u64 = 32 << 20;
 /// Bytes of context kept on each side of a secret in an excerpt.
 const EXCERPT_CONTEXT: usize = 40;
 
@@ -170,6 +181,8 @@ pub struct ScanSummary {
     pub inputs: u64,
     /// Bytes searched (after decompression).
     pub bytes: u64,
+    /// Line breaks (`\n`) read.
+    pub lines: u64,
     /// Findings reported.
     pub findings: u64,
     /// Findings not reported because their line holds [`ALLOW_MARKER`].
@@ -186,6 +199,7 @@ impl ScanSummary {
     fn add(&mut self, other: &ScanSummary) {
         self.inputs += other.inputs;
         self.bytes += other.bytes;
+        self.lines += other.lines;
         self.findings += other.findings;
         self.allowed += other.allowed;
         self.baselined += other.baselined;
@@ -203,6 +217,8 @@ pub struct Scanner {
     baseline: Option<Arc<Baseline>>,
     threads: usize,
     max_line_len: usize,
+    /// Files at least this big are split ([`SPLIT_MIN`]; smaller in tests).
+    split_min: u64,
 }
 
 impl Scanner {
@@ -215,6 +231,7 @@ impl Scanner {
             baseline: None,
             threads,
             max_line_len: DEFAULT_MAX_LINE_LEN,
+            split_min: SPLIT_MIN,
         }
     }
 
@@ -267,8 +284,9 @@ impl Scanner {
     /// Searches every input: files, directories (recursively; `.git` and
     /// `target` directories, symbolic links inside directories and binary
     /// files are skipped) and standard input. Files are searched on up to
-    /// [`Scanner::threads`] threads; `on_event` is called on the calling
-    /// thread, in input order (directory entries sorted by name).
+    /// [`Scanner::threads`] threads, files of 32 MiB or more in parts;
+    /// `on_event` is called on the calling thread, in input order
+    /// (directory entries sorted by name).
     ///
     /// Unreadable inputs become [`ScanEvent::Error`] and the scan goes on.
     pub fn scan_inputs(&self, inputs: &[Input], mut on_event: impl FnMut(ScanEvent)) -> ScanSummary {
@@ -278,6 +296,9 @@ impl Scanner {
                 Input::Stdin => jobs.push(walk::Job::Stdin),
                 Input::Path(p) => walk::expand(p, &mut jobs),
             }
+        }
+        if self.threads > 1 {
+            jobs = self.split_big_files(jobs);
         }
         let mut summary = ScanSummary::default();
         let workers = self.threads.min(jobs.len());
@@ -310,20 +331,99 @@ impl Scanner {
             }
             drop(tx);
             // Deliver in input order: keep results that arrive early.
+            // Parts of a split file count lines from their own start: add
+            // the lines of the parts before them, known by then.
             let mut pending = std::collections::BTreeMap::new();
             let mut want = 0;
+            let mut line_offset = 0u64;
             for (i, events, s) in rx {
                 pending.insert(i, (events, s));
                 while let Some((events, s)) = pending.remove(&want) {
-                    for e in events {
+                    if !matches!(jobs[want], walk::Job::Part { index, .. } if index > 0) {
+                        line_offset = 0;
+                    }
+                    for mut e in events {
+                        if let ScanEvent::Finding(f) = &mut e {
+                            f.line += line_offset;
+                        }
                         on_event(e);
                     }
+                    line_offset += s.lines;
                     summary.add(&s);
                     want += 1;
                 }
             }
         });
         summary
+    }
+
+    /// Splits plain (not gzip, not binary) files of at least
+    /// [`SPLIT_MIN`] bytes into parts that start at line starts, so that one
+    /// big log keeps every thread busy. A file that cannot be probed stays
+    /// whole (its error is reported when it is scanned).
+    fn split_big_files(&self, jobs: Vec<walk::Job>) -> Vec<walk::Job> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let walk::Job::File(path) = &job else {
+                out.push(job);
+                continue;
+            };
+            match self.split_points(path) {
+                Some(points) if points.len() > 2 => {
+                    for (index, w) in points.windows(2).enumerate() {
+                        out.push(walk::Job::Part { path: path.clone(), index, start: w[0], len: w[1] - w[0] });
+                    }
+                }
+                _ => out.push(job),
+            }
+        }
+        out
+    }
+
+    /// Part boundaries of a file (first 0, last its size), or `None` when
+    /// it is small, compressed, binary or unreadable.
+    fn split_points(&self, path: &Path) -> Option<Vec<u64>> {
+        let mut f = std::fs::File::open(path).ok()?;
+        let size = f.metadata().ok()?.len();
+        if size < self.split_min {
+            return None;
+        }
+        let mut head = vec![0u8; BINARY_SNIFF_LEN];
+        let n = read_full(&mut f, &mut head).ok()?;
+        if head[..n].starts_with(&[0x1f, 0x8b]) || memchr::memchr(0, &head[..n]).is_some() {
+            return None;
+        }
+        let parts = (self.threads as u64 * 2).min(size / (self.split_min / 2).max(1)).max(1);
+        let mut points = vec![0u64];
+        let mut probe = vec![0u8; 64 * 1024];
+        for k in 1..parts {
+            let target = size * k / parts;
+            if target <= *points.last()? {
+                continue;
+            }
+            // The part starts after the first newline at or after `target`;
+            // a line longer than the window stays in one part.
+            f.seek(io::SeekFrom::Start(target)).ok()?;
+            let mut at = target;
+            let mut found = None;
+            while at < size && at - target < self.max_line_len as u64 {
+                let n = read_full(&mut f, &mut probe).ok()?;
+                if n == 0 {
+                    break;
+                }
+                if let Some(p) = memchr::memchr(b'\n', &probe[..n]) {
+                    found = Some(at + p as u64 + 1);
+                    break;
+                }
+                at += n as u64;
+            }
+            match found {
+                Some(b) if b < size && b > *points.last()? => points.push(b),
+                _ => {}
+            }
+        }
+        points.push(size);
+        Some(points)
     }
 
     fn run_job(&self, job: &walk::Job, on_event: &mut dyn FnMut(ScanEvent)) -> ScanSummary {
@@ -341,6 +441,25 @@ impl Scanner {
                     .and_then(|r| {
                         self.scan_plain(&name, r, false, &mut |f| on_event(ScanEvent::Finding(f)))
                             .map_err(|e| read_error(&name, e))
+                    });
+                (name, r)
+            }
+            walk::Job::Part { path, index, start, len } => {
+                let name = display_path(path);
+                let r = std::fs::File::open(path)
+                    .and_then(|mut f| {
+                        f.seek(io::SeekFrom::Start(*start))?;
+                        Ok(f)
+                    })
+                    .map_err(|e| open_error(&name, e))
+                    .and_then(|f| {
+                        self.scan_plain(&name, f.take(*len), false, &mut |f| on_event(ScanEvent::Finding(f)))
+                            .map_err(|e| read_error(&name, e))
+                    })
+                    .map(|mut s| {
+                        // One input, however many parts.
+                        s.inputs = u64::from(*index == 0);
+                        s
                     });
                 (name, r)
             }
@@ -420,6 +539,7 @@ impl Scanner {
                 buf.consume_lines(block_end, st.line);
             }
             if eof {
+                summary.lines = st.line - 1;
                 return Ok(summary);
             }
             if buf.end - buf.start >= max_line {
@@ -696,6 +816,18 @@ fn push_escaped(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Reads until `buf` is full or EOF; returns the bytes read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match read_some(reader, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
 fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match reader.read(buf) {
@@ -886,7 +1018,12 @@ mod tests {
         let scanner = Scanner::new(RuleSet::builtin()).threads(4);
         let mut order = Vec::new();
         let summary = scanner.scan_inputs(&inputs, |e| match e {
-            ScanEvent::Finding(f) => order.push(f.path.rsplit('/').next().unwrap().to_owned()),
+            ScanEvent::Finding(f) => {
+                let name = f.path.rsplit('/').next().unwrap().to_owned();
+                let i: u64 = name[1..3].parse().unwrap();
+                assert_eq!(f.line, if i % 3 == 0 { 20_001 } else { 11 }, "line in {name}");
+                order.push(name);
+            }
             ScanEvent::Error { path, error } => {
                 assert_eq!(error.kind(), ErrorKind::Io);
                 order.push(format!("error:{}", path.rsplit('/').next().unwrap()));
@@ -958,5 +1095,45 @@ mod tests {
             }
             assert!(out.contains("-----BEGIN RSA PRIVATE KEY-----\n****\n****\n"), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_big_file_split_across_threads_keeps_line_numbers_and_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        let mut text = String::new();
+        let mut want = Vec::new();
+        for i in 1..=200_000u64 {
+            if i % 9_973 == 0 {
+                text.push_str(&format!("{i} k={KEY2}\n"));
+                want.push(i);
+            } else {
+                text.push_str(&format!("{i} INFO GET /api/v1/items 200 3ms\n"));
+            }
+        }
+        std::fs::write(&path, &text).unwrap();
+        let mut scanner = Scanner::new(RuleSet::builtin()).threads(3);
+        scanner.split_min = 1 << 20;
+        assert!(scanner.split_points(&path).unwrap().len() > 3, "the file is split");
+        let mut lines = Vec::new();
+        let summary = scanner.scan_inputs(&[Input::Path(path.clone())], |e| match e {
+            ScanEvent::Finding(f) => lines.push(f.line),
+            other => panic!("unexpected {other:?}"),
+        });
+        assert_eq!(lines, want);
+        assert_eq!((summary.inputs, summary.lines, summary.bytes), (1, 200_000, text.len() as u64));
+    }
+
+    #[test]
+    fn gzip_and_binary_files_are_not_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut scanner = Scanner::new(RuleSet::builtin()).threads(2);
+        scanner.split_min = 1024;
+        let bin = dir.path().join("b.bin");
+        std::fs::write(&bin, [b"ab\x00".repeat(2000), b"\n".repeat(10)].concat()).unwrap();
+        assert!(scanner.split_points(&bin).is_none());
+        let gz = dir.path().join("a.gz");
+        std::fs::write(&gz, [vec![0x1f, 0x8b], b"x\n".repeat(2000)].concat()).unwrap();
+        assert!(scanner.split_points(&gz).is_none());
     }
 }

@@ -14,6 +14,8 @@ const SKIPPED_DIRS: &[&str] = &[".git", "target"];
 pub(super) enum Job {
     Stdin,
     File(PathBuf),
+    /// `len` bytes of a big file from `start` (a line start): part `index`.
+    Part { path: PathBuf, index: usize, start: u64, len: u64 },
     /// A path that could not be read, reported in its place in the order.
     Error { path: String, error: Error },
 }
@@ -77,6 +79,7 @@ mod tests {
             .map(|j| match j {
                 Job::File(p) => p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"),
                 Job::Stdin => "-".into(),
+                Job::Part { path, .. } => format!("part:{}", path.display()),
                 Job::Error { path, .. } => format!("error:{path}"),
             })
             .collect()
