@@ -286,7 +286,17 @@ const BUILTIN: &[Def] = &[
     // Google
     Def { exact_case: true, ..tok("gcp-api-key", &["AIza"], r"AIza[0-9A-Za-z_\-]{35}\b") },
     // Twilio
-    Def { exact_case: true, ..tok("twilio-api-key", &["SK"], r"SK[0-9a-fA-F]{32}\b") },
+    Def {
+        exact_case: true,
+        ..tok(
+            "twilio-api-key",
+            &[
+                "SK0", "SK1", "SK2", "SK3", "SK4", "SK5", "SK6", "SK7", "SK8", "SK9", "SKa", "SKb", "SKc", "SKd", "SKe",
+                "SKf", "SKA", "SKB", "SKC", "SKD", "SKE", "SKF",
+            ],
+            r"SK[0-9a-fA-F]{32}\b",
+        )
+    },
     Def {
         back: Some(0),
         fwd: 120,
@@ -657,19 +667,31 @@ impl RuleSet {
             .collect()
     }
 
+    /// Calls `f(start, keyword)` for each keyword hit, leftmost-longest and
+    /// non-overlapping, until `f` returns `false`.
+    #[inline]
+    fn keyword_hits(&self, text: &str, mut f: impl FnMut(usize, usize) -> bool) {
+        let Some(ac) = &self.inner.ac else { return };
+        for m in ac.find_iter(text) {
+            if !f(m.start(), m.pattern().as_usize()) {
+                return;
+            }
+        }
+    }
+
     /// Whether `text` holds a keyword of any rule (a cheap pre-check: a
     /// `false` means [`find`](Self::find) finds nothing).
     pub fn has_candidates(&self, text: &str) -> bool {
         if !self.inner.unanchored.is_empty() {
             return true;
         }
-        let Some(ac) = &self.inner.ac else { return false };
         let bytes = text.as_bytes();
-        ac.find_iter(text).any(|m| {
-            self.inner.by_keyword[m.pattern().as_usize()]
-                .iter()
-                .any(|&(ri, len)| self.hit_passes(&self.inner.rules[ri], bytes, m.start(), len))
-        })
+        let mut found = false;
+        self.keyword_hits(text, |hs, k| {
+            found = self.inner.by_keyword[k].iter().any(|&(ri, len)| self.hit_passes(&self.inner.rules[ri], bytes, hs, len));
+            !found
+        });
+        found
     }
 
     #[inline]
@@ -690,7 +712,7 @@ impl RuleSet {
     fn candidates(&self, text: &str, cands: &mut Vec<Cand>, decode_basic: bool) {
         let inner = &*self.inner;
         let bytes = text.as_bytes();
-        if let Some(ac) = &inner.ac {
+        if inner.ac.is_some() {
             // covered[rule]: end of the last finding of that rule, to skip
             // hits inside it (on the stack for the usual number of rules).
             let mut stack = [0usize; 64];
@@ -701,9 +723,8 @@ impl RuleSet {
                 heap.resize(inner.rules.len(), 0);
                 &mut heap
             };
-            for m in ac.find_iter(text) {
-                let hs = m.start();
-                for &(ri, len) in &inner.by_keyword[m.pattern().as_usize()] {
+            self.keyword_hits(text, |hs, k| {
+                for &(ri, len) in &inner.by_keyword[k] {
                     let rule = &inner.rules[ri];
                     if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
                         continue;
@@ -716,7 +737,8 @@ impl RuleSet {
                         cands.push(Cand { start: s, end: e, rule: ri, id });
                     }
                 }
-            }
+                true
+            });
         }
         for &ri in &inner.unanchored {
             let rule = &inner.rules[ri];
@@ -937,7 +959,7 @@ fn exact_case_match(hit: &[u8], rule: &Rule) -> bool {
         "jwt" => hit == b"eyJ",
         "private-key" => hit == b"-----BEGIN",
         "sendgrid-api-key" => hit == b"SG.",
-        "twilio-api-key" => hit == b"SK",
+        "twilio-api-key" => hit.starts_with(b"SK"),
         _ => hit.iter().all(|b| !b.is_ascii_lowercase()),
     }
 }
