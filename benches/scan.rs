@@ -25,7 +25,9 @@ const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 const HEX: &[u8] = b"0123456789abcdef";
 
 fn pick(rng: &mut StdRng, set: &[u8], n: usize) -> String {
-    (0..n).map(|_| set[rng.random_range(0..set.len())] as char).collect()
+    (0..n)
+        .map(|_| set[rng.random_range(0..set.len())] as char)
+        .collect()
 }
 
 fn uuid(rng: &mut StdRng) -> String {
@@ -51,12 +53,30 @@ fn line(rng: &mut StdRng, n: u64, secret: bool) -> String {
     );
     if secret {
         return match rng.random_range(0..6) {
-            0 => format!("{ts} ERROR stripe: auth failed api_key=sk_live_{} retry=1\n", pick(rng, ALNUM, 24)),
-            1 => format!("{ts} INFO  git: clone with token ghp_{} done\n", pick(rng, ALNUM, 36)),
-            2 => format!("{ts} DEBUG aws: creds AWS_ACCESS_KEY_ID=AKIA{}\n", pick(rng, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
-            3 => format!("{ts} DEBUG > Authorization: Bearer {}\n", pick(rng, ALNUM, 40)),
-            4 => format!("{ts} INFO  db: connecting to postgres://app:{}@db1:5432/orders\n", pick(rng, ALNUM, 18)),
-            _ => format!("{{\"ts\":\"{ts}\",\"level\":\"debug\",\"msg\":\"env\",\"OPENAI_API_KEY\":\"sk-proj-{}\"}}\n", pick(rng, ALNUM, 64)),
+            0 => format!(
+                "{ts} ERROR stripe: auth failed api_key=sk_live_{} retry=1\n",
+                pick(rng, ALNUM, 24)
+            ),
+            1 => format!(
+                "{ts} INFO  git: clone with token ghp_{} done\n",
+                pick(rng, ALNUM, 36)
+            ),
+            2 => format!(
+                "{ts} DEBUG aws: creds AWS_ACCESS_KEY_ID=AKIA{}\n",
+                pick(rng, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+            ),
+            3 => format!(
+                "{ts} DEBUG > Authorization: Bearer {}\n",
+                pick(rng, ALNUM, 40)
+            ),
+            4 => format!(
+                "{ts} INFO  db: connecting to postgres://app:{}@db1:5432/orders\n",
+                pick(rng, ALNUM, 18)
+            ),
+            _ => format!(
+                "{{\"ts\":\"{ts}\",\"level\":\"debug\",\"msg\":\"env\",\"OPENAI_API_KEY\":\"sk-proj-{}\"}}\n",
+                pick(rng, ALNUM, 64)
+            ),
         };
     }
     match rng.random_range(0..10) {
@@ -86,13 +106,20 @@ fn line(rng: &mut StdRng, n: u64, secret: bool) -> String {
             pick(rng, HEX, 8),
             rng.random_range(100..90000)
         ),
-        4 => format!("{ts} WARN  auth.session: session refreshed session_id={} expires_in=3600s\n", uuid(rng)),
+        4 => format!(
+            "{ts} WARN  auth.session: session refreshed session_id={} expires_in=3600s\n",
+            uuid(rng)
+        ),
         5 => format!(
             "{ts} INFO  worker: task-runner-{} processed {} messages from disk queue orders.created\n",
             pick(rng, HEX, 6),
             rng.random_range(1..1000)
         ),
-        6 => format!("{ts} DEBUG cache: hit key=sha256:{} size={}\n", pick(rng, HEX, 64), rng.random_range(1..99999)),
+        6 => format!(
+            "{ts} DEBUG cache: hit key=sha256:{} size={}\n",
+            pick(rng, HEX, 64),
+            rng.random_range(1..99999)
+        ),
         7 => format!(
             "{ts} INFO  llm.client: usage prompt_tokens={} completion_tokens={} model=gpt-4o token_budget=ok\n",
             rng.random_range(1..4000),
@@ -124,7 +151,10 @@ fn log_text(bytes: usize, seed: u64) -> Vec<u8> {
 }
 
 fn count_findings(scanner: &Scanner, data: &[u8]) -> u64 {
-    scanner.scan_reader("bench.log", data, &mut |_| {}).expect("in-memory read").findings
+    scanner
+        .scan_reader("bench.log", data, &mut |_| {})
+        .expect("in-memory read")
+        .findings
 }
 
 fn bench_scan(c: &mut Criterion) {
@@ -132,14 +162,19 @@ fn bench_scan(c: &mut Criterion) {
     let builtin = Scanner::new(RuleSet::builtin());
     let found = count_findings(&builtin, &data);
     let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
-    assert!(found >= lines / 1000, "generated credentials are found ({found} in {lines} lines)");
+    assert!(
+        found >= lines / 1000,
+        "generated credentials are found ({found} in {lines} lines)"
+    );
 
     let mut g = c.benchmark_group("scan");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("one_thread", |b| b.iter(|| count_findings(&builtin, &data)));
     let empty = Scanner::new(RuleSet::empty());
-    g.bench_function("io_layer_only", |b| b.iter(|| count_findings(&empty, &data)));
+    g.bench_function("io_layer_only", |b| {
+        b.iter(|| count_findings(&empty, &data))
+    });
     let rules = RuleSet::builtin();
     g.bench_function("engine_find_256k", |b| {
         let mut out = Vec::new();
@@ -167,7 +202,9 @@ fn bench_scan(c: &mut Criterion) {
         let path = dir.path().join(format!("app-{i}.log"));
         let text = log_text(8 << 20, 100 + i);
         total += text.len() as u64;
-        std::fs::File::create(&path).and_then(|mut f| f.write_all(&text)).expect("write log");
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(&text))
+            .expect("write log");
         inputs.push(Input::Path(path));
     }
     let mut g = c.benchmark_group("scan/files");
@@ -185,7 +222,11 @@ fn bench_scan(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("one_thread", |b| {
-        b.iter(|| redact_stream(&rules, &data[..], std::io::sink(), "****").expect("sink").masked)
+        b.iter(|| {
+            redact_stream(&rules, &data[..], std::io::sink(), "****")
+                .expect("sink")
+                .masked
+        })
     });
     g.finish();
 }

@@ -17,14 +17,20 @@ const GITHUB: &str = "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"; // secret-chain
 const AWS_ID: &str = "AKIAPVUD4ALW7MJJD7E6"; // secret-chain:allow
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(name)
 }
 
 fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
         .current_dir(dir)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -77,7 +83,10 @@ fn secrets_of(input: &str, findings: &[Value]) -> Vec<String> {
         .iter()
         .map(|f| {
             let line = lines[f["line"].as_u64().unwrap() as usize - 1];
-            let (s, e) = (f["column"].as_u64().unwrap() as usize - 1, f["end_column"].as_u64().unwrap() as usize - 1);
+            let (s, e) = (
+                f["column"].as_u64().unwrap() as usize - 1,
+                f["end_column"].as_u64().unwrap() as usize - 1,
+            );
             line[s..e].to_owned()
         })
         .collect()
@@ -88,7 +97,11 @@ fn every_corpus_positive_is_found_on_its_line() {
     let dir = tmp();
     let tsv = corpus("positives.tsv");
     let text = std::fs::read_to_string(&tsv).expect("../shared/corpus/positives.tsv exists");
-    let out = run(dir.path(), &["scan", "--format", "json", tsv.to_str().unwrap()], None);
+    let out = run(
+        dir.path(),
+        &["scan", "--format", "json", tsv.to_str().unwrap()],
+        None,
+    );
     assert_eq!(code(&out), 1, "stderr: {}", stderr(&out));
     let findings = json_lines(&out);
     let mut hit = std::collections::BTreeSet::new();
@@ -98,16 +111,28 @@ fn every_corpus_positive_is_found_on_its_line() {
     let mut missed = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if !hit.contains(&(i as u64 + 1)) {
-            missed.push(format!("line {}: {}", i + 1, line.split('\t').next().unwrap()));
+            missed.push(format!(
+                "line {}: {}",
+                i + 1,
+                line.split('\t').next().unwrap()
+            ));
         }
     }
-    assert!(missed.is_empty(), "positives not found (kind per line):\n{}", missed.join("\n"));
+    assert!(
+        missed.is_empty(),
+        "positives not found (kind per line):\n{}",
+        missed.join("\n")
+    );
     assert!(!hit.contains(&1), "the header line was flagged");
     // Each reported span lies in the line's example column, never in the kind.
     for (f, secret) in findings.iter().zip(secrets_of(&text, &findings)) {
         assert!(f["column"].as_u64().unwrap() > 1, "{f}");
         assert!(!secret.is_empty() && !secret.contains('\t'), "{f}");
-        assert!(!stdout(&out).contains(&secret), "secret printed: rule {}", f["rule"]);
+        assert!(
+            !stdout(&out).contains(&secret),
+            "secret printed: rule {}",
+            f["rule"]
+        );
     }
 }
 
@@ -129,18 +154,37 @@ fn exit_codes_are_zero_clean_one_found_two_error() {
     assert_eq!(code(&run(dir.path(), &["scan", "dirty.log"], None)), 1);
     let missing = run(dir.path(), &["scan", "clean.log", "nope.log"], None);
     assert_eq!(code(&missing), 2);
-    assert!(stderr(&missing).contains("cannot open 'nope.log'"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("cannot open 'nope.log'"),
+        "{}",
+        stderr(&missing)
+    );
     // An error wins over findings, and the findings are still printed.
     let both = run(dir.path(), &["scan", "dirty.log", "nope.log"], None);
     assert_eq!(code(&both), 2);
-    assert!(stdout(&both).starts_with("dirty.log:1:10: "), "{}", stdout(&both));
-    assert_eq!(code(&run(dir.path(), &["scan", "--format", "xml", "clean.log"], None)), 2);
+    assert!(
+        stdout(&both).starts_with("dirty.log:1:10: "),
+        "{}",
+        stdout(&both)
+    );
+    assert_eq!(
+        code(&run(
+            dir.path(),
+            &["scan", "--format", "xml", "clean.log"],
+            None
+        )),
+        2
+    );
 }
 
 #[test]
 fn text_output_is_path_line_column_rule_and_masked_excerpt() {
     let dir = tmp();
-    write(dir.path(), "app.log", format!("boot\nINFO using key={STRIPE}, retrying\n"));
+    write(
+        dir.path(),
+        "app.log",
+        format!("boot\nINFO using key={STRIPE}, retrying\n"),
+    );
     let out = run(dir.path(), &["scan", "app.log"], None);
     let text = stdout(&out);
     let line = text.lines().next().unwrap();
@@ -172,8 +216,14 @@ fn json_lines_have_the_documented_fields() {
         assert_eq!(f["fingerprint"].as_str().unwrap().len(), 64);
         assert!(f["excerpt"].as_str().unwrap().contains("****"));
     }
-    assert_eq!((findings[0]["line"].as_u64(), findings[0]["column"].as_u64()), (Some(2), Some(9)));
-    assert_eq!((findings[1]["line"].as_u64(), findings[1]["column"].as_u64()), (Some(3), Some(7)));
+    assert_eq!(
+        (findings[0]["line"].as_u64(), findings[0]["column"].as_u64()),
+        (Some(2), Some(9))
+    );
+    assert_eq!(
+        (findings[1]["line"].as_u64(), findings[1]["column"].as_u64()),
+        (Some(3), Some(7))
+    );
     assert_eq!(secrets_of(&input, &findings), [GITHUB, AWS_ID]);
     assert!(!stdout(&out).contains(GITHUB) && !stdout(&out).contains(AWS_ID));
 }
@@ -187,22 +237,43 @@ fn assert_valid_sarif(doc: &Value) {
     let run = &runs[0];
     let driver = &run["tool"]["driver"];
     assert_eq!(driver["name"], "secret-chain");
-    let rules = driver["rules"].as_array().expect("driver.rules is an array");
+    let rules = driver["rules"]
+        .as_array()
+        .expect("driver.rules is an array");
     assert!(!rules.is_empty());
-    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().expect("rule id is a string")).collect();
+    let ids: Vec<&str> = rules
+        .iter()
+        .map(|r| r["id"].as_str().expect("rule id is a string"))
+        .collect();
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "rule ids are unique");
-    assert!(matches!(run["columnKind"].as_str(), Some("unicodeCodePoints" | "utf16CodeUnits")));
+    assert!(matches!(
+        run["columnKind"].as_str(),
+        Some("unicodeCodePoints" | "utf16CodeUnits")
+    ));
     for r in run["results"].as_array().expect("results is an array") {
         let rule_id = r["ruleId"].as_str().expect("ruleId");
         let index = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
         assert_eq!(ids[index], rule_id, "ruleIndex points at ruleId");
-        assert!(matches!(r["level"].as_str(), Some("none" | "note" | "warning" | "error")));
-        assert!(!r["message"]["text"].as_str().expect("message.text").is_empty());
+        assert!(matches!(
+            r["level"].as_str(),
+            Some("none" | "note" | "warning" | "error")
+        ));
+        assert!(
+            !r["message"]["text"]
+                .as_str()
+                .expect("message.text")
+                .is_empty()
+        );
         let locations = r["locations"].as_array().expect("locations");
         assert_eq!(locations.len(), 1);
         let phys = &locations[0]["physicalLocation"];
-        assert!(!phys["artifactLocation"]["uri"].as_str().expect("uri").is_empty());
+        assert!(
+            !phys["artifactLocation"]["uri"]
+                .as_str()
+                .expect("uri")
+                .is_empty()
+        );
         let region = &phys["region"];
         let (line, start, end) = (
             region["startLine"].as_u64().expect("startLine"),
@@ -210,7 +281,9 @@ fn assert_valid_sarif(doc: &Value) {
             region["endColumn"].as_u64().expect("endColumn"),
         );
         assert!(line >= 1 && start >= 1 && end > start, "{region}");
-        let fps = r["partialFingerprints"].as_object().expect("partialFingerprints");
+        let fps = r["partialFingerprints"]
+            .as_object()
+            .expect("partialFingerprints");
         assert!(!fps.is_empty() && fps.values().all(Value::is_string));
     }
 }
@@ -231,10 +304,17 @@ fn sarif_output_is_a_valid_2_1_0_document() {
     assert_eq!(loc["region"]["startLine"], 1);
     assert_eq!(loc["region"]["startColumn"], 7, "code points, not bytes");
     assert_eq!(loc["region"]["endColumn"], 7 + STRIPE.len() as u64);
-    assert_eq!(results[1]["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
+    assert_eq!(
+        results[1]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
     assert!(!stdout(&out).contains(STRIPE));
 
-    let clean = run(dir.path(), &["scan", "--format", "sarif", "-"], Some(b"nothing here\n"));
+    let clean = run(
+        dir.path(),
+        &["scan", "--format", "sarif", "-"],
+        Some(b"nothing here\n"),
+    );
     assert_eq!(code(&clean), 0);
     let doc: Value = serde_json::from_str(&stdout(&clean)).unwrap();
     assert_valid_sarif(&doc);
@@ -245,29 +325,70 @@ fn sarif_output_is_a_valid_2_1_0_document() {
 fn a_baseline_round_trip_accepts_old_findings_only() {
     let dir = tmp();
     write(dir.path(), "app.log", format!("a {STRIPE}\nb {GITHUB}\n"));
-    let wrote = run(dir.path(), &["scan", "--write-baseline", "baseline.txt", "app.log"], None);
+    let wrote = run(
+        dir.path(),
+        &["scan", "--write-baseline", "baseline.txt", "app.log"],
+        None,
+    );
     assert_eq!(code(&wrote), 0, "{}", stderr(&wrote));
     let baseline = std::fs::read_to_string(dir.path().join("baseline.txt")).unwrap();
-    assert!(!baseline.contains(STRIPE) && !baseline.contains(GITHUB), "baseline holds a secret");
+    assert!(
+        !baseline.contains(STRIPE) && !baseline.contains(GITHUB),
+        "baseline holds a secret"
+    );
     let fps: Vec<&str> = baseline.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(fps.len(), 2);
 
-    let accepted = run(dir.path(), &["scan", "--baseline", "baseline.txt", "app.log"], None);
+    let accepted = run(
+        dir.path(),
+        &["scan", "--baseline", "baseline.txt", "app.log"],
+        None,
+    );
     assert_eq!((code(&accepted), stdout(&accepted)), (0, String::new()));
 
     // The same secrets elsewhere are still accepted; a new one is not.
-    write(dir.path(), "app.log", format!("moved {GITHUB}\nnew {AWS_ID}\nx {STRIPE}\n"));
-    let new = run(dir.path(), &["scan", "--baseline", "baseline.txt", "--format", "json", "app.log"], None);
+    write(
+        dir.path(),
+        "app.log",
+        format!("moved {GITHUB}\nnew {AWS_ID}\nx {STRIPE}\n"),
+    );
+    let new = run(
+        dir.path(),
+        &[
+            "scan",
+            "--baseline",
+            "baseline.txt",
+            "--format",
+            "json",
+            "app.log",
+        ],
+        None,
+    );
     assert_eq!(code(&new), 1);
     let f = json_lines(&new);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["line"], 2);
 
     write(dir.path(), "bad.txt", "not a fingerprint\n");
-    let bad = run(dir.path(), &["scan", "--baseline", "bad.txt", "app.log"], None);
+    let bad = run(
+        dir.path(),
+        &["scan", "--baseline", "bad.txt", "app.log"],
+        None,
+    );
     assert_eq!(code(&bad), 2);
-    assert!(stderr(&bad).contains("bad.txt") && stderr(&bad).contains("line 1"), "{}", stderr(&bad));
-    assert_eq!(code(&run(dir.path(), &["scan", "--baseline", "missing.txt", "app.log"], None)), 2);
+    assert!(
+        stderr(&bad).contains("bad.txt") && stderr(&bad).contains("line 1"),
+        "{}",
+        stderr(&bad)
+    );
+    assert_eq!(
+        code(&run(
+            dir.path(),
+            &["scan", "--baseline", "missing.txt", "app.log"],
+            None
+        )),
+        2
+    );
 }
 
 #[test]
@@ -287,9 +408,17 @@ fn the_allow_marker_silences_its_line_only() {
 #[test]
 fn stdin_is_scanned_with_a_dash() {
     let dir = tmp();
-    let out = run(dir.path(), &["scan", "-"], Some(format!("one\ntwo {STRIPE}\n").as_bytes()));
+    let out = run(
+        dir.path(),
+        &["scan", "-"],
+        Some(format!("one\ntwo {STRIPE}\n").as_bytes()),
+    );
     assert_eq!(code(&out), 1);
-    assert!(stdout(&out).starts_with("<stdin>:2:5: "), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("<stdin>:2:5: "),
+        "{}",
+        stdout(&out)
+    );
     let clean = run(dir.path(), &["scan", "-"], Some(b"one\ntwo\n"));
     assert_eq!((code(&clean), stdout(&clean)), (0, String::new()));
 }
@@ -317,13 +446,22 @@ fn gzip_logs_are_read_transparently() {
     use flate2::{Compression, write::GzEncoder};
     let dir = tmp();
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(format!("rotated\nold key {STRIPE}\n").as_bytes()).unwrap();
+    gz.write_all(format!("rotated\nold key {STRIPE}\n").as_bytes())
+        .unwrap();
     write(dir.path(), "app.log.1.gz", gz.finish().unwrap());
     let out = run(dir.path(), &["scan", "app.log.1.gz"], None);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("app.log.1.gz:2:9: "), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("app.log.1.gz:2:9: "),
+        "{}",
+        stdout(&out)
+    );
 
-    write(dir.path(), "broken.gz", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]);
+    write(
+        dir.path(),
+        "broken.gz",
+        [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3],
+    );
     let broken = run(dir.path(), &["scan", "broken.gz"], None);
     assert_eq!(code(&broken), 2);
     assert!(stderr(&broken).contains("broken.gz"));
@@ -337,10 +475,19 @@ fn a_binary_file_is_skipped_without_error() {
     write(dir.path(), "d/tool.bin", &bin);
     write(dir.path(), "d/clean.log", "ok\n");
     let out = run(dir.path(), &["scan", "d"], None);
-    assert_eq!((code(&out), stdout(&out)), (0, String::new()), "{}", stderr(&out));
+    assert_eq!(
+        (code(&out), stdout(&out)),
+        (0, String::new()),
+        "{}",
+        stderr(&out)
+    );
     let stats = run(dir.path(), &["scan", "--stats", "d/tool.bin"], None);
     assert_eq!(code(&stats), 0);
-    assert!(stderr(&stats).contains("skipped binary file 'd/tool.bin'"), "{}", stderr(&stats));
+    assert!(
+        stderr(&stats).contains("skipped binary file 'd/tool.bin'"),
+        "{}",
+        stderr(&stats)
+    );
 }
 
 #[test]
@@ -350,7 +497,11 @@ fn a_key_followed_by_punctuation_is_found() {
     for p in [".", ",", ")", "\"", "'", ";", "]"] {
         input.push_str(&format!("failed with ({STRIPE}{p} retry\n"));
     }
-    let out = run(dir.path(), &["scan", "--format", "json", "-"], Some(input.as_bytes()));
+    let out = run(
+        dir.path(),
+        &["scan", "--format", "json", "-"],
+        Some(input.as_bytes()),
+    );
     let f = json_lines(&out);
     assert_eq!(f.len(), 7, "{}", stdout(&out));
     assert!(secrets_of(&input, &f).iter().all(|s| s == STRIPE));
@@ -362,13 +513,21 @@ fn a_password_in_a_basic_auth_header_is_found() {
     let dir = tmp();
     let payload = base64::engine::general_purpose::STANDARD.encode("deploy:bNkywXxDi9SicguiUAbj");
     let input = format!("> GET /v1 HTTP/1.1\n> Authorization: Basic {payload}\n");
-    let out = run(dir.path(), &["scan", "--format", "json", "-"], Some(input.as_bytes()));
+    let out = run(
+        dir.path(),
+        &["scan", "--format", "json", "-"],
+        Some(input.as_bytes()),
+    );
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let f = json_lines(&out);
     assert_eq!(f[0]["line"], 2);
     assert!(!stdout(&out).contains(&payload) && !stdout(&out).contains("bNkywXxDi9SicguiUAbj"));
     let redacted = run(dir.path(), &["redact"], Some(input.as_bytes()));
-    assert!(!stdout(&redacted).contains(&payload), "{}", stdout(&redacted));
+    assert!(
+        !stdout(&redacted).contains(&payload),
+        "{}",
+        stdout(&redacted)
+    );
 }
 
 /// Whether `out` is `input` with some spans replaced by `mask`.
@@ -377,13 +536,17 @@ fn is_masked_copy(input: &str, out: &str, mask: &str) -> bool {
     let mut rest = input;
     for (i, piece) in pieces.iter().enumerate() {
         if i == 0 {
-            let Some(r) = rest.strip_prefix(piece) else { return false };
+            let Some(r) = rest.strip_prefix(piece) else {
+                return false;
+            };
             rest = r;
         } else if i == pieces.len() - 1 {
             return rest.len() > piece.len() && rest.ends_with(piece);
         } else {
             // The masked span is not empty, then the piece follows.
-            let Some(at) = rest.get(1..).and_then(|r| r.find(piece)) else { return false };
+            let Some(at) = rest.get(1..).and_then(|r| r.find(piece)) else {
+                return false;
+            };
             rest = &rest[1 + at + piece.len()..];
         }
     }
@@ -414,21 +577,37 @@ fn redact_output_equals_input_except_the_masked_spans() {
     for (i, (a, b)) in in_lines.iter().zip(&out_lines).enumerate() {
         if positive.get(i) == Some(&true) {
             assert!(b.contains("****"), "line {} not masked", i + 1);
-            assert!(is_masked_copy(a, b, "****"), "line {} changed outside masks", i + 1);
+            assert!(
+                is_masked_copy(a, b, "****"),
+                "line {} changed outside masks",
+                i + 1
+            );
         } else {
             assert_eq!(a, b, "line {} changed", i + 1);
         }
     }
     // Every secret the scanner finds is gone from the output.
-    let scan = run(dir.path(), &["scan", "--format", "json", "-"], Some(input.as_bytes()));
+    let scan = run(
+        dir.path(),
+        &["scan", "--format", "json", "-"],
+        Some(input.as_bytes()),
+    );
     for secret in secrets_of(&input, &json_lines(&scan)) {
         assert!(!output.contains(&secret), "secret left in redact output");
     }
     // A file argument and `-` work too, with a custom mask.
     write(dir.path(), "in.log", format!("k={STRIPE}.\n"));
-    let file = run(dir.path(), &["redact", "--mask", "[MASKED]", "in.log"], None);
+    let file = run(
+        dir.path(),
+        &["redact", "--mask", "[MASKED]", "in.log"],
+        None,
+    );
     assert_eq!(stdout(&file), "k=[MASKED].\n");
-    let dash = run(dir.path(), &["redact", "-"], Some(format!("k={STRIPE}\n").as_bytes()));
+    let dash = run(
+        dir.path(),
+        &["redact", "-"],
+        Some(format!("k={STRIPE}\n").as_bytes()),
+    );
     assert_eq!(stdout(&dash), "k=****\n");
     assert_eq!(code(&run(dir.path(), &["redact", "missing.log"], None)), 2);
 }
@@ -465,28 +644,73 @@ fn user_rules_from_a_config_file_are_used() {
         "rules.toml",
         "[[rules]]\nid = \"acme-token\"\nregex = '''\\bacme_([a-z0-9]{24})\\b'''\nkeywords = [\"acme_\"]\nsecret_group = 1\n",
     );
-    write(dir.path(), "a.log", "INFO token acme_k3j4h5g6f7d8s9a0q1w2e3r4 ok\n"); // secret-chain:allow
-    let out = run(dir.path(), &["scan", "--config", "rules.toml", "--format", "json", "a.log"], None);
+    write(
+        dir.path(),
+        "a.log",
+        "INFO token acme_k3j4h5g6f7d8s9a0q1w2e3r4 ok\n",
+    ); // secret-chain:allow
+    let out = run(
+        dir.path(),
+        &[
+            "scan",
+            "--config",
+            "rules.toml",
+            "--format",
+            "json",
+            "a.log",
+        ],
+        None,
+    );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let f = json_lines(&out);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["rule"], "acme-token");
     assert_eq!(f[0]["column"], 17, "the secret group, after the prefix");
-    assert_eq!(code(&run(dir.path(), &["scan", "a.log"], None)), 0, "no built-in rule matches it");
-    let red = run(dir.path(), &["redact", "--config", "rules.toml", "a.log"], None);
+    assert_eq!(
+        code(&run(dir.path(), &["scan", "a.log"], None)),
+        0,
+        "no built-in rule matches it"
+    );
+    let red = run(
+        dir.path(),
+        &["redact", "--config", "rules.toml", "a.log"],
+        None,
+    );
     assert_eq!(stdout(&red), "INFO token acme_**** ok\n");
 
-    write(dir.path(), "bad.toml", "[[rules]]\nid = \"broken-rule\"\nregex = 'acme_[a-z'\n");
+    write(
+        dir.path(),
+        "bad.toml",
+        "[[rules]]\nid = \"broken-rule\"\nregex = 'acme_[a-z'\n",
+    );
     let bad = run(dir.path(), &["scan", "--config", "bad.toml", "a.log"], None);
     assert_eq!(code(&bad), 2);
     let msg = stderr(&bad);
-    assert!(msg.contains("broken-rule") && msg.contains("line 1") && msg.contains("bad.toml"), "{msg}");
+    assert!(
+        msg.contains("broken-rule") && msg.contains("line 1") && msg.contains("bad.toml"),
+        "{msg}"
+    );
 
-    write(dir.path(), "syntax.toml", "[[rules]]\nid = \"x\"\nregex = 'a\n");
-    let syntax = run(dir.path(), &["scan", "--config", "syntax.toml", "a.log"], None);
+    write(
+        dir.path(),
+        "syntax.toml",
+        "[[rules]]\nid = \"x\"\nregex = 'a\n",
+    );
+    let syntax = run(
+        dir.path(),
+        &["scan", "--config", "syntax.toml", "a.log"],
+        None,
+    );
     assert_eq!(code(&syntax), 2);
     assert!(stderr(&syntax).contains("line 3"), "{}", stderr(&syntax));
-    assert_eq!(code(&run(dir.path(), &["scan", "--config", "none.toml", "a.log"], None)), 2);
+    assert_eq!(
+        code(&run(
+            dir.path(),
+            &["scan", "--config", "none.toml", "a.log"],
+            None
+        )),
+        2
+    );
 }
 
 #[test]
@@ -501,7 +725,10 @@ fn many_files_are_reported_in_a_stable_order_with_threads() {
     }
     for threads in ["1", "2", "4"] {
         let out = run(dir.path(), &["scan", "-j", threads, "logs"], None);
-        let got: Vec<String> = stdout(&out).lines().map(|l| l.split(':').next().unwrap().to_owned()).collect();
+        let got: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| l.split(':').next().unwrap().to_owned())
+            .collect();
         assert_eq!(got, want, "with -j {threads}");
     }
 }

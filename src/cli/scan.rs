@@ -115,24 +115,22 @@ pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
             if let Some(b) = accepted.as_mut() {
                 b.insert(&f);
             }
-            if write_error.is_none() {
-                if let Err(e) = writer.write(&f) {
-                    write_error = Some(e);
-                }
+            if write_error.is_none()
+                && let Err(e) = writer.write(&f)
+            {
+                write_error = Some(e);
             }
         }
         ScanEvent::Error { error, .. } => eprintln!("secret-chain: {error}"),
-        ScanEvent::SkippedBinary { path } => {
-            if args.stats {
-                eprintln!("secret-chain: skipped binary file '{path}'");
-            }
+        ScanEvent::SkippedBinary { path } if args.stats => {
+            eprintln!("secret-chain: skipped binary file '{path}'");
         }
         _ => {}
     });
-    if write_error.is_none() {
-        if let Err(e) = writer.finish() {
-            write_error = Some(e);
-        }
+    if write_error.is_none()
+        && let Err(e) = writer.finish()
+    {
+        write_error = Some(e);
     }
     if let Some(e) = write_error {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -156,7 +154,11 @@ pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
         if let Err(e) = b.write(path) {
             return fail(&e);
         }
-        eprintln!("secret-chain: wrote {} fingerprint(s) to '{}'", b.len(), path.display());
+        eprintln!(
+            "secret-chain: wrote {} fingerprint(s) to '{}'",
+            b.len(),
+            path.display()
+        );
     }
     if summary.errors > 0 {
         ExitCode::from(2)
@@ -175,7 +177,10 @@ pub(crate) fn run_redact(args: RedactArgs) -> ExitCode {
     };
     let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let (name, result) = match args.path.as_ref().filter(|p| p.as_os_str() != "-") {
-        None => ("<stdin>".to_owned(), scan::redact_stream(&rules, io::stdin().lock(), out, &args.mask)),
+        None => (
+            "<stdin>".to_owned(),
+            scan::redact_stream(&rules, io::stdin().lock(), out, &args.mask),
+        ),
         Some(path) => {
             let name = path.display().to_string();
             match std::fs::File::open(path) {

@@ -79,10 +79,10 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, ErrorKind};
 use stream::StreamBuf;
 
+use super::patterns::{Finding, RuleSet};
 pub use baseline::Baseline;
 pub use config::{load_rules_file, parse_rules_toml};
-use super::patterns::{Finding, RuleSet};
-pub use output::{Format, FindingWriter, SARIF_SCHEMA};
+pub use output::{FindingWriter, Format, SARIF_SCHEMA};
 pub use redact::{RedactStats, redact_stream};
 
 /// The inline marker that keeps a line out of the report.
@@ -150,7 +150,11 @@ pub enum Input {
 impl Input {
     /// `-` is standard input, anything else a path.
     pub fn from_arg(arg: &str) -> Input {
-        if arg == "-" { Input::Stdin } else { Input::Path(PathBuf::from(arg)) }
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
     }
 }
 
@@ -225,7 +229,9 @@ impl Scanner {
     /// A scanner with these rules, no baseline, one thread per core and
     /// lines searched in one piece up to [`DEFAULT_MAX_LINE_LEN`].
     pub fn new(rules: RuleSet) -> Scanner {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         Scanner {
             rules: Arc::new(rules),
             baseline: None,
@@ -275,8 +281,7 @@ impl Scanner {
         reader: R,
         sink: &mut dyn FnMut(ScanFinding),
     ) -> Result<ScanSummary, Error> {
-        let reader = input::decompressing(reader)
-            .map_err(|e| read_error(name, e))?;
+        let reader = input::decompressing(reader).map_err(|e| read_error(name, e))?;
         self.scan_plain(name, reader, true, sink)
             .map_err(|e| read_error(name, e))
     }
@@ -289,7 +294,11 @@ impl Scanner {
     /// (directory entries sorted by name).
     ///
     /// Unreadable inputs become [`ScanEvent::Error`] and the scan goes on.
-    pub fn scan_inputs(&self, inputs: &[Input], mut on_event: impl FnMut(ScanEvent)) -> ScanSummary {
+    pub fn scan_inputs(
+        &self,
+        inputs: &[Input],
+        mut on_event: impl FnMut(ScanEvent),
+    ) -> ScanSummary {
         let mut jobs = Vec::new();
         for input in inputs {
             match input {
@@ -371,7 +380,12 @@ impl Scanner {
             match self.split_points(path) {
                 Some(points) if points.len() > 2 => {
                     for (index, w) in points.windows(2).enumerate() {
-                        out.push(walk::Job::Part { path: path.clone(), index, start: w[0], len: w[1] - w[0] });
+                        out.push(walk::Job::Part {
+                            path: path.clone(),
+                            index,
+                            start: w[0],
+                            len: w[1] - w[0],
+                        });
                     }
                 }
                 _ => out.push(job),
@@ -393,7 +407,9 @@ impl Scanner {
         if head[..n].starts_with(&[0x1f, 0x8b]) || memchr::memchr(0, &head[..n]).is_some() {
             return None;
         }
-        let parts = (self.threads as u64 * 2).min(size / (self.split_min / 2).max(1)).max(1);
+        let parts = (self.threads as u64 * 2)
+            .min(size / (self.split_min / 2).max(1))
+            .max(1);
         let mut points = vec![0u64];
         let mut probe = vec![0u8; 64 * 1024];
         for k in 1..parts {
@@ -429,8 +445,14 @@ impl Scanner {
     fn run_job(&self, job: &walk::Job, on_event: &mut dyn FnMut(ScanEvent)) -> ScanSummary {
         let (name, result) = match job {
             walk::Job::Error { path, error } => {
-                on_event(ScanEvent::Error { path: path.clone(), error: error.clone() });
-                return ScanSummary { errors: 1, ..ScanSummary::default() };
+                on_event(ScanEvent::Error {
+                    path: path.clone(),
+                    error: error.clone(),
+                });
+                return ScanSummary {
+                    errors: 1,
+                    ..ScanSummary::default()
+                };
             }
             walk::Job::Stdin => {
                 let name = "<stdin>".to_owned();
@@ -444,7 +466,12 @@ impl Scanner {
                     });
                 (name, r)
             }
-            walk::Job::Part { path, index, start, len } => {
+            walk::Job::Part {
+                path,
+                index,
+                start,
+                len,
+            } => {
                 let name = display_path(path);
                 let r = std::fs::File::open(path)
                     .and_then(|mut f| {
@@ -453,8 +480,10 @@ impl Scanner {
                     })
                     .map_err(|e| open_error(&name, e))
                     .and_then(|f| {
-                        self.scan_plain(&name, f.take(*len), false, &mut |f| on_event(ScanEvent::Finding(f)))
-                            .map_err(|e| read_error(&name, e))
+                        self.scan_plain(&name, f.take(*len), false, &mut |f| {
+                            on_event(ScanEvent::Finding(f))
+                        })
+                        .map_err(|e| read_error(&name, e))
                     })
                     .map(|mut s| {
                         // One input, however many parts.
@@ -466,7 +495,9 @@ impl Scanner {
             walk::Job::File(path) => {
                 let name = display_path(path);
                 let r = match std::fs::File::open(path) {
-                    Ok(file) => self.scan_reader(&name, file, &mut |f| on_event(ScanEvent::Finding(f))),
+                    Ok(file) => {
+                        self.scan_reader(&name, file, &mut |f| on_event(ScanEvent::Finding(f)))
+                    }
                     Err(e) => Err(open_error(&name, e)),
                 };
                 (name, r)
@@ -481,7 +512,10 @@ impl Scanner {
             }
             Err(error) => {
                 on_event(ScanEvent::Error { path: name, error });
-                ScanSummary { errors: 1, ..ScanSummary::default() }
+                ScanSummary {
+                    errors: 1,
+                    ..ScanSummary::default()
+                }
             }
         }
     }
@@ -496,7 +530,10 @@ impl Scanner {
         sniff: bool,
         sink: &mut dyn FnMut(ScanFinding),
     ) -> io::Result<ScanSummary> {
-        let mut summary = ScanSummary { inputs: 1, ..ScanSummary::default() };
+        let mut summary = ScanSummary {
+            inputs: 1,
+            ..ScanSummary::default()
+        };
         let mut st = LineState {
             name: Arc::from(name),
             line: 1,
@@ -516,7 +553,10 @@ impl Scanner {
                 let from = buf.end - n;
                 let upto = from + BINARY_SNIFF_LEN.saturating_sub(seen).min(n);
                 if memchr::memchr(0, &buf.data[from..upto]).is_some() {
-                    return Ok(ScanSummary { skipped_binary: 1, ..ScanSummary::default() });
+                    return Ok(ScanSummary {
+                        skipped_binary: 1,
+                        ..ScanSummary::default()
+                    });
                 }
                 sniffed = eof || seen + n >= BINARY_SNIFF_LEN;
             }
@@ -535,7 +575,13 @@ impl Scanner {
                     st.char_base = 0;
                 }
                 let text_abs = buf.abs(from);
-                self.scan_block(&buf.data[from..block_end], text_abs, &mut st, &mut summary, sink);
+                self.scan_block(
+                    &buf.data[from..block_end],
+                    text_abs,
+                    &mut st,
+                    &mut summary,
+                    sink,
+                );
                 buf.consume_lines(block_end, st.line);
             }
             if eof {
@@ -547,7 +593,14 @@ impl Scanner {
                 let (ws, we) = (buf.start, buf.end);
                 let report_below = we - ws - LONG_LINE_OVERLAP;
                 let abs = buf.abs(ws);
-                self.scan_window(&buf.data[ws..we], abs, report_below, &mut st, &mut summary, sink);
+                self.scan_window(
+                    &buf.data[ws..we],
+                    abs,
+                    report_below,
+                    &mut st,
+                    &mut summary,
+                    sink,
+                );
                 st.col_base += report_below;
                 st.char_base += char_count(&buf.data[ws..ws + report_below]);
                 buf.consume_window(ws + report_below);
@@ -588,7 +641,17 @@ impl Scanner {
             while j < found.len() && found[j].start <= line_end {
                 j += 1;
             }
-            self.report_line(block, block_abs, pos, line_end, &found[i..j], usize::MAX, st, summary, sink);
+            self.report_line(
+                block,
+                block_abs,
+                pos,
+                line_end,
+                &found[i..j],
+                usize::MAX,
+                st,
+                summary,
+                sink,
+            );
             i = j;
         }
         advance_lines(&block[pos..], st);
@@ -613,7 +676,17 @@ impl Scanner {
             return;
         }
         let found = std::mem::take(&mut st.found);
-        self.report_line(piece, piece_abs, 0, piece.len(), &found, report_below, st, summary, sink);
+        self.report_line(
+            piece,
+            piece_abs,
+            0,
+            piece.len(),
+            &found,
+            report_below,
+            st,
+            summary,
+            sink,
+        );
         st.found = found;
     }
 
@@ -645,7 +718,9 @@ impl Scanner {
                 spans.push((rs.min(line.len()), (f.end - ls).min(line.len()), f));
             }
         }
-        let Some(&(_, _, last)) = spans.last() else { return };
+        let Some(&(_, _, last)) = spans.last() else {
+            return;
+        };
         st.handled_end = text_abs + last.end as u64;
         if memmem::find(line, ALLOW_MARKER.as_bytes()).is_some() {
             summary.allowed += spans.len() as u64;
@@ -656,7 +731,11 @@ impl Scanner {
         for (i, &(s, e, f)) in spans.iter().enumerate() {
             let rule = f.rule.to_string();
             let fingerprint = fingerprint(&rule, &text[f.start..f.end]);
-            if self.baseline.as_ref().is_some_and(|b| b.contains(&fingerprint)) {
+            if self
+                .baseline
+                .as_ref()
+                .is_some_and(|b| b.contains(&fingerprint))
+            {
                 summary.baselined += 1;
                 continue;
             }
@@ -842,15 +921,27 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy();
     let s = s.strip_prefix("./").unwrap_or(&s);
-    if std::path::MAIN_SEPARATOR == '/' { s.to_owned() } else { s.replace(std::path::MAIN_SEPARATOR, "/") }
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.to_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
 }
 
 fn read_error(name: &str, e: io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("cannot read '{name}': {}", io_reason(&e))).with_source(e)
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot read '{name}': {}", io_reason(&e)),
+    )
+    .with_source(e)
 }
 
 fn open_error(name: &str, e: io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("cannot open '{name}': {}", io_reason(&e))).with_source(e)
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot open '{name}': {}", io_reason(&e)),
+    )
+    .with_source(e)
 }
 
 fn io_reason(e: &io::Error) -> String {
@@ -873,7 +964,9 @@ mod tests {
 
     fn scan_with(scanner: &Scanner, input: &[u8]) -> (Vec<ScanFinding>, ScanSummary) {
         let mut found = Vec::new();
-        let s = scanner.scan_reader("t.log", input, &mut |f| found.push(f)).unwrap();
+        let s = scanner
+            .scan_reader("t.log", input, &mut |f| found.push(f))
+            .unwrap();
         (found, s)
     }
 
@@ -885,7 +978,10 @@ mod tests {
     fn line_and_byte_columns_are_one_based() {
         let f = scan(format!("first\nsecond key={KEY} end\n").as_bytes());
         assert_eq!(f.len(), 1);
-        assert_eq!((f[0].line, f[0].column, f[0].end_column), (2, 12, 12 + KEY.len()));
+        assert_eq!(
+            (f[0].line, f[0].column, f[0].end_column),
+            (2, 12, 12 + KEY.len())
+        );
         assert_eq!(f[0].excerpt, "second key=**** end");
         assert_eq!(f[0].fingerprint, fingerprint(&f[0].rule, KEY.as_bytes()));
     }
@@ -899,7 +995,9 @@ mod tests {
                 input.push_str(&format!("{i} token={KEY2}\n"));
                 want.push(i);
             } else {
-                input.push_str(&format!("{i} INFO request served in 12ms path=/api/v1/items\n"));
+                input.push_str(&format!(
+                    "{i} INFO request served in 12ms path=/api/v1/items\n"
+                ));
             }
         }
         assert!(input.len() > 3 * READ_SIZE);
@@ -930,7 +1028,10 @@ mod tests {
         let first = scan(input.as_bytes());
         let mut b = Baseline::new();
         b.insert(&first[0]);
-        let (f, s) = scan_with(&Scanner::new(RuleSet::builtin()).baseline(b), input.as_bytes());
+        let (f, s) = scan_with(
+            &Scanner::new(RuleSet::builtin()).baseline(b),
+            input.as_bytes(),
+        );
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].line, 2);
         assert_eq!(s.baselined, 1);
@@ -941,7 +1042,11 @@ mod tests {
         let f = scan(format!("a={KEY} b={KEY2}\n").as_bytes());
         assert_eq!(f.len(), 2);
         for x in &f {
-            assert!(!x.excerpt.contains(KEY) && !x.excerpt.contains(KEY2), "{}", x.excerpt);
+            assert!(
+                !x.excerpt.contains(KEY) && !x.excerpt.contains(KEY2),
+                "{}",
+                x.excerpt
+            );
         }
     }
 
@@ -949,7 +1054,11 @@ mod tests {
     fn control_characters_in_an_excerpt_are_escaped() {
         let f = scan(format!("\x1b[31mred {KEY}\x07\n").as_bytes());
         assert!(!f[0].excerpt.contains('\x1b') && !f[0].excerpt.contains('\x07'));
-        assert!(f[0].excerpt.contains("\\u{1b}[31mred ****"), "{}", f[0].excerpt);
+        assert!(
+            f[0].excerpt.contains("\\u{1b}[31mred ****"),
+            "{}",
+            f[0].excerpt
+        );
     }
 
     #[test]
@@ -991,7 +1100,10 @@ mod tests {
         line.extend_from_slice(format!("\nnext {KEY2}\n").as_bytes());
         let (f, _) = scan_with(&scanner, &line);
         let got: Vec<(u64, usize)> = f.iter().map(|f| (f.line, f.column)).collect();
-        assert_eq!(got, [(1, 64 * 1024 - LONG_LINE_OVERLAP - 4), (1, 900_001), (2, 6)]);
+        assert_eq!(
+            got,
+            [(1, 64 * 1024 - LONG_LINE_OVERLAP - 4), (1, 900_001), (2, 6)]
+        );
     }
 
     #[test]
@@ -1021,7 +1133,11 @@ mod tests {
             ScanEvent::Finding(f) => {
                 let name = f.path.rsplit('/').next().unwrap().to_owned();
                 let i: u64 = name[1..3].parse().unwrap();
-                assert_eq!(f.line, if i % 3 == 0 { 20_001 } else { 11 }, "line in {name}");
+                assert_eq!(
+                    f.line,
+                    if i % 3 == 0 { 20_001 } else { 11 },
+                    "line in {name}"
+                );
                 order.push(name);
             }
             ScanEvent::Error { path, error } => {
@@ -1033,7 +1149,10 @@ mod tests {
         let mut want: Vec<String> = (0..12).map(|i| format!("f{i:02}.log")).collect();
         want.push("error:missing.log".into());
         assert_eq!(order, want);
-        assert_eq!((summary.findings, summary.errors, summary.inputs), (12, 1, 12));
+        assert_eq!(
+            (summary.findings, summary.errors, summary.inputs),
+            (12, 1, 12)
+        );
     }
 
     #[test]
@@ -1047,7 +1166,9 @@ mod tests {
     struct Pieces(std::collections::VecDeque<Vec<u8>>);
     impl Read for Pieces {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let Some(mut p) = self.0.pop_front() else { return Ok(0) };
+            let Some(mut p) = self.0.pop_front() else {
+                return Ok(0);
+            };
             let n = p.len().min(buf.len());
             buf[..n].copy_from_slice(&p[..n]);
             if n < p.len() {
@@ -1061,9 +1182,15 @@ mod tests {
         let body: Vec<String> = (0..10)
             .map(|i| format!("MIIEowIBAAKCAQEA{i}x7Hq9+Wk2ZpLr4Vb8sTnYc3Jd5Fg6Hh0Kk1Mm2Nn3Pp4Qq5Rr6Ss7Tt8Uu9Vv0Ww1"))
             .collect();
-        let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n", body.join("\n"));
+        let pem = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+            body.join("\n")
+        );
         let filler = "INFO GET /health 200 1ms\n".repeat(500); // > 8 KiB
-        (format!("{filler}DEBUG key:\n{pem}INFO done\n"), body.join("\n"))
+        (
+            format!("{filler}DEBUG key:\n{pem}INFO done\n"),
+            body.join("\n"),
+        )
     }
 
     #[test]
@@ -1071,9 +1198,17 @@ mod tests {
         let (log, _) = pem_log();
         let begin = log.find("-----BEGIN").unwrap();
         for cut in [begin + 10, begin + 33, begin + 200, log.len() - 40] {
-            let pieces = Pieces([log[..cut].as_bytes().to_vec(), log[cut..].as_bytes().to_vec()].into());
+            let pieces = Pieces(
+                [
+                    log[..cut].as_bytes().to_vec(),
+                    log[cut..].as_bytes().to_vec(),
+                ]
+                .into(),
+            );
             let mut found = Vec::new();
-            Scanner::new(RuleSet::builtin()).scan_reader("k.log", pieces, &mut |f| found.push(f)).unwrap();
+            Scanner::new(RuleSet::builtin())
+                .scan_reader("k.log", pieces, &mut |f| found.push(f))
+                .unwrap();
             let lines: Vec<(u64, &str)> = found.iter().map(|f| (f.line, f.rule.as_str())).collect();
             assert_eq!(lines, [(503, "private-key")], "cut at {cut}");
             assert!(!found[0].excerpt.contains("MIIE"));
@@ -1085,7 +1220,13 @@ mod tests {
         let (log, body) = pem_log();
         let begin = log.find("-----BEGIN").unwrap();
         for cut in [begin + 10, begin + 33, begin + 200, log.len() - 40] {
-            let pieces = Pieces([log[..cut].as_bytes().to_vec(), log[cut..].as_bytes().to_vec()].into());
+            let pieces = Pieces(
+                [
+                    log[..cut].as_bytes().to_vec(),
+                    log[cut..].as_bytes().to_vec(),
+                ]
+                .into(),
+            );
             let mut out = Vec::new();
             redact_stream(&RuleSet::builtin(), pieces, &mut out, MASK).unwrap();
             let out = String::from_utf8(out).unwrap();
@@ -1093,7 +1234,10 @@ mod tests {
             for line in body.lines() {
                 assert!(!out.contains(line), "cut at {cut}: a key line is left");
             }
-            assert!(out.contains("-----BEGIN RSA PRIVATE KEY-----\n****\n****\n"), "cut at {cut}");
+            assert!(
+                out.contains("-----BEGIN RSA PRIVATE KEY-----\n****\n****\n"),
+                "cut at {cut}"
+            );
         }
     }
 
@@ -1114,14 +1258,20 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let mut scanner = Scanner::new(RuleSet::builtin()).threads(3);
         scanner.split_min = 1 << 20;
-        assert!(scanner.split_points(&path).unwrap().len() > 3, "the file is split");
+        assert!(
+            scanner.split_points(&path).unwrap().len() > 3,
+            "the file is split"
+        );
         let mut lines = Vec::new();
         let summary = scanner.scan_inputs(&[Input::Path(path.clone())], |e| match e {
             ScanEvent::Finding(f) => lines.push(f.line),
             other => panic!("unexpected {other:?}"),
         });
         assert_eq!(lines, want);
-        assert_eq!((summary.inputs, summary.lines, summary.bytes), (1, 200_000, text.len() as u64));
+        assert_eq!(
+            (summary.inputs, summary.lines, summary.bytes),
+            (1, 200_000, text.len() as u64)
+        );
     }
 
     #[test]

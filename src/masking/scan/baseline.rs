@@ -43,8 +43,11 @@ impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, Error> {
         let name = path.display().to_string();
         let text = std::fs::read(path).map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot read baseline '{name}': {}", super::io_reason(&e)))
-                .with_source(e)
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot read baseline '{name}': {}", super::io_reason(&e)),
+            )
+            .with_source(e)
         })?;
         let text = String::from_utf8(text)
             .map_err(|_| Error::config(format!("baseline '{name}' is not UTF-8 text")))?;
@@ -121,8 +124,11 @@ impl Baseline {
     pub fn write(&self, path: &Path) -> Result<(), Error> {
         let name = path.display().to_string();
         let io = |e: std::io::Error| {
-            Error::new(ErrorKind::Io, format!("cannot write baseline '{name}': {}", super::io_reason(&e)))
-                .with_source(e)
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot write baseline '{name}': {}", super::io_reason(&e)),
+            )
+            .with_source(e)
         };
         let mut f = std::fs::File::create(path).map_err(io)?;
         f.write_all(self.to_text().as_bytes()).map_err(io)?;

@@ -13,8 +13,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::masking::patterns::RuleSpec;
 use crate::error::{Error, ErrorKind};
+use crate::masking::patterns::RuleSpec;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,8 +43,11 @@ struct UserRule {
 pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::new(ErrorKind::Io, format!("cannot read rules file '{name}': {}", super::io_reason(&e)))
-            .with_source(e)
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot read rules file '{name}': {}", super::io_reason(&e)),
+        )
+        .with_source(e)
     })?;
     parse_rules_toml(&text, &name)
 }
@@ -59,17 +62,31 @@ pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
 /// [`ErrorKind::Config`] naming `source`, the line and the rule.
 pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error> {
     let file: RulesFile = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| format!(" line {}", line_of(text, s.start))).unwrap_or_default();
-        Error::config(format!("rules file '{source}'{at}: {}", e.message().trim_end()))
+        let at = e
+            .span()
+            .map(|s| format!(" line {}", line_of(text, s.start)))
+            .unwrap_or_default();
+        Error::config(format!(
+            "rules file '{source}'{at}: {}",
+            e.message().trim_end()
+        ))
     })?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(file.rules.len());
     for spanned in file.rules {
         let line = line_of(text, spanned.span().start);
         let rule = spanned.into_inner();
-        let bad = |what: String| Error::config(format!("rules file '{source}' line {line}: rule '{}': {what}", rule.id));
+        let bad = |what: String| {
+            Error::config(format!(
+                "rules file '{source}' line {line}: rule '{}': {what}",
+                rule.id
+            ))
+        };
         if rule.id.trim().is_empty()
-            || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+            || !rule
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
         {
             return Err(Error::config(format!(
                 "rules file '{source}' line {line}: rule id must be non-empty and use only letters, digits, '-', '_', '.', '/'"
@@ -88,18 +105,20 @@ pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error
         if re.is_match("") {
             return Err(bad("regex matches the empty string".into()));
         }
-        if let Some(g) = rule.secret_group {
-            if g >= re.captures_len() {
-                return Err(bad(format!(
-                    "secret_group = {g} but the regex has {} capture group(s)",
-                    re.captures_len() - 1
-                )));
-            }
+        if let Some(g) = rule.secret_group
+            && g >= re.captures_len()
+        {
+            return Err(bad(format!(
+                "secret_group = {g} but the regex has {} capture group(s)",
+                re.captures_len() - 1
+            )));
         }
-        if let Some(h) = rule.min_entropy {
-            if !h.is_finite() || !(0.0..=8.0).contains(&h) {
-                return Err(bad("min_entropy must be between 0 and 8 (bits per character)".into()));
-            }
+        if let Some(h) = rule.min_entropy
+            && (!h.is_finite() || !(0.0..=8.0).contains(&h))
+        {
+            return Err(bad(
+                "min_entropy must be between 0 and 8 (bits per character)".into(),
+            ));
         }
         if rule.keywords.iter().any(|k| k.is_empty()) {
             return Err(bad("keywords must not be empty strings".into()));
@@ -117,11 +136,19 @@ pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error
 
 fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
-    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -157,7 +184,10 @@ regex = 'plain_[A-Z]{10}'
         let e = parse_rules_toml(text, "r.toml").unwrap_err();
         let msg = e.to_string();
         assert_eq!(e.kind(), ErrorKind::Config);
-        assert!(msg.contains("'broken'") && msg.contains("line 5") && msg.contains("r.toml"), "{msg}");
+        assert!(
+            msg.contains("'broken'") && msg.contains("line 5") && msg.contains("r.toml"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -174,7 +204,11 @@ regex = 'plain_[A-Z]{10}'
 
     #[test]
     fn a_secret_group_beyond_the_regex_groups_is_rejected() {
-        let e = parse_rules_toml("[[rules]]\nid = \"x\"\nregex = 'a(b)c'\nsecret_group = 2\n", "r").unwrap_err();
+        let e = parse_rules_toml(
+            "[[rules]]\nid = \"x\"\nregex = 'a(b)c'\nsecret_group = 2\n",
+            "r",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("secret_group"), "{e}");
     }
 

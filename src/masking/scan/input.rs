@@ -29,7 +29,9 @@ pub(super) fn decompressing<'a, R: Read + 'a>(reader: R) -> io::Result<Box<dyn R
         let head2 = rest.fill_buf()?.first().copied();
         let prefix = io::Cursor::new(first);
         if head2 == Some(GZIP_MAGIC[1]) {
-            Ok(Box::new(MultiGzDecoder::new(BufReader::new(prefix.chain(rest)))))
+            Ok(Box::new(MultiGzDecoder::new(BufReader::new(
+                prefix.chain(rest),
+            ))))
         } else {
             Ok(Box::new(prefix.chain(rest)))
         }
@@ -52,7 +54,10 @@ mod tests {
     #[test]
     fn plain_input_is_passed_through() {
         let mut out = String::new();
-        decompressing(&b"hello\nworld\n"[..]).unwrap().read_to_string(&mut out).unwrap();
+        decompressing(&b"hello\nworld\n"[..])
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "hello\nworld\n");
     }
 
@@ -61,7 +66,10 @@ mod tests {
         let mut data = gz(b"first\n");
         data.extend(gz(b"second\n"));
         let mut out = String::new();
-        decompressing(&data[..]).unwrap().read_to_string(&mut out).unwrap();
+        decompressing(&data[..])
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "first\nsecond\n");
     }
 
@@ -79,7 +87,10 @@ mod tests {
             }
         }
         let mut out = String::new();
-        decompressing(Trickle(gz(b"slow pipe\n"), 0)).unwrap().read_to_string(&mut out).unwrap();
+        decompressing(Trickle(gz(b"slow pipe\n"), 0))
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "slow pipe\n");
     }
 
@@ -90,6 +101,11 @@ mod tests {
         data[n / 2] ^= 0xff;
         data.truncate(n - 4);
         let mut out = Vec::new();
-        assert!(decompressing(&data[..]).unwrap().read_to_end(&mut out).is_err());
+        assert!(
+            decompressing(&data[..])
+                .unwrap()
+                .read_to_end(&mut out)
+                .is_err()
+        );
     }
 }

@@ -12,7 +12,12 @@ use super::ScanFinding;
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// Characters kept as they are in a SARIF `artifactLocation.uri`.
-const URI_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+const URI_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
 
 /// How findings are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,7 +41,9 @@ impl FromStr for Format {
             "text" => Ok(Format::Text),
             "json" | "jsonl" | "json-lines" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
-            _ => Err(format!("unknown format '{s}' (expected text, json or sarif)")),
+            _ => Err(format!(
+                "unknown format '{s}' (expected text, json or sarif)"
+            )),
         }
     }
 }
@@ -55,7 +62,12 @@ impl<W: Write> FindingWriter<W> {
     /// A writer to `out`; `rule_ids` (every rule of the scan) become the
     /// SARIF `tool.driver.rules`.
     pub fn new(format: Format, out: W, rule_ids: Vec<String>) -> FindingWriter<W> {
-        FindingWriter { format, out, rule_ids, results: Vec::new() }
+        FindingWriter {
+            format,
+            out,
+            rule_ids,
+            results: Vec::new(),
+        }
     }
 
     /// Writes (or, for SARIF, records) one finding.
@@ -65,7 +77,11 @@ impl<W: Write> FindingWriter<W> {
     /// When writing to `out` fails.
     pub fn write(&mut self, f: &ScanFinding) -> io::Result<()> {
         match self.format {
-            Format::Text => writeln!(self.out, "{}:{}:{}: {}: {}", f.path, f.line, f.column, f.rule, f.excerpt),
+            Format::Text => writeln!(
+                self.out,
+                "{}:{}:{}: {}: {}",
+                f.path, f.line, f.column, f.rule, f.excerpt
+            ),
             Format::Json => {
                 serde_json::to_writer(&mut self.out, f)?;
                 self.out.write_all(b"\n")
@@ -148,7 +164,11 @@ fn sarif_uri(path: &str) -> String {
         return "stdin".to_owned();
     }
     let encoded = utf8_percent_encode(path, URI_KEEP).to_string();
-    if path.starts_with('/') { format!("file://{encoded}") } else { encoded }
+    if path.starts_with('/') {
+        format!("file://{encoded}")
+    } else {
+        encoded
+    }
 }
 
 #[cfg(test)]
@@ -183,7 +203,10 @@ mod tests {
         w.write(&finding()).unwrap();
         w.write(&finding()).unwrap();
         let out = String::from_utf8(w.finish().unwrap()).unwrap();
-        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["line"], 3);
         assert_eq!(lines[0]["column"], 10);
@@ -193,7 +216,11 @@ mod tests {
 
     #[test]
     fn sarif_uses_code_point_columns_and_encoded_uris() {
-        let mut w = FindingWriter::new(Format::Sarif, Vec::new(), vec!["aws".into(), "stripe-key".into()]);
+        let mut w = FindingWriter::new(
+            Format::Sarif,
+            Vec::new(),
+            vec!["aws".into(), "stripe-key".into()],
+        );
         w.write(&finding()).unwrap();
         let doc: Value = serde_json::from_slice(&w.finish().unwrap()).unwrap();
         assert_eq!(doc["version"], "2.1.0");

@@ -2,9 +2,9 @@
 
 use std::io::{self, Read, Write};
 
-use crate::masking::patterns::{Finding, RuleSet};
 use super::stream::StreamBuf;
 use super::{DEFAULT_MAX_LINE_LEN, LONG_LINE_OVERLAP, find_in_bytes};
+use crate::masking::patterns::{Finding, RuleSet};
 
 /// Counters of one [`redact_stream`] run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,7 +90,12 @@ pub fn redact_stream(
 
 /// Writes `bytes` with each finding replaced by the mask; a finding that
 /// spans lines becomes one mask per line, line breaks kept.
-fn write_masked(bytes: &[u8], found: &[Finding], out: &mut impl Write, mask: &str) -> io::Result<()> {
+fn write_masked(
+    bytes: &[u8],
+    found: &[Finding],
+    out: &mut impl Write,
+    mask: &str,
+) -> io::Result<()> {
     let mut pos = 0;
     for f in found {
         if f.start < pos {

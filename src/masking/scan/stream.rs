@@ -86,7 +86,8 @@ impl StreamBuf {
 
     /// End of the last complete line not yet processed (`start` if none).
     pub(super) fn block_end(&self) -> usize {
-        memchr::memrchr(b'\n', &self.data[self.start..self.end]).map_or(self.start, |p| self.start + p + 1)
+        memchr::memrchr(b'\n', &self.data[self.start..self.end])
+            .map_or(self.start, |p| self.start + p + 1)
     }
 
     /// Marks `start..block_end` processed; `line` is the line number at
@@ -95,14 +96,17 @@ impl StreamBuf {
         let old_start = self.start;
         let open = (self.ctx < old_start).then_some(self.ctx_begin);
         // Forward search (SIMD prefilter); `rfind` has none and is slower.
-        let newest = memmem::find_iter(&self.data[old_start..block_end], PEM_BEGIN).last().map(|q| old_start + q);
+        let newest = memmem::find_iter(&self.data[old_start..block_end], PEM_BEGIN)
+            .last()
+            .map(|q| old_start + q);
         let was_at_line_start = self.at_line_start;
         self.start = block_end;
         self.at_line_start = true;
         let keep_ctx = self.ctx;
         self.ctx = block_end;
         let Some(b) = newest.or(open) else { return };
-        if block_end - b > PEM_CONTEXT || memmem::find(&self.data[b..block_end], PEM_END).is_some() {
+        if block_end - b > PEM_CONTEXT || memmem::find(&self.data[b..block_end], PEM_END).is_some()
+        {
             return;
         }
         if newest.is_none() {

@@ -15,9 +15,17 @@ pub(super) enum Job {
     Stdin,
     File(PathBuf),
     /// `len` bytes of a big file from `start` (a line start): part `index`.
-    Part { path: PathBuf, index: usize, start: u64, len: u64 },
+    Part {
+        path: PathBuf,
+        index: usize,
+        start: u64,
+        len: u64,
+    },
     /// A path that could not be read, reported in its place in the order.
-    Error { path: String, error: Error },
+    Error {
+        path: String,
+        error: Error,
+    },
 }
 
 /// Appends the jobs for one command-line path: the file itself, or every
@@ -29,7 +37,10 @@ pub(super) fn expand(path: &Path, jobs: &mut Vec<Job>) {
         Ok(_) => jobs.push(Job::File(path.to_path_buf())),
         Err(e) => {
             let name = display_path(path);
-            jobs.push(Job::Error { error: open_error(&name, e), path: name });
+            jobs.push(Job::Error {
+                error: open_error(&name, e),
+                path: name,
+            });
         }
     }
 }
@@ -43,7 +54,10 @@ fn walk_dir(dir: &Path, jobs: &mut Vec<Job>) {
         Ok(v) => v,
         Err(e) => {
             let name = display_path(dir);
-            jobs.push(Job::Error { error: open_error(&name, e), path: name });
+            jobs.push(Job::Error {
+                error: open_error(&name, e),
+                path: name,
+            });
             return;
         }
     };
@@ -77,7 +91,11 @@ mod tests {
     fn files(jobs: &[Job], root: &Path) -> Vec<String> {
         jobs.iter()
             .map(|j| match j {
-                Job::File(p) => p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"),
+                Job::File(p) => p
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
                 Job::Stdin => "-".into(),
                 Job::Part { path, .. } => format!("part:{}", path.display()),
                 Job::Error { path, .. } => format!("error:{path}"),
@@ -89,7 +107,15 @@ mod tests {
     fn directories_are_walked_sorted_skipping_git_and_target() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for f in ["b.log", "a/z.log", "a/y.txt", ".git/config", "target/x.log", "sub/target/t.log", ".env"] {
+        for f in [
+            "b.log",
+            "a/z.log",
+            "a/y.txt",
+            ".git/config",
+            "target/x.log",
+            "sub/target/t.log",
+            ".env",
+        ] {
             let p = root.join(f);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(&p, "x").unwrap();
@@ -114,6 +140,8 @@ mod tests {
     fn a_missing_path_becomes_an_error_job() {
         let mut jobs = Vec::new();
         expand(Path::new("/definitely/not/here.log"), &mut jobs);
-        assert!(matches!(&jobs[..], [Job::Error { path, .. }] if path == "/definitely/not/here.log"));
+        assert!(
+            matches!(&jobs[..], [Job::Error { path, .. }] if path == "/definitely/not/here.log")
+        );
     }
 }
