@@ -369,6 +369,35 @@ fn a_baseline_round_trip_accepts_old_findings_only() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["line"], 2);
 
+    // Refreshing with both flags keeps the accepted findings and adds the new one.
+    let refresh = run(
+        dir.path(),
+        &[
+            "scan",
+            "--baseline",
+            "baseline.txt",
+            "--write-baseline",
+            "baseline.txt",
+            "app.log",
+        ],
+        None,
+    );
+    assert_eq!(code(&refresh), 0, "{}", stderr(&refresh));
+    assert_eq!(
+        stdout(&refresh).lines().count(),
+        1,
+        "only the new finding prints"
+    );
+    let accepted_all = run(
+        dir.path(),
+        &["scan", "--baseline", "baseline.txt", "app.log"],
+        None,
+    );
+    assert_eq!(
+        (code(&accepted_all), stdout(&accepted_all)),
+        (0, String::new())
+    );
+
     write(dir.path(), "bad.txt", "not a fingerprint\n");
     let bad = run(
         dir.path(),

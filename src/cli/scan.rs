@@ -41,7 +41,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// Write the fingerprints of every finding to FILE (no secret values)
-    /// and exit 0: accept what is there now.
+    /// and exit 0: accept what is there now. With --baseline, only findings
+    /// not in the old baseline are printed.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
     /// Threads (default: one per core); files of 32 MiB or more are split
@@ -94,8 +95,12 @@ pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
     if let Some(n) = args.threads {
         scanner = scanner.threads(n);
     }
+    // With --write-baseline every finding goes into the new file (accepted
+    // ones included, so that it replaces the old one); only new ones print.
+    let mut old_baseline = None;
     if let Some(path) = &args.baseline {
         match Baseline::load(path) {
+            Ok(b) if args.write_baseline.is_some() => old_baseline = Some(b),
             Ok(b) => scanner = scanner.baseline(b),
             Err(e) => return fail(&e),
         }
@@ -114,6 +119,12 @@ pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
         ScanEvent::Finding(f) => {
             if let Some(b) = accepted.as_mut() {
                 b.insert(&f);
+            }
+            if old_baseline
+                .as_ref()
+                .is_some_and(|b| b.contains(&f.fingerprint))
+            {
+                return;
             }
             if write_error.is_none()
                 && let Err(e) = writer.write(&f)
