@@ -44,7 +44,7 @@ impl Rng {
 
 /// Realistic log lines with nothing to mask (ids, hashes, paths, words like
 /// `session` and `token_count` that look like keywords but are not secrets).
-pub fn clean_log(bytes: usize) -> String {
+fn clean_log(bytes: usize) -> String {
     let mut r = Rng(0x9E37_79B9_7F4A_7C15);
     let mut out = String::with_capacity(bytes + 256);
     let mut n = 0u64;
@@ -81,7 +81,7 @@ pub fn clean_log(bytes: usize) -> String {
     out
 }
 
-pub fn known_1000() -> Arc<KnownSecrets> {
+fn known_1000() -> Arc<KnownSecrets> {
     let mut r = Rng(42);
     let known = Arc::new(KnownSecrets::new());
     let values: Vec<String> = (0..1000).map(|_| r.alnum(24)).collect();
