@@ -54,7 +54,7 @@ fn line(rng: &mut StdRng, n: u64, secret: bool) -> String {
     if secret {
         return match rng.random_range(0..6) {
             0 => format!(
-                "{ts} ERROR stripe: auth failed api_key=sk_live_{} retry=1\n",
+                "{ts} ERROR stripe: auth failed api_key=sk_live_{} retry=1\n", // secret-chain:allow
                 pick(rng, ALNUM, 24)
             ),
             1 => format!(
@@ -66,15 +66,15 @@ fn line(rng: &mut StdRng, n: u64, secret: bool) -> String {
                 pick(rng, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
             ),
             3 => format!(
-                "{ts} DEBUG > Authorization: Bearer {}\n",
+                "{ts} DEBUG > Authorization: Bearer {}\n", // secret-chain:allow
                 pick(rng, ALNUM, 40)
             ),
             4 => format!(
-                "{ts} INFO  db: connecting to postgres://app:{}@db1:5432/orders\n",
+                "{ts} INFO  db: connecting to postgres://app:{}@db1:5432/orders\n", // secret-chain:allow
                 pick(rng, ALNUM, 18)
             ),
             _ => format!(
-                "{{\"ts\":\"{ts}\",\"level\":\"debug\",\"msg\":\"env\",\"OPENAI_API_KEY\":\"sk-proj-{}\"}}\n",
+                "{{\"ts\":\"{ts}\",\"level\":\"debug\",\"msg\":\"env\",\"OPENAI_API_KEY\":\"sk-proj-{}\"}}\n", // secret-chain:allow
                 pick(rng, ALNUM, 64)
             ),
         };

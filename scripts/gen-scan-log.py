@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes realistic log text with about one line in 1,000 holding a fake
-credential: `gen-scan-log.py SIZE_MB OUT [SEED]`. The line shapes match
+credential. Usage: `gen-scan-log.py SIZE_MB OUT [SEED]`. The line shapes match
 benches/scan.rs (application, JSON and access-log lines with many rule
 keywords such as token, session, auth, task-, sk)."""
 import random
@@ -35,16 +35,16 @@ def main():
     def secret(ts):
         k = ri(6)
         if k == 0:
-            return f"{ts} ERROR stripe: auth failed api_key=sk_live_{pick(ALNUM, 24)} retry=1\n"
+            return f"{ts} ERROR stripe: auth failed api_key=sk_live_{pick(ALNUM, 24)} retry=1\n" # secret-chain:allow
         if k == 1:
             return f"{ts} INFO  git: clone with token ghp_{pick(ALNUM, 36)} done\n"
         if k == 2:
             return f"{ts} DEBUG aws: creds AWS_ACCESS_KEY_ID=AKIA{pick(B32, 16)}\n"
         if k == 3:
-            return f"{ts} DEBUG > Authorization: Bearer {pick(ALNUM, 40)}\n"
+            return f"{ts} DEBUG > Authorization: Bearer {pick(ALNUM, 40)}\n" # secret-chain:allow
         if k == 4:
             return f"{ts} INFO  db: connecting to postgres://app:{pick(ALNUM, 18)}@db1:5432/orders\n"
-        return f'{{"ts":"{ts}","level":"debug","msg":"env","OPENAI_API_KEY":"sk-proj-{pick(ALNUM, 64)}"}}\n'
+        return f'{{"ts":"{ts}","level":"debug","msg":"env","OPENAI_API_KEY":"sk-proj-{pick(ALNUM, 64)}"}}\n' # secret-chain:allow
 
     def plain(ts):
         k = ri(10)

@@ -541,7 +541,7 @@ fn a_password_in_a_basic_auth_header_is_found() {
     use base64::Engine;
     let dir = tmp();
     let payload = base64::engine::general_purpose::STANDARD.encode("deploy:bNkywXxDi9SicguiUAbj");
-    let input = format!("> GET /v1 HTTP/1.1\n> Authorization: Basic {payload}\n");
+    let input = format!("> GET /v1 HTTP/1.1\n> Authorization: Basic {payload}\n"); // secret-chain:allow
     let out = run(
         dir.path(),
         &["scan", "--format", "json", "-"],

@@ -815,12 +815,12 @@ fn char_count(bytes: &[u8]) -> usize {
 /// The secret cannot be read back from it, but a short or guessable
 /// password can be confirmed by anyone who guesses it: keep baselines as
 /// private as the logs they describe.
-pub fn fingerprint(rule: &str, secret: &[u8]) -> String {
+pub fn fingerprint(rule: &str, value: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(b"secret-chain/v1\0");
     h.update(rule.as_bytes());
     h.update(b"\0");
-    h.update(secret);
+    h.update(value);
     hex::encode(h.finalize())
 }
 
@@ -1183,7 +1183,7 @@ mod tests {
             .map(|i| format!("MIIEowIBAAKCAQEA{i}x7Hq9+Wk2ZpLr4Vb8sTnYc3Jd5Fg6Hh0Kk1Mm2Nn3Pp4Qq5Rr6Ss7Tt8Uu9Vv0Ww1"))
             .collect();
         let pem = format!(
-            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n", // secret-chain:allow
             body.join("\n")
         );
         let filler = "INFO GET /health 200 1ms\n".repeat(500); // > 8 KiB
