@@ -235,7 +235,8 @@ impl KnownSecrets {
     }
 
     /// Appends the byte ranges of every registered value (or encoded form)
-    /// found in `text`, leftmost-longest, in order. Never blocks on a
+    /// found in `text`, leftmost-longest, sorted by start (ranges from the
+    /// big and the recent matcher may overlap). Never blocks on a
     /// registration or a rebuild.
     pub fn find(&self, text: &str, out: &mut Vec<Range<usize>>) {
         let m = self.shared.matcher.load();
@@ -244,11 +245,10 @@ impl KnownSecrets {
             ac.find(text.as_bytes(), out);
         }
         if let Some(ac) = &m.recent {
-            let mid = out.len();
             ac.find(text.as_bytes(), out);
-            if mid > before && out.len() > mid {
-                out[before..].sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
-            }
+        }
+        if out.len() - before > 1 {
+            out[before..].sort_unstable_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
         }
     }
 
