@@ -761,3 +761,95 @@ fn many_files_are_reported_in_a_stable_order_with_threads() {
         assert_eq!(got, want, "with -j {threads}");
     }
 }
+
+#[test]
+fn no_output_format_ever_prints_a_corpus_secret() {
+    let dir = tmp();
+    let tsv = corpus("positives.tsv");
+    let text = std::fs::read_to_string(&tsv).unwrap();
+    let json = run(
+        dir.path(),
+        &["scan", "--format", "json", tsv.to_str().unwrap()],
+        None,
+    );
+    let secrets = secrets_of(&text, &json_lines(&json));
+    assert!(!secrets.is_empty());
+    for format in ["text", "json", "sarif"] {
+        let out = run(
+            dir.path(),
+            &["scan", "--stats", "--format", format, tsv.to_str().unwrap()],
+            None,
+        );
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        for (i, s) in secrets.iter().enumerate() {
+            // Short values (a password) could occur by chance: check the long ones.
+            if s.len() >= 12 {
+                assert!(!all.contains(s.as_str()), "{format}: secret #{i} printed");
+            }
+        }
+    }
+    let baseline = dir.path().join("b.txt");
+    run(
+        dir.path(),
+        &[
+            "scan",
+            "--write-baseline",
+            baseline.to_str().unwrap(),
+            tsv.to_str().unwrap(),
+        ],
+        None,
+    );
+    let written = std::fs::read_to_string(&baseline).unwrap();
+    assert!(
+        secrets.iter().all(|s| !written.contains(s.as_str())),
+        "the baseline holds a secret"
+    );
+}
+
+#[test]
+fn scan_of_stdin_reports_a_finding_before_the_input_ends() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args(["scan", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    writeln!(input, "INFO ok\nINFO key={STRIPE}").unwrap();
+    input.flush().unwrap();
+    // Blocks until the finding comes out while stdin is still open.
+    let mut line = String::new();
+    output.read_line(&mut line).unwrap();
+    assert!(line.starts_with("<stdin>:2:"), "{line}");
+    drop(input);
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
+
+#[test]
+fn a_multi_line_pem_key_is_reported_once_and_redacted_line_by_line() {
+    let dir = tmp();
+    let body: Vec<String> = (0..6)
+        .map(|i| format!("MIIEpAIBAAKCAQEAx{i}Hq9Wk2ZpLr4Vb8sTnYc3Jd5Fg6Hh0Kk1Mm2Nn3Pp4Qq5Rr6Ss"))
+        .collect();
+    let input = format!(
+        "INFO loading key\n-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nINFO done\n",
+        body.join("\n")
+    );
+    write(dir.path(), "key.log", &input);
+    let out = run(dir.path(), &["scan", "--format", "json", "key.log"], None);
+    let f = json_lines(&out);
+    assert_eq!(f.len(), 1, "{}", stdout(&out));
+    assert_eq!(
+        (f[0]["line"].as_u64(), f[0]["rule"].as_str()),
+        (Some(3), Some("private-key"))
+    );
+    let red = run(dir.path(), &["redact", "key.log"], None);
+    let want = format!(
+        "INFO loading key\n-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nINFO done\n",
+        vec!["****"; 6].join("\n")
+    );
+    assert_eq!(stdout(&red), want);
+}
