@@ -835,7 +835,7 @@ fn a_multi_line_pem_key_is_reported_once_and_redacted_line_by_line() {
         .map(|i| format!("MIIEpAIBAAKCAQEAx{i}Hq9Wk2ZpLr4Vb8sTnYc3Jd5Fg6Hh0Kk1Mm2Nn3Pp4Qq5Rr6Ss"))
         .collect();
     let input = format!(
-        "INFO loading key\n-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nINFO done\n",
+        "INFO loading key\n-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nINFO done\n", // secret-chain:allow
         body.join("\n")
     );
     write(dir.path(), "key.log", &input);
@@ -848,7 +848,7 @@ fn a_multi_line_pem_key_is_reported_once_and_redacted_line_by_line() {
     );
     let red = run(dir.path(), &["redact", "key.log"], None);
     let want = format!(
-        "INFO loading key\n-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nINFO done\n",
+        "INFO loading key\n-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nINFO done\n", // secret-chain:allow
         vec!["****"; 6].join("\n")
     );
     assert_eq!(stdout(&red), want);
