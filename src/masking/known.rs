@@ -3,14 +3,18 @@
 //!
 //! # How matching stays off the logging path
 //!
-//! The matcher is an Aho-Corasick automaton (leftmost-longest) held in an
-//! [`ArcSwap`]. A log call loads the current automaton without a lock and
-//! never waits. [`KnownSecrets::register`] changes the value set under a
-//! mutex that only registering threads take, builds a small automaton for
-//! the values not yet in the big one and swaps it in before it returns, so
-//! a value is masked from the moment `register` returns. A background thread
-//! then folds everything into one big automaton and swaps again; while it
-//! works, log calls search both.
+//! The matcher (leftmost-longest literal matching; see `Literals`: a
+//! hashed 4-byte prefix index for patterns of 4 bytes or more, which stays
+//! as fast as an Aho-Corasick DFA with thousands of values without its
+//! memory, and a leftmost-longest Aho-Corasick automaton for shorter ones)
+//! is held in an [`ArcSwap`]. A log call loads the current matcher without
+//! a lock and never waits. [`KnownSecrets::register`] changes the value
+//! set under a mutex that only registering threads take, builds a small
+//! matcher for the values not yet in the big one and swaps it in before it
+//! returns, so a value is masked from the moment `register` returns. A
+//! background thread then folds everything into one big matcher and swaps
+//! again; while it works, log calls search both. (Up to 64 values the big
+//! matcher is simply rebuilt on the registering thread.)
 //!
 //! # Encoded forms
 //!
@@ -32,9 +36,10 @@
 //!
 //! # What is not protected
 //!
-//! The registry holds values in zeroizing buffers, but the compiled
-//! automaton stores pattern bytes in its own tables, which are freed, not
-//! zeroized.
+//! The registry and the matcher hold values and their encoded forms in
+//! zeroizing buffers; the prefix index keeps the first 4 bytes of each form
+//! as plain integers, and the automaton for forms shorter than 4 bytes
+//! stores them in its own tables; those are freed, not zeroized.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
