@@ -1,15 +1,23 @@
 //! The TTL cache: an immutable map swapped atomically on write.
 //!
-//! Reads load the current map through `arc-swap` (no lock, no shared
-//! reference count touched) and look the key up; writes copy the map,
-//! change the copy and swap it in under a writers' mutex. Secrets are few
-//! and fetched rarely, so copy-on-write costs little and keeps the hit path
-//! free of any lock.
+//! Writes copy the map, change the copy, swap it in (`arc-swap`) under a
+//! writers' mutex and bump a generation counter. Secrets are few and fetched
+//! rarely, so copy-on-write costs little and keeps the hit path free of any
+//! lock.
+//!
+//! Reads keep, per thread, the map they last loaded with its generation:
+//! while the generation has not moved (one shared, read-mostly atomic load),
+//! the hit path touches nothing shared and writes nothing, so threads
+//! reading together scale. A changed generation reloads the map through
+//! `arc-swap`. A thread holds at most [`LOCAL_SLOTS`] maps (of the caches it
+//! read last); an idle thread may keep an old map, and the values in it,
+//! alive until it reads again or exits.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
@@ -59,7 +67,24 @@ impl Entry {
 
 type Map = HashMap<Box<str>, Arc<Entry>, foldhash::fast::RandomState>;
 
+/// How many caches' maps one thread keeps.
+pub(crate) const LOCAL_SLOTS: usize = 4;
+
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
+
+struct LocalSlot {
+    cache: u64,
+    generation: u64,
+    map: Arc<Map>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Vec<LocalSlot>> = const { RefCell::new(Vec::new()) };
+}
+
 pub(crate) struct Cache {
+    id: u64,
+    generation: AtomicU64,
     map: ArcSwap<Map>,
     writers: Mutex<()>,
 }
@@ -78,6 +103,8 @@ pub(crate) fn key_for<'a>(path: &'a str, version: &Version) -> Cow<'a, str> {
 impl Cache {
     pub(crate) fn new() -> Cache {
         Cache {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             map: ArcSwap::from_pointee(Map::default()),
             writers: Mutex::new(()),
         }
@@ -86,8 +113,49 @@ impl Cache {
     /// Runs `f` on the entry for `key`, if any, without cloning the entry.
     #[inline]
     pub(crate) fn with<R>(&self, key: &str, f: impl FnOnce(&Entry) -> R) -> Option<R> {
-        let map = self.map.load();
-        map.get(key).map(|e| f(e))
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut f = Some(f);
+        let local = LOCAL.try_with(|slots| {
+            let mut slots = slots.try_borrow_mut().ok()?;
+            let map = self.local_map(&mut slots, generation);
+            let f = f.take().expect("called once");
+            Some(map.get(key).map(|e| f(e)))
+        });
+        match local {
+            Ok(Some(found)) => found,
+            // Thread-local storage torn down, or re-entered: read shared.
+            _ => {
+                let f = f.take().expect("not called yet");
+                self.map.load().get(key).map(|e| f(e))
+            }
+        }
+    }
+
+    /// This thread's copy of the map, reloaded when the generation moved.
+    #[inline]
+    fn local_map<'s>(&self, slots: &'s mut Vec<LocalSlot>, generation: u64) -> &'s Map {
+        let i = match slots.iter().position(|s| s.cache == self.id) {
+            Some(i) => {
+                if slots[i].generation != generation {
+                    // Loaded after reading `generation`: at least that new.
+                    slots[i].map = self.map.load_full();
+                    slots[i].generation = generation;
+                }
+                i
+            }
+            None => {
+                if slots.len() >= LOCAL_SLOTS {
+                    slots.remove(0);
+                }
+                slots.push(LocalSlot {
+                    cache: self.id,
+                    generation,
+                    map: self.map.load_full(),
+                });
+                slots.len() - 1
+            }
+        };
+        &slots[i].map
     }
 
     /// The entry for `key`, shared.
@@ -99,7 +167,7 @@ impl Cache {
         let _w = self.writers.lock();
         let mut next: Map = (**self.map.load()).clone();
         next.insert(key.into(), entry);
-        self.map.store(Arc::new(next));
+        self.publish(next);
     }
 
     pub(crate) fn remove(&self, key: &str) {
@@ -109,15 +177,91 @@ impl Cache {
         }
         let mut next: Map = (**self.map.load()).clone();
         next.remove(key);
-        self.map.store(Arc::new(next));
+        self.publish(next);
     }
 
     pub(crate) fn clear(&self) {
         let _w = self.writers.lock();
-        self.map.store(Arc::new(Map::default()));
+        self.publish(Map::default());
+    }
+
+    /// Swaps in a new map, then moves the generation (writers' lock held).
+    fn publish(&self, next: Map) {
+        self.map.store(Arc::new(next));
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     pub(crate) fn len(&self) -> usize {
         self.map.load().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::clock::Clock;
+    use crate::chain::path::Resolved;
+    use secrecy::{ExposeSecret, SecretString};
+
+    fn entry(v: &str) -> Arc<Entry> {
+        let now = Clock::system().now();
+        Arc::new(Entry::new(
+            Cached::Value(Resolved::Text(SecretString::from(v))),
+            0,
+            now,
+            now,
+            now,
+        ))
+    }
+
+    fn read(c: &Cache, key: &str) -> Option<String> {
+        c.with(key, |e| match &e.value {
+            Cached::Value(Resolved::Text(s)) => s.expose_secret().to_owned(),
+            _ => panic!("text expected"),
+        })
+    }
+
+    #[test]
+    fn a_write_is_seen_by_the_next_read_on_every_thread() {
+        let c = Cache::new();
+        assert_eq!(read(&c, "k"), None);
+        c.insert("k", entry("v1"));
+        assert_eq!(read(&c, "k").as_deref(), Some("v1"));
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(read(&c, "k").as_deref(), Some("v1")));
+        });
+        c.insert("k", entry("v2"));
+        assert_eq!(read(&c, "k").as_deref(), Some("v2"));
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(read(&c, "k").as_deref(), Some("v2")));
+        });
+        c.remove("k");
+        assert_eq!(read(&c, "k"), None);
+        c.insert("k", entry("v3"));
+        c.clear();
+        assert_eq!(read(&c, "k"), None);
+    }
+
+    #[test]
+    fn more_caches_than_thread_slots_stay_correct() {
+        let caches: Vec<Cache> = (0..LOCAL_SLOTS * 3).map(|_| Cache::new()).collect();
+        for (i, c) in caches.iter().enumerate() {
+            c.insert("k", entry(&format!("value-{i}")));
+        }
+        for _ in 0..3 {
+            for (i, c) in caches.iter().enumerate() {
+                assert_eq!(read(c, "k"), Some(format!("value-{i}")));
+            }
+        }
+        LOCAL.with(|l| assert!(l.borrow().len() <= LOCAL_SLOTS));
+    }
+
+    #[test]
+    fn a_nested_read_falls_back_to_the_shared_map() {
+        let c = Cache::new();
+        c.insert("a", entry("outer"));
+        c.insert("b", entry("inner"));
+        let nested = c.with("a", |_| read(&c, "b")).flatten();
+        assert_eq!(nested.as_deref(), Some("inner"));
     }
 }

@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
-use crate::chain::SecretsManager;
+use std::future::Future;
+
+use crate::chain::{GetSecret, SecretsManager};
 use crate::error::{Error, ErrorKind};
 
 static GLOBAL: OnceLock<SecretsManager> = OnceLock::new();
@@ -52,8 +54,11 @@ pub fn try_global() -> Option<&'static SecretsManager> {
 /// As [`SecretsManager::get_secret`], plus the configuration error of
 /// [`global`].
 #[inline]
-pub async fn get_secret(path: &str) -> Result<SecretString, Error> {
-    global()?.get_secret(path).await
+pub fn get_secret(path: &str) -> impl Future<Output = Result<SecretString, Error>> + Send + '_ {
+    match global() {
+        Ok(m) => m.get_secret_future(path),
+        Err(e) => GetSecret::Ready(Some(Err(e))),
+    }
 }
 
 /// Reads and deserializes a JSON secret through the global manager.

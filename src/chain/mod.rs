@@ -35,6 +35,9 @@ pub mod resilience;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -203,6 +206,10 @@ impl SecretsManager {
     /// Reads a secret as a string. `path` is `name` or `name#field` (one
     /// field of a JSON secret).
     ///
+    /// A cache hit is answered when this is called, without a lock or a
+    /// backend call; the returned future is then ready at once. A miss
+    /// fetches through the chain when the future is awaited.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::NotFound`] when no provider has it (the error lists each
@@ -211,15 +218,19 @@ impl SecretsManager {
     /// [`ErrorKind::InvalidJson`] for a missing field or non-JSON value,
     /// [`ErrorKind::InvalidPath`] for a malformed path.
     #[inline]
-    pub async fn get_secret(&self, path: &str) -> Result<SecretString, Error> {
-        if let Some(hit) = self.cached_text(path) {
-            return hit;
+    pub fn get_secret<'a>(
+        &'a self,
+        path: &'a str,
+    ) -> impl Future<Output = Result<SecretString, Error>> + Send + 'a {
+        self.get_secret_future(path)
+    }
+
+    #[inline]
+    pub(crate) fn get_secret_future<'a>(&'a self, path: &'a str) -> GetSecret<'a> {
+        match self.cached_text(path) {
+            Some(hit) => GetSecret::Ready(Some(hit)),
+            None => GetSecret::Miss(Box::pin(self.get_secret_version(path, &Version::Current))),
         }
-        // The miss path is boxed so that this future stays a few words
-        // big: a hit never moves or initialises the fetch's state.
-        let miss: crate::providers::BoxFuture<'_, Result<SecretString, Error>> =
-            Box::pin(self.get_secret_version(path, &Version::Current));
-        miss.await
     }
 
     /// Reads a secret at a given version (`AWSPREVIOUS`, a version id, ...).
@@ -825,6 +836,25 @@ impl SecretsManager {
                     known.register(s);
                 }
             }
+        }
+    }
+}
+
+/// The future of [`SecretsManager::get_secret`]: ready on a cache hit, a
+/// boxed fetch on a miss (so a hit never builds the fetch's state).
+pub(crate) enum GetSecret<'a> {
+    Ready(Option<Result<SecretString, Error>>),
+    Miss(crate::providers::BoxFuture<'a, Result<SecretString, Error>>),
+}
+
+impl Future for GetSecret<'_> {
+    type Output = Result<SecretString, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            GetSecret::Ready(v) => Poll::Ready(v.take().expect("GetSecret polled after completion")),
+            GetSecret::Miss(f) => f.as_mut().poll(cx),
         }
     }
 }
