@@ -155,6 +155,26 @@ impl KnownSecrets {
         }
     }
 
+    /// A registry configured from `config`: `SECRETS_MASK_RETENTION`
+    /// (seconds a value stays masked after it was last registered, default
+    /// 3600) and `SECRETS_MASK_MIN_LENGTH` (characters, default 6).
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](crate::ErrorKind::Config) error naming the variable when
+    /// a value is not a number (or the minimum length is 0).
+    pub fn from_config(config: &crate::Config) -> Result<KnownSecrets, crate::Error> {
+        let retention = config.u64_setting("SECRETS_MASK_RETENTION", DEFAULT_RETENTION.as_secs(), "seconds")?;
+        let min_len = config.u64_setting("SECRETS_MASK_MIN_LENGTH", DEFAULT_MIN_LEN as u64, "characters")?;
+        if min_len == 0 {
+            return Err(crate::Error::config("SECRETS_MASK_MIN_LENGTH must be at least 1"));
+        }
+        Ok(KnownSecrets::with_settings(
+            usize::try_from(min_len).unwrap_or(usize::MAX),
+            Duration::from_secs(retention),
+        ))
+    }
+
     /// Sets the retention: how long a value stays masked after it was last
     /// registered. Applies from the next rebuild.
     pub fn set_retention(&self, retention: Duration) {
@@ -701,6 +721,20 @@ mod tests {
         k.register_for("live-value-3", Duration::from_secs(60));
         k.prune();
         assert!(masked(&k, "live-value-3"));
+    }
+
+    #[test]
+    fn settings_come_from_the_config_with_defaults() {
+        let cfg = |pairs: &[(&str, &str)]| {
+            crate::Config::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+        };
+        let k = KnownSecrets::from_config(&cfg(&[])).unwrap();
+        assert_eq!((k.min_len(), k.retention()), (6, Duration::from_secs(3600)));
+        let k = KnownSecrets::from_config(&cfg(&[("SECRETS_MASK_RETENTION", "60"), ("SECRETS_MASK_MIN_LENGTH", "8")])).unwrap();
+        assert_eq!((k.min_len(), k.retention()), (8, Duration::from_secs(60)));
+        let e = KnownSecrets::from_config(&cfg(&[("SECRETS_MASK_RETENTION", "soon")])).unwrap_err();
+        assert!(e.to_string().contains("SECRETS_MASK_RETENTION"), "{e}");
+        assert!(KnownSecrets::from_config(&cfg(&[("SECRETS_MASK_MIN_LENGTH", "0")])).is_err());
     }
 
     #[test]
