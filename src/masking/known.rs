@@ -4,8 +4,8 @@
 //! # How matching stays off the logging path
 //!
 //! The matcher (leftmost-longest literal matching; see `Literals`: a
-//! hashed 4-byte prefix index for patterns of 4 bytes or more, which stays
-//! as fast as an Aho-Corasick DFA with thousands of values without its
+//! sampled 4-gram index for forms of 6 bytes or more, which stays faster
+//! than an Aho-Corasick DFA with thousands of values and without its
 //! memory, and a leftmost-longest Aho-Corasick automaton for shorter ones)
 //! is held in an [`ArcSwap`]. A log call loads the current matcher without
 //! a lock and never waits. [`KnownSecrets::register`] changes the value
@@ -37,8 +37,8 @@
 //! # What is not protected
 //!
 //! The registry and the matcher hold values and their encoded forms in
-//! zeroizing buffers; the prefix index keeps the first 4 bytes of each form
-//! as plain integers, and the automaton for forms shorter than 4 bytes
+//! zeroizing buffers; the index keeps 4-byte windows of each form as
+//! plain integers, and the automaton for forms shorter than 6 bytes
 //! stores them in its own tables; those are freed, not zeroized.
 
 use std::borrow::Borrow;
@@ -408,20 +408,30 @@ fn build<'a>(values: impl Iterator<Item = &'a str>) -> Option<Literals> {
     Literals::new(patterns)
 }
 
+/// Sampling stride of the long-pattern index: every pattern of at least
+/// `4 + STRIDE - 1` bytes has a 4-byte window starting at a multiple of
+/// `STRIDE` in the text, wherever it occurs.
+const STRIDE: usize = 3;
+const MIN_LONG: usize = 4 + STRIDE - 1;
+
 /// A set of literal byte strings matched leftmost-longest.
 ///
-/// Patterns of 4 bytes or more are found with a hashed 4-byte prefix
-/// filter (one unaligned load, a multiply and a bit test per text byte;
-/// candidates are verified against the patterns that share the prefix),
-/// which stays fast with thousands of patterns where an Aho-Corasick NFA
-/// slows down and a DFA takes too much memory. Shorter patterns go to a
-/// small Aho-Corasick automaton. Pattern bytes are held zeroizing.
+/// Patterns of [`MIN_LONG`] bytes or more are found with a sampled q-gram
+/// index: at every third text position one unaligned 4-byte load, a
+/// multiply and a bit test against a bitset of the patterns' 4-byte windows
+/// at offsets 0, 1 and 2; only a set bit looks the window up and compares
+/// the candidate patterns. This stays fast with thousands of patterns,
+/// where an Aho-Corasick NFA walks its trie at every byte and a DFA takes
+/// too much memory. Shorter patterns go to a small leftmost-longest
+/// Aho-Corasick automaton. Pattern bytes are held zeroizing.
 struct Literals {
-    /// Sorted by 4-byte prefix, then longest first.
     long: Vec<Zeroizing<Vec<u8>>>,
+    /// `(pattern, offset of the window in it)`, grouped by window; within a
+    /// window by descending offset (ascending start), then longest first.
+    entries: Vec<(u32, u8)>,
+    index: FastMap<u32, (u32, u32)>,
     bits: Vec<u64>,
     shift: u32,
-    index: FastMap<u32, (u32, u32)>,
     short: Option<AhoCorasick>,
 }
 
@@ -432,25 +442,34 @@ impl Literals {
         if patterns.is_empty() {
             return None;
         }
-        let (mut long, short): (Vec<_>, Vec<_>) = patterns.into_iter().partition(|p| p.len() >= 4);
-        long.sort_unstable_by(|a, b| prefix(a).cmp(&prefix(b)).then(b.len().cmp(&a.len())));
-        // About 16 bits per pattern, between 4 Ki and 4 Mi bits.
-        let log2 = (long.len().max(1) * 16).next_power_of_two().trailing_zeros().clamp(12, 22);
+        let (long, short): (Vec<_>, Vec<_>) = patterns.into_iter().partition(|p| p.len() >= MIN_LONG);
+        let mut grams: Vec<(u32, u8, u32)> = Vec::with_capacity(long.len() * STRIDE);
+        for (i, p) in long.iter().enumerate() {
+            for off in 0..STRIDE {
+                grams.push((window(p, off), off as u8, i as u32));
+            }
+        }
+        grams.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(long[b.2 as usize].len().cmp(&long[a.2 as usize].len()))
+        });
+        // About 32 bits per window, between 4 Ki and 16 Mi bits.
+        let log2 = (grams.len().max(1) * 32).next_power_of_two().trailing_zeros().clamp(12, 24);
         let mut bits = vec![0u64; 1usize << (log2 - 6)];
         let shift = 32 - log2;
         let mut index: FastMap<u32, (u32, u32)> = FastMap::default();
         let mut i = 0;
-        while i < long.len() {
-            let p = prefix(&long[i]);
+        while i < grams.len() {
+            let g = grams[i].0;
             let mut j = i;
-            while j < long.len() && prefix(&long[j]) == p {
+            while j < grams.len() && grams[j].0 == g {
                 j += 1;
             }
-            index.insert(p, (i as u32, j as u32));
-            let h = hash(p, shift);
+            index.insert(g, (i as u32, j as u32));
+            let h = hash(g, shift);
             bits[h >> 6] |= 1 << (h & 63);
             i = j;
         }
+        let entries = grams.into_iter().map(|(_, off, p)| (p, off)).collect();
         let short = if short.is_empty() {
             None
         } else {
@@ -459,39 +478,45 @@ impl Literals {
                 .build(short.iter().map(|p| p.as_slice()))
                 .ok()
         };
-        Some(Literals { long, bits, shift, index, short })
+        Some(Literals { long, entries, index, bits, shift, short })
     }
 
+    /// The leftmost-longest match whose start is in `[p - 2, p]` and at
+    /// least `from`, given the window at sampled position `p`.
     #[inline]
-    fn candidate(&self, w: u32) -> bool {
+    fn at(&self, b: &[u8], p: usize, from: usize) -> Option<(usize, usize)> {
+        let w = u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]]);
         let h = hash(w, self.shift);
-        self.bits[h >> 6] & (1 << (h & 63)) != 0
-    }
-
-    /// The longest pattern starting at `i`, if any.
-    #[inline]
-    fn at(&self, b: &[u8], i: usize, w: u32) -> Option<usize> {
+        if self.bits[h >> 6] & (1 << (h & 63)) == 0 {
+            return None;
+        }
         let &(s, e) = self.index.get(&w)?;
-        self.long[s as usize..e as usize]
-            .iter()
-            .find(|p| b[i..].starts_with(p.as_slice()))
-            .map(|p| p.len())
+        for &(pi, off) in &self.entries[s as usize..e as usize] {
+            let off = off as usize;
+            if off > p || p - off < from {
+                continue;
+            }
+            let start = p - off;
+            let pat = &self.long[pi as usize];
+            if b[start..].starts_with(pat) {
+                return Some((start, start + pat.len()));
+            }
+        }
+        None
     }
 
     fn find(&self, b: &[u8], out: &mut Vec<Range<usize>>) {
-        if !self.long.is_empty() && b.len() >= 4 {
-            let mut i = 0;
-            let last = b.len() - 4;
-            while i <= last {
-                let w = u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-                if self.candidate(w)
-                    && let Some(len) = self.at(b, i, w)
-                {
-                    out.push(i..i + len);
-                    i += len;
-                    continue;
+        if !self.long.is_empty() && b.len() >= MIN_LONG {
+            let mut from = 0;
+            let mut p = 0;
+            while p + 4 <= b.len() {
+                if let Some((s, e)) = self.at(b, p, from) {
+                    out.push(s..e);
+                    from = e;
+                    p = e.div_ceil(STRIDE) * STRIDE;
+                } else {
+                    p += STRIDE;
                 }
-                i += 1;
             }
         }
         if let Some(ac) = &self.short {
@@ -500,12 +525,13 @@ impl Literals {
     }
 
     fn is_match(&self, b: &[u8]) -> bool {
-        if !self.long.is_empty() && b.len() >= 4 {
-            for i in 0..=b.len() - 4 {
-                let w = u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-                if self.candidate(w) && self.at(b, i, w).is_some() {
+        if !self.long.is_empty() && b.len() >= MIN_LONG {
+            let mut p = 0;
+            while p + 4 <= b.len() {
+                if self.at(b, p, 0).is_some() {
                     return true;
                 }
+                p += STRIDE;
             }
         }
         self.short.as_ref().is_some_and(|ac| ac.is_match(b))
@@ -513,8 +539,8 @@ impl Literals {
 }
 
 #[inline]
-fn prefix(p: &[u8]) -> u32 {
-    u32::from_le_bytes([p[0], p[1], p[2], p[3]])
+fn window(p: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([p[off], p[off + 1], p[off + 2], p[off + 3]])
 }
 
 #[inline]
