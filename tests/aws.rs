@@ -15,28 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::primitives::Blob;
 use secret_chain::providers::aws::AwsProvider;
 use secret_chain::providers::{EnvProvider, Provider, SecretValue};
 use secret_chain::{Config, ErrorKind, ExposeSecret, SecretsManager, Version};
 
-/// A client for seeding moto, outside the code under test.
-fn seed_client(endpoint: &str) -> Client {
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(support::AWS_TEST_REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            support::AWS_TEST_ACCESS_KEY_ID,
-            support::AWS_TEST_SECRET_ACCESS_KEY,
-            None,
-            None,
-            "tests",
-        ))
-        .build();
-    Client::from_conf(conf)
-}
+use support::seed_client;
 
 /// The variables a deployment pointing at `endpoint` would set.
 fn vars(endpoint: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {

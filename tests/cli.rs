@@ -139,15 +139,8 @@ fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
 
 #[tokio::test]
 async fn aws_then_env_chain_works_for_get_list_and_check() {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
     let endpoint = support::aws_endpoint();
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(support::AWS_TEST_REGION))
-        .endpoint_url(&endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .build();
-    let client = aws_sdk_secretsmanager::Client::from_conf(conf);
+    let client = support::seed_client(&endpoint);
     let prefix = format!("/{}/", support::unique_name("cli"));
     client
         .create_secret()

@@ -13,28 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use secret_chain::providers::aws::AwsProvider;
 use secret_chain::providers::EnvProvider;
 use secret_chain::{BreakerState, Clock, Config, ErrorKind, ExposeSecret, MockClock, SecretsManager};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-fn seed_client(endpoint: &str) -> Client {
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(support::AWS_TEST_REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            support::AWS_TEST_ACCESS_KEY_ID,
-            support::AWS_TEST_SECRET_ACCESS_KEY,
-            None,
-            None,
-            "tests",
-        ))
-        .build();
-    Client::from_conf(conf)
-}
+use support::seed_client;
 
 async fn put(client: &Client, name: &str, value: &str) {
     match client.create_secret().name(name).secret_string(value).send().await {

@@ -673,3 +673,23 @@ fn wait_until_stopped(pid: u32) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// An AWS SDK client for seeding moto in test set-up (outside the code under
+/// test), with the dummy credentials.
+#[cfg(feature = "aws")]
+pub fn seed_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(AWS_TEST_REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            AWS_TEST_ACCESS_KEY_ID,
+            AWS_TEST_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "tests",
+        ))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
