@@ -182,6 +182,10 @@ impl SecretsManagerBuilder {
     /// A configuration error when a provider cannot be configured.
     pub fn config(mut self, config: &Config) -> Result<Self, Error> {
         self.providers.extend(config.build_providers()?);
+        if self.known.is_none() {
+            // SECRETS_MASK_RETENTION, SECRETS_MASK_MIN_LENGTH.
+            self.known = Some(Arc::new(KnownSecrets::from_config(config)?));
+        }
         let s = &mut self.settings;
         s.ttl = config.cache_ttl;
         s.max_stale = config.max_stale;

@@ -169,13 +169,6 @@ impl SecretsManager {
     pub(crate) fn from_builder(b: SecretsManagerBuilder) -> SecretsManager {
         let n = b.providers.len();
         let known: Arc<KnownSecrets> = b.known.unwrap_or_default();
-        // A value can be served (and so logged) until its TTL and the stale
-        // window have passed: keep masking it at least that long after its
-        // last fetch, also once it has rotated out.
-        let in_flight = b.settings.ttl.saturating_add(b.settings.max_stale);
-        if known.retention() < in_flight {
-            known.set_retention(in_flight);
-        }
         SecretsManager {
             inner: Arc::new(Inner {
                 providers: b.providers,
@@ -722,10 +715,10 @@ impl SecretsManager {
             }
             match self.call_provider(i, p.as_ref(), parsed.name, path, version).await {
                 Ok(value) => {
-                    self.register(&value);
+                    self.register_value(&value);
                     let resolved = path::resolve(value, parsed, path, p.name())?;
                     if let Resolved::Text(s) = &resolved {
-                        self.inner.known.register(s.expose_secret());
+                        self.register(s.expose_secret());
                     }
                     return Ok((i, resolved));
                 }
@@ -827,13 +820,23 @@ impl SecretsManager {
         }
     }
 
-    fn register(&self, value: &SecretValue) {
-        let known = &self.inner.known;
+    /// Registers a fetched value for masking. A value can be served (and
+    /// so logged) until its TTL and the stale window have passed: it stays
+    /// masked that long, plus the registry's retention, after its last
+    /// fetch, also once it has rotated out.
+    fn register(&self, value: &str) {
+        let s = &self.inner.settings;
+        self.inner
+            .known
+            .register_for(value, s.ttl.saturating_add(s.max_stale));
+    }
+
+    fn register_value(&self, value: &SecretValue) {
         match value {
-            SecretValue::Text(s) | SecretValue::Document(s) => known.register(s.expose_secret()),
+            SecretValue::Text(s) | SecretValue::Document(s) => self.register(s.expose_secret()),
             SecretValue::Binary(b) => {
                 if let Ok(s) = std::str::from_utf8(b.expose_secret()) {
-                    known.register(s);
+                    self.register(s);
                 }
             }
         }
