@@ -4,6 +4,8 @@
 //! server); tests that stop, freeze or lock down a server start a private
 //! one.
 
+#![cfg(feature = "aws")]
+
 mod support;
 
 use std::collections::HashMap;

@@ -124,6 +124,7 @@ fn help_documents_the_exit_codes() {
     assert!(help.contains("Exit codes") && help.contains("every provider unavailable"), "{help}");
 }
 
+#[cfg(feature = "aws")]
 fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("SECRETS_PROVIDERS", "aws,env"),
@@ -137,6 +138,7 @@ fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
+#[cfg(feature = "aws")]
 #[tokio::test]
 async fn aws_then_env_chain_works_for_get_list_and_check() {
     let endpoint = support::aws_endpoint();
@@ -177,6 +179,7 @@ async fn aws_then_env_chain_works_for_get_list_and_check() {
     assert!(report.contains("aws: ok") && report.contains("env: ok"), "{report}");
 }
 
+#[cfg(feature = "aws")]
 #[test]
 fn every_provider_unavailable_exits_three() {
     let dead = format!("http://127.0.0.1:{}", support::free_port());

@@ -5,6 +5,8 @@
 //!
 //! Run with `bash scripts/test --test resilience`.
 
+#![cfg(all(feature = "aws", feature = "vault"))]
+
 mod support;
 
 use std::collections::HashMap;

@@ -5,6 +5,8 @@
 //! dev server). Every test works under its own unique KV folder (and its own
 //! AppRole mount), because tests run in parallel against one server; tests
 //! that stop or seal a server start a private one.
+
+#![cfg(feature = "vault")]
 #![cfg(feature = "vault")]
 
 mod support;
