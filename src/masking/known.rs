@@ -482,14 +482,10 @@ impl Literals {
     }
 
     /// The leftmost-longest match whose start is in `[p - 2, p]` and at
-    /// least `from`, given the window at sampled position `p`.
-    #[inline]
-    fn at(&self, b: &[u8], p: usize, from: usize) -> Option<(usize, usize)> {
-        let w = u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]]);
-        let h = hash(w, self.shift);
-        if self.bits[h >> 6] & (1 << (h & 63)) == 0 {
-            return None;
-        }
+    /// least `from`, given the window `w` at sampled position `p` whose bit
+    /// is set (the slow path: a hash lookup and byte compares).
+    #[inline(never)]
+    fn verify(&self, b: &[u8], p: usize, w: u32, from: usize) -> Option<(usize, usize)> {
         let &(s, e) = self.index.get(&w)?;
         for &(pi, off) in &self.entries[s as usize..e as usize] {
             let off = off as usize;
@@ -505,18 +501,64 @@ impl Literals {
         None
     }
 
+    /// Whether the bit of window `w` is set (the fast path: one multiply
+    /// and one load; the bitset length is a power of two).
+    #[inline(always)]
+    fn bit(&self, w: u32) -> bool {
+        let h = hash(w, self.shift);
+        let bits = &self.bits;
+        bits[(h >> 6) & (bits.len() - 1)] & (1 << (h & 63)) != 0
+    }
+
+    /// The first match found from sampled position `p` on (a multiple of
+    /// [`STRIDE`]) that starts at or after `from`, and the sampled
+    /// position after it.
+    #[inline]
+    fn next(&self, b: &[u8], mut p: usize, from: usize) -> Option<(usize, usize)> {
+        #[inline(always)]
+        fn word(b: &[u8], p: usize) -> u32 {
+            u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
+        }
+        // Four probes per round: the loads are independent, and one
+        // branch covers all four when no bit is set (the usual case).
+        const ROUND: usize = 4 * STRIDE;
+        while p + ROUND + 1 <= b.len() {
+            let chunk = &b[p..p + ROUND + 1];
+            let w0 = word(chunk, 0);
+            let w1 = word(chunk, STRIDE);
+            let w2 = word(chunk, 2 * STRIDE);
+            let w3 = word(chunk, 3 * STRIDE);
+            if self.bit(w0) | self.bit(w1) | self.bit(w2) | self.bit(w3) {
+                for (k, w) in [w0, w1, w2, w3].into_iter().enumerate() {
+                    if self.bit(w)
+                        && let Some(m) = self.verify(b, p + k * STRIDE, w, from)
+                    {
+                        return Some(m);
+                    }
+                }
+            }
+            p += ROUND;
+        }
+        while p + 4 <= b.len() {
+            let w = word(b, p);
+            if self.bit(w)
+                && let Some(m) = self.verify(b, p, w, from)
+            {
+                return Some(m);
+            }
+            p += STRIDE;
+        }
+        None
+    }
+
     fn find(&self, b: &[u8], out: &mut Vec<Range<usize>>) {
         if !self.long.is_empty() && b.len() >= MIN_LONG {
             let mut from = 0;
             let mut p = 0;
-            while p + 4 <= b.len() {
-                if let Some((s, e)) = self.at(b, p, from) {
-                    out.push(s..e);
-                    from = e;
-                    p = e.div_ceil(STRIDE) * STRIDE;
-                } else {
-                    p += STRIDE;
-                }
+            while let Some((s, e)) = self.next(b, p, from) {
+                out.push(s..e);
+                from = e;
+                p = e.div_ceil(STRIDE) * STRIDE;
             }
         }
         if let Some(ac) = &self.short {
@@ -525,14 +567,8 @@ impl Literals {
     }
 
     fn is_match(&self, b: &[u8]) -> bool {
-        if !self.long.is_empty() && b.len() >= MIN_LONG {
-            let mut p = 0;
-            while p + 4 <= b.len() {
-                if self.at(b, p, 0).is_some() {
-                    return true;
-                }
-                p += STRIDE;
-            }
+        if !self.long.is_empty() && b.len() >= MIN_LONG && self.next(b, 0, 0).is_some() {
+            return true;
         }
         self.short.as_ref().is_some_and(|ac| ac.is_match(b))
     }
