@@ -317,7 +317,11 @@ impl Provider for Slow {
     fn name(&self) -> &str {
         "slow"
     }
-    fn fetch<'a>(&'a self, _n: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, secret_chain::Error>> {
+    fn fetch<'a>(
+        &'a self,
+        _n: &'a str,
+        _v: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, secret_chain::Error>> {
         Box::pin(async move {
             self.0.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(1)).await;

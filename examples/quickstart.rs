@@ -46,15 +46,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(path = "database/url", len = url.expose_secret().len(), value = ?url, "resolved");
 
     let stripe = secret_chain::get_secret("stripe/api-key").await?;
-    tracing::info!(path = "stripe/api-key", len = stripe.expose_secret().len(), "resolved");
+    tracing::info!(
+        path = "stripe/api-key",
+        len = stripe.expose_secret().len(),
+        "resolved"
+    );
 
     // 5. One field of a JSON secret.
     let password = secret_chain::get_secret("database/creds#password").await?;
-    tracing::info!(path = "database/creds#password", len = password.expose_secret().len(), "resolved");
+    tracing::info!(
+        path = "database/creds#password",
+        len = password.expose_secret().len(),
+        "resolved"
+    );
 
     // 6. A whole JSON secret into a typed struct.
     let flags: FeatureFlags = secret_chain::get_secret_json("feature/flags").await?;
-    tracing::info!(new_checkout = flags.new_checkout, max_retries = flags.max_retries, "feature flags");
+    tracing::info!(
+        new_checkout = flags.new_checkout,
+        max_retries = flags.max_retries,
+        "feature flags"
+    );
 
     // 7. A second read is a cache hit: no provider call, no audit event.
     let again = secret_chain::get_secret("database/url").await?;
@@ -75,7 +87,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     //     fetched values (also base64- or URL-encoded) and anything shaped
     //     like a credential, and keeps the rest of the line readable.
     tracing::warn!("connecting with {} failed, retrying", url.expose_secret());
-    tracing::warn!(password = password.expose_secret(), user = "app", "login rejected");
+    tracing::warn!(
+        password = password.expose_secret(),
+        user = "app",
+        "login rejected"
+    );
     tracing::info!(
         "a stray token in a message: ghp_{}",
         "k3Q9xV7mT2pL8wZ4nR6yB1cF5hJ0dS2aE7uG"

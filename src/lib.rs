@@ -55,8 +55,13 @@ mod error;
 pub mod masking;
 pub mod providers;
 
-pub use chain::global::{get_secret, get_secret_blocking, get_secret_json, global, init, try_global};
-pub use chain::{BreakerState, Clock, Config, MockClock, ProviderHealth, ProviderKind, SecretsManager, SecretsManagerBuilder, Stats, ProviderStats};
+pub use chain::global::{
+    get_secret, get_secret_blocking, get_secret_json, global, init, try_global,
+};
+pub use chain::{
+    BreakerState, Clock, Config, MockClock, ProviderHealth, ProviderKind, ProviderStats,
+    SecretsManager, SecretsManagerBuilder, Stats,
+};
 pub use error::{Error, ErrorKind, ProviderOutcome, Result};
 pub use providers::Version;
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};

@@ -66,7 +66,10 @@ fn main() -> ExitCode {
         Commands::Redact(args) => return cli::scan::run_redact(args),
         other => other,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("secret-chain: cannot start the async runtime: {e}");
@@ -89,8 +92,8 @@ async fn run(command: Commands) -> Result<ExitCode, Error> {
             let value = manager.get_secret(&path).await?;
             let mut out = std::io::stdout().lock();
             let written = if json {
-                let parsed: serde_json::Value =
-                    serde_json::from_str(value.expose_secret()).map_err(|_| {
+                let parsed: serde_json::Value = serde_json::from_str(value.expose_secret())
+                    .map_err(|_| {
                         Error::new(
                             ErrorKind::InvalidJson,
                             format!("secret '{path}' is not JSON; drop --json to print it as text"),

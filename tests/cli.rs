@@ -39,7 +39,11 @@ fn get_prints_the_value_and_a_newline_and_exits_zero() {
 #[test]
 fn process_environment_wins_over_the_env_file() {
     let dir = dir_with_env("API_TOKEN=from-file-123\n");
-    let out = run(dir.path(), &["get", "api/token"], &[("API_TOKEN", "from-proc-123")]);
+    let out = run(
+        dir.path(),
+        &["get", "api/token"],
+        &[("API_TOKEN", "from-proc-123")],
+    );
     assert_eq!(text(&out.stdout), "from-proc-123\n");
 }
 
@@ -48,7 +52,11 @@ fn get_json_pretty_prints_and_field_paths_work() {
     let dir = dir_with_env("DB='{\"user\":\"app\",\"password\":\"cli-pw-2\"}'\n");
     let out = run(dir.path(), &["get", "db", "--json"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("\n  \"user\": \"app\""), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("\n  \"user\": \"app\""),
+        "{}",
+        text(&out.stdout)
+    );
     let out = run(dir.path(), &["get", "db#password"], &[]);
     assert_eq!(text(&out.stdout), "cli-pw-2\n");
 }
@@ -70,13 +78,29 @@ fn configuration_errors_exit_two_and_name_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["get", "x"], &[("SECRETS_CACHE_TTL", "soon")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("SECRETS_CACHE_TTL"), "{}", text(&out.stderr));
-    let out = run(dir.path(), &["get", "x"], &[("SECRETS_PROVIDERS", "env,nope")]);
+    assert!(
+        text(&out.stderr).contains("SECRETS_CACHE_TTL"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        dir.path(),
+        &["get", "x"],
+        &[("SECRETS_PROVIDERS", "env,nope")],
+    );
     assert_eq!(out.status.code(), Some(2));
-    let out = run(dir.path(), &["get", "x"], &[("DEPLOYMENT_ENV", "production")]);
+    let out = run(
+        dir.path(),
+        &["get", "x"],
+        &[("DEPLOYMENT_ENV", "production")],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("SECRETS_ALLOW_ENV_FALLBACK"));
-    let out = run(dir.path(), &["get", "x"], &[("SECRETS_ENV_FILE", "does-not-exist.env")]);
+    let out = run(
+        dir.path(),
+        &["get", "x"],
+        &[("SECRETS_ENV_FILE", "does-not-exist.env")],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("SECRETS_ENV_FILE"));
 }
@@ -121,7 +145,10 @@ fn help_documents_the_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["--help"], &[]);
     let help = text(&out.stdout);
-    assert!(help.contains("Exit codes") && help.contains("every provider unavailable"), "{help}");
+    assert!(
+        help.contains("Exit codes") && help.contains("every provider unavailable"),
+        "{help}"
+    );
 }
 
 #[cfg(feature = "aws")]
@@ -164,7 +191,10 @@ async fn aws_then_env_chain_works_for_get_list_and_check() {
     let out = run(dir.path(), &["get", "nowhere/at-all"], &env);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("aws: not found") && err.contains("env: not found (NOWHERE_AT_ALL)"), "{err}");
+    assert!(
+        err.contains("aws: not found") && err.contains("env: not found (NOWHERE_AT_ALL)"),
+        "{err}"
+    );
 
     let out = run(dir.path(), &["list"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -176,7 +206,10 @@ async fn aws_then_env_chain_works_for_get_list_and_check() {
     let out = run(dir.path(), &["check"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = text(&out.stdout);
-    assert!(report.contains("aws: ok") && report.contains("env: ok"), "{report}");
+    assert!(
+        report.contains("aws: ok") && report.contains("env: ok"),
+        "{report}"
+    );
 }
 
 #[cfg(feature = "aws")]
@@ -189,9 +222,16 @@ fn every_provider_unavailable_exits_three() {
     let out = run(dir.path(), &["get", "database/url"], &env);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.starts_with("secret-chain: secret 'database/url' unavailable: aws: "), "{err}");
+    assert!(
+        err.starts_with("secret-chain: secret 'database/url' unavailable: aws: "),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     let out = run(dir.path(), &["check"], &env);
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stdout).starts_with("aws: "), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("aws: "),
+        "{}",
+        text(&out.stdout)
+    );
 }

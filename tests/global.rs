@@ -24,11 +24,16 @@ async fn init_installs_the_manager_used_by_the_free_functions_and_refuses_a_seco
 
     let url = secret_chain::get_secret("database/url").await.unwrap();
     assert_eq!(url.expose_secret(), "postgres://app:global-pw-1@db/app");
-    let creds: Creds = secret_chain::get_secret_json("database/creds").await.unwrap();
+    let creds: Creds = secret_chain::get_secret_json("database/creds")
+        .await
+        .unwrap();
     assert_eq!((creds.user.as_str(), creds.port), ("app", 5432));
     let e = secret_chain::get_secret("missing/key").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
-    assert_eq!(e.to_string(), "secret 'missing/key' not found: env: not found (MISSING_KEY)");
+    assert_eq!(
+        e.to_string(),
+        "secret 'missing/key' not found: env: not found (MISSING_KEY)"
+    );
 
     let again = SecretsManager::builder()
         .provider(EnvProvider::from_vars([("X", "y")]))
@@ -37,6 +42,15 @@ async fn init_installs_the_manager_used_by_the_free_functions_and_refuses_a_seco
     let e = secret_chain::init(again).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyInitialized);
     // The first manager stays in place.
-    assert!(secret_chain::global().unwrap().get_secret("database/url").await.is_ok());
-    assert!(std::ptr::eq(secret_chain::global().unwrap(), secret_chain::try_global().unwrap()));
+    assert!(
+        secret_chain::global()
+            .unwrap()
+            .get_secret("database/url")
+            .await
+            .is_ok()
+    );
+    assert!(std::ptr::eq(
+        secret_chain::global().unwrap(),
+        secret_chain::try_global().unwrap()
+    ));
 }

@@ -76,14 +76,20 @@ fn init_log_bridge() {
 fn corpus(file: &str) -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     let path = dir.join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the corpus file {} is missing ({e}); it sits beside the repository", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the corpus file {} is missing ({e}); it sits beside the repository",
+            path.display()
+        )
+    });
     let rows: Vec<(String, String)> = text
         .lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let (k, v) = l.split_once('\t').unwrap_or_else(|| panic!("corpus line without a tab in {file}"));
+            let (k, v) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("corpus line without a tab in {file}"));
             (k.to_string(), v.to_string())
         })
         .collect();
@@ -164,7 +170,11 @@ fn no_corpus_credential_survives_as_message_or_field_in_text_or_json() {
                 let _g = span.enter();
                 tracing::info!("inside a span");
             });
-            let hay = if json { json_strings(&out) } else { out.clone() };
+            let hay = if json {
+                json_strings(&out)
+            } else {
+                out.clone()
+            };
             for s in &secrets {
                 // Windows of 10 characters: no part of the secret survives.
                 assert_absent(&hay, s, 10, &format!("{kind} (json={json})"));
@@ -183,14 +193,27 @@ fn corpus_negatives_come_out_unchanged() {
             tracing::info!(line = %line, "field");
         });
         assert!(out.contains(&line), "{kind}: message changed:\n{out}");
-        assert!(out.contains(&format!("line={line}")), "{kind}: field changed:\n{out}");
+        assert!(
+            out.contains(&format!("line={line}")),
+            "{kind}: field changed:\n{out}"
+        );
         let out = capture(true, None, || {
             tracing::info!("{}", line);
             tracing::info!(line = %line, "field");
         });
-        let mut lines = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
-        assert_eq!(lines.next().unwrap()["fields"]["message"], line.as_str(), "{kind} (json message)");
-        assert_eq!(lines.next().unwrap()["fields"]["line"], line.as_str(), "{kind} (json field)");
+        let mut lines = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
+        assert_eq!(
+            lines.next().unwrap()["fields"]["message"],
+            line.as_str(),
+            "{kind} (json message)"
+        );
+        assert_eq!(
+            lines.next().unwrap()["fields"]["line"],
+            line.as_str(),
+            "{kind} (json field)"
+        );
     }
 }
 
@@ -202,7 +225,11 @@ impl Provider for Rotating {
     fn name(&self) -> &str {
         "rotating"
     }
-    fn fetch<'a>(&'a self, _name: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        _name: &'a str,
+        _v: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, Error>> {
         let v = self.0.lock().unwrap().clone();
         Box::pin(async move { Ok(SecretValue::text(v)) })
     }
@@ -234,7 +261,10 @@ fn encodings(v: &str) -> Vec<(String, String)> {
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut out = vec![(v.to_string(), v.to_string())];
     for prefix in ["", "u", "us", "user:"] {
-        for (name, enc) in [("std", std.encode(format!("{prefix}{v}"))), ("url", url.encode(format!("{prefix}{v}")))] {
+        for (name, enc) in [
+            ("std", std.encode(format!("{prefix}{v}"))),
+            ("url", url.encode(format!("{prefix}{v}"))),
+        ] {
             let skip = (prefix.len() * 4).div_ceil(3) + 1;
             let core = enc.trim_end_matches('=');
             let core = core[skip..core.len() - 2].to_string();
@@ -242,7 +272,8 @@ fn encodings(v: &str) -> Vec<(String, String)> {
             out.push((enc, core));
         }
     }
-    let pct = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let pct =
+        percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string();
     out.push((pct.clone(), pct));
     let json = serde_json::to_string(v).unwrap();
     let json = json[1..json.len() - 1].to_string();
@@ -258,7 +289,10 @@ fn log_everywhere(enc: &str) {
     tracing::info!(data = %enc, "display field");
     tracing::info!(data = ?enc, "debug field");
     tracing::info!(blob = enc, "str field");
-    let cfg = DbConfig { host: "db1".into(), url: format!("postgres://svc@db1/{enc}") };
+    let cfg = DbConfig {
+        host: "db1".into(),
+        url: format!("postgres://svc@db1/{enc}"),
+    };
     tracing::info!(?cfg, "struct debug");
     tracing::info!("struct in message {:?}", cfg);
     let span = tracing::info_span!("job", payload = %enc);
@@ -270,10 +304,20 @@ fn log_everywhere(enc: &str) {
 }
 
 fn assert_no_form_survives(out: &str, json: bool, value: &str, label: &str) {
-    let hay = if json { json_strings(out) } else { out.to_string() };
+    let hay = if json {
+        json_strings(out)
+    } else {
+        out.to_string()
+    };
     for (enc, core) in encodings(value) {
-        assert!(!out.contains(&enc), "{label}: an encoded form survived raw:\n{out}");
-        assert!(!hay.contains(&enc), "{label}: an encoded form survived:\n{hay}");
+        assert!(
+            !out.contains(&enc),
+            "{label}: an encoded form survived raw:\n{out}"
+        );
+        assert!(
+            !hay.contains(&enc),
+            "{label}: an encoded form survived:\n{hay}"
+        );
         assert_absent(&hay, &core, 12, label);
     }
 }
@@ -283,7 +327,10 @@ fn cached_values_in_every_encoding_never_survive() {
     let known = Arc::new(KnownSecrets::new());
     let manager = SecretsManager::builder()
         .known_secrets(known.clone())
-        .provider(EnvProvider::from_vars([("API_TOKEN", API_TOKEN), ("DB_CREDS", DB_DOC)]))
+        .provider(EnvProvider::from_vars([
+            ("API_TOKEN", API_TOKEN),
+            ("DB_CREDS", DB_DOC),
+        ]))
         .cache_ttl(Duration::from_secs(300))
         .build()
         .unwrap();
@@ -300,7 +347,11 @@ fn cached_values_in_every_encoding_never_survive() {
                 }
             });
             assert_no_form_survives(&out, json, v, &format!("value (json={json})"));
-            assert!(out.contains("connecting") && out.contains("inside span") && out.contains("log record"));
+            assert!(
+                out.contains("connecting")
+                    && out.contains("inside span")
+                    && out.contains("log record")
+            );
         }
     }
 }
@@ -342,9 +393,16 @@ fn secret_named_fields_are_masked_whole_and_ordinary_fields_kept() {
     assert!(out.contains("max_tokens=4096"), "{out}");
     assert!(out.contains("api_version=\"2024-06-01\""), "{out}");
     let out = capture(true, None, || {
-        tracing::info!(password = "correct horse battery", token = 12345678, "login");
+        tracing::info!(
+            password = "correct horse battery",
+            token = 12345678,
+            "login"
+        );
     });
-    assert!(!out.contains("correct horse") && !out.contains("12345678"), "{out}");
+    assert!(
+        !out.contains("correct horse") && !out.contains("12345678"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -359,7 +417,9 @@ fn errors_logged_with_display_and_debug_are_masked() {
         }
     }
     impl std::error::Error for ConnError {}
-    let e = ConnError { url: "postgres://app:S3cr3tPassw0rd@db:5432/x".into() };
+    let e = ConnError {
+        url: "postgres://app:S3cr3tPassw0rd@db:5432/x".into(),
+    };
     for json in [false, true] {
         let out = capture(json, None, || {
             tracing::error!(error = %e, "display");

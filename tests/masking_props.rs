@@ -34,7 +34,8 @@ fn encode(v: &str, enc: Enc) -> (String, String) {
         Enc::B64Std(p) => b64(&base64::engine::general_purpose::STANDARD, p),
         Enc::B64Url(p) => b64(&base64::engine::general_purpose::URL_SAFE, p),
         Enc::Percent => {
-            let e = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string();
+            let e = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
             (e.clone(), e)
         }
         Enc::Json => {

@@ -15,16 +15,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
-use secret_chain::providers::aws::AwsProvider;
 use secret_chain::providers::EnvProvider;
-use secret_chain::{BreakerState, Clock, Config, ErrorKind, ExposeSecret, MockClock, SecretsManager};
+use secret_chain::providers::aws::AwsProvider;
+use secret_chain::{
+    BreakerState, Clock, Config, ErrorKind, ExposeSecret, MockClock, SecretsManager,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use support::seed_client;
 
 async fn put(client: &Client, name: &str, value: &str) {
-    match client.create_secret().name(name).secret_string(value).send().await {
+    match client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(_) => {
             client
@@ -45,8 +53,14 @@ fn aws(endpoint: &str, timeout_ms: u64) -> AwsProvider {
         ("SECRETS_PROVIDERS", "aws".to_owned()),
         ("SECRETS_AWS_ENDPOINT", endpoint.to_owned()),
         ("SECRETS_AWS_REGION", support::AWS_TEST_REGION.to_owned()),
-        ("AWS_ACCESS_KEY_ID", support::AWS_TEST_ACCESS_KEY_ID.to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", support::AWS_TEST_SECRET_ACCESS_KEY.to_owned()),
+        (
+            "AWS_ACCESS_KEY_ID",
+            support::AWS_TEST_ACCESS_KEY_ID.to_owned(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            support::AWS_TEST_SECRET_ACCESS_KEY.to_owned(),
+        ),
         ("SECRETS_AWS_TIMEOUT_MS", timeout_ms.to_string()),
         ("SECRETS_AWS_CONNECT_TIMEOUT_MS", timeout_ms.to_string()),
         ("SECRETS_AWS_MAX_ATTEMPTS", "1".to_owned()),
@@ -84,34 +98,54 @@ async fn warm_cache_survives_a_stopped_server_until_max_stale_then_recovers_afte
     let (clock, time) = mock();
     let m = manager(server.endpoint(), clock);
 
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "stale-v1-secret-value");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "stale-v1-secret-value"
+    );
     server.stop();
 
     // Expired, provider down: the stale value is served.
     time.advance(Duration::from_secs(61));
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "stale-v1-secret-value");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "stale-v1-secret-value"
+    );
     time.advance(Duration::from_secs(500));
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "stale-v1-secret-value");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "stale-v1-secret-value"
+    );
     assert!(m.stats().stale_served >= 2);
 
     // Past the stale window: a clear error naming the provider.
     time.advance(Duration::from_secs(101));
     let e = m.get_secret(&name).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
-    assert!(e.to_string().contains(&format!("secret '{name}' unavailable: aws: ")), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("secret '{name}' unavailable: aws: ")),
+        "{e}"
+    );
     assert!(!e.to_string().contains("stale-v1"), "{e}");
 
     // A cold read of another key fails fast: the breaker is open by now.
     let started = Instant::now();
     let e = m.get_secret("never-cached").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Restarted (moto forgets everything): fresh values, same process.
     server.restart();
     put(&seed, &name, "stale-v2-after-restart").await;
     time.advance(Duration::from_secs(31)); // past the breaker's cool-down
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "stale-v2-after-restart");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "stale-v2-after-restart"
+    );
     assert_eq!(m.stats().providers[0].breaker, BreakerState::Closed);
 }
 
@@ -143,17 +177,29 @@ async fn a_rotated_secret_arrives_after_the_ttl_or_at_once_after_a_key_refresh()
     put(&seed, &name, "rotate-v1-password").await;
     let (clock, time) = mock();
     let m = manager(&endpoint, clock);
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "rotate-v1-password");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "rotate-v1-password"
+    );
 
     put(&seed, &name, "rotate-v2-password").await;
     // Within the TTL the cached value stays.
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "rotate-v1-password");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "rotate-v1-password"
+    );
     time.advance(Duration::from_secs(61));
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "rotate-v2-password");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "rotate-v2-password"
+    );
 
     put(&seed, &name, "rotate-v3-password").await;
     m.refresh_key(&name);
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "rotate-v3-password");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "rotate-v3-password"
+    );
 
     // Rotated-out values stay registered for masking.
     assert!(m.known_secrets().len() >= 3);
@@ -176,8 +222,12 @@ async fn start_proxy(upstream: String) -> Proxy {
     let (calls, delay) = (get_calls.clone(), delay_ms.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((client, _)) = listener.accept().await else { return };
-            let Ok(server) = TcpStream::connect(&upstream_addr).await else { continue };
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(server) = TcpStream::connect(&upstream_addr).await else {
+                continue;
+            };
             let (calls, delay) = (calls.clone(), delay.clone());
             tokio::spawn(async move {
                 let (mut cr, mut cw) = client.into_split();
@@ -247,7 +297,11 @@ async fn a_thousand_concurrent_cold_reads_make_one_backend_call() {
     }
     let stats = m.stats();
     assert_eq!(stats.providers[0].calls, 1, "{stats:?}");
-    assert_eq!(proxy.get_calls.load(Ordering::SeqCst), 1, "calls seen at the server");
+    assert_eq!(
+        proxy.get_calls.load(Ordering::SeqCst),
+        1,
+        "calls seen at the server"
+    );
     assert_eq!(stats.misses + stats.hits, 1000);
 }
 
@@ -273,7 +327,11 @@ async fn a_slow_backend_times_out_opens_the_breaker_and_closes_after_the_cooldow
     for _ in 0..3 {
         let started = Instant::now();
         let e = m.get_secret(&name).await.unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(3), "timeout held: {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "timeout held: {:?}",
+            started.elapsed()
+        );
         assert!(e.to_string().contains("aws: "), "{e}");
     }
     let s = m.stats();
@@ -289,7 +347,10 @@ async fn a_slow_backend_times_out_opens_the_breaker_and_closes_after_the_cooldow
     // The backend recovers; after the cool-down the probe closes the breaker.
     proxy.delay_ms.store(0, Ordering::SeqCst);
     time.advance(Duration::from_secs(31));
-    assert_eq!(m.get_secret(&name).await.unwrap().expose_secret(), "slow-backend-value-1");
+    assert_eq!(
+        m.get_secret(&name).await.unwrap().expose_secret(),
+        "slow-backend-value-1"
+    );
     assert_eq!(m.stats().providers[0].breaker, BreakerState::Closed);
 }
 
@@ -298,11 +359,18 @@ fn bao_write(addr: &str, token: &str, path: &str, json: &str) {
         "POST",
         addr,
         &format!("/v1/secret/data/{path}"),
-        &[("X-Vault-Token", token), ("Content-Type", "application/json")],
+        &[
+            ("X-Vault-Token", token),
+            ("Content-Type", "application/json"),
+        ],
         Some(format!(r#"{{"data":{json}}}"#).as_bytes()),
     )
     .expect("write to bao");
-    assert!(resp.status == 200 || resp.status == 204, "bao write: {}", resp.status);
+    assert!(
+        resp.status == 200 || resp.status == 204,
+        "bao write: {}",
+        resp.status
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +378,12 @@ async fn vault_outage_serves_stale_values_and_a_restart_brings_fresh_ones() {
     let token = format!("sc-fault-{}", support::unique_name("tok"));
     let mut server = support::spawn_bao(&token);
     let addr = server.endpoint().to_owned();
-    bao_write(&addr, &token, "app/db", r#"{"password":"vault-v1-password"}"#);
+    bao_write(
+        &addr,
+        &token,
+        "app/db",
+        r#"{"password":"vault-v1-password"}"#,
+    );
     let provider = secret_chain::providers::vault::VaultProvider::builder(&addr)
         .token(&token)
         .request_timeout(Duration::from_millis(500))
@@ -330,23 +403,40 @@ async fn vault_outage_serves_stale_values_and_a_restart_brings_fresh_ones() {
         .clock(clock)
         .build()
         .unwrap();
-    assert_eq!(m.get_secret("app/db").await.unwrap().expose_secret(), "vault-v1-password");
+    assert_eq!(
+        m.get_secret("app/db").await.unwrap().expose_secret(),
+        "vault-v1-password"
+    );
 
     server.stop();
     time.advance(Duration::from_secs(61));
-    assert_eq!(m.get_secret("app/db").await.unwrap().expose_secret(), "vault-v1-password");
+    assert_eq!(
+        m.get_secret("app/db").await.unwrap().expose_secret(),
+        "vault-v1-password"
+    );
     assert_eq!(m.stats().stale_served, 1);
     // Cold reads fall through to env and fail with both answers listed.
     let e = m.get_secret("app/other").await.unwrap_err();
-    assert!(e.to_string().contains("vault: ") && e.to_string().contains("env: not found"), "{e}");
+    assert!(
+        e.to_string().contains("vault: ") && e.to_string().contains("env: not found"),
+        "{e}"
+    );
     time.advance(Duration::from_secs(300));
     let e = m.get_secret("app/db").await.unwrap_err();
     assert!(!e.to_string().contains("vault-v1"), "{e}");
 
     server.restart();
-    bao_write(&addr, &token, "app/db", r#"{"password":"vault-v2-password"}"#);
+    bao_write(
+        &addr,
+        &token,
+        "app/db",
+        r#"{"password":"vault-v2-password"}"#,
+    );
     time.advance(Duration::from_secs(31));
-    assert_eq!(m.get_secret("app/db").await.unwrap().expose_secret(), "vault-v2-password");
+    assert_eq!(
+        m.get_secret("app/db").await.unwrap().expose_secret(),
+        "vault-v2-password"
+    );
 }
 
 /// Captures what a subscriber writes.
@@ -401,14 +491,25 @@ async fn rotated_out_values_stay_masked_in_log_output() {
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("conn", creds = old.expose_secret());
             let _g = span.enter();
-            tracing::info!("old value {} and new value {}", old.expose_secret(), new.expose_secret());
+            tracing::info!(
+                "old value {} and new value {}",
+                old.expose_secret(),
+                new.expose_secret()
+            );
             tracing::warn!(header = %format!("Basic {b64}"), "retrying with the previous credential");
             tracing::error!(value = ?old.expose_secret(), "debug-formatted");
         });
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert!(text.lines().count() >= 3, "{text}");
-        for leaked in ["Rot4ted-Out-Pa55word-v1", "Rot4ted-In-Pa55word-v2", b64.as_str()] {
-            assert!(!text.contains(leaked), "json={json}: {leaked} leaked in:\n{text}");
+        for leaked in [
+            "Rot4ted-Out-Pa55word-v1",
+            "Rot4ted-In-Pa55word-v2",
+            b64.as_str(),
+        ] {
+            assert!(
+                !text.contains(leaked),
+                "json={json}: {leaked} leaked in:\n{text}"
+            );
         }
     }
 }

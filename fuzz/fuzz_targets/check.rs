@@ -34,8 +34,14 @@ pub fn check(data: &[u8]) {
     RuleSet::builtin().find(&text, &mut findings);
     let mut last = 0;
     for f in &findings {
-        assert!(f.start < f.end && f.end <= text.len(), "finding out of bounds");
-        assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end), "finding splits a character");
+        assert!(
+            f.start < f.end && f.end <= text.len(),
+            "finding out of bounds"
+        );
+        assert!(
+            text.is_char_boundary(f.start) && text.is_char_boundary(f.end),
+            "finding splits a character"
+        );
         assert!(f.start >= last, "findings overlap or are out of order");
         last = f.end;
     }
@@ -44,7 +50,10 @@ pub fn check(data: &[u8]) {
     for line in text.lines() {
         if let Ok(serde_json::Value::Object(_)) = serde_json::from_str::<serde_json::Value>(line) {
             let red = redactor.redact_lines(line);
-            assert!(serde_json::from_str::<serde_json::Value>(&red).is_ok(), "masking broke a JSON line");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&red).is_ok(),
+                "masking broke a JSON line"
+            );
         }
     }
     if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text) {

@@ -92,7 +92,11 @@ impl SecretsManagerBuilder {
     /// (default 0.1, at most 0.5) so that a fleet does not refresh in step.
     /// Zero gives exact TTLs.
     pub fn ttl_jitter(mut self, jitter: f64) -> Self {
-        self.settings.ttl_jitter = if jitter.is_finite() { jitter.clamp(0.0, 0.5) } else { 0.0 };
+        self.settings.ttl_jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 0.5)
+        } else {
+            0.0
+        };
         self
     }
 

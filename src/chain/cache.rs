@@ -14,9 +14,12 @@
 //! alive until it reads again or exits.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::cell::RefCell;
+use std::thread::ThreadId;
+
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
@@ -76,6 +79,48 @@ struct LocalSlot {
     cache: u64,
     generation: u64,
     map: Arc<Map>,
+    hits: Arc<HitCells>,
+}
+
+/// Hit counters with one writer each: the thread that owns them bumps them
+/// with a plain load and store (no locked instruction); `stats()` sums all.
+#[derive(Default)]
+pub(crate) struct HitCells {
+    hits: CachePadded<AtomicU64>,
+    negative: CachePadded<AtomicU64>,
+}
+
+/// What the hit path counts with: this thread's own cells, or (when the
+/// thread-local copy cannot be used) the shared ones, bumped atomically.
+pub(crate) struct Hits<'a> {
+    cells: &'a HitCells,
+    exclusive: bool,
+}
+
+impl Hits<'_> {
+    #[inline]
+    fn bump(&self, cell: &AtomicU64) {
+        if self.exclusive {
+            cell.store(
+                cell.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Relaxed,
+            );
+        } else {
+            cell.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a hit with a value.
+    #[inline]
+    pub(crate) fn hit(&self) {
+        self.bump(&self.cells.hits);
+    }
+
+    /// Counts a hit with a remembered miss.
+    #[inline]
+    pub(crate) fn negative(&self) {
+        self.bump(&self.cells.negative);
+    }
 }
 
 thread_local! {
@@ -87,6 +132,11 @@ pub(crate) struct Cache {
     generation: AtomicU64,
     map: ArcSwap<Map>,
     writers: Mutex<()>,
+    /// Each reading thread's hit cells (one per thread, reused when its
+    /// slot is evicted and made again).
+    hit_cells: Mutex<Vec<(ThreadId, Arc<HitCells>)>>,
+    /// Hits counted without a thread-local slot.
+    shared_hits: HitCells,
 }
 
 /// The cache key of a path at a version: the path itself for the current
@@ -107,33 +157,68 @@ impl Cache {
             generation: AtomicU64::new(0),
             map: ArcSwap::from_pointee(Map::default()),
             writers: Mutex::new(()),
+            hit_cells: Mutex::new(Vec::new()),
+            shared_hits: HitCells::default(),
         }
     }
 
-    /// Runs `f` on the entry for `key`, if any, without cloning the entry.
+    /// Total hits and negative hits counted so far, over all threads.
+    pub(crate) fn hit_totals(&self) -> (u64, u64) {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let cells = self.hit_cells.lock();
+        let mut totals = (get(&self.shared_hits.hits), get(&self.shared_hits.negative));
+        for (_, c) in cells.iter() {
+            totals.0 += get(&c.hits);
+            totals.1 += get(&c.negative);
+        }
+        totals
+    }
+
+    fn cells_for_this_thread(&self) -> Arc<HitCells> {
+        let me = std::thread::current().id();
+        let mut cells = self.hit_cells.lock();
+        if let Some((_, c)) = cells.iter().find(|(t, _)| *t == me) {
+            return Arc::clone(c);
+        }
+        let c = Arc::new(HitCells::default());
+        cells.push((me, Arc::clone(&c)));
+        c
+    }
+
+    /// Runs `f` on the entry for `key`, if any, without cloning the entry;
+    /// `f` counts what it answers with the [`Hits`] it is given.
     #[inline]
-    pub(crate) fn with<R>(&self, key: &str, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+    pub(crate) fn with<R>(&self, key: &str, f: impl FnOnce(&Entry, &Hits<'_>) -> R) -> Option<R> {
         let generation = self.generation.load(Ordering::Acquire);
         let mut f = Some(f);
         let local = LOCAL.try_with(|slots| {
             let mut slots = slots.try_borrow_mut().ok()?;
-            let map = self.local_map(&mut slots, generation);
+            let slot = self.local_slot(&mut slots, generation);
+            let hits = Hits {
+                cells: &slot.hits,
+                exclusive: true,
+            };
             let f = f.take().expect("called once");
-            Some(map.get(key).map(|e| f(e)))
+            Some(slot.map.get(key).map(|e| f(e, &hits)))
         });
         match local {
             Ok(Some(found)) => found,
             // Thread-local storage torn down, or re-entered: read shared.
             _ => {
                 let f = f.take().expect("not called yet");
-                self.map.load().get(key).map(|e| f(e))
+                let hits = Hits {
+                    cells: &self.shared_hits,
+                    exclusive: false,
+                };
+                self.map.load().get(key).map(|e| f(e, &hits))
             }
         }
     }
 
-    /// This thread's copy of the map, reloaded when the generation moved.
+    /// This thread's slot for this cache, its map reloaded when the
+    /// generation moved.
     #[inline]
-    fn local_map<'s>(&self, slots: &'s mut Vec<LocalSlot>, generation: u64) -> &'s Map {
+    fn local_slot<'s>(&self, slots: &'s mut Vec<LocalSlot>, generation: u64) -> &'s LocalSlot {
         let i = match slots.iter().position(|s| s.cache == self.id) {
             Some(i) => {
                 if slots[i].generation != generation {
@@ -151,11 +236,12 @@ impl Cache {
                     cache: self.id,
                     generation,
                     map: self.map.load_full(),
+                    hits: self.cells_for_this_thread(),
                 });
                 slots.len() - 1
             }
         };
-        &slots[i].map
+        &slots[i]
     }
 
     /// The entry for `key`, shared.
@@ -215,7 +301,7 @@ mod tests {
     }
 
     fn read(c: &Cache, key: &str) -> Option<String> {
-        c.with(key, |e| match &e.value {
+        c.with(key, |e, _| match &e.value {
             Cached::Value(Resolved::Text(s)) => s.expose_secret().to_owned(),
             _ => panic!("text expected"),
         })
@@ -261,7 +347,37 @@ mod tests {
         let c = Cache::new();
         c.insert("a", entry("outer"));
         c.insert("b", entry("inner"));
-        let nested = c.with("a", |_| read(&c, "b")).flatten();
+        let nested = c.with("a", |_, _| read(&c, "b")).flatten();
         assert_eq!(nested.as_deref(), Some("inner"));
+    }
+}
+
+#[cfg(test)]
+mod hit_tests {
+    use super::*;
+
+    #[test]
+    fn hits_from_several_threads_add_up_exactly() {
+        let c = Cache::new();
+        let count = |c: &Cache| {
+            c.with("k", |_, h| h.hit());
+        };
+        c.insert(
+            "k",
+            Arc::new(Entry::new(
+                Cached::Missing(Error::not_found("x")),
+                0,
+                crate::chain::clock::Clock::system().now(),
+                crate::chain::clock::Clock::system().now(),
+                crate::chain::clock::Clock::system().now(),
+            )),
+        );
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| (0..1000).for_each(|_| count(&c)));
+            }
+        });
+        (0..10).for_each(|_| count(&c));
+        assert_eq!(c.hit_totals(), (4010, 0));
     }
 }

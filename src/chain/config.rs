@@ -151,7 +151,11 @@ impl Config {
         };
 
         let cache_ttl = match get("SECRETS_CACHE_TTL") {
-            Some(s) => Duration::from_secs(parse_u64(s, "SECRETS_CACHE_TTL", "a whole number of seconds")?),
+            Some(s) => Duration::from_secs(parse_u64(
+                s,
+                "SECRETS_CACHE_TTL",
+                "a whole number of seconds",
+            )?),
             None => DEFAULT_CACHE_TTL,
         };
         let allow_env_fallback = match get("SECRETS_ALLOW_ENV_FALLBACK") {
@@ -164,7 +168,11 @@ impl Config {
 
         let secs = |name: &str, default: Duration| -> Result<Duration, Error> {
             match get(name) {
-                Some(s) => Ok(Duration::from_secs(parse_u64(s, name, "a whole number of seconds")?)),
+                Some(s) => Ok(Duration::from_secs(parse_u64(
+                    s,
+                    name,
+                    "a whole number of seconds",
+                )?)),
                 None => Ok(default),
             }
         };
@@ -182,7 +190,9 @@ impl Config {
         let retries = count("SECRETS_RETRIES", DEFAULT_RETRIES)?;
         let breaker_threshold = count("SECRETS_BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD)?;
         if breaker_threshold == 0 {
-            return Err(Error::config("SECRETS_BREAKER_THRESHOLD must be at least 1"));
+            return Err(Error::config(
+                "SECRETS_BREAKER_THRESHOLD must be at least 1",
+            ));
         }
         let refresh_ahead = match get("SECRETS_REFRESH_AHEAD") {
             Some(s) => parse_bool(s, "SECRETS_REFRESH_AHEAD")?,
@@ -289,7 +299,8 @@ impl Config {
 
 #[cfg(feature = "aws")]
 fn build_aws(config: &Config) -> Result<Box<dyn Provider>, Error> {
-    crate::providers::aws::AwsProvider::from_config(config).map(|p| Box::new(p) as Box<dyn Provider>)
+    crate::providers::aws::AwsProvider::from_config(config)
+        .map(|p| Box::new(p) as Box<dyn Provider>)
 }
 
 #[cfg(not(feature = "aws"))]
@@ -355,7 +366,10 @@ mod tests {
     use crate::ErrorKind;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -369,7 +383,10 @@ mod tests {
     #[test]
     fn provider_list_keeps_order_and_backend_is_an_alias() {
         let c = Config::from_vars(vars(&[("SECRETS_PROVIDERS", "vault, aws ,env")])).unwrap();
-        assert_eq!(c.providers, vec![ProviderKind::Vault, ProviderKind::Aws, ProviderKind::Env]);
+        assert_eq!(
+            c.providers,
+            vec![ProviderKind::Vault, ProviderKind::Aws, ProviderKind::Env]
+        );
         let c = Config::from_vars(vars(&[("SECRETS_BACKEND", "aws")])).unwrap();
         assert_eq!(c.providers, vec![ProviderKind::Aws]);
     }
@@ -401,7 +418,10 @@ mod tests {
         ]));
         assert!(ok.is_ok());
         for local in ["local", "dev", "Development", "test"] {
-            assert!(Config::from_vars(vars(&[("DEPLOYMENT_ENV", local)])).is_ok(), "{local}");
+            assert!(
+                Config::from_vars(vars(&[("DEPLOYMENT_ENV", local)])).is_ok(),
+                "{local}"
+            );
         }
         let e = Config::from_vars(vars(&[
             ("DEPLOYMENT_ENV", "staging"),

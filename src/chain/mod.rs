@@ -37,9 +37,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -353,10 +353,16 @@ impl SecretsManager {
             }
         };
         if !allowed {
-            tracing::debug!(path, "credential rejected again within the interval; not refetching");
+            tracing::debug!(
+                path,
+                "credential rejected again within the interval; not refetching"
+            );
             return self.get_secret(path).await;
         }
-        self.inner.counters.rejected_refetches.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .rejected_refetches
+            .fetch_add(1, Ordering::Relaxed);
         tracing::info!(path, "credential rejected downstream; refetching");
         let entry = self.entry(path, &Version::Current, true).await?;
         self.entry_text(path, &entry)
@@ -384,9 +390,10 @@ impl SecretsManager {
         let inner = &*self.inner;
         let now = inner.clock.now();
         let c = &inner.counters;
+        let (hits, negative_hits) = inner.cache.hit_totals();
         Stats {
-            hits: c.hits.get(),
-            negative_hits: c.negative_hits.get(),
+            hits,
+            negative_hits,
             misses: c.misses.load(Ordering::Relaxed),
             stale_served: c.stale_served.load(Ordering::Relaxed),
             refresh_ahead: c.refresh_ahead.load(Ordering::Relaxed),
@@ -496,7 +503,7 @@ impl SecretsManager {
         let now = inner.clock.recent();
         inner
             .cache
-            .with(path, |e| {
+            .with(path, |e, hits| {
                 if now >= e.expires_at {
                     return None;
                 }
@@ -506,18 +513,18 @@ impl SecretsManager {
                 Some(match &e.value {
                     Cached::Value(Resolved::Text(s)) => {
                         if inner.settings.stats {
-                            inner.counters.hits.incr();
+                            hits.hit();
                         }
                         #[cfg(feature = "metrics")]
                         metrics::counter!("secret_chain_cache_hits_total").increment(1);
                         Ok(s.clone())
                     }
                     Cached::Value(other) => {
-                        inner.counters.hits.incr();
+                        hits.hit();
                         other.to_text(path, inner.providers[e.provider].name())
                     }
                     Cached::Missing(err) => {
-                        inner.counters.negative_hits.incr();
+                        hits.negative();
                         Err(err.clone())
                     }
                 })
@@ -535,7 +542,10 @@ impl SecretsManager {
             e.refreshing.store(false, Ordering::Release);
             return;
         };
-        self.inner.counters.refresh_ahead.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .refresh_ahead
+            .fetch_add(1, Ordering::Relaxed);
         let manager = self.clone();
         let path = path.to_owned();
         handle.spawn(async move {
@@ -666,7 +676,10 @@ impl SecretsManager {
         let age = now.saturating_duration_since(prev.fetched_at);
         let max_stale = self.inner.settings.max_stale;
         if now < prev.expires_at + max_stale {
-            self.inner.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+            self.inner
+                .counters
+                .stale_served
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 path,
                 provider,
@@ -713,7 +726,10 @@ impl SecretsManager {
                 });
                 continue;
             }
-            match self.call_provider(i, p.as_ref(), parsed.name, path, version).await {
+            match self
+                .call_provider(i, p.as_ref(), parsed.name, path, version)
+                .await
+            {
                 Ok(value) => {
                     self.register_value(&value);
                     let resolved = path::resolve(value, parsed, path, p.name())?;
@@ -856,7 +872,9 @@ impl Future for GetSecret<'_> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            GetSecret::Ready(v) => Poll::Ready(v.take().expect("GetSecret polled after completion")),
+            GetSecret::Ready(v) => {
+                Poll::Ready(v.take().expect("GetSecret polled after completion"))
+            }
             GetSecret::Miss(f) => f.as_mut().poll(cx),
         }
     }
@@ -889,7 +907,14 @@ fn parse_json<T: DeserializeOwned>(path: &str, s: &SecretString) -> Result<T, Er
     })
 }
 
-fn audit(path: &str, provider: &str, version: &Version, outcome: &str, latency_ms: f64, retry: u32) {
+fn audit(
+    path: &str,
+    provider: &str,
+    version: &Version,
+    outcome: &str,
+    latency_ms: f64,
+    retry: u32,
+) {
     match version {
         Version::Current => tracing::info!(
             target: AUDIT_TARGET,
@@ -964,10 +989,18 @@ mod tests {
     }
 
     impl Scripted {
-        fn new(name: &'static str, answer: fn(&str) -> Result<SecretValue, Error>) -> (Self, Arc<AtomicUsize>) {
+        fn new(
+            name: &'static str,
+            answer: fn(&str) -> Result<SecretValue, Error>,
+        ) -> (Self, Arc<AtomicUsize>) {
             let calls = Arc::new(AtomicUsize::new(0));
             (
-                Scripted { name, answer, calls: calls.clone(), delay: Duration::ZERO },
+                Scripted {
+                    name,
+                    answer,
+                    calls: calls.clone(),
+                    delay: Duration::ZERO,
+                },
                 calls,
             )
         }
@@ -977,7 +1010,11 @@ mod tests {
         fn name(&self) -> &str {
             self.name
         }
-        fn fetch<'a>(&'a self, name: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+        fn fetch<'a>(
+            &'a self,
+            name: &'a str,
+            _v: &'a Version,
+        ) -> BoxFuture<'a, Result<SecretValue, Error>> {
             Box::pin(async move {
                 self.calls.fetch_add(1, Ordering::SeqCst);
                 if !self.delay.is_zero() {
@@ -997,7 +1034,10 @@ mod tests {
     }
 
     fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
     }
 
     fn env(pairs: &[(&str, &str)]) -> EnvProvider {
@@ -1031,7 +1071,9 @@ mod tests {
 
     #[test]
     fn unavailable_moves_to_next_provider() {
-        let (a, _) = Scripted::new("aws", |_| Err(Error::unavailable("unavailable (connection refused)")));
+        let (a, _) = Scripted::new("aws", |_| {
+            Err(Error::unavailable("unavailable (connection refused)"))
+        });
         let m = SecretsManager::builder()
             .provider(a)
             .provider(env(&[("DATABASE_URL", "from-env-123")]))
@@ -1061,20 +1103,39 @@ mod tests {
     #[test]
     fn all_unavailable_is_unavailable_and_all_denied_is_denied() {
         let (a, _) = Scripted::new("aws", |_| Err(Error::unavailable("unavailable (timeout)")));
-        let (v, _) = Scripted::new("vault", |_| Err(Error::access_denied("access denied (403)")));
-        let m = SecretsManager::builder().provider(a).provider(v).build().unwrap();
+        let (v, _) = Scripted::new("vault", |_| {
+            Err(Error::access_denied("access denied (403)"))
+        });
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(v)
+            .build()
+            .unwrap();
         let e = rt().block_on(m.get_secret("x/y")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(e.to_string().contains("aws: unavailable (timeout); vault: access denied (403)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("aws: unavailable (timeout); vault: access denied (403)"),
+            "{e}"
+        );
 
-        let (v, _) = Scripted::new("vault", |_| Err(Error::access_denied("access denied (403)")));
+        let (v, _) = Scripted::new("vault", |_| {
+            Err(Error::access_denied("access denied (403)"))
+        });
         let m = SecretsManager::builder().provider(v).build().unwrap();
-        assert_eq!(rt().block_on(m.get_secret("x")).unwrap_err().kind(), ErrorKind::AccessDenied);
+        assert_eq!(
+            rt().block_on(m.get_secret("x")).unwrap_err().kind(),
+            ErrorKind::AccessDenied
+        );
     }
 
     #[test]
     fn access_denied_moves_on_by_default_and_can_stop_the_chain() {
-        let denied = |_: &str| Err(Error::access_denied("access denied (AccessDeniedException)"));
+        let denied = |_: &str| {
+            Err(Error::access_denied(
+                "access denied (AccessDeniedException)",
+            ))
+        };
         let (a, _) = Scripted::new("aws", denied);
         let m = SecretsManager::builder()
             .provider(a)
@@ -1138,7 +1199,11 @@ mod tests {
     #[test]
     fn zero_ttl_disables_the_cache() {
         let (a, calls) = Scripted::new("aws", |_| Ok(SecretValue::text("value-123456")));
-        let m = SecretsManager::builder().provider(a).cache_ttl(Duration::ZERO).build().unwrap();
+        let m = SecretsManager::builder()
+            .provider(a)
+            .cache_ttl(Duration::ZERO)
+            .build()
+            .unwrap();
         let rt = rt();
         rt.block_on(m.get_secret("k")).unwrap();
         rt.block_on(m.get_secret("k")).unwrap();
@@ -1147,13 +1212,25 @@ mod tests {
 
     #[test]
     fn field_paths_select_from_json_for_any_provider() {
-        let (a, _) = Scripted::new("custom", |_| Ok(SecretValue::text(r#"{"user":"app","password":"pw-abcdef"}"#)));
+        let (a, _) = Scripted::new("custom", |_| {
+            Ok(SecretValue::text(
+                r#"{"user":"app","password":"pw-abcdef"}"#,
+            ))
+        });
         let m = SecretsManager::builder().provider(a).build().unwrap();
         let rt = rt();
-        assert_eq!(rt.block_on(m.get_secret("db#password")).unwrap().expose_secret(), "pw-abcdef");
+        assert_eq!(
+            rt.block_on(m.get_secret("db#password"))
+                .unwrap()
+                .expose_secret(),
+            "pw-abcdef"
+        );
         let e = rt.block_on(m.get_secret("db#missing")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidJson);
-        assert!(e.to_string().contains("'missing'") && e.to_string().contains("db#missing"), "{e}");
+        assert!(
+            e.to_string().contains("'missing'") && e.to_string().contains("db#missing"),
+            "{e}"
+        );
         assert!(!e.to_string().contains("pw-abcdef"));
     }
 
@@ -1164,7 +1241,9 @@ mod tests {
         struct Db {
             port: u16,
         }
-        let (a, _) = Scripted::new("custom", |_| Ok(SecretValue::text(r#"{"port":"hunter2-secret"}"#)));
+        let (a, _) = Scripted::new("custom", |_| {
+            Ok(SecretValue::text(r#"{"port":"hunter2-secret"}"#))
+        });
         let m = SecretsManager::builder().provider(a).build().unwrap();
         let e = rt().block_on(m.get_secret_json::<Db>("db")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidJson);
@@ -1172,7 +1251,10 @@ mod tests {
         assert!(!format!("{e:?}").contains("hunter2"));
         let (a, _) = Scripted::new("custom", |_| Ok(SecretValue::text(r#"{"port":5432}"#)));
         let m = SecretsManager::builder().provider(a).build().unwrap();
-        assert_eq!(rt().block_on(m.get_secret_json::<Db>("db")).unwrap().port, 5432);
+        assert_eq!(
+            rt().block_on(m.get_secret_json::<Db>("db")).unwrap().port,
+            5432
+        );
     }
 
     #[test]
@@ -1180,7 +1262,11 @@ mod tests {
         let (mut a, calls) = Scripted::new("slow", |_| Ok(SecretValue::text("value-123456")));
         a.delay = Duration::from_millis(50);
         let m = SecretsManager::builder().provider(a).build().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let tasks: Vec<_> = (0..100)
                 .map(|_| {
@@ -1197,15 +1283,28 @@ mod tests {
 
     #[test]
     fn blocking_twins_work_outside_a_runtime_and_refuse_inside_one() {
-        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
-        assert_eq!(m.get_secret_blocking("k").unwrap().expose_secret(), "value-123456");
+        let m = SecretsManager::builder()
+            .provider(env(&[("K", "value-123456")]))
+            .build()
+            .unwrap();
+        assert_eq!(
+            m.get_secret_blocking("k").unwrap().expose_secret(),
+            "value-123456"
+        );
         assert_eq!(m.list_secrets_blocking("k").unwrap(), Vec::<String>::new());
         let m2 = m.clone();
-        let e = rt().block_on(async move { m2.list_secrets_blocking("") }).unwrap_err();
+        let e = rt()
+            .block_on(async move { m2.list_secrets_blocking("") })
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BlockingInRuntime);
         assert!(e.to_string().contains("async"), "{e}");
-        let m3 = SecretsManager::builder().provider(env(&[("Q", "value-123456")])).build().unwrap();
-        let e = rt().block_on(async move { m3.get_secret_blocking("q") }).unwrap_err();
+        let m3 = SecretsManager::builder()
+            .provider(env(&[("Q", "value-123456")]))
+            .build()
+            .unwrap();
+        let e = rt()
+            .block_on(async move { m3.get_secret_blocking("q") })
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BlockingInRuntime);
     }
 
@@ -1214,8 +1313,16 @@ mod tests {
         let (a, _) = Scripted::new("aws", |_| Ok(SecretValue::text("x")));
         let (b, _) = Scripted::new("vault", |_| Ok(SecretValue::text("x")));
         let (c, _) = Scripted::new("broken", |_| Err(Error::unavailable("unavailable")));
-        let m = SecretsManager::builder().provider(a).provider(b).provider(c).build().unwrap();
-        assert_eq!(rt().block_on(m.list_secrets("")).unwrap(), ["aws/b", "shared/a", "vault/b"]);
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(b)
+            .provider(c)
+            .build()
+            .unwrap();
+        assert_eq!(
+            rt().block_on(m.list_secrets("")).unwrap(),
+            ["aws/b", "shared/a", "vault/b"]
+        );
         let (c, _) = Scripted::new("broken", |_| Err(Error::unavailable("unavailable")));
         let m = SecretsManager::builder().provider(c).build().unwrap();
         let e = rt().block_on(m.list_secrets("")).unwrap_err();
@@ -1224,14 +1331,24 @@ mod tests {
 
     #[test]
     fn builder_refuses_an_empty_chain_and_duplicate_names() {
-        assert_eq!(SecretsManager::builder().build().unwrap_err().kind(), ErrorKind::Config);
-        let e = SecretsManager::builder().provider(env(&[])).provider(env(&[])).build().unwrap_err();
+        assert_eq!(
+            SecretsManager::builder().build().unwrap_err().kind(),
+            ErrorKind::Config
+        );
+        let e = SecretsManager::builder()
+            .provider(env(&[]))
+            .provider(env(&[]))
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("'env'"), "{e}");
     }
 
     #[test]
     fn fetched_values_are_registered_for_masking() {
-        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
+        let m = SecretsManager::builder()
+            .provider(env(&[("K", "value-123456")]))
+            .build()
+            .unwrap();
         assert!(m.known_secrets().is_empty());
         rt().block_on(m.get_secret("k")).unwrap();
         assert!(!m.known_secrets().is_empty());
@@ -1239,7 +1356,10 @@ mod tests {
 
     #[test]
     fn debug_output_holds_no_value() {
-        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
+        let m = SecretsManager::builder()
+            .provider(env(&[("K", "value-123456")]))
+            .build()
+            .unwrap();
         let v = rt().block_on(m.get_secret("k")).unwrap();
         assert!(!format!("{m:?}").contains("value-123456"));
         assert!(!format!("{v:?}").contains("value-123456"));
@@ -1277,8 +1397,14 @@ mod tests {
         });
         let out = String::from_utf8(buf.0.lock().clone()).unwrap();
         assert!(out.contains("secret_chain::audit"), "{out}");
-        assert!(out.contains("provider=\"aws\"") && out.contains("outcome=\"not_found\""), "{out}");
-        assert!(out.contains("provider=\"env\"") && out.contains("outcome=\"ok\""), "{out}");
+        assert!(
+            out.contains("provider=\"aws\"") && out.contains("outcome=\"not_found\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("provider=\"env\"") && out.contains("outcome=\"ok\""),
+            "{out}"
+        );
         assert!(out.contains("latency_ms"), "{out}");
         assert!(!out.contains("pw-zyx987"), "{out}");
     }
@@ -1311,7 +1437,11 @@ mod tests {
         fn name(&self) -> &str {
             self.name
         }
-        fn fetch<'a>(&'a self, _n: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+        fn fetch<'a>(
+            &'a self,
+            _n: &'a str,
+            _v: &'a Version,
+        ) -> BoxFuture<'a, Result<SecretValue, Error>> {
             Box::pin(async move {
                 self.calls.fetch_add(1, Ordering::SeqCst);
                 match &*self.state.lock() {
@@ -1351,14 +1481,20 @@ mod tests {
         let v = rt.block_on(m.get_secret("k")).unwrap();
         assert_eq!(v.expose_secret(), "value-v1-abcdef");
         mock.advance(Duration::from_secs(598));
-        assert!(rt.block_on(m.get_secret("k")).is_ok(), "still within the stale window");
+        assert!(
+            rt.block_on(m.get_secret("k")).is_ok(),
+            "still within the stale window"
+        );
         assert_eq!(m.stats().stale_served, 2);
         mock.advance(Duration::from_secs(2));
         let e = rt.block_on(m.get_secret("k")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         // Back up: fresh values again, without a restart.
         p.set(Ok("value-v2-abcdef"));
-        assert_eq!(rt.block_on(m.get_secret("k")).unwrap().expose_secret(), "value-v2-abcdef");
+        assert_eq!(
+            rt.block_on(m.get_secret("k")).unwrap().expose_secret(),
+            "value-v2-abcdef"
+        );
     }
 
     #[test]
@@ -1370,12 +1506,18 @@ mod tests {
         rt.block_on(m.get_secret("k")).unwrap();
         p.set(Err(ErrorKind::NotFound));
         mock.advance(Duration::from_secs(61));
-        assert_eq!(rt.block_on(m.get_secret("k")).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            rt.block_on(m.get_secret("k")).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         rt.block_on(m.get_secret("j")).unwrap_err();
         p.set(Err(ErrorKind::AccessDenied));
         mock.advance(Duration::from_secs(61));
         rt.block_on(async { m.refresh() });
-        assert_eq!(rt.block_on(m.get_secret("k")).unwrap_err().kind(), ErrorKind::AccessDenied);
+        assert_eq!(
+            rt.block_on(m.get_secret("k")).unwrap_err().kind(),
+            ErrorKind::AccessDenied
+        );
         assert_eq!(m.stats().stale_served, 0);
     }
 
@@ -1403,7 +1545,10 @@ mod tests {
             .unwrap();
         let rt = rt();
         for _ in 0..10 {
-            assert_eq!(rt.block_on(m.get_secret("missing")).unwrap_err().kind(), ErrorKind::NotFound);
+            assert_eq!(
+                rt.block_on(m.get_secret("missing")).unwrap_err().kind(),
+                ErrorKind::NotFound
+            );
         }
         assert_eq!(p.calls(), 1);
         assert_eq!(m.stats().negative_hits, 9);
@@ -1418,13 +1563,21 @@ mod tests {
             .unwrap();
         let before = p.calls();
         for _ in 0..3 {
-            assert_eq!(rt.block_on(m2.get_secret("missing")).unwrap_err().kind(), ErrorKind::NotFound);
+            assert_eq!(
+                rt.block_on(m2.get_secret("missing")).unwrap_err().kind(),
+                ErrorKind::NotFound
+            );
         }
         assert_eq!(p.calls() - before, 3);
         p.set(Err(ErrorKind::NotFound));
         p.set(Ok("now-it-exists"));
         mock.advance(Duration::from_secs(31));
-        assert_eq!(rt.block_on(m.get_secret("missing")).unwrap().expose_secret(), "now-it-exists");
+        assert_eq!(
+            rt.block_on(m.get_secret("missing"))
+                .unwrap()
+                .expose_secret(),
+            "now-it-exists"
+        );
     }
 
     #[test]
@@ -1438,20 +1591,33 @@ mod tests {
             .clock(clock)
             .build()
             .unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             m.get_secret("k").await.unwrap();
             p.set(Ok("value-v2-abcdef"));
             mock.advance(Duration::from_secs(91)); // past 75-90 % of the TTL
             let v = m.get_secret("k").await.unwrap();
-            assert_eq!(v.expose_secret(), "value-v1-abcdef", "the caller got the cached value");
+            assert_eq!(
+                v.expose_secret(),
+                "value-v1-abcdef",
+                "the caller got the cached value"
+            );
             for _ in 0..100 {
-                if p.calls() >= 2 && m.get_secret("k").await.unwrap().expose_secret() == "value-v2-abcdef" {
+                if p.calls() >= 2
+                    && m.get_secret("k").await.unwrap().expose_secret() == "value-v2-abcdef"
+                {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            assert_eq!(m.get_secret("k").await.unwrap().expose_secret(), "value-v2-abcdef");
+            assert_eq!(
+                m.get_secret("k").await.unwrap().expose_secret(),
+                "value-v2-abcdef"
+            );
         });
         assert_eq!(p.calls(), 2, "one background refresh");
         assert_eq!(m.stats().refresh_ahead, 1);
@@ -1465,7 +1631,11 @@ mod tests {
             fn name(&self) -> &str {
                 "flaky"
             }
-            fn fetch<'a>(&'a self, _n: &'a str, _v: &'a Version) -> BoxFuture<'a, Result<SecretValue, Error>> {
+            fn fetch<'a>(
+                &'a self,
+                _n: &'a str,
+                _v: &'a Version,
+            ) -> BoxFuture<'a, Result<SecretValue, Error>> {
                 Box::pin(async move {
                     if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
                         Err(Error::unavailable("unavailable (connection reset)"))
@@ -1483,7 +1653,10 @@ mod tests {
             .retries(2, Duration::from_millis(1), Duration::from_secs(1))
             .build()
             .unwrap();
-        assert_eq!(rt().block_on(m.get_secret("k")).unwrap().expose_secret(), "value-after-retry");
+        assert_eq!(
+            rt().block_on(m.get_secret("k")).unwrap().expose_secret(),
+            "value-after-retry"
+        );
         let s = m.stats();
         assert_eq!((s.providers[0].calls, s.providers[0].unavailable), (2, 1));
     }
@@ -1504,7 +1677,10 @@ mod tests {
             .unwrap();
         let rt = rt();
         for _ in 0..10 {
-            assert_eq!(rt.block_on(m.get_secret("k")).unwrap().expose_secret(), "env-value-123");
+            assert_eq!(
+                rt.block_on(m.get_secret("k")).unwrap().expose_secret(),
+                "env-value-123"
+            );
         }
         assert_eq!(dead.calls(), 3, "skipped once the breaker opened");
         let s = m.stats();
@@ -1514,7 +1690,10 @@ mod tests {
         assert!(e.to_string().contains("circuit open"), "{e}");
         dead.set(Ok("aws-is-back-123"));
         mock.advance(Duration::from_secs(31));
-        assert_eq!(rt.block_on(m.get_secret("k")).unwrap().expose_secret(), "aws-is-back-123");
+        assert_eq!(
+            rt.block_on(m.get_secret("k")).unwrap().expose_secret(),
+            "aws-is-back-123"
+        );
         assert_eq!(m.stats().providers[0].breaker, BreakerState::Closed);
     }
 
@@ -1537,7 +1716,10 @@ mod tests {
             rt.block_on(m.credential_rejected("db")).unwrap();
         }
         assert_eq!(p.calls(), 2, "one refetch for a storm of rejections");
-        assert_eq!(rt.block_on(m.get_secret("db")).unwrap().expose_secret(), "new-password-2");
+        assert_eq!(
+            rt.block_on(m.get_secret("db")).unwrap().expose_secret(),
+            "new-password-2"
+        );
         mock.advance(Duration::from_secs(31));
         rt.block_on(m.credential_rejected("db")).unwrap();
         assert_eq!(p.calls(), 3);
@@ -1546,7 +1728,10 @@ mod tests {
 
     #[test]
     fn stats_count_hits_and_misses() {
-        let m = SecretsManager::builder().provider(env(&[("K", "value-123456")])).build().unwrap();
+        let m = SecretsManager::builder()
+            .provider(env(&[("K", "value-123456")]))
+            .build()
+            .unwrap();
         let rt = rt();
         for _ in 0..5 {
             rt.block_on(m.get_secret("k")).unwrap();

@@ -183,7 +183,9 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
 
 fn invalid_json(full_path: &str, provider: &str, field: Option<&str>, why: &str) -> Error {
     let msg = match field {
-        Some(f) => format!("secret '{full_path}' from {provider}: cannot select field '{f}': {why}"),
+        Some(f) => {
+            format!("secret '{full_path}' from {provider}: cannot select field '{f}': {why}")
+        }
         None => format!("secret '{full_path}' from {provider}: {why}"),
     };
     Error::new(ErrorKind::InvalidJson, msg).with_provider(provider)
@@ -227,7 +229,10 @@ mod tests {
     fn field_is_selected_from_json_text() {
         let p = SecretPath::parse("db#password").unwrap();
         let v = SecretValue::text(r#"{"user":"app","password":"pw-123456","port":5432}"#);
-        assert_eq!(text(resolve(v, &p, "db#password", "env").unwrap()), "pw-123456");
+        assert_eq!(
+            text(resolve(v, &p, "db#password", "env").unwrap()),
+            "pw-123456"
+        );
         let p = SecretPath::parse("db#port").unwrap();
         let v = SecretValue::text(r#"{"port":5432}"#);
         assert_eq!(text(resolve(v, &p, "db#port", "env").unwrap()), "5432");

@@ -2,12 +2,10 @@
 //! circuit breaker, the retry policy, and the counters behind
 //! [`SecretsManager::stats`](crate::SecretsManager::stats).
 
-use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use crate::chain::clock::Instant;
@@ -80,18 +78,27 @@ impl Policy {
     /// Backoff before retry `attempt` (1-based): base * 2^(attempt-1), with
     /// full jitter between half and all of it.
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.retry_base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .retry_base
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
         let half = exp / 2;
         half + half.mul_f64(rand::random::<f64>())
     }
 }
 
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant, failures: u32 },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+        failures: u32,
+    },
     /// The cool-down ended; a probe started at this instant is under way.
     /// A probe whose caller went away is replaced after another cool-down.
-    HalfOpen { probe_started: Instant },
+    HalfOpen {
+        probe_started: Instant,
+    },
 }
 
 /// A per-provider circuit breaker driven by the manager's clock.
@@ -178,49 +185,6 @@ impl Breaker {
     }
 }
 
-const STRIPES: usize = 16;
-
-thread_local! {
-    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
-
-#[inline]
-fn stripe() -> usize {
-    STRIPE.with(|s| {
-        let v = s.get();
-        if v != usize::MAX {
-            return v;
-        }
-        let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
-        s.set(v);
-        v
-    })
-}
-
-/// A counter striped over cache lines, so that threads counting cache
-/// hits together do not fight over one line.
-pub(crate) struct StripedCounter {
-    cells: Box<[CachePadded<AtomicU64>; STRIPES]>,
-}
-
-impl StripedCounter {
-    pub(crate) fn new() -> StripedCounter {
-        StripedCounter {
-            cells: Box::new(std::array::from_fn(|_| CachePadded::new(AtomicU64::new(0)))),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn incr(&self) {
-        self.cells[stripe()].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(&self) -> u64 {
-        self.cells.iter().map(|c| c.load(Ordering::Relaxed)).sum()
-    }
-}
-
 /// Per-provider counters.
 #[derive(Default)]
 pub(crate) struct ProviderCounters {
@@ -235,8 +199,6 @@ pub(crate) struct ProviderCounters {
 
 /// Manager-wide counters.
 pub(crate) struct Counters {
-    pub(crate) hits: StripedCounter,
-    pub(crate) negative_hits: StripedCounter,
     pub(crate) misses: AtomicU64,
     pub(crate) stale_served: AtomicU64,
     pub(crate) refresh_ahead: AtomicU64,
@@ -246,8 +208,6 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn new() -> Counters {
         Counters {
-            hits: StripedCounter::new(),
-            negative_hits: StripedCounter::new(),
             misses: AtomicU64::new(0),
             stale_served: AtomicU64::new(0),
             refresh_ahead: AtomicU64::new(0),
@@ -304,7 +264,11 @@ pub struct ProviderStats {
 }
 
 impl ProviderStats {
-    pub(crate) fn from_counters(provider: &str, c: &ProviderCounters, breaker: BreakerState) -> Self {
+    pub(crate) fn from_counters(
+        provider: &str,
+        c: &ProviderCounters,
+        breaker: BreakerState,
+    ) -> Self {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         ProviderStats {
             provider: provider.to_owned(),
@@ -347,7 +311,10 @@ mod tests {
         assert_eq!(refused.retry_in, Duration::from_secs(10));
         mock.advance(Duration::from_secs(10));
         assert!(b.allow(clock.now(), &p).is_ok(), "probe goes through");
-        assert!(b.allow(clock.now(), &p).is_err(), "only one probe at a time");
+        assert!(
+            b.allow(clock.now(), &p).is_err(),
+            "only one probe at a time"
+        );
         b.on_answer();
         assert_eq!(b.state(clock.now()), BreakerState::Closed);
     }
@@ -386,17 +353,5 @@ mod tests {
             let d = p.backoff(attempt);
             assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
         }
-    }
-
-    #[test]
-    fn striped_counter_sums_across_threads() {
-        let c = std::sync::Arc::new(StripedCounter::new());
-        std::thread::scope(|s| {
-            for _ in 0..4 {
-                let c = c.clone();
-                s.spawn(move || (0..1000).for_each(|_| c.incr()));
-            }
-        });
-        assert_eq!(c.get(), 4000);
     }
 }

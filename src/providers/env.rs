@@ -257,11 +257,10 @@ pub(crate) fn parse_env_bytes(
                 } else {
                     "cannot be read"
                 };
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!("env file '{origin}' {what}"),
-                )
-                .with_source(std::io::Error::new(e.kind(), what)));
+                return Err(
+                    Error::new(ErrorKind::Io, format!("env file '{origin}' {what}"))
+                        .with_source(std::io::Error::new(e.kind(), what)),
+                );
             }
             Err(_) => {
                 return Err(Error::config(format!(

@@ -669,7 +669,10 @@ fn wait_until_stopped(pid: u32) {
         if all_stopped {
             return;
         }
-        assert!(Instant::now() < deadline, "process {pid} did not stop within 5 s");
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} did not stop within 5 s"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
