@@ -31,7 +31,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind, packed,
+};
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 use serde::Deserialize;
@@ -147,7 +149,16 @@ struct Inner {
     /// a hit; a hit of a keyword also runs the rules of the keywords that
     /// are its prefixes (the automaton reports the longest keyword only).
     by_keyword: Vec<Vec<(usize, usize)>>,
+    /// The keywords (lowercase), matched case-sensitively over ASCII-folded
+    /// text: leftmost-longest, anchored or not.
     ac: Option<AhoCorasick>,
+    /// SIMD (Teddy) searchers for the keywords' first bytes (lowercase), a
+    /// few prefixes each so that their fingerprints stay selective, run over
+    /// folded text: the first pass. Empty when they cannot be built (no
+    /// SIMD): then `ac` runs unanchored.
+    prefixes: Vec<packed::Searcher>,
+    /// Length of the longest keyword.
+    max_keyword: usize,
     /// Rules without keywords: run over the whole text.
     unanchored: Vec<usize>,
 }
@@ -219,7 +230,11 @@ const BUILTIN: &[Def] = &[
         r"sk-ant-(?:api|admin|oat|sid)[0-9]{2}-[A-Za-z0-9_\-]{20,300}",
     ),
     // OpenRouter
-    tok("openrouter-api-key", &["sk-or-"], r"sk-or-v[0-9]+-[A-Za-z0-9]{32,128}\b"),
+    tok(
+        "openrouter-api-key",
+        &["sk-or-"],
+        r"sk-or-v[0-9]+-[A-Za-z0-9]{32,128}\b",
+    ),
     // DeepSeek (and other 32-hex sk- keys)
     tok("deepseek-api-key", &["sk-"], r"sk-[a-f0-9]{32}\b"),
     // Langfuse
@@ -231,10 +246,17 @@ const BUILTIN: &[Def] = &[
     // Stripe
     tok(
         "stripe-key",
-        &["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_", "pk_live_", "pk_test_", "pk_prod_"],
+        &[
+            "sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_", "pk_live_",
+            "pk_test_", "pk_prod_",
+        ],
         r"(?:sk|rk|pk)_(?:live|test|prod)_[A-Za-z0-9]{10,255}\b",
     ),
-    tok("stripe-webhook-secret", &["whsec_"], r"whsec_[A-Za-z0-9+/]{24,128}"),
+    tok(
+        "stripe-webhook-secret",
+        &["whsec_"],
+        r"whsec_[A-Za-z0-9+/]{24,128}",
+    ),
     // AWS
     Def {
         exact_case: true,
@@ -257,23 +279,51 @@ const BUILTIN: &[Def] = &[
     // GitHub
     tok("github-pat", &["ghp_"], r"ghp_[0-9A-Za-z]{36,251}\b"),
     tok("github-oauth", &["gho_"], r"gho_[0-9A-Za-z]{36,251}\b"),
-    tok("github-app-token", &["ghu_", "ghs_"], r"gh[us]_[0-9A-Za-z]{36,251}\b"),
-    tok("github-refresh-token", &["ghr_"], r"ghr_[0-9A-Za-z]{36,251}\b"),
-    tok("github-fine-grained-pat", &["github_pat_"], r"github_pat_[0-9A-Za-z_]{40,255}\b"),
+    tok(
+        "github-app-token",
+        &["ghu_", "ghs_"],
+        r"gh[us]_[0-9A-Za-z]{36,251}\b",
+    ),
+    tok(
+        "github-refresh-token",
+        &["ghr_"],
+        r"ghr_[0-9A-Za-z]{36,251}\b",
+    ),
+    tok(
+        "github-fine-grained-pat",
+        &["github_pat_"],
+        r"github_pat_[0-9A-Za-z_]{40,255}\b",
+    ),
     // GitLab
     tok(
         "gitlab-token",
-        &["glpat-", "glrt-", "gldt-", "glptt-", "glft-", "glsoat-", "glcbt-", "glimt-", "glagent-", "gloas-", "glrtr-", "glffct-"],
+        &[
+            "glpat-", "glrt-", "gldt-", "glptt-", "glft-", "glsoat-", "glcbt-", "glimt-",
+            "glagent-", "gloas-", "glrtr-", "glffct-",
+        ],
         r"gl(?:pat|rt|dt|ptt|ft|soat|cbt|imt|agent|oas|rtr|ffct)-[0-9A-Za-z_\-]{20,255}(?:\.[0-9A-Za-z_\-]{2,64}){0,2}",
     ),
-    Def { exact_case: true, ..tok("gitlab-runner-registration-token", &["GR1348941"], r"GR1348941[0-9A-Za-z_\-]{20,64}") },
+    Def {
+        exact_case: true,
+        ..tok(
+            "gitlab-runner-registration-token",
+            &["GR1348941"],
+            r"GR1348941[0-9A-Za-z_\-]{20,64}",
+        )
+    },
     // Slack
     tok(
         "slack-token",
-        &["xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe."],
+        &[
+            "xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.",
+        ],
         r"xox(?:e\.xox[bp]|[abposre])-[0-9]+-[0-9A-Za-z\-]{8,300}",
     ),
-    tok("slack-app-token", &["xapp-"], r"(?i)xapp-[0-9]+-[A-Z0-9]+-[0-9]+-[a-z0-9]+"),
+    tok(
+        "slack-app-token",
+        &["xapp-"],
+        r"(?i)xapp-[0-9]+-[A-Z0-9]+-[0-9]+-[a-z0-9]+",
+    ),
     Def {
         word_start: false,
         group: 1,
@@ -284,15 +334,18 @@ const BUILTIN: &[Def] = &[
         )
     },
     // Google
-    Def { exact_case: true, ..tok("gcp-api-key", &["AIza"], r"AIza[0-9A-Za-z_\-]{35}\b") },
+    Def {
+        exact_case: true,
+        ..tok("gcp-api-key", &["AIza"], r"AIza[0-9A-Za-z_\-]{35}\b")
+    },
     // Twilio
     Def {
         exact_case: true,
         ..tok(
             "twilio-api-key",
             &[
-                "SK0", "SK1", "SK2", "SK3", "SK4", "SK5", "SK6", "SK7", "SK8", "SK9", "SKa", "SKb", "SKc", "SKd", "SKe",
-                "SKf", "SKA", "SKB", "SKC", "SKD", "SKE", "SKF",
+                "SK0", "SK1", "SK2", "SK3", "SK4", "SK5", "SK6", "SK7", "SK8", "SK9", "SKa", "SKb",
+                "SKc", "SKd", "SKe", "SKf", "SKA", "SKB", "SKC", "SKD", "SKE", "SKF",
             ],
             r"SK[0-9a-fA-F]{32}\b",
         )
@@ -308,23 +361,54 @@ const BUILTIN: &[Def] = &[
         )
     },
     // SendGrid
-    Def { exact_case: true, ..tok("sendgrid-api-key", &["SG."], r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}") },
+    Def {
+        exact_case: true,
+        ..tok(
+            "sendgrid-api-key",
+            &["SG."],
+            r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}",
+        )
+    },
     // npm, PyPI
     tok("npm-access-token", &["npm_"], r"npm_[A-Za-z0-9]{36}\b"),
-    tok("pypi-upload-token", &["pypi-ageicHlwaS5vcmc"], r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,1000}"),
+    tok(
+        "pypi-upload-token",
+        &["pypi-ageicHlwaS5vcmc"],
+        r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,1000}",
+    ),
     // Hugging Face
     tok("huggingface-token", &["hf_"], r"hf_[A-Za-z]{34}\b"),
-    tok("huggingface-org-token", &["api_org_"], r"api_org_[A-Za-z]{34}\b"),
+    tok(
+        "huggingface-org-token",
+        &["api_org_"],
+        r"api_org_[A-Za-z]{34}\b",
+    ),
     // DigitalOcean
-    tok("digitalocean-token", &["dop_v1_", "doo_v1_", "dor_v1_"], r"do[opr]_v1_[a-f0-9]{64}\b"),
+    tok(
+        "digitalocean-token",
+        &["dop_v1_", "doo_v1_", "dor_v1_"],
+        r"do[opr]_v1_[a-f0-9]{64}\b",
+    ),
     // Shopify
-    tok("shopify-token", &["shpat_", "shpca_", "shppa_", "shpss_"], r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"),
+    tok(
+        "shopify-token",
+        &["shpat_", "shpca_", "shppa_", "shpss_"],
+        r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b",
+    ),
     // Databricks
-    tok("databricks-token", &["dapi"], r"dapi[a-f0-9]{32}(?:-[0-9])?\b"),
+    tok(
+        "databricks-token",
+        &["dapi"],
+        r"dapi[a-f0-9]{32}(?:-[0-9])?\b",
+    ),
     // age
     Def {
         exact_case: true,
-        ..tok("age-secret-key", &["AGE-SECRET-KEY-1"], r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
+        ..tok(
+            "age-secret-key",
+            &["AGE-SECRET-KEY-1"],
+            r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
+        )
     },
     // JWT
     Def {
@@ -365,7 +449,11 @@ const BUILTIN: &[Def] = &[
         entropy: Some(3.5),
         entropy_skip: 3,
         mixed: true,
-        ..tok("generic-prefixed-key", &["sk-", "pk-"], r"[sp]k-[A-Za-z0-9_\-]{20,200}")
+        ..tok(
+            "generic-prefixed-key",
+            &["sk-", "pk-"],
+            r"[sp]k-[A-Za-z0-9_\-]{20,200}",
+        )
     },
 ];
 
@@ -454,8 +542,20 @@ const KV_KEYWORDS: &[&str] = &[
 
 /// Authorization schemes: the value after them is the secret.
 const SCHEMES: &[&str] = &[
-    "bearer", "basic", "token", "digest", "negotiate", "ntlm", "apikey", "api-key", "key", "jwt", "mac",
-    "hawk", "sso-key", "otoken",
+    "bearer",
+    "basic",
+    "token",
+    "digest",
+    "negotiate",
+    "ntlm",
+    "apikey",
+    "api-key",
+    "key",
+    "jwt",
+    "mac",
+    "hawk",
+    "sso-key",
+    "otoken",
 ];
 
 impl RuleSet {
@@ -492,7 +592,13 @@ impl RuleSet {
                 let special = [
                     ("secret-named-key", Check::KeyValue, KV_KEYWORDS, false, 2u8),
                     ("url-password", Check::UrlPassword, &["://"][..], false, 1),
-                    ("authorization-bearer", Check::Bearer, &["bearer"][..], true, 1),
+                    (
+                        "authorization-bearer",
+                        Check::Bearer,
+                        &["bearer"][..],
+                        true,
+                        1,
+                    ),
                     ("http-basic-auth", Check::Basic, &["basic"][..], true, 1),
                 ];
                 for (id, check, keywords, word_start, priority) in special {
@@ -544,7 +650,8 @@ impl RuleSet {
                 return Err(Error::config("a user rule has an empty id"));
             }
             let re = Regex::new(&spec.regex).map_err(|e| {
-                Error::config(format!("rule `{}`: the regex does not compile", spec.id)).with_source(e)
+                Error::config(format!("rule `{}`: the regex does not compile", spec.id))
+                    .with_source(e)
             })?;
             let group = spec.secret_group.unwrap_or(0);
             if group >= re.group_info().group_len(regex_automata::PatternID::ZERO) {
@@ -556,13 +663,28 @@ impl RuleSet {
             if let Some(e) = spec.min_entropy
                 && !(e.is_finite() && e >= 0.0)
             {
-                return Err(Error::config(format!("rule `{}`: min_entropy must be a number >= 0", spec.id)));
+                return Err(Error::config(format!(
+                    "rule `{}`: min_entropy must be a number >= 0",
+                    spec.id
+                )));
             }
-            let keywords: Vec<String> = spec.keywords.iter().filter(|k| !k.is_empty()).cloned().collect();
+            let keywords: Vec<String> = spec
+                .keywords
+                .iter()
+                .filter(|k| !k.is_empty())
+                .cloned()
+                .collect();
             all.push(Rule {
                 id: RuleId(Arc::from(spec.id.as_str())),
                 priority: 0,
-                check: Check::Regex { re, anchored: false, back: 512, fwd: 1024, group, line: true },
+                check: Check::Regex {
+                    re,
+                    anchored: false,
+                    back: 512,
+                    fwd: 1024,
+                    group,
+                    line: true,
+                },
                 word_start: false,
                 exact_case: false,
                 min_entropy: spec.min_entropy,
@@ -613,14 +735,26 @@ impl RuleSet {
         } else {
             Some(
                 AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
                     .match_kind(MatchKind::LeftmostLongest)
+                    .start_kind(StartKind::Both)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(keywords.iter().map(|(k, _)| k.as_str()))
                     .expect("keyword automaton builds"),
             )
         };
-        RuleSet { inner: Arc::new(Inner { rules, keywords, by_keyword, ac, unanchored }) }
+        let prefixes = prefix_searchers(&keywords);
+        let max_keyword = keywords.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        RuleSet {
+            inner: Arc::new(Inner {
+                rules,
+                keywords,
+                by_keyword,
+                ac,
+                prefixes,
+                max_keyword,
+                unanchored,
+            }),
+        }
     }
 
     /// The ids of all rules, in definition order, without duplicates.
@@ -662,20 +796,106 @@ impl RuleSet {
             .by_keyword
             .iter()
             .enumerate()
-            .filter(|(k, rs)| rs.iter().any(|&(r, len)| r == rule && len == self.inner.keywords[*k].0.len()))
+            .filter(|(k, rs)| {
+                rs.iter()
+                    .any(|&(r, len)| r == rule && len == self.inner.keywords[*k].0.len())
+            })
             .map(|(k, _)| self.inner.keywords[k].0.clone())
             .collect()
     }
 
     /// Calls `f(start, keyword)` for each keyword hit, leftmost-longest and
-    /// non-overlapping, until `f` returns `false`.
+    /// non-overlapping, ASCII case-insensitive, until `f` returns `false`.
+    ///
+    /// The text is folded to lowercase block by block into a buffer on the
+    /// stack (blocks overlap by the longest keyword, so a hit is never cut);
+    /// a Teddy searcher finds where a keyword's first bytes occur and the
+    /// automaton, anchored there, confirms the longest keyword.
     #[inline]
     fn keyword_hits(&self, text: &str, mut f: impl FnMut(usize, usize) -> bool) {
-        let Some(ac) = &self.inner.ac else { return };
-        for m in ac.find_iter(text) {
-            if !f(m.start(), m.pattern().as_usize()) {
-                return;
+        let inner = &*self.inner;
+        let Some(ac) = &inner.ac else { return };
+        let bytes = text.as_bytes();
+        let overlap = inner.max_keyword.saturating_sub(1);
+        let mut stack = [0u8; FOLD_BLOCK];
+        let mut heap = Vec::new();
+        let block = if overlap * 4 <= FOLD_BLOCK {
+            FOLD_BLOCK
+        } else {
+            // A user keyword longer than a quarter block: fold all at once.
+            heap.resize(bytes.len(), 0);
+            bytes.len().max(1)
+        };
+        let mut cands: Vec<u32> = Vec::new();
+        let mut cursor = 0;
+        while cursor < bytes.len() {
+            let end = (cursor + block).min(bytes.len());
+            // Hits must start before `body_end`; the rest is the overlap.
+            let body_end = if end == bytes.len() {
+                end
+            } else {
+                end - overlap
+            };
+            let buf = if heap.is_empty() {
+                &mut stack[..end - cursor]
+            } else {
+                &mut heap[..end - cursor]
+            };
+            for (d, s) in buf.iter_mut().zip(&bytes[cursor..end]) {
+                *d = s.to_ascii_lowercase();
             }
+            let buf = &*buf;
+            let body = body_end - cursor;
+            let mut next = body_end;
+            if inner.prefixes.is_empty() {
+                for m in ac.find_iter(buf) {
+                    if m.start() >= body {
+                        break;
+                    }
+                    if !f(cursor + m.start(), m.pattern().as_usize()) {
+                        return;
+                    }
+                    next = next.max(cursor + m.end());
+                }
+            } else {
+                // Every position where some keyword prefix starts, in order.
+                cands.clear();
+                for pre in &inner.prefixes {
+                    let mut at = 0;
+                    while at < body {
+                        let Some(c) = pre.find_in(buf, aho_corasick::Span::from(at..buf.len()))
+                        else {
+                            break;
+                        };
+                        if c.start() >= body {
+                            break;
+                        }
+                        cands.push(c.start() as u32);
+                        at = c.start() + 1;
+                    }
+                }
+                if inner.prefixes.len() > 1 {
+                    cands.sort_unstable();
+                }
+                let mut at = 0;
+                for &p in cands.iter() {
+                    let p = p as usize;
+                    if p < at {
+                        continue;
+                    }
+                    let input = aho_corasick::Input::new(buf)
+                        .range(p..)
+                        .anchored(aho_corasick::Anchored::Yes);
+                    if let Some(m) = ac.find(input) {
+                        if !f(cursor + p, m.pattern().as_usize()) {
+                            return;
+                        }
+                        at = m.end();
+                        next = next.max(cursor + at);
+                    }
+                }
+            }
+            cursor = next;
         }
     }
 
@@ -688,7 +908,9 @@ impl RuleSet {
         let bytes = text.as_bytes();
         let mut found = false;
         self.keyword_hits(text, |hs, k| {
-            found = self.inner.by_keyword[k].iter().any(|&(ri, len)| self.hit_passes(&self.inner.rules[ri], bytes, hs, len));
+            found = self.inner.by_keyword[k]
+                .iter()
+                .any(|&(ri, len)| self.hit_passes(&self.inner.rules[ri], bytes, hs, len));
             !found
         });
         found
@@ -734,7 +956,12 @@ impl RuleSet {
                         && self.accept(rule, &text[s..e])
                     {
                         covered[ri] = e;
-                        cands.push(Cand { start: s, end: e, rule: ri, id });
+                        cands.push(Cand {
+                            start: s,
+                            end: e,
+                            rule: ri,
+                            id,
+                        });
                     }
                 }
                 true
@@ -752,9 +979,18 @@ impl RuleSet {
                         && sp.end > sp.start
                         && self.accept(rule, &text[sp.start..sp.end])
                     {
-                        cands.push(Cand { start: sp.start, end: sp.end, rule: ri, id: None });
+                        cands.push(Cand {
+                            start: sp.start,
+                            end: sp.end,
+                            rule: ri,
+                            id: None,
+                        });
                     }
-                    at = if m.end() > m.start() { m.end() } else { next_char(text, m.end()) };
+                    at = if m.end() > m.start() {
+                        m.end()
+                    } else {
+                        next_char(text, m.end())
+                    };
                 }
             }
         }
@@ -764,9 +1000,12 @@ impl RuleSet {
         if rule.placeholders && is_placeholder(secret) {
             return false;
         }
-        let body = secret.get(rule.entropy_skip.min(secret.len())..).unwrap_or(secret);
+        let body = secret
+            .get(rule.entropy_skip.min(secret.len())..)
+            .unwrap_or(secret);
         if rule.mixed
-            && !(body.bytes().any(|b| b.is_ascii_digit()) && body.bytes().any(|b| b.is_ascii_alphabetic()))
+            && !(body.bytes().any(|b| b.is_ascii_digit())
+                && body.bytes().any(|b| b.is_ascii_alphabetic()))
         {
             return false;
         }
@@ -789,7 +1028,14 @@ impl RuleSet {
         decode_basic: bool,
     ) -> Option<(usize, usize, Option<RuleId>)> {
         match &rule.check {
-            Check::Regex { re, anchored, back, fwd, group, line } => {
+            Check::Regex {
+                re,
+                anchored,
+                back,
+                fwd,
+                group,
+                line,
+            } => {
                 let mut ws = floor_boundary(text, hs.saturating_sub(*back));
                 let mut we = ceil_boundary(text, (he + *fwd).min(text.len()));
                 if *line {
@@ -801,7 +1047,11 @@ impl RuleSet {
                         we = he + p;
                     }
                 }
-                let (start, mode) = if *anchored { (hs, Anchored::Yes) } else { (ws, Anchored::No) };
+                let (start, mode) = if *anchored {
+                    (hs, Anchored::Yes)
+                } else {
+                    (ws, Anchored::No)
+                };
                 let input = Input::new(text).range(start..we).anchored(mode);
                 if *group == 0 {
                     let m = re.search(&input)?;
@@ -823,7 +1073,13 @@ impl RuleSet {
         }
     }
 
-    fn basic(&self, text: &str, hs: usize, he: usize, decode: bool) -> Option<(usize, usize, Option<RuleId>)> {
+    fn basic(
+        &self,
+        text: &str,
+        hs: usize,
+        he: usize,
+        decode: bool,
+    ) -> Option<(usize, usize, Option<RuleId>)> {
         let b = text.as_bytes();
         let mut i = he;
         let ws = i;
@@ -834,7 +1090,9 @@ impl RuleSet {
             return None;
         }
         let s = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'+' | b'/' | b'=' | b'-' | b'_')) {
+        while i < b.len()
+            && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'+' | b'/' | b'=' | b'-' | b'_'))
+        {
             i += 1;
         }
         let e = i;
@@ -862,7 +1120,10 @@ impl RuleSet {
             if decode {
                 let mut cands = Vec::new();
                 self.candidates(d, &mut cands, false);
-                if let Some(c) = cands.iter().min_by_key(|c| self.inner.rules[c.rule].priority) {
+                if let Some(c) = cands
+                    .iter()
+                    .min_by_key(|c| self.inner.rules[c.rule].priority)
+                {
                     let r = &self.inner.rules[c.rule];
                     if r.priority == 0 {
                         inner_id = Some(r.id.clone());
@@ -884,7 +1145,14 @@ impl RuleSet {
 impl Rule {
     fn clone_rule(&self) -> Rule {
         let check = match &self.check {
-            Check::Regex { re, anchored, back, fwd, group, line } => Check::Regex {
+            Check::Regex {
+                re,
+                anchored,
+                back,
+                fwd,
+                group,
+                line,
+            } => Check::Regex {
                 re: re.clone(),
                 anchored: *anchored,
                 back: *back,
@@ -909,6 +1177,39 @@ impl Rule {
             mixed: self.mixed,
         }
     }
+}
+
+/// Bytes folded per block by the first pass (on the stack).
+const FOLD_BLOCK: usize = 16 * 1024;
+
+/// Prefixes per Teddy searcher: with more, the nibble fingerprints of a
+/// bucket accept most lowercase letter triples and Teddy stops skipping.
+const PREFIXES_PER_SEARCHER: usize = 16;
+
+/// Teddy searchers over the distinct lowercase 3-byte prefixes of
+/// `keywords` (sorted, so that similar prefixes share a searcher); empty
+/// when Teddy is not available.
+fn prefix_searchers(keywords: &[(String, bool)]) -> Vec<packed::Searcher> {
+    let mut pres: Vec<&[u8]> = keywords
+        .iter()
+        .map(|(k, _)| &k.as_bytes()[..k.len().min(3)])
+        .collect();
+    pres.sort_unstable();
+    pres.dedup();
+    let mut out = Vec::new();
+    for group in pres.chunks(PREFIXES_PER_SEARCHER) {
+        let built = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .only_teddy(true)
+            .builder()
+            .extend(group)
+            .build();
+        match built {
+            Some(s) => out.push(s),
+            None => return Vec::new(),
+        }
+    }
+    out
 }
 
 struct Cand {
@@ -937,14 +1238,22 @@ fn merge(mut cands: Vec<Cand>, rules: &[Rule], out: &mut Vec<Finding>) {
             }
             _ => {
                 if let Some((s, e, _, rid)) = cur.take() {
-                    out.push(Finding { rule: rid, start: s, end: e });
+                    out.push(Finding {
+                        rule: rid,
+                        start: s,
+                        end: e,
+                    });
                 }
                 cur = Some((c.start, c.end, r.priority, id));
             }
         }
     }
     if let Some((s, e, _, rid)) = cur {
-        out.push(Finding { rule: rid, start: s, end: e });
+        out.push(Finding {
+            rule: rid,
+            start: s,
+            end: e,
+        });
     }
 }
 
@@ -965,14 +1274,20 @@ fn exact_case_match(hit: &[u8], rule: &Rule) -> bool {
 }
 
 /// The PEM body without the line breaks (real or `\n`-escaped) that frame it.
-fn trim_pem(text: &str, mut s: usize, mut e: usize, id: Option<RuleId>) -> (usize, usize, Option<RuleId>) {
+fn trim_pem(
+    text: &str,
+    mut s: usize,
+    mut e: usize,
+    id: Option<RuleId>,
+) -> (usize, usize, Option<RuleId>) {
     let b = text.as_bytes();
     loop {
         if s < e && matches!(b[s], b'\r' | b'\n' | b' ' | b'\t') {
             s += 1;
         } else if s + 1 < e && b[s] == b'\\' && matches!(b[s + 1], b'n' | b'r') {
             s += 2;
-        } else if s + 2 < e && b[s] == b'\\' && b[s + 1] == b'\\' && matches!(b[s + 2], b'n' | b'r') {
+        } else if s + 2 < e && b[s] == b'\\' && b[s + 1] == b'\\' && matches!(b[s + 2], b'n' | b'r')
+        {
             s += 3;
         } else {
             break;
@@ -1042,16 +1357,36 @@ pub fn is_placeholder(value: &str) -> bool {
     let b = v.as_bytes();
     let first = b[0];
     let last = b[b.len() - 1];
-    if (first == b'<' && last == b'>') || v.starts_with("${") || v.starts_with("{{") || v.starts_with("$(") {
+    if (first == b'<' && last == b'>')
+        || v.starts_with("${")
+        || v.starts_with("{{")
+        || v.starts_with("$(")
+    {
         return true;
     }
-    if first == b'[' && last == b']' && b[1..b.len() - 1].iter().all(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b' ' || *c == b'-') {
+    if first == b'['
+        && last == b']'
+        && b[1..b.len() - 1]
+            .iter()
+            .all(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b' ' || *c == b'-')
+    {
         return true;
     }
-    if first == b'(' && last == b')' && b[1..b.len() - 1].iter().all(|c| c.is_ascii_alphabetic() || *c == b' ') {
+    if first == b'('
+        && last == b')'
+        && b[1..b.len() - 1]
+            .iter()
+            .all(|c| c.is_ascii_alphabetic() || *c == b' ')
+    {
         return true;
     }
-    if first == b'$' && b.len() > 1 && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_') && (b[1].is_ascii_alphabetic() || b[1] == b'_') {
+    if first == b'$'
+        && b.len() > 1
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        && (b[1].is_ascii_alphabetic() || b[1] == b'_')
+    {
         return true;
     }
     if first == b'%' && last == b'%' && b.len() > 2 {
@@ -1068,11 +1403,17 @@ pub fn is_placeholder(value: &str) -> bool {
         return true;
     }
     if (lower.contains("your-") || lower.contains("your_") || lower.starts_with("your"))
-        && ["key", "token", "secret", "password", "pass", "here", "api"].iter().any(|w| lower.contains(w))
+        && ["key", "token", "secret", "password", "pass", "here", "api"]
+            .iter()
+            .any(|w| lower.contains(w))
     {
         return true;
     }
-    if lower.ends_with("-here") || lower.ends_with("_here") || lower.contains("-here-") || lower.contains("_here_") {
+    if lower.ends_with("-here")
+        || lower.ends_with("_here")
+        || lower.contains("-here-")
+        || lower.contains("_here_")
+    {
         return true;
     }
     // sk-... / sk_test_... with only punctuation after the prefix.
@@ -1081,8 +1422,25 @@ pub fn is_placeholder(value: &str) -> bool {
 
 fn is_value_word(v: &str) -> bool {
     const WORDS: &[&str] = &[
-        "true", "false", "yes", "no", "null", "none", "nil", "undefined", "on", "off", "enabled", "disabled",
-        "required", "optional", "set", "unset", "missing", "empty", "n/a",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "on",
+        "off",
+        "enabled",
+        "disabled",
+        "required",
+        "optional",
+        "set",
+        "unset",
+        "missing",
+        "empty",
+        "n/a",
     ];
     WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
 }
@@ -1107,7 +1465,10 @@ pub fn is_secret_name(name: &str) -> bool {
     };
     for i in 0..bytes.len() {
         let c = bytes[i];
-        if matches!(c, b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\'') {
+        if matches!(
+            c,
+            b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\''
+        ) {
             push(start, i, &mut segs, &mut n);
             start = i + 1;
         } else if i > start && c.is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase() {
@@ -1316,7 +1677,10 @@ fn count(b: &[u8], c: u8) -> usize {
 
 fn next_is_assignment(b: &[u8]) -> bool {
     let mut k = 0;
-    while k < b.len() && k < 64 && (b[k].is_ascii_alphanumeric() || matches!(b[k], b'_' | b'-' | b'.')) {
+    while k < b.len()
+        && k < 64
+        && (b[k].is_ascii_alphanumeric() || matches!(b[k], b'_' | b'-' | b'.'))
+    {
         k += 1;
     }
     k > 0 && k < b.len() && b[k] == b'=' && b[0].is_ascii_alphabetic() | (b[0] == b'_')
@@ -1366,7 +1730,10 @@ fn url_password(text: &str, hs: usize) -> Option<(usize, usize)> {
     let mut at = None;
     while j < limit {
         let c = b[j];
-        if matches!(c, b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'<' | b'>' | b'\\') {
+        if matches!(
+            c,
+            b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'<' | b'>' | b'\\'
+        ) {
             break;
         }
         if c == b'@' {
@@ -1392,7 +1759,11 @@ fn bearer(text: &str, he: usize) -> Option<(usize, usize)> {
     }
     let s = he + ws;
     let mut e = s;
-    while e < b.len() && e - s < 4096 && (b[e].is_ascii_alphanumeric() || matches!(b[e], b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')) {
+    while e < b.len()
+        && e - s < 4096
+        && (b[e].is_ascii_alphanumeric()
+            || matches!(b[e], b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'='))
+    {
         e += 1;
     }
     while e > s && b[e - 1] == b'.' {
@@ -1402,7 +1773,9 @@ fn bearer(text: &str, he: usize) -> Option<(usize, usize)> {
     if tok.len() < 8 {
         return None;
     }
-    let symbolic = tok.iter().any(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    let symbolic = tok
+        .iter()
+        .any(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
     if !symbolic && tok.len() < 20 {
         return None;
     }
@@ -1417,7 +1790,12 @@ mod tests {
         let mut out = Vec::new();
         RuleSet::builtin().find(text, &mut out);
         out.into_iter()
-            .map(|f| (f.rule.as_str().to_string(), text[f.start..f.end].to_string()))
+            .map(|f| {
+                (
+                    f.rule.as_str().to_string(),
+                    text[f.start..f.end].to_string(),
+                )
+            })
             .collect()
     }
 
@@ -1437,15 +1815,39 @@ mod tests {
     #[test]
     fn vendor_tokens_are_found_with_their_exact_span() {
         let cases = [
-            ("token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB.", "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"),
+            (
+                "token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB.",
+                "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB",
+            ),
             ("key (AKIAPVUD4ALW7MJJD7E6)", "AKIAPVUD4ALW7MJJD7E6"),
-            ("k=sk_live_OGAucWtJGXdfhxnmrl8kc5S6, next", "sk_live_OGAucWtJGXdfhxnmrl8kc5S6"),
-            ("x AIzajIGKhTVfWJCNQCzLdJHx4uHhLS9v0yyYiDX y", "AIzajIGKhTVfWJCNQCzLdJHx4uHhLS9v0yyYiDX"),
-            ("sid SK1c0e7034ead78784debac97effa385a0", "SK1c0e7034ead78784debac97effa385a0"),
-            ("npm npm_Bmhxmcm8KO6turIKxGjHsVaGoEuvbFsQ0mIm", "npm_Bmhxmcm8KO6turIKxGjHsVaGoEuvbFsQ0mIm"),
-            ("hf hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh ok", "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"),
-            ("'shpat_0123456789abcdef0123456789ABCDEF'", "shpat_0123456789abcdef0123456789ABCDEF"),
-            ("dapi0123456789abcdef0123456789abcdef-2 x", "dapi0123456789abcdef0123456789abcdef-2"),
+            (
+                "k=sk_live_OGAucWtJGXdfhxnmrl8kc5S6, next",
+                "sk_live_OGAucWtJGXdfhxnmrl8kc5S6",
+            ),
+            (
+                "x AIzajIGKhTVfWJCNQCzLdJHx4uHhLS9v0yyYiDX y",
+                "AIzajIGKhTVfWJCNQCzLdJHx4uHhLS9v0yyYiDX",
+            ),
+            (
+                "sid SK1c0e7034ead78784debac97effa385a0",
+                "SK1c0e7034ead78784debac97effa385a0",
+            ),
+            (
+                "npm npm_Bmhxmcm8KO6turIKxGjHsVaGoEuvbFsQ0mIm",
+                "npm_Bmhxmcm8KO6turIKxGjHsVaGoEuvbFsQ0mIm",
+            ),
+            (
+                "hf hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh ok",
+                "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
+            ),
+            (
+                "'shpat_0123456789abcdef0123456789ABCDEF'",
+                "shpat_0123456789abcdef0123456789ABCDEF",
+            ),
+            (
+                "dapi0123456789abcdef0123456789abcdef-2 x",
+                "dapi0123456789abcdef0123456789abcdef-2",
+            ),
             (
                 "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                 "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
@@ -1454,7 +1856,10 @@ mod tests {
                 "AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE",
                 "AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE",
             ),
-            ("deepseek sk-0123456789abcdef0123456789abcdef", "sk-0123456789abcdef0123456789abcdef"),
+            (
+                "deepseek sk-0123456789abcdef0123456789abcdef",
+                "sk-0123456789abcdef0123456789abcdef",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(secret(text), vec![want.to_string()], "in {text:?}");
@@ -1466,14 +1871,26 @@ mod tests {
         assert_eq!(secret("user=bob password=hunter22 ip=1"), vec!["hunter22"]);
         assert_eq!(secret(r#"{"db_password": "p@ss w0rd"}"#), vec!["p@ss w0rd"]);
         assert_eq!(secret("X-Api-Key: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
-        assert_eq!(secret("AWS_SECRET_ACCESS_KEY='abc123def'"), vec!["abc123def"]);
+        assert_eq!(
+            secret("AWS_SECRET_ACCESS_KEY='abc123def'"),
+            vec!["abc123def"]
+        );
         assert_eq!(secret("_authToken=abcdef123456"), vec!["abcdef123456"]);
         assert_eq!(secret("the password=hunter22."), vec!["hunter22"]);
         assert_eq!(secret("(password=hunter22)"), vec!["hunter22"]);
-        assert_eq!(secret(r#"body={\"password\":\"s3cr3t!\"}"#), vec!["s3cr3t!"]);
+        assert_eq!(
+            secret(r#"body={\"password\":\"s3cr3t!\"}"#),
+            vec!["s3cr3t!"]
+        );
         assert_eq!(secret("--password s3cr3tval"), vec!["s3cr3tval"]);
-        assert_eq!(secret("Authorization: Token abcdef0123456789"), vec!["abcdef0123456789"]);
-        assert_eq!(secret("auth=\"Bearer abc.def-123456\""), vec!["abc.def-123456"]);
+        assert_eq!(
+            secret("Authorization: Token abcdef0123456789"),
+            vec!["abcdef0123456789"]
+        );
+        assert_eq!(
+            secret("auth=\"Bearer abc.def-123456\""),
+            vec!["abc.def-123456"]
+        );
     }
 
     #[test]
@@ -1515,14 +1932,19 @@ mod tests {
 
     #[test]
     fn url_passwords_pem_bodies_and_jwts_are_found() {
-        assert_eq!(secret("postgres://app:9lstafBh@db:5432/x"), vec!["9lstafBh"]);
+        assert_eq!(
+            secret("postgres://app:9lstafBh@db:5432/x"),
+            vec!["9lstafBh"]
+        );
         assert_eq!(secret("redis://:pa:ss@h"), vec!["pa:ss"]);
         let pem = "k -----BEGIN RSA PRIVATE KEY-----\\nABCDEF+/abc\\nGHIJ==\\n-----END RSA PRIVATE KEY----- done";
         assert_eq!(secret(pem), vec!["ABCDEF+/abc\\nGHIJ=="]);
         let jwt = "jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U)";
         assert_eq!(
             secret(jwt),
-            vec!["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"]
+            vec![
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+            ]
         );
     }
 
@@ -1533,7 +1955,8 @@ mod tests {
         let line = format!("Authorization: Basic {b64}");
         let found = spans(&line);
         assert_eq!(found, vec![("http-basic-auth".to_string(), b64.clone())]);
-        let inner = base64::engine::general_purpose::STANDARD.encode("x:ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB");
+        let inner = base64::engine::general_purpose::STANDARD
+            .encode("x:ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB");
         let found = spans(&format!("Authorization: Basic {inner}"));
         assert_eq!(found[0].0, "github-pat");
     }
@@ -1568,11 +1991,45 @@ mod tests {
     }
 
     #[test]
+    fn keywords_across_fold_block_boundaries_and_in_any_case_are_found() {
+        for shift in 0..16 {
+            for (word, want) in [("PASSWORD=hunter22x", "hunter22x"), ("ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB", "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB")] {
+                let mut text = "a ".repeat((FOLD_BLOCK - 8 + shift) / 2);
+                text.push_str(word);
+                text.push_str(" end");
+                assert_eq!(secret(&text), vec![want.to_string()], "shift {shift}, {word}");
+            }
+        }
+        assert_eq!(secret("X-API-KEY: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
+        assert_eq!(secret("Db_PASSword=hunter22"), vec!["hunter22"]);
+    }
+
+    #[test]
     fn secret_names_split_on_segments_and_camel_case() {
-        for n in ["password", "db_password", "x-api-key", "AWS_SECRET_ACCESS_KEY", "authToken", "apiKey", "jdbc.password", "client_secret", "Set-Cookie"] {
+        for n in [
+            "password",
+            "db_password",
+            "x-api-key",
+            "AWS_SECRET_ACCESS_KEY",
+            "authToken",
+            "apiKey",
+            "jdbc.password",
+            "client_secret",
+            "Set-Cookie",
+        ] {
             assert!(is_secret_name(n), "{n}");
         }
-        for n in ["max_tokens", "token_count", "password_reset", "key_id", "public_key", "api_version", "key", "oauth", "author"] {
+        for n in [
+            "max_tokens",
+            "token_count",
+            "password_reset",
+            "key_id",
+            "public_key",
+            "api_version",
+            "key",
+            "oauth",
+            "author",
+        ] {
             assert!(!is_secret_name(n), "{n}");
         }
     }
