@@ -47,12 +47,12 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use foldhash::HashMap as FastMap;
 use arc_swap::ArcSwap;
+use foldhash::HashMap as FastMap;
 use parking_lot::Mutex;
 use zeroize::Zeroizing;
 
@@ -93,6 +93,15 @@ struct Shared {
     state: Mutex<State>,
     matcher: ArcSwap<Matcher>,
     merging: AtomicBool,
+    /// Bumped after every new matcher is published.
+    generation: AtomicU64,
+}
+
+/// Publishes `m`, then bumps the generation (so a reader that sees the new
+/// generation also sees the new matcher).
+fn set_matcher(shared: &Shared, m: Matcher) {
+    shared.matcher.store(Arc::new(m));
+    shared.generation.fetch_add(1, Ordering::AcqRel);
 }
 
 struct State {
@@ -148,9 +157,14 @@ impl KnownSecrets {
     pub fn with_settings(min_len: usize, retention: Duration) -> KnownSecrets {
         KnownSecrets {
             shared: Arc::new(Shared {
-                state: Mutex::new(State { values: HashMap::new(), min_len: min_len.max(1), retention }),
+                state: Mutex::new(State {
+                    values: HashMap::new(),
+                    min_len: min_len.max(1),
+                    retention,
+                }),
                 matcher: ArcSwap::from_pointee(Matcher::default()),
                 merging: AtomicBool::new(false),
+                generation: AtomicU64::new(0),
             }),
         }
     }
@@ -164,10 +178,20 @@ impl KnownSecrets {
     /// A [`Config`](crate::ErrorKind::Config) error naming the variable when
     /// a value is not a number (or the minimum length is 0).
     pub fn from_config(config: &crate::Config) -> Result<KnownSecrets, crate::Error> {
-        let retention = config.u64_setting("SECRETS_MASK_RETENTION", DEFAULT_RETENTION.as_secs(), "seconds")?;
-        let min_len = config.u64_setting("SECRETS_MASK_MIN_LENGTH", DEFAULT_MIN_LEN as u64, "characters")?;
+        let retention = config.u64_setting(
+            "SECRETS_MASK_RETENTION",
+            DEFAULT_RETENTION.as_secs(),
+            "seconds",
+        )?;
+        let min_len = config.u64_setting(
+            "SECRETS_MASK_MIN_LENGTH",
+            DEFAULT_MIN_LEN as u64,
+            "characters",
+        )?;
         if min_len == 0 {
-            return Err(crate::Error::config("SECRETS_MASK_MIN_LENGTH must be at least 1"));
+            return Err(crate::Error::config(
+                "SECRETS_MASK_MIN_LENGTH must be at least 1",
+            ));
         }
         Ok(KnownSecrets::with_settings(
             usize::try_from(min_len).unwrap_or(usize::MAX),
@@ -246,7 +270,10 @@ impl KnownSecrets {
         for e in st.values.values_mut() {
             e.in_base = true;
         }
-        self.shared.matcher.store(Arc::new(Matcher { base: base.map(Arc::new), recent: None }));
+        set_matcher(&self.shared, Matcher {
+            base: base.map(Arc::new),
+            recent: None,
+        });
     }
 
     /// How many values are registered (not counting encoded forms).
@@ -277,11 +304,23 @@ impl KnownSecrets {
         }
     }
 
+    /// A counter that changes whenever the matcher changes (a value was
+    /// registered, merged or pruned): text masked while it had one value
+    /// needs masking again once it has another, to catch values registered
+    /// since.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
+    }
+
     /// Whether any registered value occurs in `text`.
     pub fn is_match(&self, text: &str) -> bool {
         let m = self.shared.matcher.load();
-        m.base.as_ref().is_some_and(|ac| ac.is_match(text.as_bytes()))
-            || m.recent.as_ref().is_some_and(|ac| ac.is_match(text.as_bytes()))
+        m.base
+            .as_ref()
+            .is_some_and(|ac| ac.is_match(text.as_bytes()))
+            || m.recent
+                .as_ref()
+                .is_some_and(|ac| ac.is_match(text.as_bytes()))
     }
 
     /// Publishes a matcher that covers every value: a full rebuild for a
@@ -294,12 +333,22 @@ impl KnownSecrets {
             for e in st.values.values_mut() {
                 e.in_base = true;
             }
-            self.shared.matcher.store(Arc::new(Matcher { base: base.map(Arc::new), recent: None }));
+            set_matcher(&self.shared, Matcher {
+                base: base.map(Arc::new),
+                recent: None,
+            });
             return;
         }
-        let recent = build(st.values.iter().filter(|(_, e)| !e.in_base).map(|(v, _)| v.0.as_str()));
+        let recent = build(
+            st.values
+                .iter()
+                .filter(|(_, e)| !e.in_base)
+                .map(|(v, _)| v.0.as_str()),
+        );
         let base = self.shared.matcher.load().base.clone();
-        self.shared.matcher.store(Arc::new(Matcher { base, recent }));
+        self.shared
+            .matcher
+            .store(Arc::new(Matcher { base, recent }));
         if !self.shared.merging.swap(true, Ordering::AcqRel) {
             let shared = Arc::downgrade(&self.shared);
             let spawned = std::thread::Builder::new()
@@ -321,7 +370,10 @@ fn merge_loop(shared: std::sync::Weak<Shared>) {
         let snapshot: Vec<Zeroizing<String>> = {
             let mut st = sh.state.lock();
             prune_expired(&mut st, Instant::now());
-            st.values.keys().map(|v| Zeroizing::new(v.0.as_str().to_owned())).collect()
+            st.values
+                .keys()
+                .map(|v| Zeroizing::new(v.0.as_str().to_owned()))
+                .collect()
         };
         let base = build(snapshot.iter().map(|s| s.as_str())).map(Arc::new);
         let mut st = sh.state.lock();
@@ -332,11 +384,16 @@ fn merge_loop(shared: std::sync::Weak<Shared>) {
         }
         let pending = st.values.values().any(|e| !e.in_base);
         let recent = if pending {
-            build(st.values.iter().filter(|(_, e)| !e.in_base).map(|(v, _)| v.0.as_str()))
+            build(
+                st.values
+                    .iter()
+                    .filter(|(_, e)| !e.in_base)
+                    .map(|(v, _)| v.0.as_str()),
+            )
         } else {
             None
         };
-        sh.matcher.store(Arc::new(Matcher { base, recent }));
+        set_matcher(&sh, Matcher { base, recent });
         if !pending {
             sh.merging.store(false, Ordering::Release);
             return;
@@ -350,7 +407,10 @@ fn merge_now(shared: &Shared, st: &mut State) {
     for e in st.values.values_mut() {
         e.in_base = true;
     }
-    shared.matcher.store(Arc::new(Matcher { base: base.map(Arc::new), recent: None }));
+    set_matcher(shared, Matcher {
+        base: base.map(Arc::new),
+        recent: None,
+    });
 }
 
 fn insert(st: &mut State, value: &str, now: Instant, keep: Duration) -> bool {
@@ -359,12 +419,20 @@ fn insert(st: &mut State, value: &str, now: Instant, keep: Duration) -> bool {
         e.keep = e.keep.max(keep);
         return false;
     }
-    st.values.insert(Val(Zeroizing::new(value.to_owned())), Entry { last: now, keep, in_base: false });
+    st.values.insert(
+        Val(Zeroizing::new(value.to_owned())),
+        Entry {
+            last: now,
+            keep,
+            in_base: false,
+        },
+    );
     true
 }
 
 fn prune_expired(st: &mut State, now: Instant) {
-    st.values.retain(|_, e| now.saturating_duration_since(e.last) <= e.keep);
+    st.values
+        .retain(|_, e| now.saturating_duration_since(e.last) <= e.keep);
 }
 
 /// The value, its trimmed form and, for a JSON object, its top-level
@@ -379,7 +447,8 @@ fn for_each_candidate(value: &str, min_len: usize, mut f: impl FnMut(&str)) {
         f(trimmed);
     }
     if trimmed.starts_with('{')
-        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed)
+        && let Ok(serde_json::Value::Object(map)) =
+            serde_json::from_str::<serde_json::Value>(trimmed)
     {
         for v in map.values() {
             if let serde_json::Value::String(s) = v
@@ -442,7 +511,8 @@ impl Literals {
         if patterns.is_empty() {
             return None;
         }
-        let (long, short): (Vec<_>, Vec<_>) = patterns.into_iter().partition(|p| p.len() >= MIN_LONG);
+        let (long, short): (Vec<_>, Vec<_>) =
+            patterns.into_iter().partition(|p| p.len() >= MIN_LONG);
         let mut grams: Vec<(u32, u8, u32)> = Vec::with_capacity(long.len() * STRIDE);
         for (i, p) in long.iter().enumerate() {
             for off in 0..STRIDE {
@@ -450,10 +520,15 @@ impl Literals {
             }
         }
         grams.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(long[b.2 as usize].len().cmp(&long[a.2 as usize].len()))
+            a.0.cmp(&b.0)
+                .then(b.1.cmp(&a.1))
+                .then(long[b.2 as usize].len().cmp(&long[a.2 as usize].len()))
         });
         // About 32 bits per window, between 4 Ki and 16 Mi bits.
-        let log2 = (grams.len().max(1) * 32).next_power_of_two().trailing_zeros().clamp(12, 24);
+        let log2 = (grams.len().max(1) * 32)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(12, 24);
         let mut bits = vec![0u64; 1usize << (log2 - 6)];
         let shift = 32 - log2;
         let mut index: FastMap<u32, (u32, u32)> = FastMap::default();
@@ -478,7 +553,14 @@ impl Literals {
                 .build(short.iter().map(|p| p.as_slice()))
                 .ok()
         };
-        Some(Literals { long, entries, index, bits, shift, short })
+        Some(Literals {
+            long,
+            entries,
+            index,
+            bits,
+            shift,
+            short,
+        })
     }
 
     /// The leftmost-longest match whose start is in `[p - 2, p]` and at
@@ -607,7 +689,11 @@ pub(crate) fn encoded_forms(value: &str, out: &mut Vec<Zeroizing<String>>) {
     }
     // Percent-encodings.
     use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
     for set in [NON_ALPHANUMERIC, COMPONENT] {
         let enc: String = utf8_percent_encode(value, set).to_string();
         if enc != value {
@@ -723,9 +809,11 @@ mod tests {
         let k = KnownSecrets::new();
         k.register("correct-horse-battery");
         for prefix in ["", "u", "us", "user:"] {
-            let enc = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}correct-horse-battery and more"));
+            let enc = base64::engine::general_purpose::STANDARD
+                .encode(format!("{prefix}correct-horse-battery and more"));
             assert!(masked(&k, &format!("Basic {enc}")), "prefix {prefix:?}");
-            let url = base64::engine::general_purpose::URL_SAFE.encode(format!("{prefix}correct-horse-battery"));
+            let url = base64::engine::general_purpose::URL_SAFE
+                .encode(format!("{prefix}correct-horse-battery"));
             assert!(masked(&k, &url), "url prefix {prefix:?}");
         }
     }
@@ -738,7 +826,8 @@ mod tests {
         let json = serde_json::to_string(v).unwrap();
         assert!(masked(&k, &json));
         assert!(masked(&k, &format!("{v:?}")));
-        let pct = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let pct = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
         assert!(masked(&k, &pct));
         assert!(masked(&k, &pct.to_lowercase()));
         assert!(masked(&k, "p&quot;a/s s\\w&amp;rd&lt;é&gt;"));
@@ -788,11 +877,21 @@ mod tests {
     #[test]
     fn settings_come_from_the_config_with_defaults() {
         let cfg = |pairs: &[(&str, &str)]| {
-            crate::Config::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+            crate::Config::from_vars(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+            .unwrap()
         };
         let k = KnownSecrets::from_config(&cfg(&[])).unwrap();
         assert_eq!((k.min_len(), k.retention()), (6, Duration::from_secs(3600)));
-        let k = KnownSecrets::from_config(&cfg(&[("SECRETS_MASK_RETENTION", "60"), ("SECRETS_MASK_MIN_LENGTH", "8")])).unwrap();
+        let k = KnownSecrets::from_config(&cfg(&[
+            ("SECRETS_MASK_RETENTION", "60"),
+            ("SECRETS_MASK_MIN_LENGTH", "8"),
+        ]))
+        .unwrap();
         assert_eq!((k.min_len(), k.retention()), (8, Duration::from_secs(60)));
         let e = KnownSecrets::from_config(&cfg(&[("SECRETS_MASK_RETENTION", "soon")])).unwrap_err();
         assert!(e.to_string().contains("SECRETS_MASK_RETENTION"), "{e}");

@@ -1,30 +1,39 @@
 //! The tracing integration: redact where the text is produced.
 //!
 //! A tracing `Layer` cannot change what another layer prints, so masking
-//! happens at two places of the `fmt` layer:
+//! happens inside the `fmt` layer:
 //!
-//! - [`MaskingFields`], a [`FormatFields`] that formats every field (the
-//!   message, event fields, span fields including `#[instrument]`
-//!   arguments, `%`/`?` values and errors) with the [`Redactor`]; a field
-//!   whose *name* is secret-named (`password`, `api_key`, ...) has its whole
-//!   value masked.
-//! - [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the final bytes of
-//!   every event as a last pass. The JSON formatter writes event fields
+//! - Text output: [`MaskingFields`], a [`FormatFields`] that formats every
+//!   field (the message, event fields, span fields including
+//!   `#[instrument]` arguments, `%`/`?` values and errors, `log` records)
+//!   into a reused buffer and masks it with the [`Redactor`] in one pass; a
+//!   field whose *name* is secret-named (`password`, `api_key`, ...) has its
+//!   whole value masked. Span fields are formatted once, when the span is
+//!   created; before an event, the spans whose fields were masked before a
+//!   value was registered are masked again. The rest of the line (time,
+//!   level, target, span names) holds no field text and is not scanned.
+//! - JSON output: [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the
+//!   final bytes of every event. The JSON formatter writes event fields
 //!   without going through `FormatFields`, so this pass is what masks JSON
-//!   output; it decodes each JSON string, masks, and re-encodes, so the
-//!   output stays valid JSON.
+//!   output; a line with no escape and nothing that may match is passed
+//!   through untouched, otherwise each JSON string is decoded, masked and
+//!   re-encoded, so the output stays valid JSON.
 //!
-//! [`MaskingLayer::builder`] puts both together; [`install`] sets it up as
+//! [`MaskingLayer::builder`] puts these together; [`install`] sets it up as
 //! the global subscriber.
 
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write as _};
 use std::io;
 
 use tracing::field::{Field, Visit};
-use tracing::{Metadata, Subscriber};
+use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FormatFields, MakeWriter};
+use tracing_subscriber::fmt::format::{Format, Full};
+use tracing_subscriber::fmt::time::SystemTime;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -37,7 +46,9 @@ use crate::masking::redactor::Redactor;
 /// A [`FormatFields`] that masks every field value; see the module docs.
 ///
 /// Output has the shape of tracing-subscriber's `DefaultFields`: the message
-/// first, then `name=value` pairs separated by spaces.
+/// first, then `name=value` pairs separated by spaces. All fields of one
+/// event (or span) are formatted into a reused thread-local buffer and
+/// masked in one pass.
 #[derive(Debug, Clone)]
 pub struct MaskingFields {
     redactor: Redactor,
@@ -46,107 +57,141 @@ pub struct MaskingFields {
 
 impl MaskingFields {
     /// Field formatting that masks with `redactor`: secret-named fields
-    /// whole, every other value through the redactor.
+    /// whole, every other value through the redactor. This is what the
+    /// text output of [`MaskingLayer`] uses.
     pub fn new(redactor: Redactor) -> MaskingFields {
         MaskingFields { redactor, values: true }
     }
 
     /// Field formatting that masks only the values of secret-named fields,
     /// for use together with a [`MaskingMakeWriter`] over the same
-    /// redactor, which then masks the rest of each event in one pass (one
-    /// pass over the line is cheaper than one per field). This is what
-    /// [`MaskingLayer`] does.
+    /// redactor, which then masks the rest of each event.
     pub fn names_only(redactor: Redactor) -> MaskingFields {
         MaskingFields { redactor, values: false }
     }
 }
 
+/// Above this capacity the thread-local field buffer is not kept.
+const KEEP_BUF: usize = 64 << 10;
+
 impl<'writer> FormatFields<'writer> for MaskingFields {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+        thread_local! {
+            static BUF: RefCell<String> = const { RefCell::new(String::new()) };
+        }
         let ansi = writer.has_ansi_escapes();
-        let mut v = MaskingVisitor {
-            writer: writer.by_ref(),
-            redactor: &self.redactor,
-            values: self.values,
-            first: true,
-            ansi,
-            buf: String::new(),
-            result: Ok(()),
-        };
-        fields.record(&mut v);
-        v.result
+        BUF.with(|cell| {
+            // A field's `Debug` may log: the nested call gets its own buffer.
+            let mut owned = String::new();
+            let mut borrowed = cell.try_borrow_mut().ok();
+            let buf: &mut String = match borrowed.as_deref_mut() {
+                Some(b) => b,
+                None => &mut owned,
+            };
+            buf.clear();
+            let mut v = MaskingVisitor { buf: &mut *buf, mask: self.redactor.mask(), first: true, ansi };
+            fields.record(&mut v);
+            let res = if self.values {
+                match self.redactor.redact(buf) {
+                    Cow::Borrowed(text) => writer.write_str(text),
+                    Cow::Owned(text) => writer.write_str(&text),
+                }
+            } else {
+                writer.write_str(buf)
+            };
+            buf.clear();
+            if buf.capacity() > KEEP_BUF {
+                *buf = String::new();
+            }
+            res
+        })
     }
 }
 
-struct MaskingVisitor<'a, 'w> {
-    writer: Writer<'w>,
-    redactor: &'a Redactor,
-    values: bool,
+struct MaskingVisitor<'a> {
+    buf: &'a mut String,
+    mask: &'a str,
     first: bool,
     ansi: bool,
-    buf: String,
-    result: fmt::Result,
 }
 
-impl MaskingVisitor<'_, '_> {
-    fn pad(&mut self) -> fmt::Result {
-        if self.first {
-            self.first = false;
-            Ok(())
-        } else {
-            self.writer.write_char(' ')
-        }
-    }
+/// What to write after a field's `name=`.
+enum Slot {
+    /// Not printed (`log.*` fields of a `log` record).
+    Skip,
+    /// The message: its text, no name.
+    Message,
+    /// A secret-named field: the mask is already written.
+    Masked,
+    /// An ordinary value.
+    Value,
+}
 
-    fn name(&mut self, name: &str) -> fmt::Result {
-        let name = name.strip_prefix("r#").unwrap_or(name);
-        if self.ansi {
-            write!(self.writer, "\x1b[3m{name}\x1b[0m\x1b[2m=\x1b[0m")
-        } else {
-            write!(self.writer, "{name}=")
-        }
-    }
-
-    /// Writes field `field` whose formatted text is in `self.buf`.
-    fn emit(&mut self, field: &Field, quoted_str: Option<&str>) {
-        if self.result.is_err() {
-            return;
-        }
+impl MaskingVisitor<'_> {
+    /// Writes the separator and the name of `field`.
+    fn begin(&mut self, field: &Field) -> Slot {
         let name = field.name();
         if name.starts_with("log.") {
-            return;
+            return Slot::Skip;
         }
-        self.result = (|| {
-            self.pad()?;
-            let (redactor, values) = (self.redactor, self.values);
-            let redact = |t| maybe_redact(redactor, values, t);
-            if name == "message" {
-                let text = quoted_str.unwrap_or(&self.buf);
-                return self.writer.write_str(&redact(text));
-            }
-            self.name(name)?;
-            if is_secret_name(name) {
-                return self.writer.write_str(self.redactor.mask());
-            }
-            match quoted_str {
-                Some(s) => write!(self.writer, "{:?}", &*redact(s)),
-                None => self.writer.write_str(&redact(&self.buf)),
-            }
-        })();
+        if !std::mem::take(&mut self.first) {
+            self.buf.push(' ');
+        }
+        if name == "message" {
+            return Slot::Message;
+        }
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        if self.ansi {
+            let _ = write!(self.buf, "\x1b[3m{name}\x1b[0m\x1b[2m=\x1b[0m");
+        } else {
+            self.buf.push_str(name);
+            self.buf.push('=');
+        }
+        if secret_name(name) {
+            self.buf.push_str(self.mask);
+            Slot::Masked
+        } else {
+            Slot::Value
+        }
     }
 }
 
-fn maybe_redact<'t>(redactor: &Redactor, on: bool, text: &'t str) -> std::borrow::Cow<'t, str> {
-    if on { redactor.redact(text) } else { std::borrow::Cow::Borrowed(text) }
+/// [`is_secret_name`] for a field name, remembered per thread by the
+/// name's address (field names are `'static`: one answer per call site).
+fn secret_name(name: &'static str) -> bool {
+    const SLOTS: usize = 64;
+    thread_local! {
+        static CACHE: [Cell<(usize, usize, bool)>; SLOTS] =
+            const { [const { Cell::new((0, 0, false)) }; SLOTS] };
+    }
+    let key = (name.as_ptr() as usize, name.len());
+    let slot = ((key.0 >> 3) ^ key.1) % SLOTS;
+    CACHE.with(|c| {
+        let (p, l, secret) = c[slot].get();
+        if (p, l) == key && p != 0 {
+            return secret;
+        }
+        let secret = is_secret_name(name);
+        c[slot].set((key.0, key.1, secret));
+        secret
+    })
 }
 
-impl Visit for MaskingVisitor<'_, '_> {
+impl Visit for MaskingVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.emit(field, Some(value));
+        match self.begin(field) {
+            Slot::Message => self.buf.push_str(value),
+            Slot::Value => {
+                let _ = write!(self.buf, "{value:?}");
+            }
+            Slot::Skip | Slot::Masked => {}
+        }
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.buf.clear();
+        if let Slot::Skip | Slot::Masked = self.begin(field) {
+            return;
+        }
         let _ = write!(self.buf, "{value}");
         let mut source = value.source();
         if source.is_some() {
@@ -159,13 +204,54 @@ impl Visit for MaskingVisitor<'_, '_> {
             }
             self.buf.push(']');
         }
-        self.emit(field, None);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.buf.clear();
-        let _ = write!(self.buf, "{value:?}");
-        self.emit(field, None);
+        match self.begin(field) {
+            Slot::Message | Slot::Value => {
+                let _ = write!(self.buf, "{value:?}");
+            }
+            Slot::Skip | Slot::Masked => {}
+        }
+    }
+}
+
+/// The text event formatter of [`MaskingLayer`]: tracing-subscriber's
+/// `Full` format. The fields of a span are formatted (and masked) once,
+/// when it is created; before each event, the spans of its scope whose
+/// fields were masked before the last value was registered are masked
+/// again, so a value registered while a span is open is still hidden.
+#[derive(Debug)]
+struct MaskingFormat {
+    inner: Format<Full, SystemTime>,
+    redactor: Redactor,
+}
+
+/// The redactor generation a span's formatted fields were last masked at.
+struct MaskedAt(u64);
+
+impl<S, N> FormatEvent<S, N> for MaskingFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        if let Some(scope) = ctx.event_scope() {
+            let generation = self.redactor.generation();
+            for span in scope {
+                if span.extensions().get::<MaskedAt>().is_some_and(|m| m.0 == generation) {
+                    continue;
+                }
+                let mut ext = span.extensions_mut();
+                if let Some(f) = ext.get_mut::<FormattedFields<N>>()
+                    && let Cow::Owned(masked) = self.redactor.redact(&f.fields)
+                {
+                    f.fields = masked;
+                }
+                ext.replace(MaskedAt(generation));
+            }
+        }
+        self.inner.format_event(ctx, writer, event)
     }
 }
 
@@ -190,11 +276,17 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for MaskingMakeWriter<M> {
     type Writer = MaskingWriter<'a, M::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        MaskingWriter { inner: self.inner.make_writer(), redactor: &self.redactor }
+        MaskingWriter {
+            inner: self.inner.make_writer(),
+            redactor: &self.redactor,
+        }
     }
 
     fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
-        MaskingWriter { inner: self.inner.make_writer_for(meta), redactor: &self.redactor }
+        MaskingWriter {
+            inner: self.inner.make_writer_for(meta),
+            redactor: &self.redactor,
+        }
     }
 }
 
@@ -258,15 +350,19 @@ type BoxMakeWriter = tracing_subscriber::fmt::writer::BoxMakeWriter;
 /// });
 /// # Ok::<(), secret_chain::Error>(())
 /// ```
-pub struct MaskingLayerBuilder {
+///
+/// The writer is a type parameter (the default, stdout, is boxed), so the
+/// writer given to [`writer`](Self::writer) is called without a boxed
+/// writer per event.
+pub struct MaskingLayerBuilder<W = BoxMakeWriter> {
     redactor: crate::masking::redactor::RedactorBuilder,
     json: bool,
     ansi: bool,
     target: bool,
-    writer: BoxMakeWriter,
+    writer: W,
 }
 
-impl fmt::Debug for MaskingLayerBuilder {
+impl<W> fmt::Debug for MaskingLayerBuilder<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MaskingLayerBuilder")
             .field("redactor", &self.redactor)
@@ -289,7 +385,7 @@ impl MaskingLayer {
     }
 }
 
-impl MaskingLayerBuilder {
+impl<W> MaskingLayerBuilder<W> {
     /// Masks the values of this registry (for example
     /// `manager.known_secrets().clone()`), live.
     pub fn known(mut self, known: std::sync::Arc<KnownSecrets>) -> Self {
@@ -346,12 +442,17 @@ impl MaskingLayerBuilder {
     }
 
     /// Where the output goes (default: stdout).
-    pub fn writer<M>(mut self, make_writer: M) -> Self
+    pub fn writer<M>(self, make_writer: M) -> MaskingLayerBuilder<M>
     where
         M: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
-        self.writer = BoxMakeWriter::new(make_writer);
-        self
+        MaskingLayerBuilder {
+            redactor: self.redactor,
+            json: self.json,
+            ansi: self.ansi,
+            target: self.target,
+            writer: make_writer,
+        }
     }
 
     /// The redactor this builder would use (for the same masking elsewhere).
@@ -373,10 +474,13 @@ impl MaskingLayerBuilder {
     pub fn build<S>(self) -> Result<Box<dyn Layer<S> + Send + Sync + 'static>, Error>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
         let redactor = self.redactor.build()?;
-        let writer = MaskingMakeWriter::new(self.writer, redactor.clone());
         let layer: Box<dyn Layer<S> + Send + Sync> = if self.json {
+            // The JSON formatter writes event fields itself: the writer
+            // pass masks them (string by string, so the line stays JSON).
+            let writer = MaskingMakeWriter::new(self.writer, redactor);
             Box::new(
                 tracing_subscriber::fmt::layer()
                     .json()
@@ -386,19 +490,28 @@ impl MaskingLayerBuilder {
                     .with_writer(writer),
             )
         } else {
+            // Text: every field, span field and message goes through
+            // `MaskingFields`; the rest of the line is the time, level,
+            // target and span names.
+            let format = MaskingFormat {
+                inner: tracing_subscriber::fmt::format().with_target(self.target),
+                redactor: redactor.clone(),
+            };
             Box::new(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(self.ansi)
-                    .with_target(self.target)
-                    .fmt_fields(MaskingFields::names_only(redactor))
-                    .with_writer(writer),
+                    .fmt_fields(MaskingFields::new(redactor))
+                    .event_format(format)
+                    .with_writer(self.writer),
             )
         };
         Ok(layer)
     }
 }
 
-fn clone_builder(b: &crate::masking::redactor::RedactorBuilder) -> crate::masking::redactor::RedactorBuilder {
+fn clone_builder(
+    b: &crate::masking::redactor::RedactorBuilder,
+) -> crate::masking::redactor::RedactorBuilder {
     b.clone()
 }
 
@@ -422,7 +535,9 @@ pub fn install() -> Result<(), Error> {
         Ok(m) => (Some(m.known_secrets().clone()), None),
         Err(e) => (None, Some(e)),
     };
-    let json = std::env::var("LOG_FORMAT").map(|v| v.eq_ignore_ascii_case("json")).unwrap_or(false);
+    let json = std::env::var("LOG_FORMAT")
+        .map(|v| v.eq_ignore_ascii_case("json"))
+        .unwrap_or(false);
     let filter = match std::env::var("RUST_LOG") {
         Ok(v) if !v.trim().is_empty() => EnvFilter::try_new(&v)
             .map_err(|e| Error::config("RUST_LOG is not a valid log filter").with_source(e))?,
@@ -435,10 +550,16 @@ pub fn install() -> Result<(), Error> {
     let layer = builder.build()?;
     let subscriber = tracing_subscriber::registry().with(layer.with_filter(filter));
     tracing::subscriber::set_global_default(subscriber).map_err(|e| {
-        Error::new(ErrorKind::AlreadyInitialized, "a global tracing subscriber is already set").with_source(e)
+        Error::new(
+            ErrorKind::AlreadyInitialized,
+            "a global tracing subscriber is already set",
+        )
+        .with_source(e)
     })?;
     if tracing_log::LogTracer::init().is_err() {
-        tracing::warn!("a `log` logger is already set: `log` records do not pass through the masking layer");
+        tracing::warn!(
+            "a `log` logger is already set: `log` records do not pass through the masking layer"
+        );
     }
     if let Some(e) = manager_error {
         tracing::warn!(
@@ -447,4 +568,89 @@ pub fn install() -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Capture {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn text_layer(known: Arc<KnownSecrets>, cap: &Capture) -> Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> {
+        let cap = cap.clone();
+        MaskingLayer::builder().known(known).writer(move || cap.clone()).build().unwrap()
+    }
+
+    #[test]
+    fn a_value_registered_while_a_span_is_open_is_masked_in_its_fields() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(known.clone(), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("job", payload = "late-registered-value-77");
+            let _g = span.enter();
+            tracing::info!("before");
+            known.register("late-registered-value-77");
+            tracing::info!("after");
+        });
+        let out = cap.text();
+        let after = out.lines().find(|l| l.contains("after")).unwrap();
+        assert!(!after.contains("late-registered-value-77"), "{out}");
+        assert!(after.contains("job{payload=\"****\"}"), "{out}");
+    }
+
+    #[test]
+    fn text_fields_are_masked_in_one_pass_and_keep_the_default_shape() {
+        let known = Arc::new(KnownSecrets::new());
+        known.register("sekrit-value-1234");
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(known, &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("req", path = "/x", token = "abc123456");
+            let _g = span.enter();
+            tracing::info!(user = "alice", n = 3, api_key = ?"k-1", blob = %"v sekrit-value-1234", "got {}", "sekrit-value-1234");
+        });
+        let out = cap.text();
+        assert!(
+            out.contains("req{path=\"/x\" token=****}: secret_chain::masking::layer::tests: got **** user=\"alice\" n=3 api_key=**** blob=v ****"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_field_that_logs_while_formatted_is_masked_too() {
+        struct Noisy;
+        impl fmt::Debug for Noisy {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                tracing::info!("inner password=hunter22xyz");
+                f.write_str("noisy")
+            }
+        }
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(v = ?Noisy, "outer password=hunter22xyz");
+        });
+        let out = cap.text();
+        assert!(!out.contains("hunter22xyz"), "{out}");
+        assert!(out.contains("v=noisy"), "{out}");
+    }
 }

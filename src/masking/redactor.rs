@@ -62,7 +62,9 @@ impl fmt::Debug for Redactor {
 
 impl Default for Redactor {
     fn default() -> Self {
-        Redactor::builder().build().expect("a redactor without user rules builds")
+        Redactor::builder()
+            .build()
+            .expect("a redactor without user rules builds")
     }
 }
 
@@ -167,7 +169,14 @@ impl RedactorBuilder {
         };
         let extra = Arc::new(KnownSecrets::with_settings(1, std::time::Duration::MAX));
         extra.register_many(self.extra.iter().map(|s| s.as_str()));
-        Ok(Redactor { inner: Arc::new(Inner { known: self.known, extra, rules, mask: self.mask }) })
+        Ok(Redactor {
+            inner: Arc::new(Inner {
+                known: self.known,
+                extra,
+                rules,
+                mask: self.mask,
+            }),
+        })
     }
 }
 
@@ -179,7 +188,10 @@ impl Redactor {
 
     /// A redactor for the values of `known` plus the built-in rules.
     pub fn new(known: Arc<KnownSecrets>) -> Redactor {
-        Redactor::builder().known(known).build().expect("a redactor without user rules builds")
+        Redactor::builder()
+            .known(known)
+            .build()
+            .expect("a redactor without user rules builds")
     }
 
     /// The mask text.
@@ -190,6 +202,15 @@ impl Redactor {
     /// Adds a literal value to mask from now on (any length).
     pub fn add_secret(&self, value: &str) {
         self.inner.extra.register(value);
+    }
+
+    /// Changes whenever a watched registry (or the extra secrets) gets a
+    /// new matcher; see [`KnownSecrets::generation`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner
+            .known
+            .iter()
+            .fold(self.inner.extra.generation(), |g, k| g.wrapping_add(k.generation()))
     }
 
     /// Whether built-in or user rules are active.
@@ -203,7 +224,11 @@ impl Redactor {
     pub fn may_match(&self, text: &str) -> bool {
         self.inner.known.iter().any(|k| k.is_match(text))
             || self.inner.extra.is_match(text)
-            || self.inner.rules.as_ref().is_some_and(|r| r.has_candidates(text))
+            || self
+                .inner
+                .rules
+                .as_ref()
+                .is_some_and(|r| r.has_candidates(text))
     }
 
     /// The byte ranges to mask in `text`: merged, in order.
@@ -330,14 +355,25 @@ mod tests {
     fn known_and_pattern_spans_are_masked_and_merged() {
         let known = Arc::new(KnownSecrets::new());
         known.register("hunter22xyz");
-        let r = Redactor::builder().known(known).mask("[MASKED]").build().unwrap();
+        let r = Redactor::builder()
+            .known(known)
+            .mask("[MASKED]")
+            .build()
+            .unwrap();
         assert_eq!(r.redact("password=hunter22xyz ok"), "password=[MASKED] ok");
-        assert_eq!(r.redact("a hunter22xyz b ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"), "a [MASKED] b [MASKED]");
+        assert_eq!(
+            r.redact("a hunter22xyz b ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"),
+            "a [MASKED] b [MASKED]"
+        );
     }
 
     #[test]
     fn extra_secrets_and_patterns_are_masked() {
-        let r = Redactor::builder().extra_secret("abc").pattern(r"ord-\d{4}").build().unwrap();
+        let r = Redactor::builder()
+            .extra_secret("abc")
+            .pattern(r"ord-\d{4}")
+            .build()
+            .unwrap();
         assert_eq!(r.redact("x abc ord-1234 y"), "x **** **** y");
         r.add_secret("later-added");
         assert_eq!(r.redact("later-added"), "****");
