@@ -43,7 +43,11 @@ pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
                     let new = (r != *content).then_some(r);
                     secret_key = is_secret_name(&content);
                     new
-                } else if secret_key && !content.is_empty() && !is_placeholder(&content) && !is_value_word(&content) {
+                } else if secret_key
+                    && !content.is_empty()
+                    && !is_placeholder(&content)
+                    && !is_value_word(&content)
+                {
                     secret_key = false;
                     Some(redactor.mask().to_owned())
                 } else {
@@ -55,7 +59,9 @@ pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
                 };
                 if let Some(new) = replacement {
                     out.push_str(&line[copied..i]);
-                    out.push_str(&serde_json::to_string(&new).unwrap_or_else(|_| "\"\"".to_owned()));
+                    out.push_str(
+                        &serde_json::to_string(&new).unwrap_or_else(|_| "\"\"".to_owned()),
+                    );
                     copied = end + 1;
                     changed = true;
                 }
@@ -63,7 +69,8 @@ pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
             }
             b'-' | b'0'..=b'9' if secret_key => {
                 let s = i;
-                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
                     i += 1;
                 }
                 out.push_str(&line[copied..s]);
@@ -98,7 +105,9 @@ pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
 }
 
 fn is_value_word(v: &str) -> bool {
-    ["true", "false", "null", "none", "yes", "no"].iter().any(|w| v.eq_ignore_ascii_case(w))
+    ["true", "false", "null", "none", "yes", "no"]
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w))
 }
 
 /// Index of the closing quote of the string literal opening at `start`.
@@ -119,4 +128,63 @@ fn next_non_ws(b: &[u8], mut i: usize) -> Option<u8> {
         i += 1;
     }
     b.get(i).copied()
+}
+
+/// The part of a tracing-subscriber JSON event line that holds the event's
+/// own text: from its `"fields"` key up to the `"span"`/`"spans"` keys (the
+/// span objects hold span fields that were masked when the span was
+/// created) or the end of the line. The whole line (less the newline) when
+/// the line does not have that shape.
+pub(crate) fn event_region(line: &str) -> std::ops::Range<usize> {
+    let end = line.trim_end_matches(['\n', '\r']).len();
+    let b = line.as_bytes();
+    let Some(start) = memchr::memmem::find(&b[..end], b"\"fields\":{") else {
+        return 0..end;
+    };
+    // Walk the fields object, then the keys after it at the top level.
+    let mut depth = 0usize;
+    let mut i = start + b"\"fields\":".len();
+    while i < end {
+        match b[i] {
+            b'"' => {
+                let Some(close) = string_end(b, i) else { return 0..end };
+                if depth == 0 {
+                    let key = &b[i..=close];
+                    if (key == b"\"span\"" || key == b"\"spans\"") && next_non_ws(b, close + 1) == Some(b':') {
+                        return start..i;
+                    }
+                }
+                i = close + 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' | b']' => {
+                if depth == 0 {
+                    // The end of the event object.
+                    return start..i;
+                }
+                depth -= 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    0..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_region_stops_at_the_span_keys() {
+        let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"a \"span\": {x}","n":1},"target":"app","span":{"p":"x","name":"s"},"spans":[{"p":"x","name":"s"}]}"#;
+        let r = event_region(&format!("{line}\n"));
+        assert_eq!(&line[r], r#""fields":{"message":"a \"span\": {x}","n":1},"target":"app","#);
+        let no_span = r#"{"timestamp":"t","level":"INFO","fields":{"message":"m"},"target":"app"}"#;
+        assert_eq!(&no_span[event_region(no_span)], r#""fields":{"message":"m"},"target":"app""#);
+        assert_eq!(event_region("not json\n"), 0..8);
+    }
 }

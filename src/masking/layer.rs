@@ -12,12 +12,16 @@
 //!   created; before an event, the spans whose fields were masked before a
 //!   value was registered are masked again. The rest of the line (time,
 //!   level, target, span names) holds no field text and is not scanned.
-//! - JSON output: [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the
-//!   final bytes of every event. The JSON formatter writes event fields
-//!   without going through `FormatFields`, so this pass is what masks JSON
-//!   output; a line with no escape and nothing that may match is passed
-//!   through untouched, otherwise each JSON string is decoded, masked and
-//!   re-encoded, so the output stays valid JSON.
+//! - JSON output: tracing-subscriber's JSON formatter writes event fields
+//!   without going through `FormatFields`, so the layer's event formatter
+//!   formats each line into a reused buffer and masks the event's part of
+//!   it (fields and target): a part with no escape and nothing that may
+//!   match is passed through untouched, otherwise each JSON string is
+//!   decoded, masked and re-encoded, so the output stays valid JSON. Span
+//!   fields are masked the same way when the span is created, and again
+//!   before an event when values were registered since.
+//! - [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the final bytes
+//!   of every write (JSON lines string by string), for other formatters.
 //!
 //! [`MaskingLayer::builder`] puts these together; [`install`] sets it up as
 //! the global subscriber.
@@ -28,10 +32,11 @@ use std::fmt::{self, Write as _};
 use std::io;
 
 use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::format::{Format, Full};
+use tracing_subscriber::fmt::format::{Format, Full, Json, JsonFields};
 use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
@@ -230,28 +235,116 @@ struct MaskingFormat {
 /// The redactor generation a span's formatted fields were last masked at.
 struct MaskedAt(u64);
 
+/// Masks again, with `mask`, the formatted fields of the spans of the
+/// event in `ctx` that were masked at an older redactor generation.
+fn refresh_spans<S, N>(ctx: &FmtContext<'_, S, N>, redactor: &Redactor, mask: impl Fn(&str) -> Option<String>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    let Some(scope) = ctx.event_scope() else { return };
+    let generation = redactor.generation();
+    for span in scope {
+        if span.extensions().get::<MaskedAt>().is_some_and(|m| m.0 == generation) {
+            continue;
+        }
+        let mut ext = span.extensions_mut();
+        if let Some(f) = ext.get_mut::<FormattedFields<N>>()
+            && let Some(masked) = mask(&f.fields)
+        {
+            f.fields = masked;
+        }
+        ext.replace(MaskedAt(generation));
+    }
+}
+
 impl<S, N> FormatEvent<S, N> for MaskingFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
-        if let Some(scope) = ctx.event_scope() {
-            let generation = self.redactor.generation();
-            for span in scope {
-                if span.extensions().get::<MaskedAt>().is_some_and(|m| m.0 == generation) {
-                    continue;
-                }
-                let mut ext = span.extensions_mut();
-                if let Some(f) = ext.get_mut::<FormattedFields<N>>()
-                    && let Cow::Owned(masked) = self.redactor.redact(&f.fields)
-                {
-                    f.fields = masked;
-                }
-                ext.replace(MaskedAt(generation));
-            }
-        }
+        refresh_spans(ctx, &self.redactor, |text| match self.redactor.redact(text) {
+            Cow::Owned(masked) => Some(masked),
+            Cow::Borrowed(_) => None,
+        });
         self.inner.format_event(ctx, writer, event)
+    }
+}
+
+/// The span field formatter of the JSON output: tracing-subscriber's
+/// `JsonFields`, then the object masked string by string (once per span;
+/// see [`MaskingJsonFormat`]).
+#[derive(Debug)]
+struct MaskingJsonFields {
+    redactor: Redactor,
+}
+
+impl<'writer> FormatFields<'writer> for MaskingJsonFields {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut raw = String::new();
+        JsonFields::new().format_fields(Writer::new(&mut raw), fields)?;
+        match super::json::redact_json(&self.redactor, &raw) {
+            Some(masked) => writer.write_str(&masked),
+            None => writer.write_str(&raw),
+        }
+    }
+
+    fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &Record<'_>) -> fmt::Result {
+        let mut merged = FormattedFields::<JsonFields>::new(std::mem::take(&mut current.fields));
+        JsonFields::new().add_fields(&mut merged, fields)?;
+        current.fields = super::json::redact_json(&self.redactor, &merged.fields).unwrap_or(merged.fields);
+        Ok(())
+    }
+}
+
+/// The JSON event formatter of [`MaskingLayer`]: tracing-subscriber's
+/// `Json` format into a reused buffer, then the event's own part of the
+/// line (its fields and target) masked string by string, so the line
+/// stays valid JSON. The span objects hold span fields masked when the
+/// span was created, masked again before an event when values were
+/// registered since.
+#[derive(Debug)]
+struct MaskingJsonFormat {
+    inner: Format<Json, SystemTime>,
+    redactor: Redactor,
+}
+
+impl<S, N> FormatEvent<S, N> for MaskingJsonFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        thread_local! {
+            static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        refresh_spans(ctx, &self.redactor, |text| super::json::redact_json(&self.redactor, text));
+        LINE.with(|cell| {
+            let mut owned = String::new();
+            let mut borrowed = cell.try_borrow_mut().ok();
+            let line: &mut String = match borrowed.as_deref_mut() {
+                Some(b) => b,
+                None => &mut owned,
+            };
+            line.clear();
+            let res = self.inner.format_event(ctx, Writer::new(&mut *line), event).and_then(|()| {
+                let region = super::json::event_region(line);
+                match super::json::redact_json(&self.redactor, &line[region.clone()]) {
+                    Some(masked) => {
+                        writer.write_str(&line[..region.start])?;
+                        writer.write_str(&masked)?;
+                        writer.write_str(&line[region.end..])
+                    }
+                    None => writer.write_str(line),
+                }
+            });
+            line.clear();
+            if line.capacity() > KEEP_BUF {
+                *line = String::new();
+            }
+            res
+        })
     }
 }
 
@@ -478,16 +571,22 @@ impl<W> MaskingLayerBuilder<W> {
     {
         let redactor = self.redactor.build()?;
         let layer: Box<dyn Layer<S> + Send + Sync> = if self.json {
-            // The JSON formatter writes event fields itself: the writer
-            // pass masks them (string by string, so the line stays JSON).
-            let writer = MaskingMakeWriter::new(self.writer, redactor);
-            Box::new(
-                tracing_subscriber::fmt::layer()
+            // The JSON formatter writes event fields itself: the event
+            // formatter masks its output (string by string, so the line
+            // stays JSON); span fields are masked when formatted.
+            let format = MaskingJsonFormat {
+                inner: tracing_subscriber::fmt::format()
                     .json()
                     .with_target(self.target)
                     .with_current_span(true)
-                    .with_span_list(true)
-                    .with_writer(writer),
+                    .with_span_list(true),
+                redactor: redactor.clone(),
+            };
+            Box::new(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(MaskingJsonFields { redactor })
+                    .event_format(format)
+                    .with_writer(self.writer),
             )
         } else {
             // Text: every field, span field and message goes through
@@ -633,6 +732,34 @@ mod tests {
             out.contains("req{path=\"/x\" token=****}: secret_chain::masking::layer::tests: got **** user=\"alice\" n=3 api_key=**** blob=v ****"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn json_span_fields_are_masked_when_created_and_after_a_registration() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let c = cap.clone();
+        let layer = MaskingLayer::builder().known(known.clone()).json(true).writer(move || c.clone()).build().unwrap();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("job", password = "hunter22xyz", payload = "late-registered-value-77", n = 5);
+            let _g = span.enter();
+            tracing::info!(user = "alice", "before");
+            known.register("late-registered-value-77");
+            tracing::info!(token = "abc123456", "after late-registered-value-77");
+        });
+        let out = cap.text();
+        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("valid JSON")).collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines[0]["span"]["password"], "****");
+        assert_eq!(lines[0]["span"]["payload"], "late-registered-value-77");
+        assert_eq!(lines[0]["fields"]["user"], "alice");
+        let after = &lines[1];
+        assert_eq!(after["span"]["payload"], "****", "{out}");
+        assert_eq!(after["spans"][0]["payload"], "****", "{out}");
+        assert_eq!(after["span"]["n"], 5);
+        assert_eq!(after["fields"]["token"], "****");
+        assert_eq!(after["fields"]["message"], "after ****");
     }
 
     #[test]
