@@ -816,31 +816,40 @@ impl RuleSet {
         let inner = &*self.inner;
         let Some(ac) = &inner.ac else { return };
         let bytes = text.as_bytes();
-        let overlap = inner.max_keyword.saturating_sub(1);
-        let mut stack = [0u8; FOLD_BLOCK];
-        let mut heap = Vec::new();
-        let block = if overlap * 4 <= FOLD_BLOCK {
-            FOLD_BLOCK
+        if bytes.len() <= SMALL_BLOCK {
+            // A line: small buffers, cheap to set up.
+            let mut buf = [0u8; SMALL_BLOCK];
+            let mut marks = [0u64; SMALL_BLOCK / 64];
+            self.hits_in_blocks(bytes, &mut buf, &mut marks, &mut f);
+        } else if inner.max_keyword * 4 <= FOLD_BLOCK {
+            let mut buf = [0u8; FOLD_BLOCK];
+            let mut marks = [0u64; FOLD_BLOCK / 64];
+            self.hits_in_blocks(bytes, &mut buf, &mut marks, &mut f);
         } else {
-            // A user keyword longer than a quarter block: fold all at once.
-            heap.resize(bytes.len(), 0);
-            bytes.len().max(1)
-        };
-        let mut cands: Vec<u32> = Vec::new();
+            // A user keyword longer than a quarter block: fold all at once
+            // and run the automaton alone.
+            let folded = bytes.to_ascii_lowercase();
+            for m in ac.find_iter(&folded) {
+                if !f(m.start(), m.pattern().as_usize()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// [`keyword_hits`](Self::keyword_hits) over blocks of `buf.len()`
+    /// bytes (`marks`: one bit per byte of a block).
+    fn hits_in_blocks(&self, bytes: &[u8], buf: &mut [u8], marks: &mut [u64], f: &mut impl FnMut(usize, usize) -> bool) {
+        let inner = &*self.inner;
+        let Some(ac) = &inner.ac else { return };
+        let overlap = inner.max_keyword.saturating_sub(1);
+        let block = buf.len();
         let mut cursor = 0;
         while cursor < bytes.len() {
             let end = (cursor + block).min(bytes.len());
             // Hits must start before `body_end`; the rest is the overlap.
-            let body_end = if end == bytes.len() {
-                end
-            } else {
-                end - overlap
-            };
-            let buf = if heap.is_empty() {
-                &mut stack[..end - cursor]
-            } else {
-                &mut heap[..end - cursor]
-            };
+            let body_end = if end == bytes.len() { end } else { end - overlap };
+            let buf = &mut buf[..end - cursor];
             for (d, s) in buf.iter_mut().zip(&bytes[cursor..end]) {
                 *d = s.to_ascii_lowercase();
             }
@@ -858,40 +867,38 @@ impl RuleSet {
                     next = next.max(cursor + m.end());
                 }
             } else {
-                // Every position where some keyword prefix starts, in order.
-                cands.clear();
+                // Every position where some keyword prefix starts, as bits.
+                let words = body.div_ceil(64);
+                marks[..words].fill(0);
                 for pre in &inner.prefixes {
                     let mut at = 0;
                     while at < body {
-                        let Some(c) = pre.find_in(buf, aho_corasick::Span::from(at..buf.len()))
-                        else {
-                            break;
-                        };
-                        if c.start() >= body {
+                        let Some(c) = pre.find_in(buf, aho_corasick::Span::from(at..buf.len())) else { break };
+                        let p = c.start();
+                        if p >= body {
                             break;
                         }
-                        cands.push(c.start() as u32);
-                        at = c.start() + 1;
+                        marks[p / 64] |= 1 << (p % 64);
+                        at = p + 1;
                     }
-                }
-                if inner.prefixes.len() > 1 {
-                    cands.sort_unstable();
                 }
                 let mut at = 0;
-                for &p in cands.iter() {
-                    let p = p as usize;
-                    if p < at {
-                        continue;
-                    }
-                    let input = aho_corasick::Input::new(buf)
-                        .range(p..)
-                        .anchored(aho_corasick::Anchored::Yes);
-                    if let Some(m) = ac.find(input) {
-                        if !f(cursor + p, m.pattern().as_usize()) {
-                            return;
+                for (w, &word) in marks[..words].iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        let p = w * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        if p < at {
+                            continue;
                         }
-                        at = m.end();
-                        next = next.max(cursor + at);
+                        let input = aho_corasick::Input::new(buf).range(p..).anchored(aho_corasick::Anchored::Yes);
+                        if let Some(m) = ac.find(input) {
+                            if !f(cursor + p, m.pattern().as_usize()) {
+                                return;
+                            }
+                            at = m.end();
+                            next = next.max(cursor + at);
+                        }
                     }
                 }
             }
@@ -1134,8 +1141,8 @@ impl RuleSet {
         }
         // Not user:password: still a secret right after an Authorization key.
         let from = floor_boundary(text, hs.saturating_sub(40));
-        let before = text[from..hs].to_ascii_lowercase();
-        if before.contains("authorization") || before.contains("auth") {
+        // (`authorization` contains `auth`.)
+        if has(&text.as_bytes()[from..hs], b"auth", true) {
             return Some((s, e, None));
         }
         None
@@ -1182,32 +1189,44 @@ impl Rule {
 /// Bytes folded per block by the first pass (on the stack).
 const FOLD_BLOCK: usize = 16 * 1024;
 
+/// Texts up to this long (a log line) use small buffers.
+const SMALL_BLOCK: usize = 512;
+
 /// Prefixes per Teddy searcher: with more, the nibble fingerprints of a
 /// bucket accept most lowercase letter triples and Teddy stops skipping.
-const PREFIXES_PER_SEARCHER: usize = 16;
+const PREFIXES_PER_SEARCHER: usize = 32;
 
-/// Teddy searchers over the distinct lowercase 3-byte prefixes of
-/// `keywords` (sorted, so that similar prefixes share a searcher); empty
-/// when Teddy is not available.
+/// Prefix length: 4 bytes keep common English trigrams (`age` of
+/// `age-secret-key-1`, `con` of `connstr`) out of the candidates.
+const PREFIX_LEN: usize = 4;
+
+/// Teddy searchers over the distinct lowercase 4-byte prefixes of
+/// `keywords` (the whole keyword when shorter), a few per searcher, sorted
+/// by length and bytes so that a searcher's prefixes have one length (Teddy
+/// fingerprints the shortest) and look alike; empty when Teddy is not
+/// available.
 fn prefix_searchers(keywords: &[(String, bool)]) -> Vec<packed::Searcher> {
-    let mut pres: Vec<&[u8]> = keywords
-        .iter()
-        .map(|(k, _)| &k.as_bytes()[..k.len().min(3)])
-        .collect();
-    pres.sort_unstable();
+    let (plen, group) = (PREFIX_LEN, PREFIXES_PER_SEARCHER);
+    let mut pres: Vec<&[u8]> = keywords.iter().map(|(k, _)| &k.as_bytes()[..k.len().min(plen)]).collect();
+    pres.sort_unstable_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
     pres.dedup();
     let mut out = Vec::new();
-    for group in pres.chunks(PREFIXES_PER_SEARCHER) {
+    let mut rest = &pres[..];
+    while !rest.is_empty() {
+        // One length per searcher.
+        let same = rest.iter().take_while(|p| p.len() == rest[0].len()).count();
+        let take = same.min(group);
         let built = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostFirst)
             .only_teddy(true)
             .builder()
-            .extend(group)
+            .extend(&rest[..take])
             .build();
         match built {
             Some(s) => out.push(s),
             None => return Vec::new(),
         }
+        rest = &rest[take..];
     }
     out
 }
@@ -1395,29 +1414,30 @@ pub fn is_placeholder(value: &str) -> bool {
     if b.iter().all(|&c| c == b[0]) {
         return true;
     }
-    if v.contains("****") || v.contains("....") || v.contains("…") || v.contains("EXAMPLE") {
+    if has(b, b"****", false) || has(b, b"....", false) || has(b, "…".as_bytes(), false) || has(b, b"EXAMPLE", false) {
         return true;
     }
-    let lower = v.to_ascii_lowercase();
-    if lower.contains("xxxx") || lower.contains("redacted") || lower.contains("placeholder") {
+    if has(b, b"xxxx", true) || has(b, b"redacted", true) || has(b, b"placeholder", true) {
         return true;
     }
-    if (lower.contains("your-") || lower.contains("your_") || lower.starts_with("your"))
-        && ["key", "token", "secret", "password", "pass", "here", "api"]
-            .iter()
-            .any(|w| lower.contains(w))
+    if (has(b, b"your-", true) || has(b, b"your_", true) || b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"your")))
+        && ["key", "token", "secret", "password", "pass", "here", "api"].iter().any(|w| has(b, w.as_bytes(), true))
     {
         return true;
     }
-    if lower.ends_with("-here")
-        || lower.ends_with("_here")
-        || lower.contains("-here-")
-        || lower.contains("_here_")
-    {
+    let ends = |w: &[u8]| b.len() >= w.len() && b[b.len() - w.len()..].eq_ignore_ascii_case(w);
+    if ends(b"-here") || ends(b"_here") || has(b, b"-here-", true) || has(b, b"_here_", true) {
         return true;
     }
     // sk-... / sk_test_... with only punctuation after the prefix.
     false
+}
+
+/// Whether `hay` contains `needle` (ASCII case-insensitively when `fold`);
+/// for the short values checked here a plain window scan beats a searcher.
+fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
+    hay.len() >= needle.len()
+        && hay.windows(needle.len()).any(|w| if fold { w.eq_ignore_ascii_case(needle) } else { w == needle })
 }
 
 fn is_value_word(v: &str) -> bool {
@@ -1480,17 +1500,27 @@ pub fn is_secret_name(name: &str) -> bool {
     if n == 0 {
         return false;
     }
-    let last = &name[segs[1].0..segs[1].1];
-    if SECRET_LAST.iter().any(|w| last.eq_ignore_ascii_case(w)) {
+    // Compare lowercase copies on the stack (no word is longer than 16).
+    let mut last = [0u8; 16];
+    let Some(last) = fold_into(&bytes[segs[1].0..segs[1].1], &mut last) else { return false };
+    if SECRET_LAST.iter().any(|w| w.as_bytes() == last) {
         return true;
     }
-    if n >= 2 {
-        let prev = &name[segs[0].0..segs[0].1];
-        return SECRET_PAIRS
-            .iter()
-            .any(|(a, b)| prev.eq_ignore_ascii_case(a) && last.eq_ignore_ascii_case(b));
+    if n >= 2 && matches!(last, b"key" | b"string") {
+        let mut prev = [0u8; 16];
+        let Some(prev) = fold_into(&bytes[segs[0].0..segs[0].1], &mut prev) else { return false };
+        return SECRET_PAIRS.iter().any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last);
     }
     false
+}
+
+/// `word` in ASCII lowercase in `buf`, or `None` when it does not fit.
+fn fold_into<'b>(word: &[u8], buf: &'b mut [u8; 16]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..word.len())?;
+    for (d, s) in out.iter_mut().zip(word) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(out)
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -1553,10 +1583,7 @@ fn key_value(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
         return None;
     }
     i += ws_after;
-    let header_cookie = {
-        let name = text[ns..ne].to_ascii_lowercase();
-        name.ends_with("cookie") && !is_eq
-    };
+    let header_cookie = !is_eq && ne - ns >= 6 && b[ne - 6..ne].eq_ignore_ascii_case(b"cookie");
     let (s, e) = value_span(text, i, header_cookie)?;
     // `auth: session started` (a log target, prose): after a colon, a bare
     // value must look like a credential, not a word.
