@@ -114,11 +114,11 @@ fn is_value_word(v: &str) -> bool {
 fn string_end(b: &[u8], start: usize) -> Option<usize> {
     let mut j = start + 1;
     while j < b.len() {
-        match b[j] {
-            b'\\' => j += 2,
-            b'"' => return Some(j),
-            _ => j += 1,
+        j += memchr::memchr2(b'"', b'\\', &b[j..])?;
+        if b[j] == b'"' {
+            return Some(j);
         }
+        j += 2;
     }
     None
 }
@@ -138,7 +138,7 @@ fn next_non_ws(b: &[u8], mut i: usize) -> Option<u8> {
 pub(crate) fn event_region(line: &str) -> std::ops::Range<usize> {
     let end = line.trim_end_matches(['\n', '\r']).len();
     let b = line.as_bytes();
-    let Some(start) = memchr::memmem::find(&b[..end], b"\"fields\":{") else {
+    let Some(start) = line[..end].find("\"fields\":{") else {
         return 0..end;
     };
     // Walk the fields object, then the keys after it at the top level.

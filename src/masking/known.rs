@@ -604,7 +604,7 @@ impl Literals {
         // Four probes per round: the loads are independent, and one
         // branch covers all four when no bit is set (the usual case).
         const ROUND: usize = 4 * STRIDE;
-        while p + ROUND + 1 <= b.len() {
+        while p + ROUND < b.len() {
             let chunk = &b[p..p + ROUND + 1];
             let w0 = word(chunk, 0);
             let w1 = word(chunk, STRIDE);
