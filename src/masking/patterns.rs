@@ -113,6 +113,9 @@ enum Check {
         group: usize,
         /// Snap the window to the line around the hit.
         line: bool,
+        /// A cheap test at the hit (text bytes, hit start) that must pass
+        /// before the regex runs; it never rejects a hit the regex accepts.
+        pre: Option<fn(&[u8], usize) -> bool>,
     },
     /// A secret-named key followed by `=`, `:`, `=>` and a value.
     KeyValue,
@@ -192,6 +195,7 @@ struct Def {
     word_start: bool,
     exact_case: bool,
     mixed: bool,
+    pre: Option<fn(&[u8], usize) -> bool>,
 }
 
 const fn tok(id: &'static str, keywords: &'static [&'static str], regex: &'static str) -> Def {
@@ -207,6 +211,7 @@ const fn tok(id: &'static str, keywords: &'static [&'static str], regex: &'stati
         word_start: true,
         exact_case: false,
         mixed: false,
+        pre: None,
     }
 }
 
@@ -270,6 +275,7 @@ const BUILTIN: &[Def] = &[
         back: Some(0),
         fwd: 160,
         group: 1,
+        pre: Some(aws_name_has_secret),
         ..tok(
             "aws-secret-access-key",
             &["aws"],
@@ -579,6 +585,7 @@ impl RuleSet {
                             fwd: d.fwd,
                             group: d.group,
                             line: false,
+                            pre: d.pre,
                         },
                         word_start: d.word_start,
                         exact_case: d.exact_case,
@@ -684,6 +691,7 @@ impl RuleSet {
                     fwd: 1024,
                     group,
                     line: true,
+                    pre: None,
                 },
                 word_start: false,
                 exact_case: false,
@@ -1042,7 +1050,13 @@ impl RuleSet {
                 fwd,
                 group,
                 line,
+                pre,
             } => {
+                if let Some(pre) = pre
+                    && !pre(text.as_bytes(), hs)
+                {
+                    return None;
+                }
                 let mut ws = floor_boundary(text, hs.saturating_sub(*back));
                 let mut we = ceil_boundary(text, (he + *fwd).min(text.len()));
                 if *line {
@@ -1159,7 +1173,9 @@ impl Rule {
                 fwd,
                 group,
                 line,
+                pre,
             } => Check::Regex {
+                pre: *pre,
                 re: re.clone(),
                 anchored: *anchored,
                 back: *back,
@@ -1433,6 +1449,35 @@ pub fn is_placeholder(value: &str) -> bool {
     false
 }
 
+/// The `aws-secret-access-key` regex needs `secret` or `sk` in the name
+/// run (`[\w.\-]`) right after an `aws` in its window (the hit's `aws` or
+/// a later one up to 163 bytes on): `amazonaws.com`, `aws-region` and
+/// prose are rejected before the regex runs. Non-ASCII bytes count as name
+/// bytes (`\w` is Unicode), so this never rejects a match.
+fn aws_name_has_secret(b: &[u8], hs: usize) -> bool {
+    let we = (hs + 3 + 160).min(b.len());
+    let mut p = hs;
+    while p + 3 <= we {
+        if b[p..p + 3].eq_ignore_ascii_case(b"aws") {
+            let from = p + 3;
+            let mut end = from;
+            while end < we
+                && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'_' | b'.' | b'-') || b[end] >= 0x80)
+            {
+                end += 1;
+            }
+            let run = &b[from..end];
+            if has(run, b"sk", true) || has(run, b"secret", true) {
+                return true;
+            }
+            p = end.max(p + 1);
+        } else {
+            p += 1;
+        }
+    }
+    false
+}
+
 /// Whether `hay` contains `needle` (ASCII case-insensitively when `fold`);
 /// for the short values checked here a plain window scan beats a searcher.
 fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
@@ -1471,47 +1516,53 @@ fn is_value_word(v: &str) -> bool {
 /// `authToken` are secret, while `max_tokens`, `token_count`,
 /// `password_reset`, `key_id`, `public_key` and `api_version` are not.
 pub fn is_secret_name(name: &str) -> bool {
-    // The last two segments, as byte ranges.
+    // The last two segments, as byte ranges, found from the end: a segment
+    // boundary is a separator or a lowercase-to-uppercase step.
+    let bytes = name.as_bytes();
     let mut segs: [(usize, usize); 2] = [(0, 0), (0, 0)];
     let mut n = 0usize;
-    let bytes = name.as_bytes();
-    let mut start = 0usize;
-    let push = |s: usize, e: usize, segs: &mut [(usize, usize); 2], n: &mut usize| {
-        if e > s {
-            segs[0] = segs[1];
-            segs[1] = (s, e);
-            *n += 1;
-        }
-    };
-    for i in 0..bytes.len() {
-        let c = bytes[i];
-        if matches!(
-            c,
-            b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\''
-        ) {
-            push(start, i, &mut segs, &mut n);
-            start = i + 1;
-        } else if i > start && c.is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase() {
-            push(start, i, &mut segs, &mut n);
-            start = i;
+    let mut end = bytes.len();
+    let mut j = bytes.len();
+    while j > 0 && n < 2 {
+        j -= 1;
+        let c = bytes[j];
+        if matches!(c, b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\'') {
+            if end > j + 1 {
+                segs[n] = (j + 1, end);
+                n += 1;
+            }
+            end = j;
+        } else if c.is_ascii_uppercase() && j > 0 && bytes[j - 1].is_ascii_lowercase() {
+            segs[n] = (j, end);
+            n += 1;
+            end = j;
         }
     }
-    push(start, bytes.len(), &mut segs, &mut n);
+    if n < 2 && end > 0 && j == 0 {
+        segs[n] = (0, end);
+        n += 1;
+    }
     if n == 0 {
         return false;
     }
     // Compare lowercase copies on the stack (no word is longer than 16).
     let mut last = [0u8; 16];
-    let Some(last) = fold_into(&bytes[segs[1].0..segs[1].1], &mut last) else { return false };
-    if SECRET_LAST.iter().any(|w| w.as_bytes() == last) {
+    let Some(last) = fold_into(&bytes[segs[0].0..segs[0].1], &mut last) else { return false };
+    if is_secret_last(last) {
         return true;
     }
     if n >= 2 && matches!(last, b"key" | b"string") {
         let mut prev = [0u8; 16];
-        let Some(prev) = fold_into(&bytes[segs[0].0..segs[0].1], &mut prev) else { return false };
+        let Some(prev) = fold_into(&bytes[segs[1].0..segs[1].1], &mut prev) else { return false };
         return SECRET_PAIRS.iter().any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last);
     }
     false
+}
+
+/// Whether a lowercase segment is in [`SECRET_LAST`] (a `match`: the
+/// compiler switches on the length first).
+fn is_secret_last(w: &[u8]) -> bool {
+    matches!(w, b"password" | b"passwd" | b"pwd" | b"passphrase" | b"secret" | b"token" | b"credential" | b"credentials" | b"auth" | b"authorization" | b"cookie" | b"session" | b"dsn" | b"apikey" | b"accesskey" | b"privatekey" | b"secretkey" | b"authtoken" | b"accesstoken" | b"refreshtoken" | b"idtoken" | b"clientsecret" | b"connectionstring" | b"connstr")
 }
 
 /// `word` in ASCII lowercase in `buf`, or `None` when it does not fit.
@@ -2029,6 +2080,75 @@ mod tests {
         }
         assert_eq!(secret("X-API-KEY: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
         assert_eq!(secret("Db_PASSword=hunter22"), vec!["hunter22"]);
+    }
+
+    /// The forward definition of [`is_secret_name`]: split the whole name,
+    /// compare the last two segments.
+    fn secret_name_by_splitting(name: &str) -> bool {
+        let mut segs: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        let b = name.as_bytes();
+        for (i, ch) in name.char_indices() {
+            let c = b[i];
+            if matches!(c, b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\'') {
+                segs.push(std::mem::take(&mut cur));
+            } else {
+                if c.is_ascii_uppercase() && i > 0 && b[i - 1].is_ascii_lowercase() {
+                    segs.push(std::mem::take(&mut cur));
+                }
+                cur.push(ch);
+            }
+        }
+        segs.push(cur);
+        segs.retain(|s| !s.is_empty());
+        let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        match lower.as_slice() {
+            [] => false,
+            [.., last] if SECRET_LAST.contains(&last.as_str()) => true,
+            [.., prev, last] => SECRET_PAIRS.iter().any(|(a, b)| a == prev && b == last),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn secret_name_check_from_the_end_agrees_with_splitting_the_whole_name() {
+        let parts = ["api", "Key", "_", "-", ".", "password", "PASS", "word", "x", "token", "Token", "s", "session", "é", "::", "connection", "String", "auth", "A", "key", " "];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut name = String::new();
+            for _ in 0..(state % 5 + 1) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                name.push_str(parts[(state % parts.len() as u64) as usize]);
+            }
+            assert_eq!(is_secret_name(&name), secret_name_by_splitting(&name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn aws_secret_keys_are_found_and_aws_hostnames_skip_the_regex() {
+        let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzKEYq8Zw3B";
+        for line in [
+            format!("aws_secret_access_key = {key}"),
+            format!("AWS_SECRET_ACCESS_KEY=\"{key}\""),
+            format!("aws region asiaws_secret_access_key={key}"),
+            format!("awsSecretKey: {key}"),
+        ] {
+            assert_eq!(secret(&line), vec![key.to_string()], "{line}");
+        }
+        let host = "GET https://s3.amazonaws.com/bucket/aws-region=us-east-1 key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzKEYq8Zw3B";
+        assert!(!aws_name_has_secret(host.as_bytes(), host.find("aws").unwrap()));
+        assert!(aws_name_has_secret(b"x aws_sk: y", 2));
+    }
+
+    #[test]
+    fn the_secret_word_match_holds_exactly_the_listed_words() {
+        for w in SECRET_LAST {
+            assert!(is_secret_last(w.as_bytes()), "{w}");
+        }
+        let arms = include_str!("patterns.rs").split("fn is_secret_last").nth(1).unwrap().split('}').next().unwrap().matches("b\"").count();
+        assert_eq!(arms, SECRET_LAST.len());
     }
 
     #[test]
