@@ -135,43 +135,31 @@ fn next_non_ws(b: &[u8], mut i: usize) -> Option<u8> {
 /// span objects hold span fields that were masked when the span was
 /// created) or the end of the line. The whole line (less the newline) when
 /// the line does not have that shape.
+///
+/// The byte sequences `,"span":{` and `,"spans":[` cannot occur inside a
+/// string literal (its quotes are escaped there), and event and span field
+/// values are scalars, so their first occurrence after the fields is the
+/// top-level key.
 pub(crate) fn event_region(line: &str) -> std::ops::Range<usize> {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static FIELDS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"fields\":{"));
+    static SPAN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b",\"span"));
     let end = line.trim_end_matches(['\n', '\r']).len();
-    let b = line.as_bytes();
-    let Some(start) = line[..end].find("\"fields\":{") else {
+    let b = &line.as_bytes()[..end];
+    let Some(start) = FIELDS.find(b) else {
         return 0..end;
     };
-    // Walk the fields object, then the keys after it at the top level.
-    let mut depth = 0usize;
-    let mut i = start + b"\"fields\":".len();
-    while i < end {
-        match b[i] {
-            b'"' => {
-                let Some(close) = string_end(b, i) else { return 0..end };
-                if depth == 0 {
-                    let key = &b[i..=close];
-                    if (key == b"\"span\"" || key == b"\"spans\"") && next_non_ws(b, close + 1) == Some(b':') {
-                        return start..i;
-                    }
-                }
-                i = close + 1;
-            }
-            b'{' | b'[' => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' | b']' => {
-                if depth == 0 {
-                    // The end of the event object.
-                    return start..i;
-                }
-                depth -= 1;
-                i += 1;
-            }
-            _ => i += 1,
+    let mut from = start;
+    while let Some(k) = SPAN.find(&b[from..]) {
+        let at = from + k;
+        let rest = &b[at + 6..];
+        if rest.starts_with(b"\":{") || rest.starts_with(b"s\":[") {
+            return start..at;
         }
+        from = at + 1;
     }
-    0..end
+    start..end
 }
 
 #[cfg(test)]
@@ -180,11 +168,11 @@ mod tests {
 
     #[test]
     fn the_event_region_stops_at_the_span_keys() {
-        let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"a \"span\": {x}","n":1},"target":"app","span":{"p":"x","name":"s"},"spans":[{"p":"x","name":"s"}]}"#;
+        let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"a \",\"span\":{x}","span":"s","n":1},"target":"app","span":{"p":"x","name":"s"},"spans":[{"p":"x","name":"s"}]}"#;
         let r = event_region(&format!("{line}\n"));
-        assert_eq!(&line[r], r#""fields":{"message":"a \"span\": {x}","n":1},"target":"app","#);
+        assert_eq!(&line[r], r#""fields":{"message":"a \",\"span\":{x}","span":"s","n":1},"target":"app""#);
         let no_span = r#"{"timestamp":"t","level":"INFO","fields":{"message":"m"},"target":"app"}"#;
-        assert_eq!(&no_span[event_region(no_span)], r#""fields":{"message":"m"},"target":"app""#);
+        assert_eq!(&no_span[event_region(no_span)], r#""fields":{"message":"m"},"target":"app"}"#);
         assert_eq!(event_region("not json\n"), 0..8);
     }
 }
