@@ -29,7 +29,9 @@
 //! logger, a panic message) is not masked. A secret split across two
 //! `write` calls of a custom writer is not seen whole by
 //! [`MaskingMakeWriter`]. Known values shorter than the minimum length
-//! (default 6 characters) are not masked by value.
+//! (default 6 characters) are not masked by value. [`MaskingLayer`] masks
+//! every field, span field and message (and `log` record), not the event's
+//! metadata: the time, level, span names, and (in text output) the target.
 
 mod json;
 mod known;
@@ -39,7 +41,9 @@ mod redactor;
 pub mod scan;
 
 pub use known::{DEFAULT_MIN_LEN, DEFAULT_RETENTION, KnownSecrets};
-pub use layer::{MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter, install};
+pub use layer::{
+    MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter, install,
+};
 pub use patterns::{Finding, RuleId, RuleSet, RuleSpec};
 pub use redactor::{DEFAULT_MASK, Redactor, RedactorBuilder};
 
@@ -48,10 +52,40 @@ use std::sync::OnceLock;
 /// Vendor prefixes kept visible by [`mask_secret`] (they say what kind of
 /// credential it was, not which one).
 const KEEP_PREFIXES: &[&str] = &[
-    "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-ant-", "sk-or-v1-", "sk-lf-", "pk-lf-", "sk_live_", "sk_test_",
-    "rk_live_", "rk_test_", "pk_live_", "pk_test_", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-    "glpat-", "glrt-", "xoxb-", "xoxp-", "xapp-", "npm_", "pypi-", "hf_", "dop_v1_", "shpat_", "AKIA", "ASIA",
-    "AIza", "SG.", "sk-",
+    "sk-proj-",
+    "sk-svcacct-",
+    "sk-admin-",
+    "sk-ant-",
+    "sk-or-v1-",
+    "sk-lf-",
+    "pk-lf-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "pk_live_",
+    "pk_test_",
+    "github_pat_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "glpat-",
+    "glrt-",
+    "xoxb-",
+    "xoxp-",
+    "xapp-",
+    "npm_",
+    "pypi-",
+    "hf_",
+    "dop_v1_",
+    "shpat_",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "SG.",
+    "sk-",
 ];
 
 /// A display form of a secret value that reveals nothing of it: the mask
@@ -123,7 +157,10 @@ mod tests {
     #[test]
     fn mask_secret_keeps_only_a_vendor_prefix() {
         assert_eq!(mask_secret("hunter22"), "****");
-        assert_eq!(mask_secret("sk-proj-abcdefghijklmnopqrstuvwxyz"), "sk-proj-****");
+        assert_eq!(
+            mask_secret("sk-proj-abcdefghijklmnopqrstuvwxyz"),
+            "sk-proj-****"
+        );
         assert_eq!(mask_secret("ghp_"), "****");
     }
 
