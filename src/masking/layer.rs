@@ -94,7 +94,13 @@ impl<'writer> FormatFields<'writer> for MaskingFields {
                 None => &mut owned,
             };
             buf.clear();
-            let mut v = MaskingVisitor { buf: &mut *buf, mask: self.redactor.mask(), first: true, ansi };
+            let mut v = MaskingVisitor {
+                buf: &mut *buf,
+                mask: self.redactor.mask(),
+                first: true,
+                ansi,
+                sanitize: writer.sanitizes_ansi_escapes(),
+            };
             fields.record(&mut v);
             let res = if self.values {
                 match self.redactor.redact(buf) {
@@ -118,6 +124,9 @@ struct MaskingVisitor<'a> {
     mask: &'a str,
     first: bool,
     ansi: bool,
+    /// Escape terminal control characters in messages and errors, as
+    /// tracing-subscriber's `DefaultFields` does.
+    sanitize: bool,
 }
 
 /// What to write after a field's `name=`.
@@ -161,6 +170,31 @@ impl MaskingVisitor<'_> {
     }
 }
 
+impl MaskingVisitor<'_> {
+    /// Escapes terminal control characters (ESC, BEL, BS, FF, DEL and the
+    /// C1 range) written since `from`, the way `DefaultFields` does.
+    fn escape_from(&mut self, from: usize) {
+        let is_control = |b: &u8| matches!(b, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f | 0xc2);
+        if !self.sanitize || !self.buf.as_bytes()[from..].iter().any(is_control) {
+            return;
+        }
+        let tail = self.buf.split_off(from);
+        for ch in tail.chars() {
+            match ch {
+                '\x1b' => self.buf.push_str("\\x1b"),
+                '\x07' => self.buf.push_str("\\x07"),
+                '\x08' => self.buf.push_str("\\x08"),
+                '\x0c' => self.buf.push_str("\\x0c"),
+                '\x7f' => self.buf.push_str("\\x7f"),
+                c if (0x80..=0x9f).contains(&(c as u32)) => {
+                    let _ = write!(self.buf, "\\u{{{:x}}}", c as u32);
+                }
+                c => self.buf.push(c),
+            }
+        }
+    }
+}
+
 /// [`is_secret_name`] for a field name, remembered per thread by the
 /// name's address (field names are `'static`: one answer per call site).
 fn secret_name(name: &'static str) -> bool {
@@ -185,7 +219,11 @@ fn secret_name(name: &'static str) -> bool {
 impl Visit for MaskingVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         match self.begin(field) {
-            Slot::Message => self.buf.push_str(value),
+            Slot::Message => {
+                let from = self.buf.len();
+                self.buf.push_str(value);
+                self.escape_from(from);
+            }
             Slot::Value => {
                 let _ = write!(self.buf, "{value:?}");
             }
@@ -197,6 +235,7 @@ impl Visit for MaskingVisitor<'_> {
         if let Slot::Skip | Slot::Masked = self.begin(field) {
             return;
         }
+        let from = self.buf.len();
         let _ = write!(self.buf, "{value}");
         let mut source = value.source();
         if source.is_some() {
@@ -209,11 +248,17 @@ impl Visit for MaskingVisitor<'_> {
             }
             self.buf.push(']');
         }
+        self.escape_from(from);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         match self.begin(field) {
-            Slot::Message | Slot::Value => {
+            Slot::Message => {
+                let from = self.buf.len();
+                let _ = write!(self.buf, "{value:?}");
+                self.escape_from(from);
+            }
+            Slot::Value => {
                 let _ = write!(self.buf, "{value:?}");
             }
             Slot::Skip | Slot::Masked => {}
@@ -760,6 +805,18 @@ mod tests {
         assert_eq!(after["span"]["n"], 5);
         assert_eq!(after["fields"]["token"], "****");
         assert_eq!(after["fields"]["message"], "after ****");
+    }
+
+    #[test]
+    fn terminal_control_characters_in_messages_are_escaped() {
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("red \x1b[31m bell \x07 c1 \u{9b} end");
+        });
+        let out = cap.text();
+        assert!(!out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{9b}'), "{out:?}");
+        assert!(out.contains("red \\x1b[31m bell \\x07 c1 \\u{9b} end"), "{out:?}");
     }
 
     #[test]
