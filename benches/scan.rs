@@ -12,6 +12,11 @@
 //!   engine alone.
 //! - `scan/files`: 8 files of 8 MiB (page cache) with 1 and 2 threads.
 //! - `redact/one_thread`: [`redact_stream`] into a sink.
+//! - `rules/<id>`: `RuleSet::find` over 8 MiB with one rule alone
+//!   (`RuleSet::subset`), to see what each rule's keywords and checks cost.
+//! - `hits/<kind>`: the engine on 8 MiB of lines that each hit one
+//!   keyword (`amazonaws.com` URLs, `token`, `session`, `password`), the
+//!   per-hit cost.
 
 use std::io::Write;
 
@@ -231,5 +236,58 @@ fn bench_scan(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_scan);
+fn find_all(rules: &RuleSet, text: &str) -> usize {
+    let mut out = Vec::new();
+    let mut n = 0;
+    for chunk in text.as_bytes().chunks(256 * 1024) {
+        let t = match std::str::from_utf8(chunk) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&chunk[..e.valid_up_to()]).unwrap(),
+        };
+        out.clear();
+        rules.find(t, &mut out);
+        n += out.len();
+    }
+    n
+}
+
+fn bench_rules(c: &mut Criterion) {
+    let data = String::from_utf8(log_text(8 << 20, 7)).expect("generated text is UTF-8");
+    let builtin = RuleSet::builtin();
+    let mut g = c.benchmark_group("rules");
+    g.sample_size(10);
+    g.warm_up_time(std::time::Duration::from_millis(500));
+    g.measurement_time(std::time::Duration::from_secs(2));
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    for id in builtin.rule_ids() {
+        let one = builtin.subset(&[id]);
+        g.bench_function(id, |b| b.iter(|| find_all(&one, &data)));
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("hits");
+    g.sample_size(10);
+    g.warm_up_time(std::time::Duration::from_millis(500));
+    g.measurement_time(std::time::Duration::from_secs(2));
+    let kinds = [
+        ("amazonaws", "2025-03-01T00:00:00.000Z INFO s3: GET https://bucket.s3.us-east-1.amazonaws.com/k/{n} 200\n"),
+        ("token", "2025-03-01T00:00:00.000Z INFO llm: prompt_tokens={n} completion_tokens=12 token_budget=ok\n"),
+        ("session", "2025-03-01T00:00:00.000Z WARN auth.session: session refreshed session_id={n} ok\n"),
+        ("password", "2025-03-01T00:00:00.000Z INFO deploy: password_reset=false require_password={n}\n"),
+        ("clean", "2025-03-01T00:00:00.000Z INFO http.server: GET /v1/orders/{n} 200 12ms pool=primary\n"),
+    ];
+    for (kind, shape) in kinds {
+        let mut text = String::new();
+        let mut n = 0u64;
+        while text.len() < 8 << 20 {
+            n += 1;
+            text.push_str(&shape.replace("{n}", &n.to_string()));
+        }
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_function(kind, |b| b.iter(|| find_all(&builtin, &text)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_scan, bench_rules);
 criterion_main!(benches);

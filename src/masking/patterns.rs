@@ -463,7 +463,9 @@ const BUILTIN: &[Def] = &[
     },
 ];
 
-/// Words that make a key name secret when they are its last name segment.
+/// Words that make a key name secret when they are its last name segment
+/// (matched by [`is_secret_last`]; a test checks that both agree).
+#[cfg(test)]
 const SECRET_LAST: &[&str] = &[
     "password",
     "passwd",
