@@ -962,11 +962,21 @@ impl RuleSet {
                 heap.resize(inner.rules.len(), 0);
                 &mut heap
             };
+            // The key-value rule's last (rule, name span): a second keyword
+            // in the same name (`auth.session`) gives the same result.
+            let mut last_kv = (usize::MAX, 0, 0);
             self.keyword_hits(text, |hs, k| {
                 for &(ri, len) in &inner.by_keyword[k] {
                     let rule = &inner.rules[ri];
                     if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
                         continue;
+                    }
+                    if matches!(rule.check, Check::KeyValue) {
+                        let (ns, ne) = kv_name_span(bytes, hs, hs + len);
+                        if last_kv == (ri, ns, ne) {
+                            continue;
+                        }
+                        last_kv = (ri, ns, ne);
                     }
                     if let Some((s, e, id)) = self.run_rule(rule, text, hs, hs + len, decode_basic)
                         && e > s
@@ -1580,10 +1590,8 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
 }
 
-/// `name=value`, `name: value`, `"name": "value"`, `name => value`,
-/// `--name value` at a keyword hit inside `name`.
-fn key_value(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
-    let b = text.as_bytes();
+/// The key name around a keyword hit `hs..he`.
+fn kv_name_span(b: &[u8], hs: usize, he: usize) -> (usize, usize) {
     let mut ns = hs;
     while ns > 0 && is_name_byte(b[ns - 1]) && hs - ns < 64 {
         ns -= 1;
@@ -1595,6 +1603,15 @@ fn key_value(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
     while ne > he && matches!(b[ne - 1], b'.' | b'-') {
         ne -= 1;
     }
+    (ns, ne)
+}
+
+/// `name=value`, `name: value`, `"name": "value"`, `name => value`,
+/// `--name value` at a keyword hit inside `name`.
+fn key_value(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let (ns, ne) = kv_name_span(b, hs, he);
+    // From here on the result depends on `ns..ne` only (see `candidates`).
     if !is_secret_name(&text[ns..ne]) {
         return None;
     }
