@@ -912,6 +912,33 @@ mod tests {
     }
 
     #[test]
+    fn values_are_found_at_every_offset_and_text_length() {
+        // Covers the four-probe rounds, the tail loop and every alignment
+        // of a value to the sampling stride.
+        let k = KnownSecrets::new();
+        let values: Vec<String> = (0..80).map(|i| format!("Val{i:03}-zq")).collect();
+        k.register_many(values.iter().map(|s| s.as_str()));
+        k.prune();
+        let v = &values[17];
+        for pre in 0..20 {
+            for post in 0..5 {
+                let text = format!("{}{v}{}", "x".repeat(pre), "y".repeat(post));
+                let mut spans = Vec::new();
+                k.find(&text, &mut spans);
+                assert_eq!(spans, vec![pre..pre + v.len()], "{text}");
+                assert!(k.is_match(&text), "{text}");
+            }
+        }
+        // Several values back to back and apart.
+        let text = format!("{}{} - {}..{}", values[1], values[2], values[3], values[79]);
+        let mut spans = Vec::new();
+        k.find(&text, &mut spans);
+        let found: Vec<&str> = spans.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(found, vec![&values[1], &values[2], &values[3], &values[79]]);
+        assert!(!k.is_match("Val000-z Val00-zq al000-zq"));
+    }
+
+    #[test]
     fn debug_shows_only_the_count() {
         let k = KnownSecrets::new();
         k.register("s3cr3t-value");
