@@ -830,11 +830,13 @@ impl RuleSet {
             // A line: small buffers, cheap to set up.
             let mut buf = [0u8; SMALL_BLOCK];
             let mut marks = [0u64; SMALL_BLOCK / 64];
-            self.hits_in_blocks(bytes, &mut buf, &mut marks, &mut f);
+            // The automaton alone beats starting a few Teddy searches on
+            // a short line.
+            self.hits_in_blocks(bytes, &mut buf, &mut marks, bytes.len() > SHORT_TEXT, &mut f);
         } else if inner.max_keyword * 4 <= FOLD_BLOCK {
             let mut buf = [0u8; FOLD_BLOCK];
             let mut marks = [0u64; FOLD_BLOCK / 64];
-            self.hits_in_blocks(bytes, &mut buf, &mut marks, &mut f);
+            self.hits_in_blocks(bytes, &mut buf, &mut marks, true, &mut f);
         } else {
             // A user keyword longer than a quarter block: fold all at once
             // and run the automaton alone.
@@ -848,8 +850,16 @@ impl RuleSet {
     }
 
     /// [`keyword_hits`](Self::keyword_hits) over blocks of `buf.len()`
-    /// bytes (`marks`: one bit per byte of a block).
-    fn hits_in_blocks(&self, bytes: &[u8], buf: &mut [u8], marks: &mut [u64], f: &mut impl FnMut(usize, usize) -> bool) {
+    /// bytes (`marks`: one bit per byte of a block), with the Teddy first
+    /// pass when `teddy` (and it is available).
+    fn hits_in_blocks(
+        &self,
+        bytes: &[u8],
+        buf: &mut [u8],
+        marks: &mut [u64],
+        teddy: bool,
+        f: &mut impl FnMut(usize, usize) -> bool,
+    ) {
         let inner = &*self.inner;
         let Some(ac) = &inner.ac else { return };
         let overlap = inner.max_keyword.saturating_sub(1);
@@ -866,7 +876,7 @@ impl RuleSet {
             let buf = &*buf;
             let body = body_end - cursor;
             let mut next = body_end;
-            if inner.prefixes.is_empty() {
+            if !teddy || inner.prefixes.is_empty() {
                 for m in ac.find_iter(buf) {
                     if m.start() >= body {
                         break;
@@ -1216,6 +1226,9 @@ impl Rule {
 
 /// Bytes folded per block by the first pass (on the stack).
 const FOLD_BLOCK: usize = 16 * 1024;
+
+/// Texts up to this long skip the Teddy pass.
+const SHORT_TEXT: usize = 160;
 
 /// Texts up to this long (a log line) use small buffers.
 const SMALL_BLOCK: usize = 512;
@@ -2096,6 +2109,12 @@ mod tests {
                 text.push_str(" end");
                 assert_eq!(secret(&text), vec![want.to_string()], "shift {shift}, {word}");
             }
+        }
+        // Short lines (automaton alone) and longer ones (Teddy first) agree.
+        for line in ["user=bob password=hunter22 ip=1", "token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB.", "max_tokens=4096 session refreshed"] {
+            let padded = format!("{line}{}", " ".repeat(SHORT_TEXT + 100));
+            assert!(line.len() <= SHORT_TEXT && padded.len() <= SMALL_BLOCK);
+            assert_eq!(secret(line), secret(&padded), "{line}");
         }
         assert_eq!(secret("X-API-KEY: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
         assert_eq!(secret("Db_PASSword=hunter22"), vec!["hunter22"]);
