@@ -2,8 +2,12 @@
 //! keys and user rules, shared by the [`Redactor`](super::Redactor) and the
 //! log scanner.
 //!
-//! Every rule is anchored on literal keywords. One Aho-Corasick pass over the
-//! text finds keyword hits (ASCII case-insensitive); only then does the rule
+//! Every rule is anchored on literal keywords. A first pass finds keyword
+//! hits (ASCII case-insensitive): the text is folded to lowercase in blocks
+//! on the stack, a few SIMD (Teddy) searchers find the keywords' 4-byte
+//! prefixes, and an anchored Aho-Corasick automaton confirms the longest
+//! keyword at each of them (lines up to 160 bytes use the automaton
+//! alone). Only then does the rule
 //! run, in a bounded window around the hit: an anchored regex for the vendor
 //! formats, or a hand-written parser for `key=value` pairs, URLs with a
 //! password and `Authorization` headers. No regex ever runs over whole clean
