@@ -147,17 +147,33 @@ fn log_event() {
 fn interleaved_ratio(json: bool, known: &Arc<KnownSecrets>) {
     use tracing::Dispatch;
     let plain = if json {
-        Dispatch::new(tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().json().with_writer(io::sink)))
+        Dispatch::new(
+            tracing_subscriber::registry().with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(io::sink),
+            ),
+        )
     } else {
         Dispatch::new(
-            tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(io::sink)),
+            tracing_subscriber::registry().with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(io::sink),
+            ),
         )
     };
-    let layer = MaskingLayer::builder().known(known.clone()).json(json).writer(io::sink).build().unwrap();
+    let layer = MaskingLayer::builder()
+        .known(known.clone())
+        .json(json)
+        .writer(io::sink)
+        .build()
+        .unwrap();
     let masking = Dispatch::new(tracing_subscriber::registry().with(layer));
     let time = |d: &Dispatch, n: u32| {
         tracing::dispatcher::with_default(d, || {
-            let span = tracing::info_span!("request", method = "GET", path = "/api/v1/orders/48213");
+            let span =
+                tracing::info_span!("request", method = "GET", path = "/api/v1/orders/48213");
             let _g = span.enter();
             let t = std::time::Instant::now();
             for _ in 0..n {
@@ -225,9 +241,7 @@ fn layer_benches(c: &mut Criterion) {
                 let span =
                     tracing::info_span!("request", method = "GET", path = "/api/v1/orders/48213");
                 let _g = span.enter();
-                g.bench_function(BenchmarkId::new(fmt, name), |b| {
-                    b.iter(log_event)
-                });
+                g.bench_function(BenchmarkId::new(fmt, name), |b| b.iter(log_event));
             });
         }
     }

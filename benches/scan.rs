@@ -270,11 +270,26 @@ fn bench_rules(c: &mut Criterion) {
     g.warm_up_time(std::time::Duration::from_millis(500));
     g.measurement_time(std::time::Duration::from_secs(2));
     let kinds = [
-        ("amazonaws", "2025-03-01T00:00:00.000Z INFO s3: GET https://bucket.s3.us-east-1.amazonaws.com/k/{n} 200\n"),
-        ("token", "2025-03-01T00:00:00.000Z INFO llm: prompt_tokens={n} completion_tokens=12 token_budget=ok\n"),
-        ("session", "2025-03-01T00:00:00.000Z WARN auth.session: session refreshed session_id={n} ok\n"),
-        ("password", "2025-03-01T00:00:00.000Z INFO deploy: password_reset=false require_password={n}\n"),
-        ("clean", "2025-03-01T00:00:00.000Z INFO http.server: GET /v1/orders/{n} 200 12ms pool=primary\n"),
+        (
+            "amazonaws",
+            "2025-03-01T00:00:00.000Z INFO s3: GET https://bucket.s3.us-east-1.amazonaws.com/k/{n} 200\n",
+        ),
+        (
+            "token",
+            "2025-03-01T00:00:00.000Z INFO llm: prompt_tokens={n} completion_tokens=12 token_budget=ok\n",
+        ),
+        (
+            "session",
+            "2025-03-01T00:00:00.000Z WARN auth.session: session refreshed session_id={n} ok\n",
+        ),
+        (
+            "password",
+            "2025-03-01T00:00:00.000Z INFO deploy: password_reset=false require_password={n}\n",
+        ),
+        (
+            "clean",
+            "2025-03-01T00:00:00.000Z INFO http.server: GET /v1/orders/{n} 200 12ms pool=primary\n",
+        ),
     ];
     for (kind, shape) in kinds {
         let mut text = String::new();

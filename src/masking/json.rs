@@ -170,9 +170,15 @@ mod tests {
     fn the_event_region_stops_at_the_span_keys() {
         let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"a \",\"span\":{x}","span":"s","n":1},"target":"app","span":{"p":"x","name":"s"},"spans":[{"p":"x","name":"s"}]}"#;
         let r = event_region(&format!("{line}\n"));
-        assert_eq!(&line[r], r#""fields":{"message":"a \",\"span\":{x}","span":"s","n":1},"target":"app""#);
+        assert_eq!(
+            &line[r],
+            r#""fields":{"message":"a \",\"span\":{x}","span":"s","n":1},"target":"app""#
+        );
         let no_span = r#"{"timestamp":"t","level":"INFO","fields":{"message":"m"},"target":"app"}"#;
-        assert_eq!(&no_span[event_region(no_span)], r#""fields":{"message":"m"},"target":"app"}"#);
+        assert_eq!(
+            &no_span[event_region(no_span)],
+            r#""fields":{"message":"m"},"target":"app"}"#
+        );
         assert_eq!(event_region("not json\n"), 0..8);
     }
 }

@@ -270,10 +270,13 @@ impl KnownSecrets {
         for e in st.values.values_mut() {
             e.in_base = true;
         }
-        set_matcher(&self.shared, Matcher {
-            base: base.map(Arc::new),
-            recent: None,
-        });
+        set_matcher(
+            &self.shared,
+            Matcher {
+                base: base.map(Arc::new),
+                recent: None,
+            },
+        );
     }
 
     /// How many values are registered (not counting encoded forms).
@@ -346,10 +349,13 @@ impl KnownSecrets {
             for e in st.values.values_mut() {
                 e.in_base = true;
             }
-            set_matcher(&self.shared, Matcher {
-                base: base.map(Arc::new),
-                recent: None,
-            });
+            set_matcher(
+                &self.shared,
+                Matcher {
+                    base: base.map(Arc::new),
+                    recent: None,
+                },
+            );
             return;
         }
         let recent = build(
@@ -420,10 +426,13 @@ fn merge_now(shared: &Shared, st: &mut State) {
     for e in st.values.values_mut() {
         e.in_base = true;
     }
-    set_matcher(shared, Matcher {
-        base: base.map(Arc::new),
-        recent: None,
-    });
+    set_matcher(
+        shared,
+        Matcher {
+            base: base.map(Arc::new),
+            recent: None,
+        },
+    );
 }
 
 fn insert(st: &mut State, value: &str, now: Instant, keep: Duration) -> bool {

@@ -65,14 +65,20 @@ impl MaskingFields {
     /// whole, every other value through the redactor. This is what the
     /// text output of [`MaskingLayer`] uses.
     pub fn new(redactor: Redactor) -> MaskingFields {
-        MaskingFields { redactor, values: true }
+        MaskingFields {
+            redactor,
+            values: true,
+        }
     }
 
     /// Field formatting that masks only the values of secret-named fields,
     /// for use together with a [`MaskingMakeWriter`] over the same
     /// redactor, which then masks the rest of each event.
     pub fn names_only(redactor: Redactor) -> MaskingFields {
-        MaskingFields { redactor, values: false }
+        MaskingFields {
+            redactor,
+            values: false,
+        }
     }
 }
 
@@ -80,7 +86,11 @@ impl MaskingFields {
 const KEEP_BUF: usize = 64 << 10;
 
 impl<'writer> FormatFields<'writer> for MaskingFields {
-    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
         thread_local! {
             static BUF: RefCell<String> = const { RefCell::new(String::new()) };
         }
@@ -178,9 +188,9 @@ impl MaskingVisitor<'_> {
             return;
         }
         // No early exit: a branch-free fold the compiler vectorises.
-        let any = self.buf.as_bytes()[from..]
-            .iter()
-            .fold(false, |acc, &b| acc | matches!(b, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f | 0xc2));
+        let any = self.buf.as_bytes()[from..].iter().fold(false, |acc, &b| {
+            acc | matches!(b, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f | 0xc2)
+        });
         if !any {
             return;
         }
@@ -288,15 +298,24 @@ struct MaskedAt(u64);
 
 /// Masks again, with `mask`, the formatted fields of the spans of the
 /// event in `ctx` that were masked at an older redactor generation.
-fn refresh_spans<S, N>(ctx: &FmtContext<'_, S, N>, redactor: &Redactor, mask: impl Fn(&str) -> Option<String>)
-where
+fn refresh_spans<S, N>(
+    ctx: &FmtContext<'_, S, N>,
+    redactor: &Redactor,
+    mask: impl Fn(&str) -> Option<String>,
+) where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    let Some(scope) = ctx.event_scope() else { return };
+    let Some(scope) = ctx.event_scope() else {
+        return;
+    };
     let generation = redactor.generation();
     for span in scope {
-        if span.extensions().get::<MaskedAt>().is_some_and(|m| m.0 == generation) {
+        if span
+            .extensions()
+            .get::<MaskedAt>()
+            .is_some_and(|m| m.0 == generation)
+        {
             continue;
         }
         let mut ext = span.extensions_mut();
@@ -314,10 +333,17 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
-        refresh_spans(ctx, &self.redactor, |text| match self.redactor.redact(text) {
-            Cow::Owned(masked) => Some(masked),
-            Cow::Borrowed(_) => None,
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        refresh_spans(ctx, &self.redactor, |text| {
+            match self.redactor.redact(text) {
+                Cow::Owned(masked) => Some(masked),
+                Cow::Borrowed(_) => None,
+            }
         });
         self.inner.format_event(ctx, writer, event)
     }
@@ -332,7 +358,11 @@ struct MaskingJsonFields {
 }
 
 impl<'writer> FormatFields<'writer> for MaskingJsonFields {
-    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
         let mut raw = String::new();
         JsonFields::new().format_fields(Writer::new(&mut raw), fields)?;
         match super::json::redact_json(&self.redactor, &raw) {
@@ -341,10 +371,15 @@ impl<'writer> FormatFields<'writer> for MaskingJsonFields {
         }
     }
 
-    fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &Record<'_>) -> fmt::Result {
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
         let mut merged = FormattedFields::<JsonFields>::new(std::mem::take(&mut current.fields));
         JsonFields::new().add_fields(&mut merged, fields)?;
-        current.fields = super::json::redact_json(&self.redactor, &merged.fields).unwrap_or(merged.fields);
+        current.fields =
+            super::json::redact_json(&self.redactor, &merged.fields).unwrap_or(merged.fields);
         Ok(())
     }
 }
@@ -366,11 +401,18 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         thread_local! {
             static LINE: RefCell<String> = const { RefCell::new(String::new()) };
         }
-        refresh_spans(ctx, &self.redactor, |text| super::json::redact_json(&self.redactor, text));
+        refresh_spans(ctx, &self.redactor, |text| {
+            super::json::redact_json(&self.redactor, text)
+        });
         LINE.with(|cell| {
             let mut owned = String::new();
             let mut borrowed = cell.try_borrow_mut().ok();
@@ -379,17 +421,20 @@ where
                 None => &mut owned,
             };
             line.clear();
-            let res = self.inner.format_event(ctx, Writer::new(&mut *line), event).and_then(|()| {
-                let region = super::json::event_region(line);
-                match super::json::redact_json(&self.redactor, &line[region.clone()]) {
-                    Some(masked) => {
-                        writer.write_str(&line[..region.start])?;
-                        writer.write_str(&masked)?;
-                        writer.write_str(&line[region.end..])
+            let res = self
+                .inner
+                .format_event(ctx, Writer::new(&mut *line), event)
+                .and_then(|()| {
+                    let region = super::json::event_region(line);
+                    match super::json::redact_json(&self.redactor, &line[region.clone()]) {
+                        Some(masked) => {
+                            writer.write_str(&line[..region.start])?;
+                            writer.write_str(&masked)?;
+                            writer.write_str(&line[region.end..])
+                        }
+                        None => writer.write_str(line),
                     }
-                    None => writer.write_str(line),
-                }
-            });
+                });
             line.clear();
             if line.capacity() > KEEP_BUF {
                 *line = String::new();
@@ -744,9 +789,16 @@ mod tests {
         }
     }
 
-    fn text_layer(known: Arc<KnownSecrets>, cap: &Capture) -> Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> {
+    fn text_layer(
+        known: Arc<KnownSecrets>,
+        cap: &Capture,
+    ) -> Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> {
         let cap = cap.clone();
-        MaskingLayer::builder().known(known).writer(move || cap.clone()).build().unwrap()
+        MaskingLayer::builder()
+            .known(known)
+            .writer(move || cap.clone())
+            .build()
+            .unwrap()
     }
 
     #[test]
@@ -790,17 +842,30 @@ mod tests {
         let known = Arc::new(KnownSecrets::new());
         let cap = Capture::default();
         let c = cap.clone();
-        let layer = MaskingLayer::builder().known(known.clone()).json(true).writer(move || c.clone()).build().unwrap();
+        let layer = MaskingLayer::builder()
+            .known(known.clone())
+            .json(true)
+            .writer(move || c.clone())
+            .build()
+            .unwrap();
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("job", password = "hunter22xyz", payload = "late-registered-value-77", n = 5);
+            let span = tracing::info_span!(
+                "job",
+                password = "hunter22xyz",
+                payload = "late-registered-value-77",
+                n = 5
+            );
             let _g = span.enter();
             tracing::info!(user = "alice", "before");
             known.register("late-registered-value-77");
             tracing::info!(token = "abc123456", "after late-registered-value-77");
         });
         let out = cap.text();
-        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("valid JSON")).collect();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("valid JSON"))
+            .collect();
         assert_eq!(lines.len(), 2, "{out}");
         assert_eq!(lines[0]["span"]["password"], "****");
         assert_eq!(lines[0]["span"]["payload"], "late-registered-value-77");
@@ -816,13 +881,20 @@ mod tests {
     #[test]
     fn terminal_control_characters_in_messages_are_escaped() {
         let cap = Capture::default();
-        let subscriber = tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
+        let subscriber =
+            tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!("red \x1b[31m bell \x07 c1 \u{9b} end");
         });
         let out = cap.text();
-        assert!(!out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{9b}'), "{out:?}");
-        assert!(out.contains("red \\x1b[31m bell \\x07 c1 \\u{9b} end"), "{out:?}");
+        assert!(
+            !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{9b}'),
+            "{out:?}"
+        );
+        assert!(
+            out.contains("red \\x1b[31m bell \\x07 c1 \\u{9b} end"),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -835,7 +907,8 @@ mod tests {
             }
         }
         let cap = Capture::default();
-        let subscriber = tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
+        let subscriber =
+            tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(v = ?Noisy, "outer password=hunter22xyz");
         });

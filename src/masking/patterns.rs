@@ -836,7 +836,13 @@ impl RuleSet {
             let mut marks = [0u64; SMALL_BLOCK / 64];
             // The automaton alone beats starting a few Teddy searches on
             // a short line.
-            self.hits_in_blocks(bytes, &mut buf, &mut marks, bytes.len() > SHORT_TEXT, &mut f);
+            self.hits_in_blocks(
+                bytes,
+                &mut buf,
+                &mut marks,
+                bytes.len() > SHORT_TEXT,
+                &mut f,
+            );
         } else if inner.max_keyword * 4 <= FOLD_BLOCK {
             let mut buf = [0u8; FOLD_BLOCK];
             let mut marks = [0u64; FOLD_BLOCK / 64];
@@ -872,7 +878,11 @@ impl RuleSet {
         while cursor < bytes.len() {
             let end = (cursor + block).min(bytes.len());
             // Hits must start before `body_end`; the rest is the overlap.
-            let body_end = if end == bytes.len() { end } else { end - overlap };
+            let body_end = if end == bytes.len() {
+                end
+            } else {
+                end - overlap
+            };
             let buf = &mut buf[..end - cursor];
             for (d, s) in buf.iter_mut().zip(&bytes[cursor..end]) {
                 *d = s.to_ascii_lowercase();
@@ -897,7 +907,10 @@ impl RuleSet {
                 for pre in &inner.prefixes {
                     let mut at = 0;
                     while at < body {
-                        let Some(c) = pre.find_in(buf, aho_corasick::Span::from(at..buf.len())) else { break };
+                        let Some(c) = pre.find_in(buf, aho_corasick::Span::from(at..buf.len()))
+                        else {
+                            break;
+                        };
                         let p = c.start();
                         if p >= body {
                             break;
@@ -915,7 +928,9 @@ impl RuleSet {
                         if p < at {
                             continue;
                         }
-                        let input = aho_corasick::Input::new(buf).range(p..).anchored(aho_corasick::Anchored::Yes);
+                        let input = aho_corasick::Input::new(buf)
+                            .range(p..)
+                            .anchored(aho_corasick::Anchored::Yes);
                         if let Some(m) = ac.find(input) {
                             if !f(cursor + p, m.pattern().as_usize()) {
                                 return;
@@ -1255,7 +1270,10 @@ const PREFIX_LEN: usize = 4;
 /// available.
 fn prefix_searchers(keywords: &[(String, bool)]) -> Vec<packed::Searcher> {
     let (plen, group) = (PREFIX_LEN, PREFIXES_PER_SEARCHER);
-    let mut pres: Vec<&[u8]> = keywords.iter().map(|(k, _)| &k.as_bytes()[..k.len().min(plen)]).collect();
+    let mut pres: Vec<&[u8]> = keywords
+        .iter()
+        .map(|(k, _)| &k.as_bytes()[..k.len().min(plen)])
+        .collect();
     pres.sort_unstable_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
     pres.dedup();
     let mut out = Vec::new();
@@ -1462,14 +1480,22 @@ pub fn is_placeholder(value: &str) -> bool {
     if b.iter().all(|&c| c == b[0]) {
         return true;
     }
-    if has(b, b"****", false) || has(b, b"....", false) || has(b, "…".as_bytes(), false) || has(b, b"EXAMPLE", false) {
+    if has(b, b"****", false)
+        || has(b, b"....", false)
+        || has(b, "…".as_bytes(), false)
+        || has(b, b"EXAMPLE", false)
+    {
         return true;
     }
     if has(b, b"xxxx", true) || has(b, b"redacted", true) || has(b, b"placeholder", true) {
         return true;
     }
-    if (has(b, b"your-", true) || has(b, b"your_", true) || b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"your")))
-        && ["key", "token", "secret", "password", "pass", "here", "api"].iter().any(|w| has(b, w.as_bytes(), true))
+    if (has(b, b"your-", true)
+        || has(b, b"your_", true)
+        || b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"your")))
+        && ["key", "token", "secret", "password", "pass", "here", "api"]
+            .iter()
+            .any(|w| has(b, w.as_bytes(), true))
     {
         return true;
     }
@@ -1494,7 +1520,9 @@ fn aws_name_has_secret(b: &[u8], hs: usize) -> bool {
             let from = p + 3;
             let mut end = from;
             while end < we
-                && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'_' | b'.' | b'-') || b[end] >= 0x80)
+                && (b[end].is_ascii_alphanumeric()
+                    || matches!(b[end], b'_' | b'.' | b'-')
+                    || b[end] >= 0x80)
             {
                 end += 1;
             }
@@ -1514,7 +1542,13 @@ fn aws_name_has_secret(b: &[u8], hs: usize) -> bool {
 /// for the short values checked here a plain window scan beats a searcher.
 fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
     hay.len() >= needle.len()
-        && hay.windows(needle.len()).any(|w| if fold { w.eq_ignore_ascii_case(needle) } else { w == needle })
+        && hay.windows(needle.len()).any(|w| {
+            if fold {
+                w.eq_ignore_ascii_case(needle)
+            } else {
+                w == needle
+            }
+        })
 }
 
 fn is_value_word(v: &str) -> bool {
@@ -1558,7 +1592,10 @@ pub fn is_secret_name(name: &str) -> bool {
     while j > 0 && n < 2 {
         j -= 1;
         let c = bytes[j];
-        if matches!(c, b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\'') {
+        if matches!(
+            c,
+            b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\''
+        ) {
             if end > j + 1 {
                 segs[n] = (j + 1, end);
                 n += 1;
@@ -1579,14 +1616,20 @@ pub fn is_secret_name(name: &str) -> bool {
     }
     // Compare lowercase copies on the stack (no word is longer than 16).
     let mut last = [0u8; 16];
-    let Some(last) = fold_into(&bytes[segs[0].0..segs[0].1], &mut last) else { return false };
+    let Some(last) = fold_into(&bytes[segs[0].0..segs[0].1], &mut last) else {
+        return false;
+    };
     if is_secret_last(last) {
         return true;
     }
     if n >= 2 && matches!(last, b"key" | b"string") {
         let mut prev = [0u8; 16];
-        let Some(prev) = fold_into(&bytes[segs[1].0..segs[1].1], &mut prev) else { return false };
-        return SECRET_PAIRS.iter().any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last);
+        let Some(prev) = fold_into(&bytes[segs[1].0..segs[1].1], &mut prev) else {
+            return false;
+        };
+        return SECRET_PAIRS
+            .iter()
+            .any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last);
     }
     false
 }
@@ -1594,7 +1637,33 @@ pub fn is_secret_name(name: &str) -> bool {
 /// Whether a lowercase segment is in [`SECRET_LAST`] (a `match`: the
 /// compiler switches on the length first).
 fn is_secret_last(w: &[u8]) -> bool {
-    matches!(w, b"password" | b"passwd" | b"pwd" | b"passphrase" | b"secret" | b"token" | b"credential" | b"credentials" | b"auth" | b"authorization" | b"cookie" | b"session" | b"dsn" | b"apikey" | b"accesskey" | b"privatekey" | b"secretkey" | b"authtoken" | b"accesstoken" | b"refreshtoken" | b"idtoken" | b"clientsecret" | b"connectionstring" | b"connstr")
+    matches!(
+        w,
+        b"password"
+            | b"passwd"
+            | b"pwd"
+            | b"passphrase"
+            | b"secret"
+            | b"token"
+            | b"credential"
+            | b"credentials"
+            | b"auth"
+            | b"authorization"
+            | b"cookie"
+            | b"session"
+            | b"dsn"
+            | b"apikey"
+            | b"accesskey"
+            | b"privatekey"
+            | b"secretkey"
+            | b"authtoken"
+            | b"accesstoken"
+            | b"refreshtoken"
+            | b"idtoken"
+            | b"clientsecret"
+            | b"connectionstring"
+            | b"connstr"
+    )
 }
 
 /// `word` in ASCII lowercase in `buf`, or `None` when it does not fit.
@@ -2110,15 +2179,29 @@ mod tests {
     #[test]
     fn keywords_across_fold_block_boundaries_and_in_any_case_are_found() {
         for shift in 0..16 {
-            for (word, want) in [("PASSWORD=hunter22x", "hunter22x"), ("ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB", "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB")] {
+            for (word, want) in [
+                ("PASSWORD=hunter22x", "hunter22x"),
+                (
+                    "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB",
+                    "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB",
+                ),
+            ] {
                 let mut text = "a ".repeat((FOLD_BLOCK - 8 + shift) / 2);
                 text.push_str(word);
                 text.push_str(" end");
-                assert_eq!(secret(&text), vec![want.to_string()], "shift {shift}, {word}");
+                assert_eq!(
+                    secret(&text),
+                    vec![want.to_string()],
+                    "shift {shift}, {word}"
+                );
             }
         }
         // Short lines (automaton alone) and longer ones (Teddy first) agree.
-        for line in ["user=bob password=hunter22 ip=1", "token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB.", "max_tokens=4096 session refreshed"] {
+        for line in [
+            "user=bob password=hunter22 ip=1",
+            "token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB.",
+            "max_tokens=4096 session refreshed",
+        ] {
             let padded = format!("{line}{}", " ".repeat(SHORT_TEXT + 100));
             assert!(line.len() <= SHORT_TEXT && padded.len() <= SMALL_BLOCK);
             assert_eq!(secret(line), secret(&padded), "{line}");
@@ -2135,7 +2218,10 @@ mod tests {
         let b = name.as_bytes();
         for (i, ch) in name.char_indices() {
             let c = b[i];
-            if matches!(c, b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\'') {
+            if matches!(
+                c,
+                b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\''
+            ) {
                 segs.push(std::mem::take(&mut cur));
             } else {
                 if c.is_ascii_uppercase() && i > 0 && b[i - 1].is_ascii_lowercase() {
@@ -2157,7 +2243,29 @@ mod tests {
 
     #[test]
     fn secret_name_check_from_the_end_agrees_with_splitting_the_whole_name() {
-        let parts = ["api", "Key", "_", "-", ".", "password", "PASS", "word", "x", "token", "Token", "s", "session", "é", "::", "connection", "String", "auth", "A", "key", " "];
+        let parts = [
+            "api",
+            "Key",
+            "_",
+            "-",
+            ".",
+            "password",
+            "PASS",
+            "word",
+            "x",
+            "token",
+            "Token",
+            "s",
+            "session",
+            "é",
+            "::",
+            "connection",
+            "String",
+            "auth",
+            "A",
+            "key",
+            " ",
+        ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
             let mut name = String::new();
@@ -2167,7 +2275,11 @@ mod tests {
                 state ^= state << 17;
                 name.push_str(parts[(state % parts.len() as u64) as usize]);
             }
-            assert_eq!(is_secret_name(&name), secret_name_by_splitting(&name), "{name:?}");
+            assert_eq!(
+                is_secret_name(&name),
+                secret_name_by_splitting(&name),
+                "{name:?}"
+            );
         }
     }
 
@@ -2183,7 +2295,10 @@ mod tests {
             assert_eq!(secret(&line), vec![key.to_string()], "{line}");
         }
         let host = "GET https://s3.amazonaws.com/bucket/aws-region=us-east-1 key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzKEYq8Zw3B";
-        assert!(!aws_name_has_secret(host.as_bytes(), host.find("aws").unwrap()));
+        assert!(!aws_name_has_secret(
+            host.as_bytes(),
+            host.find("aws").unwrap()
+        ));
         assert!(aws_name_has_secret(b"x aws_sk: y", 2));
     }
 
@@ -2192,7 +2307,15 @@ mod tests {
         for w in SECRET_LAST {
             assert!(is_secret_last(w.as_bytes()), "{w}");
         }
-        let arms = include_str!("patterns.rs").split("fn is_secret_last").nth(1).unwrap().split('}').next().unwrap().matches("b\"").count();
+        let arms = include_str!("patterns.rs")
+            .split("fn is_secret_last")
+            .nth(1)
+            .unwrap()
+            .split('}')
+            .next()
+            .unwrap()
+            .matches("b\"")
+            .count();
         assert_eq!(arms, SECRET_LAST.len());
     }
 

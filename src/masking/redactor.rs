@@ -210,7 +210,9 @@ impl Redactor {
         self.inner
             .known
             .iter()
-            .fold(self.inner.extra.generation(), |g, k| g.wrapping_add(k.generation()))
+            .fold(self.inner.extra.generation(), |g, k| {
+                g.wrapping_add(k.generation())
+            })
     }
 
     /// Whether built-in or user rules are active.
