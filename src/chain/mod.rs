@@ -520,11 +520,15 @@ impl SecretsManager {
                         Ok(s.clone())
                     }
                     Cached::Value(other) => {
-                        hits.hit();
+                        if inner.settings.stats {
+                            hits.hit();
+                        }
                         other.to_text(path, inner.providers[e.provider].name())
                     }
                     Cached::Missing(err) => {
-                        hits.negative();
+                        if inner.settings.stats {
+                            hits.negative();
+                        }
                         Err(err.clone())
                     }
                 })
@@ -732,8 +736,14 @@ impl SecretsManager {
             {
                 Ok(value) => {
                     self.register_value(&value);
+                    // A selected field or a one-key document's value differs
+                    // from the raw value (non-string JSON fields are not
+                    // among the registry's field values); a plain value was
+                    // just registered.
+                    let derived =
+                        parsed.field.is_some() || matches!(value, SecretValue::Document(_));
                     let resolved = path::resolve(value, parsed, path, p.name())?;
-                    if let Resolved::Text(s) = &resolved {
+                    if let (true, Resolved::Text(s)) = (derived, &resolved) {
                         self.register(s.expose_secret());
                     }
                     return Ok((i, resolved));

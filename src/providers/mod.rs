@@ -177,10 +177,4 @@ mod tests {
         assert!(!d.contains("hunter2"), "{d}");
         assert!(d.contains("19 bytes"), "{d}");
     }
-
-    #[test]
-    fn provider_trait_is_object_safe() {
-        fn takes(_: &[Box<dyn Provider>]) {}
-        takes(&[]);
-    }
 }
