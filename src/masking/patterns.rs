@@ -35,14 +35,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{
-    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind, packed,
-};
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 use serde::Deserialize;
 
 use crate::error::Error;
+
+mod filter;
+
+use filter::KeywordFilter;
 
 /// A user rule, as read from the `scan --config` TOML file
 /// (`[[rules]]` tables with `id`, `regex`, `keywords`, `min_entropy`,
@@ -106,7 +107,7 @@ pub struct Finding {
 enum Check {
     /// A regex run in a window around the hit.
     Regex {
-        re: Regex,
+        re: LazyRegex,
         /// Anchored at the keyword hit (the keyword is the token's prefix).
         anchored: bool,
         /// How far before the hit the match may start.
@@ -129,6 +130,39 @@ enum Check {
     Bearer,
     /// `Basic <base64 of user:password>`.
     Basic,
+}
+
+/// A rule's regex, compiled on first use: most built-in rules never see a
+/// keyword hit in a given log, and compiling all of them (bounded
+/// repetitions make large automata) would cost a scan tens of milliseconds
+/// at start-up. Clones share the compiled regex.
+#[derive(Clone)]
+struct LazyRegex {
+    /// The pattern of a built-in rule (known to compile: a test compiles
+    /// them all); empty for a regex compiled up front.
+    src: &'static str,
+    re: Arc<OnceLock<Regex>>,
+}
+
+impl LazyRegex {
+    fn builtin(src: &'static str) -> LazyRegex {
+        LazyRegex {
+            src,
+            re: Arc::new(OnceLock::new()),
+        }
+    }
+
+    fn compiled(re: Regex) -> LazyRegex {
+        LazyRegex {
+            src: "",
+            re: Arc::new(OnceLock::from(re)),
+        }
+    }
+
+    fn get(&self) -> &Regex {
+        self.re
+            .get_or_init(|| Regex::new(self.src).expect("built-in rule regex compiles"))
+    }
 }
 
 struct Rule {
@@ -156,16 +190,8 @@ struct Inner {
     /// a hit; a hit of a keyword also runs the rules of the keywords that
     /// are its prefixes (the automaton reports the longest keyword only).
     by_keyword: Vec<Vec<(usize, usize)>>,
-    /// The keywords (lowercase), matched case-sensitively over ASCII-folded
-    /// text: leftmost-longest, anchored or not.
-    ac: Option<AhoCorasick>,
-    /// SIMD (Teddy) searchers for the keywords' first bytes (lowercase), a
-    /// few prefixes each so that their fingerprints stay selective, run over
-    /// folded text: the first pass. Empty when they cannot be built (no
-    /// SIMD): then `ac` runs unanchored.
-    prefixes: Vec<packed::Searcher>,
-    /// Length of the longest keyword.
-    max_keyword: usize,
+    /// Finds the keywords (the first pass).
+    filter: KeywordFilter,
     /// Rules without keywords: run over the whole text.
     unanchored: Vec<usize>,
 }
@@ -580,7 +606,7 @@ impl RuleSet {
                 let mut rules = Vec::new();
                 let mut kws: Vec<Vec<String>> = Vec::new();
                 for d in BUILTIN {
-                    let re = Regex::new(d.regex).expect("built-in rule regex compiles");
+                    let re = LazyRegex::builtin(d.regex);
                     rules.push(Rule {
                         id: RuleId(Arc::from(d.id)),
                         priority: if d.id == "generic-prefixed-key" { 3 } else { 0 },
@@ -691,7 +717,7 @@ impl RuleSet {
                 id: RuleId(Arc::from(spec.id.as_str())),
                 priority: 0,
                 check: Check::Regex {
-                    re,
+                    re: LazyRegex::compiled(re),
                     anchored: false,
                     back: 512,
                     fwd: 1024,
@@ -744,28 +770,14 @@ impl RuleSet {
                 }
             }
         }
-        let ac = if keywords.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .start_kind(StartKind::Both)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(keywords.iter().map(|(k, _)| k.as_str()))
-                    .expect("keyword automaton builds"),
-            )
-        };
-        let prefixes = prefix_searchers(&keywords);
-        let max_keyword = keywords.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        let filter =
+            KeywordFilter::new(&keywords.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>());
         RuleSet {
             inner: Arc::new(Inner {
                 rules,
                 keywords,
                 by_keyword,
-                ac,
-                prefixes,
-                max_keyword,
+                filter,
                 unanchored,
             }),
         }
@@ -820,129 +832,9 @@ impl RuleSet {
 
     /// Calls `f(start, keyword)` for each keyword hit, leftmost-longest and
     /// non-overlapping, ASCII case-insensitive, until `f` returns `false`.
-    ///
-    /// The text is folded to lowercase block by block into a buffer on the
-    /// stack (blocks overlap by the longest keyword, so a hit is never cut);
-    /// a Teddy searcher finds where a keyword's first bytes occur and the
-    /// automaton, anchored there, confirms the longest keyword.
     #[inline]
-    fn keyword_hits(&self, text: &str, mut f: impl FnMut(usize, usize) -> bool) {
-        let inner = &*self.inner;
-        let Some(ac) = &inner.ac else { return };
-        let bytes = text.as_bytes();
-        if bytes.len() <= SMALL_BLOCK {
-            // A line: small buffers, cheap to set up.
-            let mut buf = [0u8; SMALL_BLOCK];
-            let mut marks = [0u64; SMALL_BLOCK / 64];
-            // The automaton alone beats starting a few Teddy searches on
-            // a short line.
-            self.hits_in_blocks(
-                bytes,
-                &mut buf,
-                &mut marks,
-                bytes.len() > SHORT_TEXT,
-                &mut f,
-            );
-        } else if inner.max_keyword * 4 <= FOLD_BLOCK {
-            let mut buf = [0u8; FOLD_BLOCK];
-            let mut marks = [0u64; FOLD_BLOCK / 64];
-            self.hits_in_blocks(bytes, &mut buf, &mut marks, true, &mut f);
-        } else {
-            // A user keyword longer than a quarter block: fold all at once
-            // and run the automaton alone.
-            let folded = bytes.to_ascii_lowercase();
-            for m in ac.find_iter(&folded) {
-                if !f(m.start(), m.pattern().as_usize()) {
-                    return;
-                }
-            }
-        }
-    }
-
-    /// [`keyword_hits`](Self::keyword_hits) over blocks of `buf.len()`
-    /// bytes (`marks`: one bit per byte of a block), with the Teddy first
-    /// pass when `teddy` (and it is available).
-    fn hits_in_blocks(
-        &self,
-        bytes: &[u8],
-        buf: &mut [u8],
-        marks: &mut [u64],
-        teddy: bool,
-        f: &mut impl FnMut(usize, usize) -> bool,
-    ) {
-        let inner = &*self.inner;
-        let Some(ac) = &inner.ac else { return };
-        let overlap = inner.max_keyword.saturating_sub(1);
-        let block = buf.len();
-        let mut cursor = 0;
-        while cursor < bytes.len() {
-            let end = (cursor + block).min(bytes.len());
-            // Hits must start before `body_end`; the rest is the overlap.
-            let body_end = if end == bytes.len() {
-                end
-            } else {
-                end - overlap
-            };
-            let buf = &mut buf[..end - cursor];
-            for (d, s) in buf.iter_mut().zip(&bytes[cursor..end]) {
-                *d = s.to_ascii_lowercase();
-            }
-            let buf = &*buf;
-            let body = body_end - cursor;
-            let mut next = body_end;
-            if !teddy || inner.prefixes.is_empty() {
-                for m in ac.find_iter(buf) {
-                    if m.start() >= body {
-                        break;
-                    }
-                    if !f(cursor + m.start(), m.pattern().as_usize()) {
-                        return;
-                    }
-                    next = next.max(cursor + m.end());
-                }
-            } else {
-                // Every position where some keyword prefix starts, as bits.
-                let words = body.div_ceil(64);
-                marks[..words].fill(0);
-                for pre in &inner.prefixes {
-                    let mut at = 0;
-                    while at < body {
-                        let Some(c) = pre.find_in(buf, aho_corasick::Span::from(at..buf.len()))
-                        else {
-                            break;
-                        };
-                        let p = c.start();
-                        if p >= body {
-                            break;
-                        }
-                        marks[p / 64] |= 1 << (p % 64);
-                        at = p + 1;
-                    }
-                }
-                let mut at = 0;
-                for (w, &word) in marks[..words].iter().enumerate() {
-                    let mut bits = word;
-                    while bits != 0 {
-                        let p = w * 64 + bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        if p < at {
-                            continue;
-                        }
-                        let input = aho_corasick::Input::new(buf)
-                            .range(p..)
-                            .anchored(aho_corasick::Anchored::Yes);
-                        if let Some(m) = ac.find(input) {
-                            if !f(cursor + p, m.pattern().as_usize()) {
-                                return;
-                            }
-                            at = m.end();
-                            next = next.max(cursor + at);
-                        }
-                    }
-                }
-            }
-            cursor = next;
-        }
+    fn keyword_hits(&self, text: &str, f: impl FnMut(usize, usize) -> bool) {
+        self.inner.filter.hits(text.as_bytes(), f);
     }
 
     /// Whether `text` holds a keyword of any rule (a cheap pre-check: a
@@ -980,7 +872,7 @@ impl RuleSet {
     fn candidates(&self, text: &str, cands: &mut Vec<Cand>, decode_basic: bool) {
         let inner = &*self.inner;
         let bytes = text.as_bytes();
-        if inner.ac.is_some() {
+        {
             // covered[rule]: end of the last finding of that rule, to skip
             // hits inside it (on the stack for the usual number of rules).
             let mut stack = [0usize; 64];
@@ -1026,6 +918,7 @@ impl RuleSet {
         for &ri in &inner.unanchored {
             let rule = &inner.rules[ri];
             if let Check::Regex { re, group, .. } = &rule.check {
+                let re = re.get();
                 let mut caps = re.create_captures();
                 let mut at = 0;
                 while at <= text.len() {
@@ -1115,6 +1008,7 @@ impl RuleSet {
                     (ws, Anchored::No)
                 };
                 let input = Input::new(text).range(start..we).anchored(mode);
+                let re = re.get();
                 if *group == 0 {
                     let m = re.search(&input)?;
                     if !*anchored && m.end() <= hs {
@@ -1241,60 +1135,6 @@ impl Rule {
             mixed: self.mixed,
         }
     }
-}
-
-/// Bytes folded per block by the first pass (on the stack).
-const FOLD_BLOCK: usize = 16 * 1024;
-
-/// Texts up to this long skip the Teddy pass.
-const SHORT_TEXT: usize = 160;
-
-/// Texts up to this long (a log line) use small buffers.
-const SMALL_BLOCK: usize = 512;
-
-/// Most prefixes per Teddy searcher: with more, the nibble fingerprints of
-/// a bucket accept most lowercase letter runs and Teddy stops skipping;
-/// with fewer, there are more passes over the text. Prefixes of one length
-/// are split evenly (the built-in 84 four-byte prefixes: 2 x 42, measured
-/// best against 3 x 32, 4 x 24 and 2 x 64).
-const PREFIXES_PER_SEARCHER: usize = 48;
-
-/// Prefix length: 4 bytes keep common English trigrams (`age` of
-/// `age-secret-key-1`, `con` of `connstr`) out of the candidates.
-const PREFIX_LEN: usize = 4;
-
-/// Teddy searchers over the distinct lowercase 4-byte prefixes of
-/// `keywords` (the whole keyword when shorter), a few per searcher, sorted
-/// by length and bytes so that a searcher's prefixes have one length (Teddy
-/// fingerprints the shortest) and look alike; empty when Teddy is not
-/// available.
-fn prefix_searchers(keywords: &[(String, bool)]) -> Vec<packed::Searcher> {
-    let (plen, group) = (PREFIX_LEN, PREFIXES_PER_SEARCHER);
-    let mut pres: Vec<&[u8]> = keywords
-        .iter()
-        .map(|(k, _)| &k.as_bytes()[..k.len().min(plen)])
-        .collect();
-    pres.sort_unstable_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
-    pres.dedup();
-    let mut out = Vec::new();
-    let mut rest = &pres[..];
-    while !rest.is_empty() {
-        // One length per searcher.
-        let same = rest.iter().take_while(|p| p.len() == rest[0].len()).count();
-        let take = same.div_ceil(same.div_ceil(group));
-        let built = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostFirst)
-            .only_teddy(true)
-            .builder()
-            .extend(&rest[..take])
-            .build();
-        match built {
-            Some(s) => out.push(s),
-            None => return Vec::new(),
-        }
-        rest = &rest[take..];
-    }
-    out
 }
 
 struct Cand {
@@ -1992,6 +1832,12 @@ mod tests {
     #[test]
     fn every_builtin_regex_compiles_and_ids_are_listed() {
         let set = RuleSet::builtin();
+        // Built-in regexes compile on first use: compile them all here.
+        for rule in &set.inner.rules {
+            if let Check::Regex { re, .. } = &rule.check {
+                re.get();
+            }
+        }
         let ids = set.rule_ids();
         assert!(ids.contains(&"github-pat"));
         assert!(ids.contains(&"secret-named-key"));
@@ -2177,7 +2023,9 @@ mod tests {
     }
 
     #[test]
-    fn keywords_across_fold_block_boundaries_and_in_any_case_are_found() {
+    fn keywords_across_the_middle_of_a_long_text_and_in_any_case_are_found() {
+        // Long texts are searched in two halves at once: a keyword across
+        // the middle is found once, as on a short line.
         for shift in 0..16 {
             for (word, want) in [
                 ("PASSWORD=hunter22x", "hunter22x"),
@@ -2186,25 +2034,19 @@ mod tests {
                     "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB",
                 ),
             ] {
-                let mut text = "a ".repeat((FOLD_BLOCK - 8 + shift) / 2);
+                let before = 8192 - 24 + shift;
+                let mut text = "a".repeat(before);
+                text.push(' ');
                 text.push_str(word);
-                text.push_str(" end");
+                text.push(' ');
+                text.push_str(&"b".repeat(16384 - text.len()));
                 assert_eq!(
                     secret(&text),
                     vec![want.to_string()],
                     "shift {shift}, {word}"
                 );
+                assert_eq!(secret(&format!("x {word}")), vec![want.to_string()]);
             }
-        }
-        // Short lines (automaton alone) and longer ones (Teddy first) agree.
-        for line in [
-            "user=bob password=hunter22 ip=1",
-            "token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB.",
-            "max_tokens=4096 session refreshed",
-        ] {
-            let padded = format!("{line}{}", " ".repeat(SHORT_TEXT + 100));
-            assert!(line.len() <= SHORT_TEXT && padded.len() <= SMALL_BLOCK);
-            assert_eq!(secret(line), secret(&padded), "{line}");
         }
         assert_eq!(secret("X-API-KEY: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
         assert_eq!(secret("Db_PASSword=hunter22"), vec!["hunter22"]);

@@ -1,0 +1,468 @@
+//! The first pass of the rule engine: where does a rule keyword start?
+//!
+//! A bucketed shift-or filter (the scalar core of Hyperscan's FDR): the
+//! keywords' first [`WIDTH`] bytes (their *prefixes*) are spread over 16
+//! buckets, and one table lookup per text byte updates a 64-bit state that
+//! holds, for each of the last four bytes and each bucket, whether that byte
+//! could be at that position of a prefix of the bucket. After each byte, the
+//! top 16 bits say which buckets may have a prefix starting three bytes
+//! earlier. Case folding is in the table (`A` and `a` have the same entry),
+//! so the text is read as it is: no folded copy, no blocks. The state holds
+//! only the last four bytes, so the text is cut in two halves searched in
+//! one loop, which lets the CPU work on both at once.
+//!
+//! A candidate is confirmed by comparing, ASCII case-insensitively, the
+//! keywords of its buckets (longest first). Buckets are filled greedily so
+//! that each holds prefixes that look alike at each position (`xoxa`,
+//! `xoxb`, ...) and mixes common letters as little as possible: a bucket's
+//! false candidates grow with the product, over the four positions, of how
+//! common the bytes it accepts there are.
+//!
+//! Any set of keywords works (a keyword shorter than four bytes leaves its
+//! last positions open); many keywords only mean more false candidates.
+
+/// Bytes of a keyword the filter looks at.
+const WIDTH: usize = 4;
+/// Buckets: 16 bits per position in a 64-bit state.
+const BUCKETS: usize = 16;
+/// Texts shorter than this are searched in one stream.
+const TWO_STREAMS_FROM: usize = 4096;
+
+/// Finds keywords, ASCII case-insensitively, leftmost-longest.
+#[derive(Clone)]
+pub(super) struct KeywordFilter {
+    /// Per byte value: bit `16 * j + b` is clear when the byte may be at
+    /// position `j` of a prefix in bucket `b`.
+    table: Box<[u64; 256]>,
+    /// The entry for a virtual byte past the end of the text: it matches
+    /// only open positions (of keywords shorter than four bytes).
+    pad: u64,
+    /// The keywords, lowercase.
+    keywords: Vec<Box<[u8]>>,
+    /// The prefixes of each bucket.
+    buckets: Vec<Vec<Prefix>>,
+    /// No keywords at all.
+    empty: bool,
+}
+
+/// A keyword prefix: its bytes as a little-endian word (lowercase), which of
+/// them count, and the keywords that start with it, longest first.
+#[derive(Clone)]
+struct Prefix {
+    word: u32,
+    mask: u32,
+    keywords: Vec<u32>,
+}
+
+impl std::fmt::Debug for KeywordFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeywordFilter")
+            .field("keywords", &self.keywords.len())
+            .finish()
+    }
+}
+
+impl KeywordFilter {
+    /// A filter over `keywords` (lowercase, not empty, distinct).
+    pub(super) fn new<S: AsRef<str>>(keywords: &[S]) -> KeywordFilter {
+        let keywords: Vec<Box<[u8]>> = keywords
+            .iter()
+            .map(|k| {
+                k.as_ref()
+                    .as_bytes()
+                    .to_ascii_lowercase()
+                    .into_boxed_slice()
+            })
+            .collect();
+        // Distinct prefixes, none a prefix of another: a keyword is found
+        // through the shortest prefix it starts with (`sk-proj-` through
+        // `sk-`).
+        let mut prefixes: Vec<&[u8]> = keywords
+            .iter()
+            .filter(|k| !k.is_empty())
+            .map(|k| &k[..k.len().min(WIDTH)])
+            .collect();
+        prefixes.sort_unstable_by(|a, b| (a.len(), *a).cmp(&(b.len(), *b)));
+        prefixes.dedup();
+        let all = prefixes.clone();
+        prefixes.retain(|p| !all.iter().any(|q| q.len() < p.len() && p.starts_with(q)));
+        let bucket_of_prefix = assign_buckets(&prefixes);
+
+        let mut table = Box::new([!0u64; 256]);
+        let mut pad = !0u64;
+        for (p, &b) in prefixes.iter().zip(&bucket_of_prefix) {
+            for j in 0..WIDTH {
+                let bit = 1u64 << (BUCKETS * j + b);
+                match p.get(j) {
+                    Some(&c) => {
+                        table[c as usize] &= !bit;
+                        table[c.to_ascii_uppercase() as usize] &= !bit;
+                    }
+                    None => {
+                        for e in table.iter_mut() {
+                            *e &= !bit;
+                        }
+                        pad &= !bit;
+                    }
+                }
+            }
+        }
+        let mut buckets: Vec<Vec<Prefix>> = vec![Vec::new(); BUCKETS];
+        for (p, &b) in prefixes.iter().zip(&bucket_of_prefix) {
+            let mut bytes = [0u8; WIDTH];
+            bytes[..p.len()].copy_from_slice(p);
+            let mut keywords_of: Vec<u32> = (0..keywords.len() as u32)
+                .filter(|&k| keywords[k as usize].starts_with(p))
+                .collect();
+            keywords_of.sort_by_key(|&k| std::cmp::Reverse(keywords[k as usize].len()));
+            buckets[b].push(Prefix {
+                word: u32::from_le_bytes(bytes),
+                mask: if p.len() == WIDTH {
+                    !0
+                } else {
+                    (1u32 << (8 * p.len())) - 1
+                },
+                keywords: keywords_of,
+            });
+        }
+        KeywordFilter {
+            table,
+            pad,
+            empty: prefixes.is_empty(),
+            keywords,
+            buckets,
+        }
+    }
+
+    /// Calls `f(start, keyword)` for each keyword in `text`: leftmost-longest,
+    /// non-overlapping, ASCII case-insensitive, in order, until `f` returns
+    /// `false`.
+    #[inline]
+    pub(super) fn hits(&self, text: &[u8], mut f: impl FnMut(usize, usize) -> bool) {
+        if self.empty {
+            return;
+        }
+        let mut at = 0; // hits must start here or later
+        let mut on_candidate = |p: usize, mask: u16| -> bool {
+            if p < at {
+                return true;
+            }
+            match self.confirm(text, p, mask) {
+                Some((k, len)) => {
+                    at = p + len;
+                    f(p, k)
+                }
+                None => true,
+            }
+        };
+        if text.len() < TWO_STREAMS_FROM {
+            self.one_stream(text, &mut on_candidate);
+        } else {
+            self.two_streams(text, &mut on_candidate);
+        }
+    }
+
+    /// Candidate starts in `text`, in order.
+    fn one_stream(&self, text: &[u8], on: &mut impl FnMut(usize, u16) -> bool) {
+        let t = &*self.table;
+        let mut d = !0u64;
+        for (i, &c) in text.iter().enumerate() {
+            d = (d << BUCKETS) | t[c as usize];
+            if d >> 48 != 0xFFFF && !on(i + 1 - WIDTH, !(d >> 48) as u16) {
+                return;
+            }
+        }
+        self.tail(text.len(), d, on);
+    }
+
+    /// The last `WIDTH - 1` starts, with virtual bytes past the end.
+    #[inline]
+    fn tail(&self, len: usize, mut d: u64, on: &mut impl FnMut(usize, u16) -> bool) {
+        for i in len..len + WIDTH - 1 {
+            d = (d << BUCKETS) | self.pad;
+            if d >> 48 != 0xFFFF && !on(i + 1 - WIDTH, !(d >> 48) as u16) {
+                return;
+            }
+        }
+    }
+
+    /// Candidate starts in `text`, in order: the two halves are searched in
+    /// one loop; the second half's candidates wait in a buffer until the
+    /// first half's are done.
+    fn two_streams(&self, text: &[u8], on: &mut impl FnMut(usize, u16) -> bool) {
+        let t = &*self.table;
+        let half = text.len() / 2;
+        // The first stream also reads the second's first WIDTH - 1 bytes, so
+        // starts up to `half` are its own.
+        let (a, b) = (&text[..half + WIDTH - 1], &text[half..]);
+        let mut later: Vec<(u32, u16)> = Vec::new();
+        let (mut da, mut db) = (!0u64, !0u64);
+        let n = a.len().min(b.len());
+        for (i, (&ca, &cb)) in a[..n].iter().zip(&b[..n]).enumerate() {
+            da = (da << BUCKETS) | t[ca as usize];
+            db = (db << BUCKETS) | t[cb as usize];
+            if (da & db) >> 48 != 0xFFFF {
+                if da >> 48 != 0xFFFF && i + 1 >= WIDTH && !on(i + 1 - WIDTH, !(da >> 48) as u16) {
+                    return;
+                }
+                if db >> 48 != 0xFFFF && i + 1 >= WIDTH {
+                    later.push(((i + 1 - WIDTH) as u32, !(db >> 48) as u16));
+                }
+            }
+        }
+        // What is left of either half (they differ by at most a few bytes).
+        for (i, &c) in a.iter().enumerate().skip(n) {
+            da = (da << BUCKETS) | t[c as usize];
+            if da >> 48 != 0xFFFF && !on(i + 1 - WIDTH, !(da >> 48) as u16) {
+                return;
+            }
+        }
+        for &(p, mask) in &later {
+            if !on(half + p as usize, mask) {
+                return;
+            }
+        }
+        for (i, &c) in b.iter().enumerate().skip(n) {
+            db = (db << BUCKETS) | t[c as usize];
+            if db >> 48 != 0xFFFF && !on(half + i + 1 - WIDTH, !(db >> 48) as u16) {
+                return;
+            }
+        }
+        self.tail(text.len(), db, on);
+    }
+
+    /// The longest keyword of the buckets in `mask` at `text[p..]`. At most
+    /// one prefix matches at a position (none is a prefix of another).
+    #[inline]
+    fn confirm(&self, text: &[u8], p: usize, mut mask: u16) -> Option<(usize, usize)> {
+        let rest = &text[p..];
+        let mut head = [0u8; WIDTH];
+        let n = rest.len().min(WIDTH);
+        head[..n].copy_from_slice(&rest[..n]);
+        let word = u32::from_le_bytes(head.map(|c| c.to_ascii_lowercase()));
+        while mask != 0 {
+            let b = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            for pre in &self.buckets[b] {
+                if word & pre.mask != pre.word {
+                    continue;
+                }
+                for &k in &pre.keywords {
+                    let kw = &self.keywords[k as usize];
+                    if rest.len() >= kw.len()
+                        && rest[WIDTH.min(kw.len())..kw.len()]
+                            .eq_ignore_ascii_case(&kw[WIDTH.min(kw.len())..])
+                    {
+                        return Some((k as usize, kw.len()));
+                    }
+                }
+                return None;
+            }
+        }
+        None
+    }
+}
+
+/// How often a byte (folded) occurs in log text, in percent, roughly:
+/// English letter frequencies, many digits (ids, times) and punctuation.
+fn weight(b: u8) -> f64 {
+    const LETTERS: [f64; 26] = [
+        8.2, 1.5, 2.8, 4.3, 12.7, 2.2, 2.0, 6.1, 7.0, 0.15, 0.8, 4.0, 2.4, 6.7, 7.5, 1.9, 0.1, 6.0,
+        6.3, 9.1, 2.8, 1.0, 2.4, 0.15, 2.0, 0.07,
+    ];
+    match b {
+        b'a'..=b'z' => LETTERS[(b - b'a') as usize] * 0.6,
+        b'0'..=b'9' => 1.5,
+        b' ' => 12.0,
+        b'-' | b'_' | b'.' | b':' | b'/' | b'=' | b'"' => 1.5,
+        _ => 0.2,
+    }
+}
+
+/// Expected false candidates of a bucket holding `set`: the product over
+/// positions of how common the accepted bytes are (an open position
+/// accepts everything).
+fn bucket_cost(set: &[&[u8]]) -> f64 {
+    if set.is_empty() {
+        return 0.0;
+    }
+    let mut cost = 1.0;
+    for j in 0..WIDTH {
+        if set.iter().any(|p| p.len() <= j) {
+            continue;
+        }
+        let mut seen = [false; 256];
+        let mut sum = 0.0;
+        for p in set {
+            if !seen[p[j] as usize] {
+                seen[p[j] as usize] = true;
+                sum += weight(p[j]);
+            }
+        }
+        cost *= (sum / 100.0).min(1.0);
+    }
+    cost
+}
+
+/// A bucket for each prefix: start with one group per prefix and merge,
+/// again and again, the two groups whose merge adds the least cost, until
+/// [`BUCKETS`] groups are left.
+fn assign_buckets(prefixes: &[&[u8]]) -> Vec<usize> {
+    let mut groups: Vec<Vec<usize>> = (0..prefixes.len()).map(|i| vec![i]).collect();
+    let members = |g: &[usize]| -> Vec<&[u8]> { g.iter().map(|&i| prefixes[i]).collect() };
+    let mut cost: Vec<f64> = groups.iter().map(|g| bucket_cost(&members(g))).collect();
+    let merged_cost = |a: &[usize], b: &[usize]| -> f64 {
+        let mut both = members(a);
+        both.extend(members(b));
+        bucket_cost(&both)
+    };
+    // grow[i][j] (i < j): how much merging groups i and j adds.
+    let mut grow: Vec<Vec<f64>> = (0..groups.len())
+        .map(|i| {
+            (0..groups.len())
+                .map(|j| {
+                    if j > i {
+                        merged_cost(&groups[i], &groups[j]) - cost[i] - cost[j]
+                    } else {
+                        f64::INFINITY
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    while groups.len() > BUCKETS {
+        let mut best = (f64::INFINITY, 0, 1);
+        for (i, row) in grow.iter().enumerate() {
+            for (j, &g) in row.iter().enumerate().skip(i + 1) {
+                if g < best.0 {
+                    best = (g, i, j);
+                }
+            }
+        }
+        let (_, i, j) = best;
+        let moved = groups.remove(j);
+        groups[i].extend(moved);
+        cost.remove(j);
+        grow.remove(j);
+        for row in &mut grow {
+            row.remove(j);
+        }
+        cost[i] = bucket_cost(&members(&groups[i]));
+        for k in 0..groups.len() {
+            if k != i {
+                let (lo, hi) = (k.min(i), k.max(i));
+                grow[lo][hi] = merged_cost(&groups[lo], &groups[hi]) - cost[lo] - cost[hi];
+            }
+        }
+    }
+    let mut out = vec![0; prefixes.len()];
+    for (b, g) in groups.iter().enumerate() {
+        for &i in g {
+            out[i] = b;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Leftmost-longest hits by brute force.
+    fn naive(keywords: &[&str], text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            let best = keywords
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| {
+                    !k.is_empty()
+                        && text.len() - i >= k.len()
+                        && text[i..i + k.len()].eq_ignore_ascii_case(k.as_bytes())
+                })
+                .max_by_key(|(_, k)| k.len());
+            match best {
+                Some((ki, k)) => {
+                    out.push((i, ki));
+                    i += k.len();
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
+    fn hits(filter: &KeywordFilter, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        filter.hits(text, |p, k| {
+            out.push((p, k));
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn hits_are_leftmost_longest_in_any_case_and_at_both_ends() {
+        let kws = ["sk-", "sk-proj-", "token", "a", "pk", "xoxb-", "://"];
+        let f = KeywordFilter::new(&kws);
+        for text in [
+            "sk-",
+            "a",
+            "SK-PROJ-abc Token tok pk",
+            "xsk-proj-x://y XOXB-1 pk",
+            "tokentoken sk",
+            "",
+        ] {
+            assert_eq!(
+                hits(&f, text.as_bytes()),
+                naive(&kws, text.as_bytes()),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_texts_searched_in_two_halves_give_the_same_hits() {
+        let kws = ["passw", "token", "sk-", "ghp_", "ab", "x"];
+        let f = KeywordFilter::new(&kws);
+        let unit = "lorem token ipsum PASSWORD=1 ghp_xyz sk-a tokensk- abx ";
+        for len in [4095, 4096, 4097, 10_000, 10_001] {
+            let text: String = unit.chars().cycle().take(len).collect();
+            // Keywords across the middle and at the very end.
+            for end in ["", "sk-", "x", "ab", "tok"] {
+                let t = format!("{text}{end}");
+                assert_eq!(
+                    hits(&f, t.as_bytes()),
+                    naive(&kws, t.as_bytes()),
+                    "len {len} end {end:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stopping_early_stops_the_search() {
+        let f = KeywordFilter::new(&["key"]);
+        let text = "key ".repeat(5000);
+        let mut n = 0;
+        f.hits(text.as_bytes(), |_, _| {
+            n += 1;
+            n < 3
+        });
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn many_keywords_share_buckets_and_are_all_found() {
+        let kws: Vec<String> = (0..300).map(|i| format!("kw{i:03}_")).collect();
+        let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
+        let f = KeywordFilter::new(&refs);
+        let text: String = kws
+            .iter()
+            .rev()
+            .map(|k| format!("{} KW{}", k, &k[2..]))
+            .collect();
+        assert_eq!(hits(&f, text.as_bytes()), naive(&refs, text.as_bytes()));
+    }
+}
