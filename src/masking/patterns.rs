@@ -892,14 +892,17 @@ impl RuleSet {
                     if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
                         continue;
                     }
-                    if matches!(rule.check, Check::KeyValue) {
+                    let found = if matches!(rule.check, Check::KeyValue) {
                         let (ns, ne) = kv_name_span(bytes, hs, hs + len);
                         if last_kv == (ri, ns, ne) {
                             continue;
                         }
                         last_kv = (ri, ns, ne);
-                    }
-                    if let Some((s, e, id)) = self.run_rule(rule, text, hs, hs + len, decode_basic)
+                        key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+                    } else {
+                        self.run_rule(rule, text, hs, hs + len, decode_basic)
+                    };
+                    if let Some((s, e, id)) = found
                         && e > s
                         && self.accept(rule, &text[s..e])
                     {
@@ -1022,7 +1025,10 @@ impl RuleSet {
                     Some((sp.start, sp.end, None)).map(|(s, e, id)| trim_pem(text, s, e, id))
                 }
             }
-            Check::KeyValue => key_value(text, hs, he).map(|(s, e)| (s, e, None)),
+            Check::KeyValue => {
+                let (ns, ne) = kv_name_span(text.as_bytes(), hs, he);
+                key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+            }
             Check::UrlPassword => url_password(text, hs).map(|(s, e)| (s, e, None)),
             Check::Bearer => bearer(text, he).map(|(s, e)| (s, e, None)),
             Check::Basic => self.basic(text, hs, he, decode_basic),
@@ -1515,8 +1521,20 @@ fn fold_into<'b>(word: &[u8], buf: &'b mut [u8; 16]) -> Option<&'b [u8]> {
     Some(out)
 }
 
+/// Bytes of a key name: ASCII letters, digits, `_`, `-` and `.`.
+const NAME_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+        c += 1;
+    }
+    t
+};
+
 fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+    NAME_BYTES[b as usize]
 }
 
 /// The key name around a keyword hit `hs..he`.
@@ -1536,11 +1554,10 @@ fn kv_name_span(b: &[u8], hs: usize, he: usize) -> (usize, usize) {
 }
 
 /// `name=value`, `name: value`, `"name": "value"`, `name => value`,
-/// `--name value` at a keyword hit inside `name`.
-fn key_value(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
+/// `--name value`, for the key name `text[ns..ne]` (around a keyword hit,
+/// see [`kv_name_span`]): the result depends on the name span only.
+fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
     let b = text.as_bytes();
-    let (ns, ne) = kv_name_span(b, hs, he);
-    // From here on the result depends on `ns..ne` only (see `candidates`).
     if !is_secret_name(&text[ns..ne]) {
         return None;
     }

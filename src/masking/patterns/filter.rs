@@ -25,6 +25,10 @@
 const WIDTH: usize = 4;
 /// Buckets: 16 bits per position in a 64-bit state.
 const BUCKETS: usize = 16;
+/// The state's top bits: the buckets that may start `WIDTH - 1` bytes back.
+const TOP: u32 = (BUCKETS * (WIDTH - 1)) as u32;
+/// Bytes tested with one branch.
+const CHUNK: usize = 8;
 /// Texts shorter than this are searched in one stream.
 const TWO_STREAMS_FROM: usize = 4096;
 
@@ -46,12 +50,14 @@ pub(super) struct KeywordFilter {
 }
 
 /// A keyword prefix: its bytes as a little-endian word (lowercase), which of
-/// them count, and the keywords that start with it, longest first.
+/// them count, its length, and the keywords that start with it, longest
+/// first (the bytes after the prefix, and the keyword's index).
 #[derive(Clone)]
 struct Prefix {
     word: u32,
     mask: u32,
-    keywords: Vec<u32>,
+    len: u8,
+    keywords: Vec<(Box<[u8]>, u32)>,
 }
 
 impl std::fmt::Debug for KeywordFilter {
@@ -122,7 +128,11 @@ impl KeywordFilter {
                 } else {
                     (1u32 << (8 * p.len())) - 1
                 },
-                keywords: keywords_of,
+                len: p.len() as u8,
+                keywords: keywords_of
+                    .into_iter()
+                    .map(|k| (keywords[k as usize][p.len()..].into(), k))
+                    .collect(),
             });
         }
         KeywordFilter {
@@ -166,9 +176,29 @@ impl KeywordFilter {
     fn one_stream(&self, text: &[u8], on: &mut impl FnMut(usize, u16) -> bool) {
         let t = &*self.table;
         let mut d = !0u64;
-        for (i, &c) in text.iter().enumerate() {
+        let mut chunks = text.chunks_exact(CHUNK);
+        for (ci, chunk) in chunks.by_ref().enumerate() {
+            // Most chunks start nothing: test them with one branch.
+            let start = d;
+            let mut all = !0u64;
+            for &c in chunk {
+                d = (d << BUCKETS) | t[c as usize];
+                all &= d;
+            }
+            if all >> TOP != 0xFFFF {
+                d = start;
+                for (k, &c) in chunk.iter().enumerate() {
+                    d = (d << BUCKETS) | t[c as usize];
+                    if d >> TOP != 0xFFFF && !on(ci * CHUNK + k + 1 - WIDTH, !(d >> TOP) as u16) {
+                        return;
+                    }
+                }
+            }
+        }
+        let done = text.len() - chunks.remainder().len();
+        for (k, &c) in chunks.remainder().iter().enumerate() {
             d = (d << BUCKETS) | t[c as usize];
-            if d >> 48 != 0xFFFF && !on(i + 1 - WIDTH, !(d >> 48) as u16) {
+            if d >> TOP != 0xFFFF && !on(done + k + 1 - WIDTH, !(d >> TOP) as u16) {
                 return;
             }
         }
@@ -180,7 +210,7 @@ impl KeywordFilter {
     fn tail(&self, len: usize, mut d: u64, on: &mut impl FnMut(usize, u16) -> bool) {
         for i in len..len + WIDTH - 1 {
             d = (d << BUCKETS) | self.pad;
-            if d >> 48 != 0xFFFF && !on(i + 1 - WIDTH, !(d >> 48) as u16) {
+            if d >> TOP != 0xFFFF && !on(i + 1 - WIDTH, !(d >> TOP) as u16) {
                 return;
             }
         }
@@ -197,23 +227,36 @@ impl KeywordFilter {
         let (a, b) = (&text[..half + WIDTH - 1], &text[half..]);
         let mut later: Vec<(u32, u16)> = Vec::new();
         let (mut da, mut db) = (!0u64, !0u64);
-        let n = a.len().min(b.len());
-        for (i, (&ca, &cb)) in a[..n].iter().zip(&b[..n]).enumerate() {
-            da = (da << BUCKETS) | t[ca as usize];
-            db = (db << BUCKETS) | t[cb as usize];
-            if (da & db) >> 48 != 0xFFFF {
-                if da >> 48 != 0xFFFF && i + 1 >= WIDTH && !on(i + 1 - WIDTH, !(da >> 48) as u16) {
+        let n = (a.len().min(b.len()) / CHUNK) * CHUNK;
+        let pairs = a[..n].chunks_exact(CHUNK).zip(b[..n].chunks_exact(CHUNK));
+        for (ci, (ca, cb)) in pairs.enumerate() {
+            let (sa, sb) = (da, db);
+            let mut all = !0u64;
+            for (&x, &y) in ca.iter().zip(cb) {
+                da = (da << BUCKETS) | t[x as usize];
+                db = (db << BUCKETS) | t[y as usize];
+                all &= da & db;
+            }
+            if all >> TOP == 0xFFFF {
+                continue;
+            }
+            (da, db) = (sa, sb);
+            for (k, (&x, &y)) in ca.iter().zip(cb).enumerate() {
+                da = (da << BUCKETS) | t[x as usize];
+                db = (db << BUCKETS) | t[y as usize];
+                let i = ci * CHUNK + k;
+                if da >> TOP != 0xFFFF && !on(i + 1 - WIDTH, !(da >> TOP) as u16) {
                     return;
                 }
-                if db >> 48 != 0xFFFF && i + 1 >= WIDTH {
-                    later.push(((i + 1 - WIDTH) as u32, !(db >> 48) as u16));
+                if db >> TOP != 0xFFFF {
+                    later.push(((i + 1 - WIDTH) as u32, !(db >> TOP) as u16));
                 }
             }
         }
-        // What is left of either half (they differ by at most a few bytes).
+        // The rest of each half.
         for (i, &c) in a.iter().enumerate().skip(n) {
             da = (da << BUCKETS) | t[c as usize];
-            if da >> 48 != 0xFFFF && !on(i + 1 - WIDTH, !(da >> 48) as u16) {
+            if da >> TOP != 0xFFFF && !on(i + 1 - WIDTH, !(da >> TOP) as u16) {
                 return;
             }
         }
@@ -224,7 +267,7 @@ impl KeywordFilter {
         }
         for (i, &c) in b.iter().enumerate().skip(n) {
             db = (db << BUCKETS) | t[c as usize];
-            if db >> 48 != 0xFFFF && !on(half + i + 1 - WIDTH, !(db >> 48) as u16) {
+            if db >> TOP != 0xFFFF && !on(half + i + 1 - WIDTH, !(db >> TOP) as u16) {
                 return;
             }
         }
@@ -236,10 +279,16 @@ impl KeywordFilter {
     #[inline]
     fn confirm(&self, text: &[u8], p: usize, mut mask: u16) -> Option<(usize, usize)> {
         let rest = &text[p..];
-        let mut head = [0u8; WIDTH];
-        let n = rest.len().min(WIDTH);
-        head[..n].copy_from_slice(&rest[..n]);
-        let word = u32::from_le_bytes(head.map(|c| c.to_ascii_lowercase()));
+        let word = match rest.first_chunk::<WIDTH>() {
+            Some(head) => lowercase_word(u32::from_le_bytes(*head)),
+            None => {
+                let mut head = [0u8; WIDTH];
+                for (d, s) in head.iter_mut().zip(rest) {
+                    *d = s.to_ascii_lowercase();
+                }
+                u32::from_le_bytes(head)
+            }
+        };
         while mask != 0 {
             let b = mask.trailing_zeros() as usize;
             mask &= mask - 1;
@@ -247,13 +296,15 @@ impl KeywordFilter {
                 if word & pre.mask != pre.word {
                     continue;
                 }
-                for &k in &pre.keywords {
-                    let kw = &self.keywords[k as usize];
-                    if rest.len() >= kw.len()
-                        && rest[WIDTH.min(kw.len())..kw.len()]
-                            .eq_ignore_ascii_case(&kw[WIDTH.min(kw.len())..])
+                let skip = pre.len as usize;
+                for (tail, k) in &pre.keywords {
+                    if rest.len() - skip >= tail.len()
+                        && rest[skip..skip + tail.len()]
+                            .iter()
+                            .zip(tail.iter())
+                            .all(|(a, b)| a.to_ascii_lowercase() == *b)
                     {
-                        return Some((k as usize, kw.len()));
+                        return Some((*k as usize, skip + tail.len()));
                     }
                 }
                 return None;
@@ -261,6 +312,17 @@ impl KeywordFilter {
         }
         None
     }
+}
+
+/// `w` with its ASCII capitals lowercased, four bytes at once.
+#[inline]
+fn lowercase_word(w: u32) -> u32 {
+    const ONES: u32 = 0x0101_0101;
+    let low7 = w & (0x7f * ONES);
+    let ge_a = low7.wrapping_add((0x80 - b'A' as u32) * ONES);
+    let gt_z = low7.wrapping_add((0x80 - b'Z' as u32 - 1) * ONES);
+    let upper = ge_a & !gt_z & !w & (0x80 * ONES);
+    w | (upper >> 2)
 }
 
 /// How often a byte (folded) occurs in log text, in percent, roughly:
@@ -438,6 +500,38 @@ mod tests {
                     "len {len} end {end:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn words_are_lowercased_like_the_standard_library_does() {
+        for w in [*b"AZaz", *b"@[`{", *b"\xc3\x89Q-", *b"\xffA\x80z", *b"Tok3"] {
+            let want = u32::from_le_bytes(w.map(|c| c.to_ascii_lowercase()));
+            assert_eq!(lowercase_word(u32::from_le_bytes(w)), want, "{w:?}");
+        }
+        for c in 0..=255u8 {
+            let w = u32::from_le_bytes([c, b'A', c, b'z']);
+            let want = u32::from_le_bytes([c, b'A', c, b'z'].map(|c| c.to_ascii_lowercase()));
+            assert_eq!(lowercase_word(w), want, "{c}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Random keyword sets (1 to 9 bytes, a small alphabet so that they
+        /// overlap and share prefixes) over random texts, short (one
+        /// stream) and long (two halves): the same hits as brute force.
+        #[test]
+        fn hits_agree_with_brute_force(
+            kws in proptest::collection::btree_set("[abAB_-]{1,9}", 1..40),
+            unit in "[abcAB_ -]{1,64}",
+            reps in 1usize..200,
+        ) {
+            let kws: Vec<String> = kws.into_iter().map(|k| k.to_ascii_lowercase()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
+            let f = KeywordFilter::new(&refs);
+            let text = unit.repeat(reps);
+            proptest::prop_assert_eq!(hits(&f, text.as_bytes()), naive(&refs, text.as_bytes()));
         }
     }
 
