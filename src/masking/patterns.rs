@@ -1428,14 +1428,39 @@ fn is_value_word(v: &str) -> bool {
 /// `authToken` are secret, while `max_tokens`, `token_count`,
 /// `password_reset`, `key_id`, `public_key` and `api_version` are not.
 pub fn is_secret_name(name: &str) -> bool {
-    // The last two segments, as byte ranges, found from the end: a segment
-    // boundary is a separator or a lowercase-to-uppercase step.
     let bytes = name.as_bytes();
-    let mut segs: [(usize, usize); 2] = [(0, 0), (0, 0)];
-    let mut n = 0usize;
-    let mut end = bytes.len();
-    let mut j = bytes.len();
-    while j > 0 && n < 2 {
+    let Some((s, e)) = last_segment(bytes, bytes.len()) else {
+        return false;
+    };
+    // Compare lowercase copies on the stack (no word is longer than 16).
+    let mut last = [0u8; 16];
+    let Some(last) = fold_into(&bytes[s..e], &mut last) else {
+        return false;
+    };
+    if is_secret_last(last) {
+        return true;
+    }
+    // Only `...key` and `...string` need the segment before.
+    if !matches!(last, b"key" | b"string") {
+        return false;
+    }
+    let Some((ps, pe)) = last_segment(bytes, s) else {
+        return false;
+    };
+    let mut prev = [0u8; 16];
+    let Some(prev) = fold_into(&bytes[ps..pe], &mut prev) else {
+        return false;
+    };
+    SECRET_PAIRS
+        .iter()
+        .any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last)
+}
+
+/// The last name segment of `bytes[..end]`, found from the end: a segment
+/// boundary is a separator or a lowercase-to-uppercase step.
+fn last_segment(bytes: &[u8], mut end: usize) -> Option<(usize, usize)> {
+    let mut j = end;
+    while j > 0 {
         j -= 1;
         let c = bytes[j];
         if matches!(
@@ -1443,41 +1468,14 @@ pub fn is_secret_name(name: &str) -> bool {
             b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\''
         ) {
             if end > j + 1 {
-                segs[n] = (j + 1, end);
-                n += 1;
+                return Some((j + 1, end));
             }
             end = j;
         } else if c.is_ascii_uppercase() && j > 0 && bytes[j - 1].is_ascii_lowercase() {
-            segs[n] = (j, end);
-            n += 1;
-            end = j;
+            return Some((j, end));
         }
     }
-    if n < 2 && end > 0 && j == 0 {
-        segs[n] = (0, end);
-        n += 1;
-    }
-    if n == 0 {
-        return false;
-    }
-    // Compare lowercase copies on the stack (no word is longer than 16).
-    let mut last = [0u8; 16];
-    let Some(last) = fold_into(&bytes[segs[0].0..segs[0].1], &mut last) else {
-        return false;
-    };
-    if is_secret_last(last) {
-        return true;
-    }
-    if n >= 2 && matches!(last, b"key" | b"string") {
-        let mut prev = [0u8; 16];
-        let Some(prev) = fold_into(&bytes[segs[1].0..segs[1].1], &mut prev) else {
-            return false;
-        };
-        return SECRET_PAIRS
-            .iter()
-            .any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last);
-    }
-    false
+    (end > 0).then_some((0, end))
 }
 
 /// Whether a lowercase segment is in [`SECRET_LAST`] (a `match`: the
@@ -1558,9 +1556,6 @@ fn kv_name_span(b: &[u8], hs: usize, he: usize) -> (usize, usize) {
 /// see [`kv_name_span`]): the result depends on the name span only.
 fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
     let b = text.as_bytes();
-    if !is_secret_name(&text[ns..ne]) {
-        return None;
-    }
     let cli_flag = text[ns..ne].starts_with("--");
     let mut i = ne;
     // Closing quote of a quoted key (possibly JSON-escaped, once or more).
@@ -1591,6 +1586,11 @@ fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
     } else {
         return None;
     };
+    // Most keyword hits are not secret-named (`max_tokens=`) or have no
+    // value (prose): the cheaper test, the separator, runs first.
+    if !is_secret_name(&text[ns..ne]) {
+        return None;
+    }
     let is_eq = sep_len == 1 && b[i] == b'=';
     i += sep_len;
     let ws_after = skip_blanks(b, i);
