@@ -3,15 +3,14 @@
 //! log scanner.
 //!
 //! Every rule is anchored on literal keywords. A first pass finds keyword
-//! hits (ASCII case-insensitive): the text is folded to lowercase in blocks
-//! on the stack, a few SIMD (Teddy) searchers find the keywords' 4-byte
-//! prefixes, and an anchored Aho-Corasick automaton confirms the longest
-//! keyword at each of them (lines up to 160 bytes use the automaton
-//! alone). Only then does the rule
-//! run, in a bounded window around the hit: an anchored regex for the vendor
-//! formats, or a hand-written parser for `key=value` pairs, URLs with a
-//! password and `Authorization` headers. No regex ever runs over whole clean
-//! text (except a user rule declared without keywords).
+//! hits (ASCII case-insensitive, leftmost-longest) with a bucketed shift-or
+//! filter over the text as it is (see `filter.rs`: one table lookup per
+//! byte, case folding in the table, candidates confirmed against the
+//! keywords of their bucket). Only then does the rule run, in a bounded
+//! window around the hit: an anchored regex for the vendor formats
+//! (compiled on first use), or a hand-written parser for `key=value` pairs,
+//! URLs with a password and `Authorization` headers. No regex ever runs
+//! over whole clean text (except a user rule declared without keywords).
 //!
 //! Placeholders are never findings: `xxxx`, `****`, `<...>`, `${...}`,
 //! `{{...}}`, `[REDACTED]`, `your-key-here` and AWS's documented
@@ -1600,6 +1599,23 @@ fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
     }
     i += ws_after;
     let header_cookie = !is_eq && ne - ns >= 6 && b[ne - 6..ne].eq_ignore_ascii_case(b"cookie");
+    if !is_eq && !header_cookie {
+        // The prose test below, early, for the common case of a plain word
+        // (`auth.session: session refreshed`); an authorization scheme
+        // word (`token: Bearer ...`) goes the long way.
+        let word = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if (1..20).contains(&word)
+            && matches!(b.get(i + word), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+            && !SCHEMES
+                .iter()
+                .any(|w| b[i..i + word].eq_ignore_ascii_case(w.as_bytes()))
+        {
+            return None;
+        }
+    }
     let (s, e) = value_span(text, i, header_cookie)?;
     // `auth: session started` (a log target, prose): after a colon, a bare
     // value must look like a credential, not a word.
