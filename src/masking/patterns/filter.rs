@@ -114,7 +114,15 @@ impl KeywordFilter {
             }
         }
         let mut buckets: Vec<Vec<Prefix>> = vec![Vec::new(); BUCKETS];
-        for (p, &b) in prefixes.iter().zip(&bucket_of_prefix) {
+        // In a bucket, the prefixes most likely in text (`toke`, `sess`) are
+        // compared first.
+        let mut order: Vec<usize> = (0..prefixes.len()).collect();
+        order.sort_by(|&a, &b| {
+            bucket_cost(&[prefixes[b]])
+                .total_cmp(&bucket_cost(&[prefixes[a]]))
+                .then(a.cmp(&b))
+        });
+        for (p, &b) in order.iter().map(|&i| (prefixes[i], &bucket_of_prefix[i])) {
             let mut bytes = [0u8; WIDTH];
             bytes[..p.len()].copy_from_slice(p);
             let mut keywords_of: Vec<u32> = (0..keywords.len() as u32)

@@ -95,10 +95,13 @@ impl StreamBuf {
     pub(super) fn consume_lines(&mut self, block_end: usize, line: u64) {
         let old_start = self.start;
         let open = (self.ctx < old_start).then_some(self.ctx_begin);
+        // Only a BEGIN in the last PEM_CONTEXT bytes can stay open (an
+        // older one is dropped below, and so is `open`, older still).
         // Forward search (SIMD prefilter); `rfind` has none and is slower.
-        let newest = memmem::find_iter(&self.data[old_start..block_end], PEM_BEGIN)
+        let from = block_end.saturating_sub(PEM_CONTEXT).max(old_start);
+        let newest = memmem::find_iter(&self.data[from..block_end], PEM_BEGIN)
             .last()
-            .map(|q| old_start + q);
+            .map(|q| from + q);
         let was_at_line_start = self.at_line_start;
         self.start = block_end;
         self.at_line_start = true;
