@@ -11,12 +11,16 @@
 //! only the last four bytes, so the text is cut in two halves searched in
 //! one loop, which lets the CPU work on both at once.
 //!
+//! The loop tests eight bytes per branch (the AND of their states) and
+//! replays a chunk byte by byte only when something may start in it.
+//!
 //! A candidate is confirmed by comparing, ASCII case-insensitively, the
-//! keywords of its buckets (longest first). Buckets are filled greedily so
-//! that each holds prefixes that look alike at each position (`xoxa`,
-//! `xoxb`, ...) and mixes common letters as little as possible: a bucket's
-//! false candidates grow with the product, over the four positions, of how
-//! common the bytes it accepts there are.
+//! keywords of its buckets (longest first). Buckets group prefixes that look
+//! alike at each position (`xoxa`, `xoxb`, ...) and mix common letters as
+//! little as possible: a bucket's false candidates grow with the product,
+//! over the four positions, of how common the bytes it accepts there are,
+//! and groups are merged two by two, cheapest merge first, until 16 are
+//! left.
 //!
 //! Any set of keywords works (a keyword shorter than four bytes leaves its
 //! last positions open); many keywords only mean more false candidates.
@@ -27,6 +31,8 @@ const WIDTH: usize = 4;
 const BUCKETS: usize = 16;
 /// The state's top bits: the buckets that may start `WIDTH - 1` bytes back.
 const TOP: u32 = (BUCKETS * (WIDTH - 1)) as u32;
+/// Most prefixes whose buckets are chosen by merging.
+const MERGE_AT_MOST: usize = 160;
 /// Bytes tested with one branch.
 const CHUNK: usize = 8;
 /// Texts shorter than this are searched in one stream.
@@ -41,8 +47,8 @@ pub(super) struct KeywordFilter {
     /// The entry for a virtual byte past the end of the text: it matches
     /// only open positions (of keywords shorter than four bytes).
     pad: u64,
-    /// The keywords, lowercase.
-    keywords: Vec<Box<[u8]>>,
+    /// How many keywords there are.
+    keywords: usize,
     /// The prefixes of each bucket.
     buckets: Vec<Vec<Prefix>>,
     /// No keywords at all.
@@ -63,7 +69,7 @@ struct Prefix {
 impl std::fmt::Debug for KeywordFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeywordFilter")
-            .field("keywords", &self.keywords.len())
+            .field("keywords", &self.keywords)
             .finish()
     }
 }
@@ -147,7 +153,7 @@ impl KeywordFilter {
             table,
             pad,
             empty: prefixes.is_empty(),
-            keywords,
+            keywords: keywords.len(),
             buckets,
         }
     }
@@ -378,6 +384,18 @@ fn bucket_cost(set: &[&[u8]]) -> f64 {
 /// again and again, the two groups whose merge adds the least cost, until
 /// [`BUCKETS`] groups are left.
 fn assign_buckets(prefixes: &[&[u8]]) -> Vec<usize> {
+    if prefixes.len() > MERGE_AT_MOST {
+        // Merging costs n^3: with very many (user) keywords, cut the
+        // sorted prefixes into even runs instead (neighbours look alike).
+        let per = prefixes.len().div_ceil(BUCKETS);
+        let mut order: Vec<usize> = (0..prefixes.len()).collect();
+        order.sort_by_key(|&i| prefixes[i]);
+        let mut out = vec![0; prefixes.len()];
+        for (rank, i) in order.into_iter().enumerate() {
+            out[i] = rank / per;
+        }
+        return out;
+    }
     let mut groups: Vec<Vec<usize>> = (0..prefixes.len()).map(|i| vec![i]).collect();
     let members = |g: &[usize]| -> Vec<&[u8]> { g.iter().map(|&i| prefixes[i]).collect() };
     let mut cost: Vec<f64> = groups.iter().map(|g| bucket_cost(&members(g))).collect();
@@ -553,6 +571,21 @@ mod tests {
             n < 3
         });
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn thousands_of_keywords_are_bucketed_without_merging_and_all_found() {
+        let kws: Vec<String> = (0..3000).map(|i| format!("{i:04x}z")).collect();
+        let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
+        let f = KeywordFilter::new(&refs);
+        let text: String = kws
+            .iter()
+            .step_by(7)
+            .map(|k| format!("{} ", k.to_uppercase()))
+            .collect();
+        let found = hits(&f, text.as_bytes());
+        assert_eq!(found, naive(&refs, text.as_bytes()));
+        assert_eq!(found.len(), kws.len().div_ceil(7));
     }
 
     #[test]
