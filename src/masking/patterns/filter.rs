@@ -193,30 +193,23 @@ impl KeywordFilter {
         let mut chunks = text.chunks_exact(CHUNK);
         for (ci, chunk) in chunks.by_ref().enumerate() {
             // Most chunks start nothing: test them with one branch.
-            let start = d;
+            let before = d;
             let mut all = !0u64;
             for &c in chunk {
-                d = (d << BUCKETS) | t[c as usize];
+                d = step(t, d, c);
                 all &= d;
             }
-            if all >> TOP != 0xFFFF {
-                d = start;
-                for (k, &c) in chunk.iter().enumerate() {
-                    d = (d << BUCKETS) | t[c as usize];
-                    if d >> TOP != 0xFFFF && !on(ci * CHUNK + k + 1 - WIDTH, !(d >> TOP) as u16) {
-                        return;
-                    }
+            if starts(all).is_some() {
+                d = before;
+                if !feed(t, &mut d, chunk, ci * CHUNK, on) {
+                    return;
                 }
             }
         }
         let done = text.len() - chunks.remainder().len();
-        for (k, &c) in chunks.remainder().iter().enumerate() {
-            d = (d << BUCKETS) | t[c as usize];
-            if d >> TOP != 0xFFFF && !on(done + k + 1 - WIDTH, !(d >> TOP) as u16) {
-                return;
-            }
+        if feed(t, &mut d, chunks.remainder(), done, on) {
+            self.tail(text.len(), d, on);
         }
-        self.tail(text.len(), d, on);
     }
 
     /// The last `WIDTH - 1` starts, with virtual bytes past the end.
@@ -224,7 +217,9 @@ impl KeywordFilter {
     fn tail(&self, len: usize, mut d: u64, on: &mut impl FnMut(usize, u16) -> bool) {
         for i in len..len + WIDTH - 1 {
             d = (d << BUCKETS) | self.pad;
-            if d >> TOP != 0xFFFF && !on(i + 1 - WIDTH, !(d >> TOP) as u16) {
+            if let Some(mask) = starts(d)
+                && !on(i + 1 - WIDTH, mask)
+            {
                 return;
             }
         }
@@ -239,53 +234,42 @@ impl KeywordFilter {
         // The first stream also reads the second's first WIDTH - 1 bytes, so
         // starts up to `half` are its own.
         let (a, b) = (&text[..half + WIDTH - 1], &text[half..]);
-        let mut later: Vec<(u32, u16)> = Vec::new();
+        let mut later: Vec<(usize, u16)> = Vec::new();
         let (mut da, mut db) = (!0u64, !0u64);
         let n = (a.len().min(b.len()) / CHUNK) * CHUNK;
         let pairs = a[..n].chunks_exact(CHUNK).zip(b[..n].chunks_exact(CHUNK));
         for (ci, (ca, cb)) in pairs.enumerate() {
-            let (sa, sb) = (da, db);
+            let before = (da, db);
             let mut all = !0u64;
             for (&x, &y) in ca.iter().zip(cb) {
-                da = (da << BUCKETS) | t[x as usize];
-                db = (db << BUCKETS) | t[y as usize];
+                da = step(t, da, x);
+                db = step(t, db, y);
                 all &= da & db;
             }
-            if all >> TOP == 0xFFFF {
+            if starts(all).is_none() {
                 continue;
             }
-            (da, db) = (sa, sb);
-            for (k, (&x, &y)) in ca.iter().zip(cb).enumerate() {
-                da = (da << BUCKETS) | t[x as usize];
-                db = (db << BUCKETS) | t[y as usize];
-                let i = ci * CHUNK + k;
-                if da >> TOP != 0xFFFF && !on(i + 1 - WIDTH, !(da >> TOP) as u16) {
-                    return;
-                }
-                if db >> TOP != 0xFFFF {
-                    later.push(((i + 1 - WIDTH) as u32, !(db >> TOP) as u16));
-                }
-            }
-        }
-        // The rest of each half.
-        for (i, &c) in a.iter().enumerate().skip(n) {
-            da = (da << BUCKETS) | t[c as usize];
-            if da >> TOP != 0xFFFF && !on(i + 1 - WIDTH, !(da >> TOP) as u16) {
+            (da, db) = before;
+            if !feed(t, &mut da, ca, ci * CHUNK, on) {
                 return;
             }
+            feed(t, &mut db, cb, half + ci * CHUNK, &mut |p, mask| {
+                later.push((p, mask));
+                true
+            });
+        }
+        // The rest of the first half, the second's first part, its rest.
+        if !feed(t, &mut da, &a[n..], n, on) {
+            return;
         }
         for &(p, mask) in &later {
-            if !on(half + p as usize, mask) {
+            if !on(p, mask) {
                 return;
             }
         }
-        for (i, &c) in b.iter().enumerate().skip(n) {
-            db = (db << BUCKETS) | t[c as usize];
-            if db >> TOP != 0xFFFF && !on(half + i + 1 - WIDTH, !(db >> TOP) as u16) {
-                return;
-            }
+        if feed(t, &mut db, &b[n..], half + n, on) {
+            self.tail(text.len(), db, on);
         }
-        self.tail(text.len(), db, on);
     }
 
     /// The longest keyword of the buckets in `mask` at `text[p..]`. At most
@@ -326,6 +310,41 @@ impl KeywordFilter {
         }
         None
     }
+}
+
+/// The state after byte `c`.
+#[inline(always)]
+fn step(table: &[u64; 256], d: u64, c: u8) -> u64 {
+    (d << BUCKETS) | table[c as usize]
+}
+
+/// The buckets that may have a prefix starting `WIDTH - 1` bytes before the
+/// last byte of state `d`, if any.
+#[inline(always)]
+fn starts(d: u64) -> Option<u16> {
+    let top = (d >> TOP) as u16;
+    (top != 0xFFFF).then_some(!top)
+}
+
+/// Steps through `bytes` (at `base` in the text) one by one, calling `on`
+/// with each candidate start; `false` when `on` asked to stop.
+#[inline]
+fn feed(
+    table: &[u64; 256],
+    d: &mut u64,
+    bytes: &[u8],
+    base: usize,
+    on: &mut impl FnMut(usize, u16) -> bool,
+) -> bool {
+    for (k, &c) in bytes.iter().enumerate() {
+        *d = step(table, *d, c);
+        if let Some(mask) = starts(*d)
+            && !on(base + k + 1 - WIDTH, mask)
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// `w` with its ASCII capitals lowercased, four bytes at once.
