@@ -2,8 +2,8 @@
 //!
 //! - [`KnownSecrets`]: the registry of values the
 //!   [`SecretsManager`](crate::SecretsManager) has fetched (and their
-//!   encoded forms), matched with a lock-free, atomically swapped
-//!   Aho-Corasick automaton.
+//!   encoded forms), matched with a lock-free, atomically swapped matcher
+//!   (a sampled 4-byte-window index, Aho-Corasick for short forms).
 //! - [`patterns`]: the credential rule engine ([`RuleSet`]): vendor formats,
 //!   secret-named keys, URL passwords, `Authorization` values, user rules.
 //! - [`Redactor`]: both together; rewrites text with every secret masked.

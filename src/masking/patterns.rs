@@ -187,7 +187,7 @@ struct Inner {
     keywords: Vec<(String, bool)>,
     /// keyword index -> (rule, length of that rule's own keyword) to run on
     /// a hit; a hit of a keyword also runs the rules of the keywords that
-    /// are its prefixes (the automaton reports the longest keyword only).
+    /// are its prefixes (the filter reports the longest keyword only).
     by_keyword: Vec<Vec<(usize, usize)>>,
     /// Finds the keywords (the first pass).
     filter: KeywordFilter,
