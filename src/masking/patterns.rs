@@ -184,7 +184,7 @@ struct Rule {
 
 struct Inner {
     rules: Vec<Rule>,
-    keywords: Vec<(String, bool)>,
+    keywords: Vec<String>,
     /// keyword index -> (rule, length of that rule's own keyword) to run on
     /// a hit; a hit of a keyword also runs the rules of the keywords that
     /// are its prefixes (the filter reports the longest keyword only).
@@ -737,7 +737,7 @@ impl RuleSet {
     }
 
     fn assemble(rules: Vec<Rule>, kws: Vec<Vec<String>>) -> RuleSet {
-        let mut keywords: Vec<(String, bool)> = Vec::new();
+        let mut keywords: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut own: Vec<Vec<usize>> = Vec::new();
         let mut unanchored = Vec::new();
@@ -748,7 +748,7 @@ impl RuleSet {
             for w in words {
                 let key = w.to_ascii_lowercase();
                 let k = *index.entry(key.clone()).or_insert_with(|| {
-                    keywords.push((key, false));
+                    keywords.push(key);
                     own.push(Vec::new());
                     keywords.len() - 1
                 });
@@ -758,8 +758,8 @@ impl RuleSet {
             }
         }
         let mut by_keyword: Vec<Vec<(usize, usize)>> = vec![Vec::new(); keywords.len()];
-        for (k, (word, _)) in keywords.iter().enumerate() {
-            for (j, (other, _)) in keywords.iter().enumerate() {
+        for (k, word) in keywords.iter().enumerate() {
+            for (j, other) in keywords.iter().enumerate() {
                 if word.starts_with(other.as_str()) {
                     for &ri in &own[j] {
                         if !by_keyword[k].iter().any(|&(r, _)| r == ri) {
@@ -769,8 +769,7 @@ impl RuleSet {
                 }
             }
         }
-        let filter =
-            KeywordFilter::new(&keywords.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>());
+        let filter = KeywordFilter::new(&keywords);
         RuleSet {
             inner: Arc::new(Inner {
                 rules,
@@ -823,9 +822,9 @@ impl RuleSet {
             .enumerate()
             .filter(|(k, rs)| {
                 rs.iter()
-                    .any(|&(r, len)| r == rule && len == self.inner.keywords[*k].0.len())
+                    .any(|&(r, len)| r == rule && len == self.inner.keywords[*k].len())
             })
-            .map(|(k, _)| self.inner.keywords[k].0.clone())
+            .map(|(k, _)| self.inner.keywords[k].clone())
             .collect()
     }
 
@@ -871,52 +870,53 @@ impl RuleSet {
     fn candidates(&self, text: &str, cands: &mut Vec<Cand>, decode_basic: bool) {
         let inner = &*self.inner;
         let bytes = text.as_bytes();
-        {
-            // covered[rule]: end of the last finding of that rule, to skip
-            // hits inside it (on the stack for the usual number of rules).
-            let mut stack = [0usize; 64];
-            let mut heap = Vec::new();
-            let covered: &mut [usize] = if inner.rules.len() <= stack.len() {
-                &mut stack[..inner.rules.len()]
-            } else {
-                heap.resize(inner.rules.len(), 0);
-                &mut heap
-            };
-            // The key-value rule's last (rule, name span): a second keyword
-            // in the same name (`auth.session`) gives the same result.
-            let mut last_kv = (usize::MAX, 0, 0);
-            self.keyword_hits(text, |hs, k| {
-                for &(ri, len) in &inner.by_keyword[k] {
-                    let rule = &inner.rules[ri];
-                    if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
+        // covered[rule]: end of the last finding of that rule, to skip
+        // hits inside it (on the stack for the usual number of rules).
+        let mut stack = [0usize; 64];
+        let mut heap = Vec::new();
+        let covered: &mut [usize] = if inner.rules.len() <= stack.len() {
+            &mut stack[..inner.rules.len()]
+        } else {
+            heap.resize(inner.rules.len(), 0);
+            &mut heap
+        };
+        // The key-value rule's last (rule, name span): a second keyword
+        // in the same name (`auth.session`) gives the same result.
+        let mut last_kv = (usize::MAX, 0, 0);
+        self.keyword_hits(text, |hs, k| {
+            for &(ri, len) in &inner.by_keyword[k] {
+                let rule = &inner.rules[ri];
+                if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
+                    continue;
+                }
+                // The key-value rule here rather than in `run_rule`: its
+                // name span is computed once, for the repeat check and the
+                // rule.
+                let found = if matches!(rule.check, Check::KeyValue) {
+                    let (ns, ne) = kv_name_span(bytes, hs, hs + len);
+                    if last_kv == (ri, ns, ne) {
                         continue;
                     }
-                    let found = if matches!(rule.check, Check::KeyValue) {
-                        let (ns, ne) = kv_name_span(bytes, hs, hs + len);
-                        if last_kv == (ri, ns, ne) {
-                            continue;
-                        }
-                        last_kv = (ri, ns, ne);
-                        key_value(text, ns, ne).map(|(s, e)| (s, e, None))
-                    } else {
-                        self.run_rule(rule, text, hs, hs + len, decode_basic)
-                    };
-                    if let Some((s, e, id)) = found
-                        && e > s
-                        && self.accept(rule, &text[s..e])
-                    {
-                        covered[ri] = e;
-                        cands.push(Cand {
-                            start: s,
-                            end: e,
-                            rule: ri,
-                            id,
-                        });
-                    }
+                    last_kv = (ri, ns, ne);
+                    key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+                } else {
+                    self.run_rule(rule, text, hs, hs + len, decode_basic)
+                };
+                if let Some((s, e, id)) = found
+                    && e > s
+                    && self.accept(rule, &text[s..e])
+                {
+                    covered[ri] = e;
+                    cands.push(Cand {
+                        start: s,
+                        end: e,
+                        rule: ri,
+                        id,
+                    });
                 }
-                true
-            });
-        }
+            }
+            true
+        });
         for &ri in &inner.unanchored {
             let rule = &inner.rules[ri];
             if let Check::Regex { re, group, .. } = &rule.check {
