@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use secret_chain::masking::patterns::{Finding, RuleSet};
+use secret_chain::detect::{Finding, RuleSet};
 use secret_chain::masking::{KnownSecrets, MaskingLayer, Redactor};
 use tracing_subscriber::layer::SubscriberExt;
 

@@ -51,6 +51,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod chain;
+pub mod detect;
 mod error;
 pub mod masking;
 pub mod providers;

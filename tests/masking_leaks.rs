@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
-use secret_chain::masking::patterns::RuleSet;
+use secret_chain::detect::RuleSet;
 use secret_chain::masking::{KnownSecrets, MaskingLayer};
 use secret_chain::providers::{BoxFuture, EnvProvider, Provider, SecretValue};
 use secret_chain::{Error, SecretsManager, Version};

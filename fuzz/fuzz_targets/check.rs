@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use secret_chain::masking::patterns::RuleSet;
+use secret_chain::detect::RuleSet;
 use secret_chain::masking::{KnownSecrets, Redactor, mask_json};
 
 /// Runs every masking entry point on `data`; panics if an invariant breaks.

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::masking::patterns::{is_placeholder, is_secret_name};
+use crate::detect::{is_placeholder, is_secret_name};
 use crate::masking::redactor::Redactor;
 
 /// The rewritten line, or `None` when nothing needs masking. A line that is

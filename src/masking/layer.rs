@@ -43,9 +43,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
 
+use crate::detect::{RuleSet, RuleSpec, is_secret_name};
 use crate::error::{Error, ErrorKind};
 use crate::masking::known::KnownSecrets;
-use crate::masking::patterns::{RuleSet, RuleSpec, is_secret_name};
 use crate::masking::redactor::Redactor;
 
 /// A [`FormatFields`] that masks every field value; see the module docs.

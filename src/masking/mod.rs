@@ -4,13 +4,12 @@
 //!   [`SecretsManager`](crate::SecretsManager) has fetched (and their
 //!   encoded forms), matched with a lock-free, atomically swapped matcher
 //!   (a sampled 4-byte-window index, Aho-Corasick for short forms).
-//! - [`patterns`]: the credential rule engine ([`RuleSet`]): vendor formats,
-//!   secret-named keys, URL passwords, `Authorization` values, user rules.
-//! - [`Redactor`]: both together; rewrites text with every secret masked.
+//! - [`Redactor`]: known values and the credential rules of
+//!   [`crate::detect`] together; rewrites text with every secret masked.
 //! - [`MaskingLayer`], [`MaskingFields`], [`MaskingMakeWriter`]: the tracing
 //!   integration; [`install`] sets the global subscriber up in one call.
 //! - [`mask_secret`], [`mask_json`]: helpers for values you print yourself.
-//! - `scan`: the log scanner behind `secret-chain scan` and `redact`.
+
 //!
 //! # Example
 //!
@@ -36,15 +35,12 @@
 mod json;
 mod known;
 mod layer;
-pub mod patterns;
 mod redactor;
-pub mod scan;
 
 pub use known::{DEFAULT_MIN_LEN, DEFAULT_RETENTION, KnownSecrets};
 pub use layer::{
     MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter, install,
 };
-pub use patterns::{Finding, RuleId, RuleSet, RuleSpec};
 pub use redactor::{DEFAULT_MASK, Redactor, RedactorBuilder};
 
 use std::sync::OnceLock;
@@ -126,7 +122,7 @@ fn mask_json_with(r: &Redactor, value: &mut serde_json::Value) {
         Value::Array(items) => items.iter_mut().for_each(|v| mask_json_with(r, v)),
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if patterns::is_secret_name(k) {
+                if crate::detect::is_secret_name(k) {
                     mask_secret_value(r, v);
                 } else {
                     mask_json_with(r, v);
@@ -142,7 +138,7 @@ fn mask_json_with(r: &Redactor, value: &mut serde_json::Value) {
 fn mask_secret_value(r: &Redactor, v: &mut serde_json::Value) {
     use serde_json::Value;
     match v {
-        Value::String(s) if s.is_empty() || patterns::is_placeholder(s) => {}
+        Value::String(s) if s.is_empty() || crate::detect::is_placeholder(s) => {}
         Value::String(_) | Value::Number(_) => *v = Value::String(r.mask().to_owned()),
         Value::Array(items) => items.iter_mut().for_each(|x| mask_secret_value(r, x)),
         Value::Object(_) => mask_json_with(r, v),

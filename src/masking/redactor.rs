@@ -5,9 +5,9 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::detect::{Finding, RuleSet, RuleSpec};
 use crate::error::Error;
 use crate::masking::known::KnownSecrets;
-use crate::masking::patterns::{Finding, RuleSet, RuleSpec};
 
 /// The default mask.
 pub const DEFAULT_MASK: &str = "****";

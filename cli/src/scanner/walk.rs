@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{display_path, open_error};
-use crate::error::Error;
+use secret_chain::Error;
 
 /// Directory names never entered while walking.
 const SKIPPED_DIRS: &[&str] = &[".git", "target"];

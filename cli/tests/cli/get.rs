@@ -1,8 +1,6 @@
 //! The `secret-chain` binary: output and exit codes, run in a temp dir with
 //! a controlled environment.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -157,9 +155,12 @@ fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
         ("SECRETS_PROVIDERS", "aws,env"),
         ("SECRETS_PREFIX", prefix),
         ("SECRETS_AWS_ENDPOINT", endpoint),
-        ("SECRETS_AWS_REGION", support::AWS_TEST_REGION),
-        ("AWS_ACCESS_KEY_ID", support::AWS_TEST_ACCESS_KEY_ID),
-        ("AWS_SECRET_ACCESS_KEY", support::AWS_TEST_SECRET_ACCESS_KEY),
+        ("SECRETS_AWS_REGION", crate::support::AWS_TEST_REGION),
+        ("AWS_ACCESS_KEY_ID", crate::support::AWS_TEST_ACCESS_KEY_ID),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            crate::support::AWS_TEST_SECRET_ACCESS_KEY,
+        ),
         ("SECRETS_AWS_MAX_ATTEMPTS", "1"),
         ("SECRETS_RETRIES", "0"),
     ]
@@ -168,9 +169,9 @@ fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
 #[cfg(feature = "aws")]
 #[tokio::test]
 async fn aws_then_env_chain_works_for_get_list_and_check() {
-    let endpoint = support::aws_endpoint();
-    let client = support::seed_client(&endpoint);
-    let prefix = format!("/{}/", support::unique_name("cli"));
+    let endpoint = crate::support::aws_endpoint();
+    let client = crate::support::seed_client(&endpoint);
+    let prefix = format!("/{}/", crate::support::unique_name("cli"));
     client
         .create_secret()
         .name(format!("{prefix}database/url"))
@@ -215,7 +216,7 @@ async fn aws_then_env_chain_works_for_get_list_and_check() {
 #[cfg(feature = "aws")]
 #[test]
 fn every_provider_unavailable_exits_three() {
-    let dead = format!("http://127.0.0.1:{}", support::free_port());
+    let dead = format!("http://127.0.0.1:{}", crate::support::free_port());
     let dir = tempfile::tempdir().unwrap();
     let mut env = aws_env(&dead, "/x/");
     env[0] = ("SECRETS_PROVIDERS", "aws");

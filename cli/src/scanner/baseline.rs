@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::ScanFinding;
-use crate::error::{Error, ErrorKind};
+use secret_chain::{Error, ErrorKind};
 
 const HEADER: &str = "\
 # secret-chain baseline v1

@@ -1,14 +1,15 @@
 //! `secret-chain scan` and `secret-chain redact`: arguments and printing;
-//! the work is done by [`secret_chain::masking::scan`].
+//! the work is done by [`secret_chain_cli::scanner`].
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use secret_chain::Error;
-use secret_chain::masking::patterns::RuleSet;
-use secret_chain::masking::scan::{
-    self, Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, MASK, ScanEvent, Scanner,
+use secret_chain::detect::RuleSet;
+use secret_chain_cli::scanner::{
+    self as scan, Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, MASK, ScanEvent,
+    Scanner,
 };
 
 pub(crate) const SCAN_EXIT_CODES: &str = "\

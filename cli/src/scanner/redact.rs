@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 
 use super::stream::StreamBuf;
 use super::{DEFAULT_MAX_LINE_LEN, LONG_LINE_OVERLAP, find_in_bytes};
-use crate::masking::patterns::{Finding, RuleSet};
+use secret_chain::detect::{Finding, RuleSet};
 
 /// Counters of one [`redact_stream`] run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -125,7 +125,7 @@ fn write_masked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::masking::scan::READ_SIZE;
+    use crate::scanner::READ_SIZE;
 
     const KEY: &str = "sk_live_OGAucWtJGXdfhxnmrl8kc5S6"; // secret-chain:allow
 

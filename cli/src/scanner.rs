@@ -46,8 +46,8 @@
 //! # Example
 //!
 //! ```
-//! use secret_chain::masking::scan::Scanner;
-//! use secret_chain::masking::patterns::RuleSet;
+//! use secret_chain_cli::scanner::Scanner;
+//! use secret_chain::detect::RuleSet;
 //!
 //! let scanner = Scanner::new(RuleSet::builtin());
 //! let log = "INFO starting\nDEBUG key=sk_live_OGAucWtJGXdfhxnmrl8kc5S6 loaded\n"; // secret-chain:allow
@@ -76,14 +76,14 @@ use std::sync::mpsc;
 use memchr::memmem;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, ErrorKind};
+use secret_chain::{Error, ErrorKind};
 use stream::StreamBuf;
 
-use super::patterns::{Finding, RuleSet};
 pub use baseline::Baseline;
 pub use config::{load_rules_file, parse_rules_toml};
 pub use output::{FindingWriter, Format, SARIF_SCHEMA};
 pub use redact::{RedactStats, redact_stream};
+use secret_chain::detect::{Finding, RuleSet};
 
 /// The inline marker that keeps a line out of the report.
 pub const ALLOW_MARKER: &str = "secret-chain:allow";

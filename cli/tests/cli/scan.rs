@@ -18,7 +18,7 @@ const AWS_ID: &str = "AKIAPVUD4ALW7MJJD7E6"; // secret-chain:allow
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus")
+        .join("../../shared/corpus")
         .join(name)
 }
 

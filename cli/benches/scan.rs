@@ -23,8 +23,8 @@ use std::io::Write;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use secret_chain::masking::patterns::RuleSet;
-use secret_chain::masking::scan::{Input, Scanner, redact_stream};
+use secret_chain::detect::RuleSet;
+use secret_chain_cli::scanner::{Input, Scanner, redact_stream};
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const HEX: &[u8] = b"0123456789abcdef";

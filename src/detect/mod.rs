@@ -1,5 +1,5 @@
 //! The credential rule engine: built-in credential families, secret-named
-//! keys and user rules, shared by the [`Redactor`](super::Redactor) and the
+//! keys and user rules, shared by the [`Redactor`](crate::masking::Redactor) and the
 //! log scanner.
 //!
 //! Every rule is anchored on literal keywords. A first pass finds keyword
@@ -19,7 +19,7 @@
 //! # Example
 //!
 //! ```
-//! use secret_chain::masking::patterns::RuleSet;
+//! use secret_chain::detect::RuleSet;
 //!
 //! let rules = RuleSet::builtin();
 //! let line = "cloning with token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB done";
@@ -2182,7 +2182,7 @@ mod tests {
         for w in SECRET_LAST {
             assert!(is_secret_last(w.as_bytes()), "{w}");
         }
-        let arms = include_str!("patterns.rs")
+        let arms = include_str!("mod.rs")
             .split("fn is_secret_last")
             .nth(1)
             .unwrap()

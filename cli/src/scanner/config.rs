@@ -13,8 +13,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, ErrorKind};
-use crate::masking::patterns::RuleSpec;
+use secret_chain::detect::RuleSpec;
+use secret_chain::{Error, ErrorKind};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

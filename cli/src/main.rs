@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod cli;
+mod commands;
 use secret_chain::{BreakerState, Error, ErrorKind, ExposeSecret, SecretsManager};
 
 const EXIT_CODES: &str = "\
@@ -51,19 +51,19 @@ enum Commands {
     #[command(after_help = EXIT_CODES)]
     Check,
     /// Scan logs and files for credentials (CI gate); the secret is never printed.
-    #[command(after_help = cli::scan::SCAN_EXIT_CODES)]
-    Scan(cli::scan::ScanArgs),
+    #[command(after_help = commands::scan::SCAN_EXIT_CODES)]
+    Scan(commands::scan::ScanArgs),
     /// Copy a file or stdin to stdout with every credential masked.
-    #[command(after_help = cli::scan::REDACT_EXIT_CODES)]
-    Redact(cli::scan::RedactArgs),
+    #[command(after_help = commands::scan::REDACT_EXIT_CODES)]
+    Redact(commands::scan::RedactArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // scan and redact are synchronous (threads, no runtime).
     let command = match cli.command {
-        Commands::Scan(args) => return cli::scan::run_scan(args),
-        Commands::Redact(args) => return cli::scan::run_redact(args),
+        Commands::Scan(args) => return commands::scan::run_scan(args),
+        Commands::Redact(args) => return commands::scan::run_redact(args),
         other => other,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -142,8 +142,8 @@ async fn run(command: Commands) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Commands::Scan(args) => Ok(cli::scan::run_scan(args)),
-        Commands::Redact(args) => Ok(cli::scan::run_redact(args)),
+        Commands::Scan(args) => Ok(commands::scan::run_scan(args)),
+        Commands::Redact(args) => Ok(commands::scan::run_redact(args)),
     }
 }
 

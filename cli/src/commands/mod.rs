@@ -1,0 +1,3 @@
+//! One module per subcommand: arguments, the call into the library, printing.
+
+pub(crate) mod scan;

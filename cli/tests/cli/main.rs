@@ -1,0 +1,10 @@
+//! The `secret-chain` binary, run as a user runs it: in a temporary
+//! directory, with a controlled environment, against the test servers
+//! that `scripts/test` starts.
+
+#[path = "../../../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+mod get;
+mod scan;
