@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Install the masking subscriber (RUST_LOG, LOG_FORMAT=json): every
     //    value the manager fetches, and anything shaped like a credential,
     //    is masked in every log line from here on.
-    secret_chain::masking::install()?;
+    secret_chain::install()?;
     tracing::info!(providers = ?config.providers, "configured the chain");
 
     // 4. Plain values. The value is a SecretString: its Debug is redacted.

@@ -237,6 +237,18 @@ impl std::error::Error for Error {
 /// A `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Describes a serde_json error without its message, which can quote input.
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "it could not be read",
+        Category::Syntax => "it is not valid JSON",
+        Category::Data => "it does not have the expected shape or types",
+        Category::Eof => "it ends early",
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +279,12 @@ mod tests {
         assert!(ErrorKind::AccessDenied.falls_through());
         assert!(!ErrorKind::InvalidJson.falls_through());
         assert!(!ErrorKind::Config.falls_through());
+    }
+
+    #[test]
+    fn json_error_description_does_not_quote_input() {
+        let e = serde_json::from_str::<u16>("\"hunter2\"").unwrap_err();
+        assert!(e.to_string().contains("hunter2"));
+        assert!(!describe_json_error(&e).contains("hunter2"));
     }
 }

@@ -51,18 +51,24 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod chain;
+pub mod clock;
 pub mod detect;
 mod error;
 pub mod masking;
 pub mod providers;
+pub mod settings;
 
 pub use chain::global::{
-    get_secret, get_secret_blocking, get_secret_json, global, init, try_global,
+    get_secret, get_secret_blocking, get_secret_json, get_secret_opt, global, init, install,
+    try_global,
 };
 pub use chain::{
-    BreakerState, Clock, Config, MockClock, ProviderHealth, ProviderKind, ProviderStats,
-    SecretsManager, SecretsManagerBuilder, Stats,
+    BreakerState, Config, ProviderHealth, ProviderKind, ProviderStats, SecretsManager,
+    SecretsManagerBuilder, Stats,
 };
+pub use clock::Clock;
+#[cfg(feature = "test-util")]
+pub use clock::MockClock;
 pub use error::{Error, ErrorKind, ProviderOutcome, Result};
 pub use providers::Version;
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};

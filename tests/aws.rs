@@ -20,6 +20,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::primitives::Blob;
 use secret_chain::providers::aws::AwsProvider;
 use secret_chain::providers::{EnvProvider, Provider, SecretValue};
+use secret_chain::settings::Settings;
 use secret_chain::{Config, ErrorKind, ExposeSecret, SecretsManager, Version};
 
 use support::seed_client;
@@ -43,7 +44,7 @@ fn vars(endpoint: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 fn provider(endpoint: &str, extra: &[(&str, &str)]) -> AwsProvider {
-    AwsProvider::from_config(&Config::from_vars(vars(endpoint, extra)).unwrap()).unwrap()
+    AwsProvider::from_settings(&Settings::from_vars(vars(endpoint, extra))).unwrap()
 }
 
 async fn create(client: &Client, id: &str, value: &str) -> String {

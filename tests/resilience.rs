@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::Client;
 use secret_chain::providers::EnvProvider;
 use secret_chain::providers::aws::AwsProvider;
-use secret_chain::{
-    BreakerState, Clock, Config, ErrorKind, ExposeSecret, MockClock, SecretsManager,
-};
+use secret_chain::settings::Settings;
+use secret_chain::{BreakerState, Clock, ErrorKind, ExposeSecret, MockClock, SecretsManager};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -68,7 +67,7 @@ fn aws(endpoint: &str, timeout_ms: u64) -> AwsProvider {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    AwsProvider::from_config(&Config::from_vars(vars).unwrap()).unwrap()
+    AwsProvider::from_settings(&Settings::from_vars(vars)).unwrap()
 }
 
 fn manager(endpoint: &str, clock: Clock) -> SecretsManager {

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use secret_chain::providers::vault::VaultProvider;
 use secret_chain::providers::{EnvProvider, Provider, SecretValue};
+use secret_chain::settings::Settings;
 use secret_chain::{Clock, Config, ErrorKind, ExposeSecret, SecretsManager, Version};
 use serde_json::{Value, json};
 
@@ -518,7 +519,7 @@ async fn approle_login_from_config_reads_secrets_and_logs_in_once() {
         ("SECRETS_PREFIX", &format!("/{dir}/")),
     ]))
     .unwrap();
-    let p = VaultProvider::from_config(&config).unwrap();
+    let p = VaultProvider::from_settings(config.settings()).unwrap();
     for _ in 0..3 {
         let v = p.fetch("db", &Version::Current).await.unwrap();
         assert_eq!(document(v)["password"], "approle-pw-1");
@@ -948,7 +949,7 @@ async fn private_ca_from_vault_cacert_is_trusted_and_required() {
     let ca = bao.ca_file().display().to_string();
     let mut with_ca = base.to_vec();
     with_ca.extend([("VAULT_ADDR", addr.as_str()), ("VAULT_CACERT", ca.as_str())]);
-    let p = VaultProvider::from_config(&Config::from_vars(vars(&with_ca)).unwrap()).unwrap();
+    let p = VaultProvider::from_settings(&Settings::from_vars(vars(&with_ca))).unwrap();
     assert_eq!(
         document(p.fetch("tls", &Version::Current).await.unwrap())["value"],
         "over-tls-value"
@@ -959,7 +960,7 @@ async fn private_ca_from_vault_cacert_is_trusted_and_required() {
     // with a hint at VAULT_CACERT.
     let mut without = base.to_vec();
     without.push(("VAULT_ADDR", addr.as_str()));
-    let p = VaultProvider::from_config(&Config::from_vars(vars(&without)).unwrap()).unwrap();
+    let p = VaultProvider::from_settings(&Settings::from_vars(vars(&without))).unwrap();
     let e = p.fetch("tls", &Version::Current).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.to_string().contains("VAULT_CACERT"), "{e}");

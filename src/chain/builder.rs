@@ -4,12 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::chain::clock::Clock;
 use crate::chain::config::{Config, DEFAULT_CACHE_TTL};
 use crate::chain::resilience::{
     DEFAULT_MAX_STALE, DEFAULT_NEGATIVE_TTL, DEFAULT_REJECT_INTERVAL, DEFAULT_TTL_JITTER, Policy,
 };
 use crate::chain::{SecretsManager, Settings};
+use crate::clock::Clock;
 use crate::error::Error;
 use crate::masking::KnownSecrets;
 use crate::providers::Provider;
@@ -188,7 +188,7 @@ impl SecretsManagerBuilder {
         self.providers.extend(config.build_providers()?);
         if self.known.is_none() {
             // SECRETS_MASK_RETENTION, SECRETS_MASK_MIN_LENGTH.
-            self.known = Some(Arc::new(KnownSecrets::from_config(config)?));
+            self.known = Some(Arc::new(KnownSecrets::from_settings(config.settings())?));
         }
         let s = &mut self.settings;
         s.ttl = config.cache_ttl;

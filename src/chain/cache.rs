@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
-use crate::chain::clock::Instant;
 use crate::chain::path::Resolved;
+use crate::clock::Instant;
 use crate::error::Error;
 use crate::providers::Version;
 
@@ -285,8 +285,8 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::clock::Clock;
     use crate::chain::path::Resolved;
+    use crate::clock::Clock;
     use secrecy::{ExposeSecret, SecretString};
 
     fn entry(v: &str) -> Arc<Entry> {
@@ -367,9 +367,9 @@ mod hit_tests {
             Arc::new(Entry::new(
                 Cached::Missing(Error::not_found("x")),
                 0,
-                crate::chain::clock::Clock::system().now(),
-                crate::chain::clock::Clock::system().now(),
-                crate::chain::clock::Clock::system().now(),
+                crate::clock::Clock::system().now(),
+                crate::clock::Clock::system().now(),
+                crate::clock::Clock::system().now(),
             )),
         );
         std::thread::scope(|s| {

@@ -3,6 +3,8 @@
 //! [`Config::from_vars`] reads an injected map, so tests never touch the
 //! process environment; [`Config::from_process_env`] reads the real one.
 //! A bad value is an error naming the variable, never echoing the value.
+//! The chain's own settings are parsed here; the providers read theirs from
+//! the same [`Settings`] snapshot when the chain builds them.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,13 +18,10 @@ use crate::chain::resilience::{
 };
 use crate::error::Error;
 use crate::providers::{EnvProvider, Provider};
+use crate::settings::Settings;
 
 /// Default cache TTL (`SECRETS_CACHE_TTL`): 300 seconds.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
-
-/// Deployment environments in which the `env` provider is allowed without
-/// `SECRETS_ALLOW_ENV_FALLBACK=true`.
-pub const LOCAL_DEPLOYMENTS: &[&str] = &["local", "dev", "development", "test"];
 
 /// A backend that `SECRETS_PROVIDERS` can name.
 #[non_exhaustive]
@@ -92,7 +91,7 @@ pub struct Config {
     pub breaker_threshold: u32,
     /// Breaker cool-down (`SECRETS_BREAKER_COOLDOWN`, seconds, default 30).
     pub breaker_cooldown: Duration,
-    vars: HashMap<String, String>,
+    settings: Settings,
 }
 
 impl fmt::Debug for Config {
@@ -123,10 +122,7 @@ impl Config {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the variable
     /// with a bad value, or explaining the `DEPLOYMENT_ENV` guardrail.
     pub fn from_process_env() -> Result<Config, Error> {
-        let vars = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
-        Config::from_vars(vars)
+        Config::from_settings(Settings::from_process_env())
     }
 
     /// Reads the configuration from an injected variable map.
@@ -135,9 +131,17 @@ impl Config {
     ///
     /// As [`Config::from_process_env`].
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Config, Error> {
-        let get = |k: &str| vars.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+        Config::from_settings(Settings::from_vars(vars))
+    }
 
-        let providers = match (get("SECRETS_PROVIDERS"), get("SECRETS_BACKEND")) {
+    /// Reads the configuration from a settings snapshot.
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_process_env`].
+    pub fn from_settings(settings: Settings) -> Result<Config, Error> {
+        let s = &settings;
+        let providers = match (s.var("SECRETS_PROVIDERS"), s.var("SECRETS_BACKEND")) {
             (Some(list), _) => parse_provider_list(list, "SECRETS_PROVIDERS")?,
             (None, Some(one)) => {
                 if one.contains(',') {
@@ -149,55 +153,19 @@ impl Config {
             }
             (None, None) => vec![ProviderKind::Env],
         };
-
-        let cache_ttl = match get("SECRETS_CACHE_TTL") {
-            Some(s) => Duration::from_secs(parse_u64(
-                s,
-                "SECRETS_CACHE_TTL",
-                "a whole number of seconds",
-            )?),
-            None => DEFAULT_CACHE_TTL,
-        };
-        let allow_env_fallback = match get("SECRETS_ALLOW_ENV_FALLBACK") {
-            Some(s) => parse_bool(s, "SECRETS_ALLOW_ENV_FALLBACK")?,
-            None => false,
-        };
-        let deployment_env = get("DEPLOYMENT_ENV")
-            .map(|s| s.to_ascii_lowercase())
-            .unwrap_or_else(|| "local".to_owned());
-
-        let secs = |name: &str, default: Duration| -> Result<Duration, Error> {
-            match get(name) {
-                Some(s) => Ok(Duration::from_secs(parse_u64(
-                    s,
-                    name,
-                    "a whole number of seconds",
-                )?)),
-                None => Ok(default),
-            }
-        };
-        let count = |name: &str, default: u32| -> Result<u32, Error> {
-            match get(name) {
-                Some(s) => s
-                    .parse::<u32>()
-                    .map_err(|_| Error::config(format!("{name} must be a whole number"))),
-                None => Ok(default),
-            }
-        };
-        let max_stale = secs("SECRETS_MAX_STALE", DEFAULT_MAX_STALE)?;
-        let negative_ttl = secs("SECRETS_NEGATIVE_TTL", DEFAULT_NEGATIVE_TTL)?;
-        let breaker_cooldown = secs("SECRETS_BREAKER_COOLDOWN", DEFAULT_BREAKER_COOLDOWN)?;
-        let retries = count("SECRETS_RETRIES", DEFAULT_RETRIES)?;
-        let breaker_threshold = count("SECRETS_BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD)?;
+        let cache_ttl = s.seconds("SECRETS_CACHE_TTL", DEFAULT_CACHE_TTL)?;
+        let allow_env_fallback = s.bool("SECRETS_ALLOW_ENV_FALLBACK", false)?;
+        let max_stale = s.seconds("SECRETS_MAX_STALE", DEFAULT_MAX_STALE)?;
+        let negative_ttl = s.seconds("SECRETS_NEGATIVE_TTL", DEFAULT_NEGATIVE_TTL)?;
+        let breaker_cooldown = s.seconds("SECRETS_BREAKER_COOLDOWN", DEFAULT_BREAKER_COOLDOWN)?;
+        let retries = s.u32("SECRETS_RETRIES", DEFAULT_RETRIES)?;
+        let breaker_threshold = s.u32("SECRETS_BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD)?;
         if breaker_threshold == 0 {
             return Err(Error::config(
                 "SECRETS_BREAKER_THRESHOLD must be at least 1",
             ));
         }
-        let refresh_ahead = match get("SECRETS_REFRESH_AHEAD") {
-            Some(s) => parse_bool(s, "SECRETS_REFRESH_AHEAD")?,
-            None => true,
-        };
+        let refresh_ahead = s.bool("SECRETS_REFRESH_AHEAD", true)?;
 
         let config = Config {
             max_stale,
@@ -207,28 +175,26 @@ impl Config {
             breaker_threshold,
             breaker_cooldown,
             providers,
-            prefix: get("SECRETS_PREFIX").unwrap_or("").to_owned(),
+            prefix: s.prefix().to_owned(),
             cache_ttl,
-            env_file: get("SECRETS_ENV_FILE").map(str::to_owned),
-            deployment_env,
+            env_file: s.var("SECRETS_ENV_FILE").map(str::to_owned),
+            deployment_env: s.deployment_env(),
             allow_env_fallback,
-            vars: vars.clone(),
+            settings,
         };
         config.check_guardrail()?;
         Ok(config)
     }
 
-    /// A raw variable from the environment this configuration was read from.
-    pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(|s| s.as_str())
-            .filter(|s| !s.trim().is_empty())
+    /// The environment snapshot this configuration was read from; the
+    /// providers read their own variables from it.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Whether `DEPLOYMENT_ENV` is a local/dev/test deployment.
     pub fn is_local_deployment(&self) -> bool {
-        LOCAL_DEPLOYMENTS.contains(&self.deployment_env.as_str())
+        self.settings.is_local_deployment()
     }
 
     fn check_guardrail(&self) -> Result<(), Error> {
@@ -246,37 +212,12 @@ impl Config {
         Ok(())
     }
 
-    /// A bounded number setting (`SECRETS_*` milliseconds or seconds) or
-    /// `default` when unset. Used by the backend providers.
-    ///
-    /// # Errors
-    ///
-    /// A configuration error naming the variable when it is not a number.
-    pub fn u64_setting(&self, name: &str, default: u64, unit: &str) -> Result<u64, Error> {
-        match self.var(name) {
-            Some(s) => parse_u64(s.trim(), name, unit),
-            None => Ok(default),
-        }
-    }
-
-    /// A boolean setting or `default` when unset.
-    ///
-    /// # Errors
-    ///
-    /// A configuration error naming the variable when it is not a boolean.
-    pub fn bool_setting(&self, name: &str, default: bool) -> Result<bool, Error> {
-        match self.var(name) {
-            Some(s) => parse_bool(s.trim(), name),
-            None => Ok(default),
-        }
-    }
-
     /// Builds the providers in order.
     ///
     /// # Errors
     ///
     /// A configuration error when a provider cannot be configured.
-    pub fn build_providers(&self) -> Result<Vec<Box<dyn Provider>>, Error> {
+    pub(crate) fn build_providers(&self) -> Result<Vec<Box<dyn Provider>>, Error> {
         self.providers
             .iter()
             .map(|kind| self.build_provider(*kind))
@@ -286,8 +227,7 @@ impl Config {
     fn build_provider(&self, kind: ProviderKind) -> Result<Box<dyn Provider>, Error> {
         match kind {
             ProviderKind::Env => {
-                let vars = self.vars.iter().map(|(k, v)| (k.clone(), v.clone()));
-                let p = EnvProvider::from_vars(vars)
+                let p = EnvProvider::from_vars(self.settings.raw_vars())
                     .with_configured_file(self.env_file.as_deref(), Path::new("."))?;
                 Ok(Box::new(p))
             }
@@ -299,7 +239,7 @@ impl Config {
 
 #[cfg(feature = "aws")]
 fn build_aws(config: &Config) -> Result<Box<dyn Provider>, Error> {
-    crate::providers::aws::AwsProvider::from_config(config)
+    crate::providers::aws::AwsProvider::from_settings(config.settings())
         .map(|p| Box::new(p) as Box<dyn Provider>)
 }
 
@@ -312,7 +252,7 @@ fn build_aws(_config: &Config) -> Result<Box<dyn Provider>, Error> {
 
 #[cfg(feature = "vault")]
 fn build_vault(config: &Config) -> Result<Box<dyn Provider>, Error> {
-    crate::providers::vault::VaultProvider::from_config(config)
+    crate::providers::vault::VaultProvider::from_settings(config.settings())
         .map(|p| Box::new(p) as Box<dyn Provider>)
 }
 
@@ -345,19 +285,6 @@ fn parse_provider_list(list: &str, var: &str) -> Result<Vec<ProviderKind>, Error
         out.push(kind);
     }
     Ok(out)
-}
-
-fn parse_u64(s: &str, var: &str, unit: &str) -> Result<u64, Error> {
-    s.parse::<u64>()
-        .map_err(|_| Error::config(format!("{var} must be {unit}")))
-}
-
-fn parse_bool(s: &str, var: &str) -> Result<bool, Error> {
-    match s.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::config(format!("{var} must be true or false"))),
-    }
 }
 
 #[cfg(test)]

@@ -19,12 +19,15 @@ static GLOBAL: OnceLock<SecretsManager> = OnceLock::new();
 /// [`ErrorKind::AlreadyInitialized`] if a global manager exists already
 /// (set by an earlier `init` or built lazily by an earlier read).
 pub fn init(manager: SecretsManager) -> Result<(), Error> {
+    let known = manager.known_secrets().clone();
     GLOBAL.set(manager).map_err(|_| {
         Error::new(
             ErrorKind::AlreadyInitialized,
             "the global secrets manager is already initialised; call secret_chain::init once, before the first read",
         )
-    })
+    })?;
+    crate::masking::set_process_known(known);
+    Ok(())
 }
 
 /// The global manager, built with [`SecretsManager::from_env`] on first use
@@ -39,7 +42,9 @@ pub fn global() -> Result<&'static SecretsManager, Error> {
         return Ok(m);
     }
     let built = SecretsManager::from_env()?;
-    Ok(GLOBAL.get_or_init(|| built))
+    let m = GLOBAL.get_or_init(|| built);
+    crate::masking::set_process_known(m.known_secrets().clone());
+    Ok(m)
 }
 
 /// The global manager if one exists, without building it.
@@ -61,6 +66,17 @@ pub fn get_secret(path: &str) -> impl Future<Output = Result<SecretString, Error
     }
 }
 
+/// Reads a secret through the global manager; `Ok(None)` when every
+/// provider said it does not exist. See [`SecretsManager::get_secret_opt`].
+///
+/// # Errors
+///
+/// As [`SecretsManager::get_secret_opt`], plus the configuration error of
+/// [`global`].
+pub async fn get_secret_opt(path: &str) -> Result<Option<SecretString>, Error> {
+    global()?.get_secret_opt(path).await
+}
+
 /// Reads and deserializes a JSON secret through the global manager.
 ///
 /// # Errors
@@ -77,4 +93,32 @@ pub async fn get_secret_json<T: DeserializeOwned>(path: &str) -> Result<T, Error
 /// As [`SecretsManager::get_secret_blocking`].
 pub fn get_secret_blocking(path: &str) -> Result<SecretString, Error> {
     global()?.get_secret_blocking(path)
+}
+
+/// Installs the masking subscriber for the whole process with the global
+/// manager's known values: see [`masking::install_with`](crate::masking::install_with)
+/// for what it sets up. Call [`init`] first if you build your own manager;
+/// otherwise the global manager is built from the environment here. If it
+/// cannot be built, masking still runs with the built-in credential rules,
+/// and a warning (through the masked subscriber) says why.
+///
+/// # Errors
+///
+/// As [`masking::install_with`](crate::masking::install_with).
+pub fn install() -> Result<(), Error> {
+    let (known, manager_error) = match global() {
+        Ok(m) => (m.known_secrets().clone(), None),
+        Err(e) => (
+            std::sync::Arc::new(crate::masking::KnownSecrets::new()),
+            Some(e),
+        ),
+    };
+    crate::masking::install_with(known)?;
+    if let Some(e) = manager_error {
+        tracing::warn!(
+            error = %e,
+            "masking installed with the built-in patterns only: the global secrets manager could not be built"
+        );
+    }
+    Ok(())
 }

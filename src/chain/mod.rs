@@ -27,7 +27,6 @@
 
 mod builder;
 mod cache;
-pub mod clock;
 pub mod config;
 pub(crate) mod global;
 pub(crate) mod path;
@@ -48,15 +47,14 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
 pub use builder::SecretsManagerBuilder;
-pub use clock::{Clock, MockClock};
 pub use config::{Config, ProviderKind};
 pub use resilience::{BreakerState, ProviderStats, Stats};
 
+use crate::clock::{Clock, Instant};
 use crate::error::{Error, ErrorKind, ProviderOutcome};
 use crate::masking::KnownSecrets;
 use crate::providers::{Provider, SecretValue, Version};
 use cache::{Cache, Cached, Entry, key_for};
-use clock::Instant;
 use path::{Resolved, SecretPath};
 use resilience::{Breaker, Counters, Policy, ProviderCounters};
 
@@ -216,6 +214,24 @@ impl SecretsManager {
         path: &'a str,
     ) -> impl Future<Output = Result<SecretString, Error>> + Send + 'a {
         self.get_secret_future(path)
+    }
+
+    /// Reads a secret that may not exist: `Ok(None)` when every provider
+    /// answered "not found" (or that answer is remembered), the value
+    /// otherwise.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_secret`](Self::get_secret), except that "not found" from
+    /// every provider is `Ok(None)`. When one provider said "not found"
+    /// and another could not answer, that is still an error: the secret
+    /// may exist in the one that did not answer.
+    pub async fn get_secret_opt(&self, path: &str) -> Result<Option<SecretString>, Error> {
+        match self.get_secret(path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if is_missing_everywhere(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     #[inline]
@@ -911,7 +927,7 @@ fn parse_json<T: DeserializeOwned>(path: &str, s: &SecretString) -> Result<T, Er
             ErrorKind::InvalidJson,
             format!(
                 "secret '{path}' is not the expected JSON: {}",
-                path::describe_json_error(&e)
+                crate::error::describe_json_error(&e)
             ),
         )
     })
@@ -958,6 +974,11 @@ fn outcome(provider: &str, e: &Error) -> ProviderOutcome {
 
 /// The kind of a chain failure: not found if any provider said so; access
 /// denied if every provider denied; otherwise unavailable.
+/// Whether `e` says that every provider answered "not found".
+fn is_missing_everywhere(e: &Error) -> bool {
+    e.kind() == ErrorKind::NotFound && e.outcomes().iter().all(|o| o.kind == ErrorKind::NotFound)
+}
+
 fn aggregate_kind(outcomes: &[ProviderOutcome]) -> ErrorKind {
     if outcomes.iter().any(|o| o.kind == ErrorKind::NotFound) {
         ErrorKind::NotFound

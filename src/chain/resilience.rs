@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::chain::clock::Instant;
+use crate::clock::Instant;
 
 /// Default TTL jitter: entries live 90-100 % of the TTL.
 pub const DEFAULT_TTL_JITTER: f64 = 0.1;
@@ -287,7 +287,7 @@ impl ProviderStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::clock::Clock;
+    use crate::clock::Clock;
 
     fn policy() -> Policy {
         Policy {

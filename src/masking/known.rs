@@ -169,7 +169,7 @@ impl KnownSecrets {
         }
     }
 
-    /// A registry configured from `config`: `SECRETS_MASK_RETENTION`
+    /// A registry configured from `settings`: `SECRETS_MASK_RETENTION`
     /// (seconds a value stays masked after it was last registered, default
     /// 3600) and `SECRETS_MASK_MIN_LENGTH` (characters, default 6).
     ///
@@ -177,13 +177,15 @@ impl KnownSecrets {
     ///
     /// A [`Config`](crate::ErrorKind::Config) error naming the variable when
     /// a value is not a number (or the minimum length is 0).
-    pub fn from_config(config: &crate::Config) -> Result<KnownSecrets, crate::Error> {
-        let retention = config.u64_setting(
+    pub fn from_settings(
+        settings: &crate::settings::Settings,
+    ) -> Result<KnownSecrets, crate::Error> {
+        let retention = settings.u64(
             "SECRETS_MASK_RETENTION",
             DEFAULT_RETENTION.as_secs(),
             "seconds",
         )?;
-        let min_len = config.u64_setting(
+        let min_len = settings.u64(
             "SECRETS_MASK_MIN_LENGTH",
             DEFAULT_MIN_LEN as u64,
             "characters",
@@ -897,27 +899,21 @@ mod tests {
     }
 
     #[test]
-    fn settings_come_from_the_config_with_defaults() {
-        let cfg = |pairs: &[(&str, &str)]| {
-            crate::Config::from_vars(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            )
-            .unwrap()
-        };
-        let k = KnownSecrets::from_config(&cfg(&[])).unwrap();
+    fn settings_come_from_the_environment_with_defaults() {
+        let cfg =
+            |pairs: &[(&str, &str)]| crate::settings::Settings::from_vars(pairs.iter().copied());
+        let k = KnownSecrets::from_settings(&cfg(&[])).unwrap();
         assert_eq!((k.min_len(), k.retention()), (6, Duration::from_secs(3600)));
-        let k = KnownSecrets::from_config(&cfg(&[
+        let k = KnownSecrets::from_settings(&cfg(&[
             ("SECRETS_MASK_RETENTION", "60"),
             ("SECRETS_MASK_MIN_LENGTH", "8"),
         ]))
         .unwrap();
         assert_eq!((k.min_len(), k.retention()), (8, Duration::from_secs(60)));
-        let e = KnownSecrets::from_config(&cfg(&[("SECRETS_MASK_RETENTION", "soon")])).unwrap_err();
+        let e =
+            KnownSecrets::from_settings(&cfg(&[("SECRETS_MASK_RETENTION", "soon")])).unwrap_err();
         assert!(e.to_string().contains("SECRETS_MASK_RETENTION"), "{e}");
-        assert!(KnownSecrets::from_config(&cfg(&[("SECRETS_MASK_MIN_LENGTH", "0")])).is_err());
+        assert!(KnownSecrets::from_settings(&cfg(&[("SECRETS_MASK_MIN_LENGTH", "0")])).is_err());
     }
 
     #[test]

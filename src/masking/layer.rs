@@ -23,8 +23,8 @@
 //! - [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the final bytes
 //!   of every write (JSON lines string by string), for other formatters.
 //!
-//! [`MaskingLayer::builder`] puts these together; [`install`] sets it up as
-//! the global subscriber.
+//! [`MaskingLayer::builder`] puts these together; [`install_with`](super::install_with)
+//! sets it up as the global subscriber.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -34,17 +34,16 @@ use std::io;
 use tracing::field::{Field, Visit};
 use tracing::span::Record;
 use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::Layer;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::format::{Format, Full, Json, JsonFields};
 use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
-use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::detect::{RuleSet, RuleSpec, is_secret_name};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::masking::known::KnownSecrets;
 use crate::masking::redactor::Redactor;
 
@@ -710,65 +709,11 @@ fn clone_builder(
     b.clone()
 }
 
-/// Installs the global subscriber: `fmt` output to stdout with every
-/// secret masked, `RUST_LOG` filtering (default `info`), JSON lines when
-/// `LOG_FORMAT=json`, `log` crate records captured. Known values come from
-/// the global [`SecretsManager`](crate::SecretsManager)
-/// ([`crate::global`]); if it cannot be built, masking still runs with the
-/// built-in patterns and a warning says why.
-///
-/// Call [`crate::init`] with your own manager *before* `install` if you
-/// build one; `install` otherwise builds the global manager from the
-/// environment.
-///
-/// # Errors
-///
-/// [`ErrorKind::AlreadyInitialized`] when a global subscriber is already
-/// set; [`ErrorKind::Config`] when `RUST_LOG` is not a valid filter.
-pub fn install() -> Result<(), Error> {
-    let (known, manager_error) = match crate::global() {
-        Ok(m) => (Some(m.known_secrets().clone()), None),
-        Err(e) => (None, Some(e)),
-    };
-    let json = std::env::var("LOG_FORMAT")
-        .map(|v| v.eq_ignore_ascii_case("json"))
-        .unwrap_or(false);
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => EnvFilter::try_new(&v)
-            .map_err(|e| Error::config("RUST_LOG is not a valid log filter").with_source(e))?,
-        _ => EnvFilter::new("info"),
-    };
-    let mut builder = MaskingLayer::builder().json(json);
-    if let Some(k) = known {
-        builder = builder.known(k);
-    }
-    let layer = builder.build()?;
-    let subscriber = tracing_subscriber::registry().with(layer.with_filter(filter));
-    tracing::subscriber::set_global_default(subscriber).map_err(|e| {
-        Error::new(
-            ErrorKind::AlreadyInitialized,
-            "a global tracing subscriber is already set",
-        )
-        .with_source(e)
-    })?;
-    if tracing_log::LogTracer::init().is_err() {
-        tracing::warn!(
-            "a `log` logger is already set: `log` records do not pass through the masking layer"
-        );
-    }
-    if let Some(e) = manager_error {
-        tracing::warn!(
-            error = %e,
-            "masking installed with the built-in patterns only: the global secrets manager could not be built"
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
 
     #[derive(Clone, Default)]
     struct Capture(Arc<Mutex<Vec<u8>>>);

@@ -7,7 +7,8 @@
 //! - [`Redactor`]: known values and the credential rules of
 //!   [`crate::detect`] together; rewrites text with every secret masked.
 //! - [`MaskingLayer`], [`MaskingFields`], [`MaskingMakeWriter`]: the tracing
-//!   integration; [`install`] sets the global subscriber up in one call.
+//!   integration; [`install_with`] sets the global subscriber up in one
+//!   call ([`crate::install`] does it with the global manager's registry).
 //! - [`mask_secret`], [`mask_json`]: helpers for values you print yourself.
 
 //!
@@ -32,18 +33,20 @@
 //! every field, span field and message (and `log` record), not the event's
 //! metadata: the time, level, span names, and (in text output) the target.
 
+mod install;
 mod json;
 mod known;
 mod layer;
 mod redactor;
 
+pub use install::install_with;
 pub use known::{DEFAULT_MIN_LEN, DEFAULT_RETENTION, KnownSecrets};
 pub use layer::{
-    MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter, install,
+    MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter,
 };
 pub use redactor::{DEFAULT_MASK, Redactor, RedactorBuilder};
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Vendor prefixes kept visible by [`mask_secret`] (they say what kind of
 /// credential it was, not which one).
@@ -95,12 +98,25 @@ pub fn mask_secret(value: &str) -> String {
     DEFAULT_MASK.to_owned()
 }
 
+/// The registry of the process's values, handed over by whoever owns it
+/// (the global manager, or [`install_with`]); the first one set stays.
+static PROCESS_KNOWN: OnceLock<Arc<KnownSecrets>> = OnceLock::new();
+
+/// Makes `known` the registry that [`mask_json`] masks with, unless one was
+/// set before.
+pub(crate) fn set_process_known(known: Arc<KnownSecrets>) {
+    let _ = PROCESS_KNOWN.set(known);
+}
+
+/// The redactor of [`mask_json`]: the built-in rules, plus the process's
+/// known values once a registry has been handed over.
 fn default_redactor() -> &'static Redactor {
-    static R: OnceLock<Redactor> = OnceLock::new();
-    R.get_or_init(|| match crate::try_global() {
-        Some(m) => Redactor::new(m.known_secrets().clone()),
-        None => Redactor::default(),
-    })
+    static PLAIN: OnceLock<Redactor> = OnceLock::new();
+    static WITH_KNOWN: OnceLock<Redactor> = OnceLock::new();
+    match PROCESS_KNOWN.get() {
+        Some(k) => WITH_KNOWN.get_or_init(|| Redactor::new(k.clone())),
+        None => PLAIN.get_or_init(Redactor::default),
+    }
 }
 
 /// Masks a JSON value in place, at any depth (objects and arrays): values

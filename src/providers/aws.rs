@@ -18,8 +18,8 @@
 //!
 //! # Settings
 //!
-//! [`AwsProvider::from_config`] reads these variables from the
-//! [`Config`]; the AWS SDK's own chains fill in what is not set (region and
+//! [`AwsProvider::from_settings`] reads these variables from the
+//! [`Settings`]; the AWS SDK's own chains fill in what is not set (region and
 //! credentials from `~/.aws/config` and `~/.aws/credentials`, SSO, web
 //! identity, ECS and EC2 instance metadata):
 //!
@@ -53,17 +53,13 @@
 //! # Example
 //!
 //! ```no_run
-//! use secret_chain::{Config, SecretsManager};
+//! use secret_chain::SecretsManager;
 //! use secret_chain::providers::aws::AwsProvider;
+//! use secret_chain::settings::Settings;
 //!
-//! let config = Config::from_vars(
-//!     [("SECRETS_AWS_REGION", "eu-west-1"), ("SECRETS_PREFIX", "/billing")]
-//!         .into_iter()
-//!         .map(|(k, v)| (k.to_owned(), v.to_owned()))
-//!         .collect(),
-//! )?;
+//! let settings = Settings::from_vars([("SECRETS_AWS_REGION", "eu-west-1"), ("SECRETS_PREFIX", "/billing")]);
 //! let manager = SecretsManager::builder()
-//!     .provider(AwsProvider::from_config(&config)?)
+//!     .provider(AwsProvider::from_settings(&settings)?)
 //!     .build()?;
 //! # let _ = manager;
 //! # Ok::<(), secret_chain::Error>(())
@@ -84,9 +80,10 @@ use secrecy::{SecretSlice, SecretString};
 use tokio::sync::OnceCell;
 use zeroize::Zeroize;
 
-use crate::chain::Config;
 use crate::error::{Error, ErrorKind};
+use crate::providers::endpoint::is_loopback;
 use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::settings::Settings;
 
 /// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
@@ -99,19 +96,19 @@ pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
 
 /// Reads secrets from AWS Secrets Manager.
 ///
-/// Build it with [`AwsProvider::from_config`] (settings from the
+/// Build it with [`AwsProvider::from_settings`] (settings from the
 /// environment; the SDK client is created on first use, because loading
 /// the AWS configuration is asynchronous) or [`AwsProvider::from_client`]
 /// (a client you configured yourself).
 pub struct AwsProvider {
     client: OnceCell<Client>,
-    settings: Settings,
+    settings: ClientSettings,
     prefix: String,
 }
 
-/// What [`AwsProvider::from_config`] read; used to build the client lazily.
+/// What [`AwsProvider::from_settings`] read; used to build the client lazily.
 #[derive(Clone, Default)]
-struct Settings {
+struct ClientSettings {
     region: Option<String>,
     endpoint: Option<String>,
     profile: Option<String>,
@@ -151,13 +148,8 @@ impl AwsProvider {
     /// is not loopback while `DEPLOYMENT_ENV` is not local (unless
     /// `SECRETS_AWS_ALLOW_HTTP=true`), or when only one of
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` is set.
-    pub fn from_config(config: &Config) -> Result<AwsProvider, Error> {
-        let first = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| config.var(n))
-                .map(|v| v.trim().to_owned())
-        };
+    pub fn from_settings(config: &Settings) -> Result<AwsProvider, Error> {
+        let first = |names: &[&'static str]| config.first(names).map(|(v, _)| v.to_owned());
 
         let endpoint = first(&[
             "SECRETS_AWS_ENDPOINT",
@@ -198,7 +190,7 @@ impl AwsProvider {
             "SECRETS_AWS_CONNECT_TIMEOUT_MS",
             DEFAULT_CONNECT_TIMEOUT,
         )?;
-        let attempts = config.u64_setting(
+        let attempts = config.u64(
             "SECRETS_AWS_MAX_ATTEMPTS",
             u64::from(DEFAULT_MAX_ATTEMPTS),
             "a whole number of attempts",
@@ -211,7 +203,7 @@ impl AwsProvider {
 
         Ok(AwsProvider {
             client: OnceCell::new(),
-            settings: Settings {
+            settings: ClientSettings {
                 region: first(&["SECRETS_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]),
                 endpoint,
                 profile: first(&["SECRETS_AWS_PROFILE", "AWS_PROFILE"]),
@@ -220,7 +212,7 @@ impl AwsProvider {
                 connect_timeout: Some(connect_timeout),
                 max_attempts: Some(attempts as u32),
             },
-            prefix: config.prefix.trim().to_owned(),
+            prefix: config.prefix().to_owned(),
         })
     }
 
@@ -229,7 +221,7 @@ impl AwsProvider {
     pub fn from_client(client: Client) -> AwsProvider {
         AwsProvider {
             client: OnceCell::new_with(Some(client)),
-            settings: Settings::default(),
+            settings: ClientSettings::default(),
             prefix: String::new(),
         }
     }
@@ -379,24 +371,20 @@ impl Provider for AwsProvider {
     }
 }
 
-fn millis_setting(config: &Config, name: &str, default: Duration) -> Result<Duration, Error> {
-    let ms = config.u64_setting(
-        name,
-        default.as_millis() as u64,
-        "a whole number of milliseconds",
-    )?;
-    if ms == 0 {
+fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Duration, Error> {
+    let d = config.millis(name, default)?;
+    if d.is_zero() {
         return Err(Error::config(format!(
             "{name} must be at least 1 millisecond"
         )));
     }
-    Ok(Duration::from_millis(ms))
+    Ok(d)
 }
 
 /// Refuses an endpoint that is not an http(s) URL, and plain `http://` to a
 /// host that is not loopback outside local deployments: the secrets would
 /// cross the network unencrypted.
-fn check_endpoint(url: &str, config: &Config) -> Result<(), Error> {
+fn check_endpoint(url: &str, config: &Settings) -> Result<(), Error> {
     const VARS: &str =
         "SECRETS_AWS_ENDPOINT (or AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL)";
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
@@ -414,31 +402,16 @@ fn check_endpoint(url: &str, config: &Config) -> Result<(), Error> {
             "{VARS} must not contain credentials"
         )));
     }
-    let allow_http = config.bool_setting("SECRETS_AWS_ALLOW_HTTP", false)?;
+    let allow_http = config.bool("SECRETS_AWS_ALLOW_HTTP", false)?;
     if scheme == "http" && !is_loopback(authority) && !config.is_local_deployment() && !allow_http {
         return Err(Error::config(format!(
             "{VARS} is plain http:// to a host that is not loopback, and DEPLOYMENT_ENV is '{}': \
              the secrets would cross the network unencrypted; use https://, \
              or set SECRETS_AWS_ALLOW_HTTP=true to allow it",
-            config.deployment_env
+            config.deployment_env()
         )));
     }
     Ok(())
-}
-
-/// Whether `host[:port]` (or `[v6]:port`) names the loopback interface.
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => {
-            let h = host.trim_end_matches('.').to_ascii_lowercase();
-            h == "localhost" || h.ends_with(".localhost")
-        }
-    }
 }
 
 fn join_prefix(prefix: &str, name: &str) -> String {
@@ -455,7 +428,7 @@ fn join_prefix(prefix: &str, name: &str) -> String {
     }
 }
 
-async fn build_client(settings: &Settings) -> Result<Client, Error> {
+async fn build_client(settings: &ClientSettings) -> Result<Client, Error> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &settings.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
@@ -508,7 +481,7 @@ const DENIED_CODES: &[&str] = &[
 
 /// Turns an SDK error into this crate's error, without keeping the SDK
 /// error: its raw HTTP response may hold the secret's value.
-fn map_sdk_error<E>(err: SdkError<E, HttpResponse>, what: &str, settings: &Settings) -> Error
+fn map_sdk_error<E>(err: SdkError<E, HttpResponse>, what: &str, settings: &ClientSettings) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -601,7 +574,7 @@ fn classify_status(status: u16, what: &str) -> Error {
     }
 }
 
-fn timed_out(what: &str, settings: &Settings) -> Error {
+fn timed_out(what: &str, settings: &ClientSettings) -> Error {
     match settings.timeout {
         Some(t) => Error::unavailable(format!(
             "timed out ({what}) after {} ms per attempt (SECRETS_AWS_TIMEOUT_MS)",
@@ -614,18 +587,12 @@ fn timed_out(what: &str, settings: &Settings) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
     use aws_sdk_secretsmanager::error::ErrorMetadata;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
     use aws_smithy_types::body::SdkBody;
 
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        let vars: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_vars(vars).unwrap()
+    fn config(pairs: &[(&str, &str)]) -> Settings {
+        Settings::from_vars(pairs.iter().copied())
     }
 
     fn raw(status: u16, body: &str) -> HttpResponse {
@@ -650,7 +617,7 @@ mod tests {
 
     #[test]
     fn settings_are_read_from_the_config_with_aws_fallbacks() {
-        let p = AwsProvider::from_config(&config(&[
+        let p = AwsProvider::from_settings(&config(&[
             ("AWS_REGION", "eu-west-1"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
             ("SECRETS_PREFIX", "/app"),
@@ -667,7 +634,7 @@ mod tests {
         assert_eq!(p.settings.max_attempts, Some(DEFAULT_MAX_ATTEMPTS));
         assert_eq!(p.secret_id("db"), "/app/db");
 
-        let p = AwsProvider::from_config(&config(&[
+        let p = AwsProvider::from_settings(&config(&[
             ("AWS_REGION", "eu-west-1"),
             ("SECRETS_AWS_REGION", "us-east-2"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
@@ -688,7 +655,7 @@ mod tests {
             ("SECRETS_AWS_MAX_ATTEMPTS", "11"),
             ("SECRETS_AWS_MAX_ATTEMPTS", "many"),
         ] {
-            let e = AwsProvider::from_config(&config(&[(var, value)])).unwrap_err();
+            let e = AwsProvider::from_settings(&config(&[(var, value)])).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config, "{var}={value}");
             assert!(e.to_string().contains(var), "{var}={value}: {e}");
         }
@@ -696,7 +663,7 @@ mod tests {
 
     #[test]
     fn endpoint_must_be_an_http_url_and_is_not_echoed() {
-        let e = AwsProvider::from_config(&config(&[(
+        let e = AwsProvider::from_settings(&config(&[(
             "SECRETS_AWS_ENDPOINT",
             "localhost:4566-s3cr3t",
         )]))
@@ -717,7 +684,7 @@ mod tests {
             if let Some(a) = allow {
                 pairs.push(("SECRETS_AWS_ALLOW_HTTP", a));
             }
-            AwsProvider::from_config(&config(&pairs))
+            AwsProvider::from_settings(&config(&pairs))
         };
         let e = prod("http://secrets.internal:4566", None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
@@ -732,7 +699,7 @@ mod tests {
             assert!(prod(local, None).is_ok(), "{local}");
         }
         assert!(
-            AwsProvider::from_config(&config(&[(
+            AwsProvider::from_settings(&config(&[(
                 "SECRETS_AWS_ENDPOINT",
                 "http://moto.internal:5000"
             )]))
@@ -751,17 +718,18 @@ mod tests {
 
     #[test]
     fn half_set_static_credentials_are_an_error_without_the_key() {
-        let e = AwsProvider::from_config(&config(&[("AWS_SECRET_ACCESS_KEY", "wJalr-s3cr3t-key")]))
-            .unwrap_err();
+        let e =
+            AwsProvider::from_settings(&config(&[("AWS_SECRET_ACCESS_KEY", "wJalr-s3cr3t-key")]))
+                .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("AWS_ACCESS_KEY_ID"), "{e}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
-        assert!(AwsProvider::from_config(&config(&[("AWS_ACCESS_KEY_ID", "AKIA")])).is_err());
+        assert!(AwsProvider::from_settings(&config(&[("AWS_ACCESS_KEY_ID", "AKIA")])).is_err());
     }
 
     #[test]
     fn debug_shows_no_credentials() {
-        let p = AwsProvider::from_config(&config(&[
+        let p = AwsProvider::from_settings(&config(&[
             ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEYID"),
             ("AWS_SECRET_ACCESS_KEY", "wJalr-s3cr3t-key"),
             ("AWS_SESSION_TOKEN", "session-s3cr3t-token"),
@@ -783,7 +751,7 @@ mod tests {
                 "Secrets Manager can't find the specified secret.",
             ),
             "secret id /app/db",
-            &Settings::default(),
+            &ClientSettings::default(),
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(e.to_string(), "not found (secret id /app/db)");
@@ -800,7 +768,7 @@ mod tests {
             let e = map_sdk_error(
                 service_error(code, "nope"),
                 "secret id x",
-                &Settings::default(),
+                &ClientSettings::default(),
             );
             assert_eq!(e.kind(), ErrorKind::AccessDenied, "{code}");
             assert!(e.to_string().contains(code), "{e}");
@@ -815,14 +783,14 @@ mod tests {
                 "You can't perform this operation on the secret because it was marked for deletion.",
             ),
             "secret id x",
-            &Settings::default(),
+            &ClientSettings::default(),
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.to_string().contains("marked for deletion"), "{e}");
         let e = map_sdk_error(
             service_error("InvalidParameterException", "Invalid name"),
             "secret id x",
-            &Settings::default(),
+            &ClientSettings::default(),
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
     }
@@ -834,7 +802,11 @@ mod tests {
             "InternalServiceError",
             "ServiceUnavailable",
         ] {
-            let e = map_sdk_error(service_error(code, ""), "secret id x", &Settings::default());
+            let e = map_sdk_error(
+                service_error(code, ""),
+                "secret id x",
+                &ClientSettings::default(),
+            );
             assert_eq!(e.kind(), ErrorKind::Unavailable, "{code}");
         }
     }
@@ -848,8 +820,9 @@ mod tests {
                 raw(status, "<ErrorResponse/>"),
             )
         };
-        let kind =
-            |status| map_sdk_error(no_code(status), "secret id x", &Settings::default()).kind();
+        let kind = |status| {
+            map_sdk_error(no_code(status), "secret id x", &ClientSettings::default()).kind()
+        };
         assert_eq!(kind(403), ErrorKind::AccessDenied);
         assert_eq!(kind(401), ErrorKind::AccessDenied);
         assert_eq!(kind(404), ErrorKind::NotFound);
@@ -859,9 +832,9 @@ mod tests {
 
     #[test]
     fn timeouts_are_unavailable_and_name_the_setting() {
-        let settings = Settings {
+        let settings = ClientSettings {
             timeout: Some(Duration::from_millis(250)),
-            ..Settings::default()
+            ..ClientSettings::default()
         };
         let err: SdkError<GetSecretValueError, HttpResponse> =
             SdkError::timeout_error("attempt timeout");
@@ -878,13 +851,13 @@ mod tests {
         let e = map_sdk_error(
             service_error("ThrottlingException", "slow down"),
             "secret id x",
-            &Settings::default(),
+            &ClientSettings::default(),
         );
         assert!(std::error::Error::source(&e).is_none());
         assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
         let err: SdkError<GetSecretValueError, HttpResponse> =
             SdkError::response_error("bad json", raw(200, "{\"SecretString\":\"s3cr3t-body\""));
-        let e = map_sdk_error(err, "secret id x", &Settings::default());
+        let e = map_sdk_error(err, "secret id x", &ClientSettings::default());
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
     }

@@ -45,6 +45,8 @@ use crate::error::Error;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(any(feature = "aws", feature = "vault"))]
+mod endpoint;
 pub mod env;
 #[cfg(feature = "vault")]
 pub mod vault;

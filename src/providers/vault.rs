@@ -24,7 +24,7 @@
 //! into sub-folders, and returns paths relative to the prefix. A folder that
 //! does not exist lists as empty.
 //!
-//! # Configuration ([`VaultProvider::from_config`])
+//! # Configuration ([`VaultProvider::from_settings`])
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -104,10 +104,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use zeroize::Zeroize;
 
-use crate::chain::Config;
-use crate::chain::clock::{Clock, Instant};
+use crate::clock::{Clock, Instant};
 use crate::error::{Error, ErrorKind};
+use crate::providers::endpoint::is_loopback;
 use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::settings::Settings;
 
 /// Default KV v2 mount (`SECRETS_VAULT_MOUNT`).
 pub const DEFAULT_MOUNT: &str = "secret";
@@ -149,7 +150,7 @@ enum CaSource {
     File(PathBuf),
 }
 
-/// Builds a [`VaultProvider`] in code; [`VaultProvider::from_config`] is the
+/// Builds a [`VaultProvider`] in code; [`VaultProvider::from_settings`] is the
 /// same from environment variables.
 ///
 /// ```
@@ -290,7 +291,7 @@ impl VaultProviderBuilder {
     }
 
     /// Refuses a plain `http://` address whose host is not loopback. On by
-    /// default in [`VaultProvider::from_config`] outside local deployments;
+    /// default in [`VaultProvider::from_settings`] outside local deployments;
     /// off by default here.
     pub fn refuse_plain_http(mut self, refuse: bool) -> Self {
         self.refuse_plain_http = refuse.then(|| "the builder requires TLS".to_owned());
@@ -513,7 +514,7 @@ pub struct AuthStats {
 /// Reads secrets from a Vault or OpenBao KV version 2 engine.
 ///
 /// Build it with [`VaultProvider::builder`] or from environment variables
-/// with [`VaultProvider::from_config`]. See the [module docs](self) for the
+/// with [`VaultProvider::from_settings`]. See the [module docs](self) for the
 /// mapping, the settings and the auth behaviour.
 pub struct VaultProvider {
     client: reqwest::Client,
@@ -617,22 +618,16 @@ impl VaultProvider {
     /// `VAULT_CACERT` file is unreadable or invalid, or when `DEPLOYMENT_ENV`
     /// is not local and `VAULT_ADDR` is plain `http://` to a host that is not
     /// loopback (allow it with `SECRETS_VAULT_ALLOW_HTTP=true`).
-    pub fn from_config(config: &Config) -> Result<VaultProvider, Error> {
-        let (address, address_var) = match (config.var("VAULT_ADDR"), config.var("BAO_ADDR")) {
-            (Some(a), _) => (a, "VAULT_ADDR"),
-            (None, Some(a)) => (a, "BAO_ADDR"),
-            (None, None) => {
-                return Err(Error::config(
-                    "the 'vault' provider needs an address: set VAULT_ADDR (or BAO_ADDR), e.g. https://vault.example:8200",
-                ));
-            }
+    pub fn from_settings(config: &Settings) -> Result<VaultProvider, Error> {
+        let Some((address, address_var)) = config.first(&["VAULT_ADDR", "BAO_ADDR"]) else {
+            return Err(Error::config(
+                "the 'vault' provider needs an address: set VAULT_ADDR (or BAO_ADDR), e.g. https://vault.example:8200",
+            ));
         };
         let mut b = VaultProvider::builder(address.trim());
         b.address_var = address_var;
 
-        let token = config
-            .var("VAULT_TOKEN")
-            .or_else(|| config.var("BAO_TOKEN"));
+        let token = config.first(&["VAULT_TOKEN", "BAO_TOKEN"]).map(|(t, _)| t);
         b = match (config.var("VAULT_ROLE_ID"), config.var("VAULT_SECRET_ID")) {
             (Some(role), Some(secret)) => b.approle(role, secret),
             (Some(_), None) => {
@@ -661,39 +656,25 @@ impl VaultProvider {
         if let Some(m) = config.var("SECRETS_VAULT_MOUNT") {
             b = b.mount(m.trim());
         }
-        b = b.prefix(config.prefix.trim());
-        if let Some(ns) = config
-            .var("VAULT_NAMESPACE")
-            .or_else(|| config.var("BAO_NAMESPACE"))
-        {
+        b = b.prefix(config.prefix());
+        if let Some((ns, _)) = config.first(&["VAULT_NAMESPACE", "BAO_NAMESPACE"]) {
             b = b.namespace(ns);
         }
-        let ca = match (config.var("VAULT_CACERT"), config.var("BAO_CACERT")) {
-            (Some(p), _) => Some((p, "VAULT_CACERT")),
-            (None, Some(p)) => Some((p, "BAO_CACERT")),
-            (None, None) => None,
-        };
-        if let Some((path, var)) = ca {
+        if let Some((path, var)) = config.first(&["VAULT_CACERT", "BAO_CACERT"]) {
             let path = PathBuf::from(path.trim());
             let label = format!("{var} ('{}')", path.display());
             b.ca = Some((CaSource::File(path), label));
         }
         b = b
-            .connect_timeout(Duration::from_millis(config.u64_setting(
-                "SECRETS_VAULT_CONNECT_TIMEOUT_MS",
-                DEFAULT_CONNECT_TIMEOUT.as_millis() as u64,
-                "a whole number of milliseconds",
-            )?))
-            .request_timeout(Duration::from_millis(config.u64_setting(
-                "SECRETS_VAULT_TIMEOUT_MS",
-                DEFAULT_REQUEST_TIMEOUT.as_millis() as u64,
-                "a whole number of milliseconds",
-            )?));
-        let allow_http = config.bool_setting("SECRETS_VAULT_ALLOW_HTTP", false)?;
+            .connect_timeout(
+                config.millis("SECRETS_VAULT_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT)?,
+            )
+            .request_timeout(config.millis("SECRETS_VAULT_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT)?);
+        let allow_http = config.bool("SECRETS_VAULT_ALLOW_HTTP", false)?;
         if !config.is_local_deployment() && !allow_http {
             b.refuse_plain_http = Some(format!(
                 "DEPLOYMENT_ENV is '{}' (not local, dev, development or test)",
-                config.deployment_env
+                config.deployment_env()
             ));
         }
         b.build()
@@ -780,7 +761,7 @@ impl VaultProvider {
         let mut doc: Value = serde_json::from_slice(&reply.body).map_err(|e| {
             Error::unavailable(format!(
                 "unavailable ({what}: the answer is not JSON: {})",
-                crate::chain::path::describe_json_error(&e)
+                crate::error::describe_json_error(&e)
             ))
             .with_provider(NAME)
         })?;
@@ -1425,22 +1406,8 @@ fn without_userinfo(address: &str) -> String {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => {
-            let d = host.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-    }
-}
-
 fn check_plain_http(url: &Url, var: &str, why: &str) -> Result<(), Error> {
-    if url.scheme() == "http" && !is_loopback(url) {
+    if url.scheme() == "http" && !is_loopback(url.host_str().unwrap_or("")) {
         return Err(Error::config(format!(
             "{var} is plain http:// to a host that is not loopback, and {why}: \
              the Vault token and the secrets would cross the network unencrypted; \
@@ -1525,19 +1492,13 @@ fn encode_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        let mut vars: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        vars.insert("SECRETS_PROVIDERS".into(), "vault".into());
-        Config::from_vars(vars).unwrap()
+    fn config(pairs: &[(&str, &str)]) -> Settings {
+        Settings::from_vars(pairs.iter().copied())
     }
 
     fn err(pairs: &[(&str, &str)]) -> Error {
-        VaultProvider::from_config(&config(pairs)).unwrap_err()
+        VaultProvider::from_settings(&config(pairs)).unwrap_err()
     }
 
     #[test]
@@ -1568,7 +1529,7 @@ mod tests {
 
     #[test]
     fn bao_variables_are_accepted_as_aliases() {
-        let p = VaultProvider::from_config(&config(&[
+        let p = VaultProvider::from_settings(&config(&[
             ("BAO_ADDR", "http://127.0.0.1:8200/"),
             ("BAO_TOKEN", "s.tok"),
             ("BAO_NAMESPACE", "team-a"),
@@ -1580,7 +1541,7 @@ mod tests {
 
     #[test]
     fn mount_and_prefix_shape_the_data_path() {
-        let p = VaultProvider::from_config(&config(&[
+        let p = VaultProvider::from_settings(&config(&[
             ("VAULT_ADDR", "http://127.0.0.1:8200"),
             ("VAULT_TOKEN", "t"),
             ("SECRETS_VAULT_MOUNT", "/kv/"),
@@ -1638,7 +1599,7 @@ mod tests {
             let mut pairs = ok.clone();
             pairs.push(("VAULT_TOKEN", "t"));
             assert!(
-                VaultProvider::from_config(&config(&pairs)).is_ok(),
+                VaultProvider::from_settings(&config(&pairs)).is_ok(),
                 "{ok:?}"
             );
         }

@@ -32,7 +32,9 @@ pub struct Clock {
     recent: bool,
 }
 
-/// The handle that moves a mock [`Clock`] forward.
+/// The handle that moves a mock [`Clock`] forward (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[derive(Clone)]
 pub struct MockClock {
     mock: Arc<quanta::Mock>,
@@ -50,7 +52,9 @@ impl Clock {
         }
     }
 
-    /// A mock clock and the handle that advances it.
+    /// A mock clock and the handle that advances it (feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn mock() -> (Clock, MockClock) {
         let (inner, mock) = quanta::Clock::mock();
         // quanta's mock starts at zero; start later so that subtracting a
@@ -98,6 +102,7 @@ impl fmt::Debug for Clock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl MockClock {
     /// Moves the mock clock forward by `by`.
     pub fn advance(&self, by: Duration) {
@@ -105,6 +110,7 @@ impl MockClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl fmt::Debug for MockClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MockClock")
@@ -116,13 +122,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recent_time_trails_the_clock_by_at_most_the_resolution() {
+    fn recent_time_trails_the_clock_by_about_the_resolution() {
         let c = Clock::system();
+        assert!(c.recent, "the upkeep thread did not start");
         std::thread::sleep(RECENT_RESOLUTION * 3);
-        let now = c.now();
-        let recent = c.recent();
-        let lag = now.saturating_duration_since(recent);
-        assert!(lag <= RECENT_RESOLUTION * 50, "lag {lag:?}");
+        // One sample can be late by a whole scheduling slice on a busy
+        // machine; the median of many cannot, unless the upkeep is stuck.
+        let mut lags: Vec<Duration> = (0..101)
+            .map(|_| {
+                std::thread::sleep(Duration::from_micros(700));
+                c.now().saturating_duration_since(c.recent())
+            })
+            .collect();
+        lags.sort_unstable();
+        let median = lags[lags.len() / 2];
+        assert!(
+            median <= RECENT_RESOLUTION * 2,
+            "median lag {median:?}, all {lags:?}"
+        );
+        // The upkeep's timestamp is read, not the clock itself.
+        assert!(
+            lags.iter().any(|l| !l.is_zero()),
+            "recent() read the clock every time"
+        );
         let (m, mock) = Clock::mock();
         mock.advance(Duration::from_secs(1));
         assert_eq!(m.recent(), m.now());
