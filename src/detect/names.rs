@@ -1,0 +1,272 @@
+//! Secret names: whether a key or field name (`db_password`, `x-api-key`,
+//! `authToken`) names a secret, judged by its last name segment or last
+//! two.
+
+/// Words that make a key name secret when they are its last name segment
+/// (matched by [`is_secret_last`]; a test checks that both agree).
+#[cfg(test)]
+const SECRET_LAST: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "credential",
+    "credentials",
+    "auth",
+    "authorization",
+    "cookie",
+    "session",
+    "dsn",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "secretkey",
+    "authtoken",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "clientsecret",
+    "connectionstring",
+    "connstr",
+];
+
+/// Pairs of last two segments that make a key name secret.
+const SECRET_PAIRS: &[(&str, &str)] = &[
+    ("api", "key"),
+    ("access", "key"),
+    ("private", "key"),
+    ("secret", "key"),
+    ("connection", "string"),
+    ("conn", "string"),
+    ("session", "key"),
+    ("signing", "key"),
+    ("encryption", "key"),
+    ("master", "key"),
+    ("auth", "key"),
+    ("app", "key"),
+    ("account", "key"),
+];
+
+/// Whether a key or field name is secret-named: its last name segment (or
+/// last two) is a secret word. Segments split on `_`, `-`, `.`, spaces and
+/// camelCase, so `db_password`, `x-api-key`, `AWS_SECRET_ACCESS_KEY`,
+/// `authToken` are secret, while `max_tokens`, `token_count`,
+/// `password_reset`, `key_id`, `public_key` and `api_version` are not.
+pub fn is_secret_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let Some((s, e)) = last_segment(bytes, bytes.len()) else {
+        return false;
+    };
+    // Compare lowercase copies on the stack (no word is longer than 16).
+    let mut last = [0u8; 16];
+    let Some(last) = fold_into(&bytes[s..e], &mut last) else {
+        return false;
+    };
+    if is_secret_last(last) {
+        return true;
+    }
+    // Only `...key` and `...string` need the segment before.
+    if !matches!(last, b"key" | b"string") {
+        return false;
+    }
+    let Some((ps, pe)) = last_segment(bytes, s) else {
+        return false;
+    };
+    let mut prev = [0u8; 16];
+    let Some(prev) = fold_into(&bytes[ps..pe], &mut prev) else {
+        return false;
+    };
+    SECRET_PAIRS
+        .iter()
+        .any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last)
+}
+
+/// The last name segment of `bytes[..end]`, found from the end: a segment
+/// boundary is a separator or a lowercase-to-uppercase step.
+fn last_segment(bytes: &[u8], mut end: usize) -> Option<(usize, usize)> {
+    let mut j = end;
+    while j > 0 {
+        j -= 1;
+        let c = bytes[j];
+        if matches!(
+            c,
+            b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\''
+        ) {
+            if end > j + 1 {
+                return Some((j + 1, end));
+            }
+            end = j;
+        } else if c.is_ascii_uppercase() && j > 0 && bytes[j - 1].is_ascii_lowercase() {
+            return Some((j, end));
+        }
+    }
+    (end > 0).then_some((0, end))
+}
+
+/// Whether a lowercase segment is in [`SECRET_LAST`] (a `match`: the
+/// compiler switches on the length first).
+fn is_secret_last(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"password"
+            | b"passwd"
+            | b"pwd"
+            | b"passphrase"
+            | b"secret"
+            | b"token"
+            | b"credential"
+            | b"credentials"
+            | b"auth"
+            | b"authorization"
+            | b"cookie"
+            | b"session"
+            | b"dsn"
+            | b"apikey"
+            | b"accesskey"
+            | b"privatekey"
+            | b"secretkey"
+            | b"authtoken"
+            | b"accesstoken"
+            | b"refreshtoken"
+            | b"idtoken"
+            | b"clientsecret"
+            | b"connectionstring"
+            | b"connstr"
+    )
+}
+
+/// `word` in ASCII lowercase in `buf`, or `None` when it does not fit.
+fn fold_into<'b>(word: &[u8], buf: &'b mut [u8; 16]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..word.len())?;
+    for (d, s) in out.iter_mut().zip(word) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The forward definition of [`is_secret_name`]: split the whole name,
+    /// compare the last two segments.
+    fn secret_name_by_splitting(name: &str) -> bool {
+        let mut segs: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        let b = name.as_bytes();
+        for (i, ch) in name.char_indices() {
+            let c = b[i];
+            if matches!(
+                c,
+                b'_' | b'-' | b'.' | b' ' | b'/' | b':' | b'[' | b']' | b'"' | b'\''
+            ) {
+                segs.push(std::mem::take(&mut cur));
+            } else {
+                if c.is_ascii_uppercase() && i > 0 && b[i - 1].is_ascii_lowercase() {
+                    segs.push(std::mem::take(&mut cur));
+                }
+                cur.push(ch);
+            }
+        }
+        segs.push(cur);
+        segs.retain(|s| !s.is_empty());
+        let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        match lower.as_slice() {
+            [] => false,
+            [.., last] if SECRET_LAST.contains(&last.as_str()) => true,
+            [.., prev, last] => SECRET_PAIRS.iter().any(|(a, b)| a == prev && b == last),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn secret_name_check_from_the_end_agrees_with_splitting_the_whole_name() {
+        let parts = [
+            "api",
+            "Key",
+            "_",
+            "-",
+            ".",
+            "password",
+            "PASS",
+            "word",
+            "x",
+            "token",
+            "Token",
+            "s",
+            "session",
+            "é",
+            "::",
+            "connection",
+            "String",
+            "auth",
+            "A",
+            "key",
+            " ",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut name = String::new();
+            for _ in 0..(state % 5 + 1) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                name.push_str(parts[(state % parts.len() as u64) as usize]);
+            }
+            assert_eq!(
+                is_secret_name(&name),
+                secret_name_by_splitting(&name),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_secret_word_match_holds_exactly_the_listed_words() {
+        for w in SECRET_LAST {
+            assert!(is_secret_last(w.as_bytes()), "{w}");
+        }
+        let arms = include_str!("names.rs")
+            .split("fn is_secret_last")
+            .nth(1)
+            .unwrap()
+            .split('}')
+            .next()
+            .unwrap()
+            .matches("b\"")
+            .count();
+        assert_eq!(arms, SECRET_LAST.len());
+    }
+
+    #[test]
+    fn secret_names_split_on_segments_and_camel_case() {
+        for n in [
+            "password",
+            "db_password",
+            "x-api-key",
+            "AWS_SECRET_ACCESS_KEY",
+            "authToken",
+            "apiKey",
+            "jdbc.password",
+            "client_secret",
+            "Set-Cookie",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "max_tokens",
+            "token_count",
+            "password_reset",
+            "key_id",
+            "public_key",
+            "api_version",
+            "key",
+            "oauth",
+            "author",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Values that are not secrets even where a secret would be: placeholders
+//! (`xxxx`, `<your-key>`, `${VAR}`, `[REDACTED]`, AWS's `...EXAMPLE`
+//! keys) and plain value words (`true`, `none`, `n/a`).
+
+/// Whether `value` is a placeholder rather than a secret: `xxxx`, `****`,
+/// `<your-key>`, `${VAR}`, `{{ .Values.x }}`, `[REDACTED]`, `$VAR`,
+/// `%VAR%`, `your-token-here`, AWS's `...EXAMPLE` keys, `(empty)`.
+pub fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() {
+        return true;
+    }
+    let b = v.as_bytes();
+    let first = b[0];
+    let last = b[b.len() - 1];
+    if (first == b'<' && last == b'>')
+        || v.starts_with("${")
+        || v.starts_with("{{")
+        || v.starts_with("$(")
+    {
+        return true;
+    }
+    if first == b'['
+        && last == b']'
+        && b[1..b.len() - 1]
+            .iter()
+            .all(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b' ' || *c == b'-')
+    {
+        return true;
+    }
+    if first == b'('
+        && last == b')'
+        && b[1..b.len() - 1]
+            .iter()
+            .all(|c| c.is_ascii_alphabetic() || *c == b' ')
+    {
+        return true;
+    }
+    if first == b'$'
+        && b.len() > 1
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        && (b[1].is_ascii_alphabetic() || b[1] == b'_')
+    {
+        return true;
+    }
+    if first == b'%' && last == b'%' && b.len() > 2 {
+        return true;
+    }
+    if b.iter().all(|&c| c == b[0]) {
+        return true;
+    }
+    if has(b, b"****", false)
+        || has(b, b"....", false)
+        || has(b, "…".as_bytes(), false)
+        || has(b, b"EXAMPLE", false)
+    {
+        return true;
+    }
+    if has(b, b"xxxx", true) || has(b, b"redacted", true) || has(b, b"placeholder", true) {
+        return true;
+    }
+    if (has(b, b"your-", true)
+        || has(b, b"your_", true)
+        || b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"your")))
+        && ["key", "token", "secret", "password", "pass", "here", "api"]
+            .iter()
+            .any(|w| has(b, w.as_bytes(), true))
+    {
+        return true;
+    }
+    let ends = |w: &[u8]| b.len() >= w.len() && b[b.len() - w.len()..].eq_ignore_ascii_case(w);
+    if ends(b"-here") || ends(b"_here") || has(b, b"-here-", true) || has(b, b"_here_", true) {
+        return true;
+    }
+    // sk-... / sk_test_... with only punctuation after the prefix.
+    false
+}
+
+pub(super) fn is_value_word(v: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "true",
+        "false",
+        "yes",
+        "no",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "on",
+        "off",
+        "enabled",
+        "disabled",
+        "required",
+        "optional",
+        "set",
+        "unset",
+        "missing",
+        "empty",
+        "n/a",
+    ];
+    WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
+}
+
+/// Whether `hay` contains `needle` (ASCII case-insensitively when `fold`);
+/// for the short values checked here a plain window scan beats a searcher.
+pub(super) fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
+    hay.len() >= needle.len()
+        && hay.windows(needle.len()).any(|w| {
+            if fold {
+                w.eq_ignore_ascii_case(needle)
+            } else {
+                w == needle
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::testing::spans;
+
+    #[test]
+    fn placeholders_and_lookalikes_are_not_findings() {
+        for line in [
+            "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "sk_test_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "AKIAIOSFODNN7EXAMPLE",
+            "glpat-xxxxxxxxxxxxxxxxxxxx",
+            "SLACK_BOT_TOKEN=xoxb-your-token-here",
+            "export OPENAI_API_KEY=<sk-your-key-here>",
+            "pk-index-rebuild asterisk-pbx task-48213 pk_orders_id",
+            "postgres://app_user:****@db.internal:5432/orders",
+            "redis://default:${REDIS_PASSWORD}@cache-1:6379/0",
+            "git@github.com:acme/app.git https://api.example.com/v1/users?page=2&limit=50",
+            "using basic authentication and a bearer token",
+            "-----BEGIN PUBLIC KEY-----\\nMOcCr/YHIU6XGMopztmQR6QlIDXD\\n-----END PUBLIC KEY-----",
+        ] {
+            assert!(spans(line).is_empty(), "{line:?} gave {:?}", spans(line));
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The rule types: what a user declares ([`RuleSpec`]), what a search
+//! reports ([`Finding`], named by a [`RuleId`]), and the compiled [`Rule`]
+//! with its [`Check`] that the [`RuleSet`](super::RuleSet) runs at a keyword
+//! hit.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use regex_automata::meta::Regex;
+use serde::Deserialize;
+
+/// A user rule, as read from the `scan --config` TOML file
+/// (`[[rules]]` tables with `id`, `regex`, `keywords`, `min_entropy`,
+/// `secret_group`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct RuleSpec {
+    /// A short name reported with each finding, e.g. `acme-api-key`.
+    pub id: String,
+    /// The pattern (Rust `regex` syntax).
+    pub regex: String,
+    /// Literal words, one of which occurs in (or just before) every match;
+    /// matched ASCII case-insensitively. The regex then runs only in a
+    /// window of the line around each hit. A rule without keywords runs over
+    /// the whole text, which is much slower.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// The minimum Shannon entropy (bits per byte) of the secret part.
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    /// The capture group that holds the secret (0 or absent: the whole match).
+    #[serde(default)]
+    pub secret_group: Option<usize>,
+}
+
+/// The name of the rule that produced a [`Finding`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RuleId(pub(super) Arc<str>);
+
+impl RuleId {
+    /// The rule's name, e.g. `github-pat`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One credential found in a text: the byte span of the secret part only
+/// (for `password=hunter22` just `hunter22`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule that matched.
+    pub rule: RuleId,
+    /// Byte offset where the secret starts.
+    pub start: usize,
+    /// Byte offset just past the secret.
+    pub end: usize,
+}
+
+/// How a rule checks a keyword hit.
+pub(super) enum Check {
+    /// A regex run in a window around the hit.
+    Regex {
+        re: LazyRegex,
+        /// Anchored at the keyword hit (the keyword is the token's prefix).
+        anchored: bool,
+        /// How far before the hit the match may start.
+        back: usize,
+        /// How far after the hit the match may end.
+        fwd: usize,
+        /// Capture group of the secret.
+        group: usize,
+        /// Snap the window to the line around the hit.
+        line: bool,
+        /// A cheap test at the hit (text bytes, hit start) that must pass
+        /// before the regex runs; it never rejects a hit the regex accepts.
+        pre: Option<fn(&[u8], usize) -> bool>,
+    },
+    /// A secret-named key followed by `=`, `:`, `=>` and a value.
+    KeyValue,
+    /// `scheme://user:password@host`.
+    UrlPassword,
+    /// `Bearer <token>`.
+    Bearer,
+    /// `Basic <base64 of user:password>`.
+    Basic,
+}
+
+/// A rule's regex, compiled on first use: most built-in rules never see a
+/// keyword hit in a given log, and compiling all of them (bounded
+/// repetitions make large automata) would cost a scan tens of milliseconds
+/// at start-up. Clones share the compiled regex.
+#[derive(Clone)]
+pub(super) struct LazyRegex {
+    /// The pattern of a built-in rule (known to compile: a test compiles
+    /// them all); empty for a regex compiled up front.
+    src: &'static str,
+    re: Arc<OnceLock<Regex>>,
+}
+
+impl LazyRegex {
+    pub(super) fn builtin(src: &'static str) -> LazyRegex {
+        LazyRegex {
+            src,
+            re: Arc::new(OnceLock::new()),
+        }
+    }
+
+    pub(super) fn compiled(re: Regex) -> LazyRegex {
+        LazyRegex {
+            src: "",
+            re: Arc::new(OnceLock::from(re)),
+        }
+    }
+
+    pub(super) fn get(&self) -> &Regex {
+        self.re
+            .get_or_init(|| Regex::new(self.src).expect("built-in rule regex compiles"))
+    }
+}
+
+pub(super) struct Rule {
+    pub(super) id: RuleId,
+    /// Lower number wins when two findings overlap.
+    pub(super) priority: u8,
+    pub(super) check: Check,
+    /// The byte before the hit must not be alphanumeric.
+    pub(super) word_start: bool,
+    /// The keyword must match with its exact case.
+    pub(super) exact_case: bool,
+    pub(super) min_entropy: Option<f64>,
+    /// Entropy is measured after this many leading bytes (a vendor prefix).
+    pub(super) entropy_skip: usize,
+    /// Placeholders (`xxxx`, `<...>`, ...) are not findings.
+    pub(super) placeholders: bool,
+    /// Body must hold a digit and a letter (generic keys).
+    pub(super) mixed: bool,
+}
+
+impl Rule {
+    pub(super) fn clone_rule(&self) -> Rule {
+        let check = match &self.check {
+            Check::Regex {
+                re,
+                anchored,
+                back,
+                fwd,
+                group,
+                line,
+                pre,
+            } => Check::Regex {
+                pre: *pre,
+                re: re.clone(),
+                anchored: *anchored,
+                back: *back,
+                fwd: *fwd,
+                group: *group,
+                line: *line,
+            },
+            Check::KeyValue => Check::KeyValue,
+            Check::UrlPassword => Check::UrlPassword,
+            Check::Bearer => Check::Bearer,
+            Check::Basic => Check::Basic,
+        };
+        Rule {
+            id: self.id.clone(),
+            priority: self.priority,
+            check,
+            word_start: self.word_start,
+            exact_case: self.exact_case,
+            min_entropy: self.min_entropy,
+            entropy_skip: self.entropy_skip,
+            placeholders: self.placeholders,
+            mixed: self.mixed,
+        }
+    }
+}

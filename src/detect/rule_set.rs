@@ -1,0 +1,654 @@
+//! [`RuleSet`]: the compiled rules, the keyword index that maps a hit of
+//! the first pass to the rules to run, the run of one rule in a window
+//! around its hit, and the merging of overlapping candidates into
+//! findings.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
+
+use crate::error::Error;
+
+use super::builtin::{self, exact_case_match};
+use super::entropy::shannon_entropy;
+use super::filter::KeywordFilter;
+use super::placeholder::{has, is_placeholder};
+use super::rule::{Check, Finding, LazyRegex, Rule, RuleId, RuleSpec};
+use super::values::{bearer, key_value, kv_name_span, trim_pem, url_password};
+
+struct Inner {
+    rules: Vec<Rule>,
+    keywords: Vec<String>,
+    /// keyword index -> (rule, length of that rule's own keyword) to run on
+    /// a hit; a hit of a keyword also runs the rules of the keywords that
+    /// are its prefixes (the filter reports the longest keyword only).
+    by_keyword: Vec<Vec<(usize, usize)>>,
+    /// Finds the keywords (the first pass).
+    filter: KeywordFilter,
+    /// Rules without keywords: run over the whole text.
+    unanchored: Vec<usize>,
+}
+
+/// A compiled set of credential rules. Cheap to clone (shared), `Send` and
+/// `Sync`.
+#[derive(Clone)]
+pub struct RuleSet {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.inner.rules.len())
+            .finish()
+    }
+}
+
+impl RuleSet {
+    /// All built-in credential families and the secret-named key rule.
+    /// Compiled once per process; later calls share it.
+    pub fn builtin() -> RuleSet {
+        static BUILTIN_SET: OnceLock<RuleSet> = OnceLock::new();
+        BUILTIN_SET
+            .get_or_init(|| {
+                let (rules, kws) = builtin::rules();
+                RuleSet::assemble(rules, kws)
+            })
+            .clone()
+    }
+
+    /// An empty rule set (finds nothing); add rules with
+    /// [`with_user_rules`](RuleSet::with_user_rules).
+    pub fn empty() -> RuleSet {
+        RuleSet::assemble(Vec::new(), Vec::new())
+    }
+
+    /// This set plus `rules`.
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](crate::ErrorKind::Config) error naming the rule id when a
+    /// regex does not compile, the id is empty, or `secret_group` names a
+    /// group the regex does not have.
+    pub fn with_user_rules(self, rules: Vec<RuleSpec>) -> Result<RuleSet, Error> {
+        if rules.is_empty() {
+            return Ok(self);
+        }
+        // Rebuild from the definitions: rules are not Clone (compiled regexes
+        // are, cheaply), so re-create the set.
+        let mut all: Vec<Rule> = Vec::new();
+        let mut kws: Vec<Vec<String>> = Vec::new();
+        for (i, r) in self.inner.rules.iter().enumerate() {
+            all.push(r.clone_rule());
+            kws.push(self.keywords_of(i));
+        }
+        for spec in rules {
+            if spec.id.trim().is_empty() {
+                return Err(Error::config("a user rule has an empty id"));
+            }
+            let re = Regex::new(&spec.regex).map_err(|e| {
+                Error::config(format!("rule `{}`: the regex does not compile", spec.id))
+                    .with_source(e)
+            })?;
+            let group = spec.secret_group.unwrap_or(0);
+            if group >= re.group_info().group_len(regex_automata::PatternID::ZERO) {
+                return Err(Error::config(format!(
+                    "rule `{}`: secret_group {} does not exist in the regex",
+                    spec.id, group
+                )));
+            }
+            if let Some(e) = spec.min_entropy
+                && !(e.is_finite() && e >= 0.0)
+            {
+                return Err(Error::config(format!(
+                    "rule `{}`: min_entropy must be a number >= 0",
+                    spec.id
+                )));
+            }
+            let keywords: Vec<String> = spec
+                .keywords
+                .iter()
+                .filter(|k| !k.is_empty())
+                .cloned()
+                .collect();
+            all.push(Rule {
+                id: RuleId(Arc::from(spec.id.as_str())),
+                priority: 0,
+                check: Check::Regex {
+                    re: LazyRegex::compiled(re),
+                    anchored: false,
+                    back: 512,
+                    fwd: 1024,
+                    group,
+                    line: true,
+                    pre: None,
+                },
+                word_start: false,
+                exact_case: false,
+                min_entropy: spec.min_entropy,
+                entropy_skip: 0,
+                placeholders: true,
+                mixed: false,
+            });
+            kws.push(keywords);
+        }
+        Ok(RuleSet::assemble(all, kws))
+    }
+
+    fn assemble(rules: Vec<Rule>, kws: Vec<Vec<String>>) -> RuleSet {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut own: Vec<Vec<usize>> = Vec::new();
+        let mut unanchored = Vec::new();
+        for (ri, words) in kws.iter().enumerate() {
+            if words.is_empty() {
+                unanchored.push(ri);
+            }
+            for w in words {
+                let key = w.to_ascii_lowercase();
+                let k = *index.entry(key.clone()).or_insert_with(|| {
+                    keywords.push(key);
+                    own.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if !own[k].contains(&ri) {
+                    own[k].push(ri);
+                }
+            }
+        }
+        let mut by_keyword: Vec<Vec<(usize, usize)>> = vec![Vec::new(); keywords.len()];
+        for (k, word) in keywords.iter().enumerate() {
+            for (j, other) in keywords.iter().enumerate() {
+                if word.starts_with(other.as_str()) {
+                    for &ri in &own[j] {
+                        if !by_keyword[k].iter().any(|&(r, _)| r == ri) {
+                            by_keyword[k].push((ri, other.len()));
+                        }
+                    }
+                }
+            }
+        }
+        let filter = KeywordFilter::new(&keywords);
+        RuleSet {
+            inner: Arc::new(Inner {
+                rules,
+                keywords,
+                by_keyword,
+                filter,
+                unanchored,
+            }),
+        }
+    }
+
+    /// The ids of all rules, in definition order, without duplicates.
+    pub fn rule_ids(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for r in &self.inner.rules {
+            if !out.contains(&r.id.as_str()) {
+                out.push(r.id.as_str());
+            }
+        }
+        out
+    }
+
+    /// Appends the credentials found in `text` to `out`: non-overlapping,
+    /// in order of position, placeholders excluded. Overlapping candidates
+    /// are merged into one span named after the most specific rule.
+    pub fn find(&self, text: &str, out: &mut Vec<Finding>) {
+        let mut cands: Vec<Cand> = Vec::new();
+        self.candidates(text, &mut cands, true);
+        merge(cands, &self.inner.rules, out);
+    }
+
+    /// A rule set holding only the rules whose id is in `ids` (to time or
+    /// test rules one by one).
+    pub fn subset(&self, ids: &[&str]) -> RuleSet {
+        let mut rules = Vec::new();
+        let mut kws = Vec::new();
+        for (i, r) in self.inner.rules.iter().enumerate() {
+            if ids.contains(&r.id.as_str()) {
+                rules.push(r.clone_rule());
+                kws.push(self.keywords_of(i));
+            }
+        }
+        RuleSet::assemble(rules, kws)
+    }
+
+    fn keywords_of(&self, rule: usize) -> Vec<String> {
+        self.inner
+            .by_keyword
+            .iter()
+            .enumerate()
+            .filter(|(k, rs)| {
+                rs.iter()
+                    .any(|&(r, len)| r == rule && len == self.inner.keywords[*k].len())
+            })
+            .map(|(k, _)| self.inner.keywords[k].clone())
+            .collect()
+    }
+
+    /// Calls `f(start, keyword)` for each keyword hit, leftmost-longest and
+    /// non-overlapping, ASCII case-insensitive, until `f` returns `false`.
+    #[inline]
+    fn keyword_hits(&self, text: &str, f: impl FnMut(usize, usize) -> bool) {
+        self.inner.filter.hits(text.as_bytes(), f);
+    }
+
+    /// The compiled rules, in definition order (for tests that look at
+    /// every rule).
+    #[cfg(test)]
+    pub(super) fn rules(&self) -> &[Rule] {
+        &self.inner.rules
+    }
+
+    /// Whether `text` holds a keyword of any rule (a cheap pre-check: a
+    /// `false` means [`find`](Self::find) finds nothing).
+    pub fn has_candidates(&self, text: &str) -> bool {
+        if !self.inner.unanchored.is_empty() {
+            return true;
+        }
+        let bytes = text.as_bytes();
+        let mut found = false;
+        self.keyword_hits(text, |hs, k| {
+            found = self.inner.by_keyword[k]
+                .iter()
+                .any(|&(ri, len)| self.hit_passes(&self.inner.rules[ri], bytes, hs, len));
+            !found
+        });
+        found
+    }
+
+    #[inline]
+    fn hit_passes(&self, rule: &Rule, bytes: &[u8], hs: usize, len: usize) -> bool {
+        if rule.word_start && hs > 0 && bytes[hs - 1].is_ascii_alphanumeric() {
+            return false;
+        }
+        !rule.exact_case || exact_case_match(&bytes[hs..hs + len], rule)
+    }
+
+    /// Whether any rule finds something in `text`.
+    pub fn is_match(&self, text: &str) -> bool {
+        let mut cands = Vec::new();
+        self.candidates(text, &mut cands, true);
+        !cands.is_empty()
+    }
+
+    fn candidates(&self, text: &str, cands: &mut Vec<Cand>, decode_basic: bool) {
+        let inner = &*self.inner;
+        let bytes = text.as_bytes();
+        // covered[rule]: end of the last finding of that rule, to skip
+        // hits inside it (on the stack for the usual number of rules).
+        let mut stack = [0usize; 64];
+        let mut heap = Vec::new();
+        let covered: &mut [usize] = if inner.rules.len() <= stack.len() {
+            &mut stack[..inner.rules.len()]
+        } else {
+            heap.resize(inner.rules.len(), 0);
+            &mut heap
+        };
+        // The key-value rule's last (rule, name span): a second keyword
+        // in the same name (`auth.session`) gives the same result.
+        let mut last_kv = (usize::MAX, 0, 0);
+        self.keyword_hits(text, |hs, k| {
+            for &(ri, len) in &inner.by_keyword[k] {
+                let rule = &inner.rules[ri];
+                if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
+                    continue;
+                }
+                // The key-value rule here rather than in `run_rule`: its
+                // name span is computed once, for the repeat check and the
+                // rule.
+                let found = if matches!(rule.check, Check::KeyValue) {
+                    let (ns, ne) = kv_name_span(bytes, hs, hs + len);
+                    if last_kv == (ri, ns, ne) {
+                        continue;
+                    }
+                    last_kv = (ri, ns, ne);
+                    key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+                } else {
+                    self.run_rule(rule, text, hs, hs + len, decode_basic)
+                };
+                if let Some((s, e, id)) = found
+                    && e > s
+                    && self.accept(rule, &text[s..e])
+                {
+                    covered[ri] = e;
+                    cands.push(Cand {
+                        start: s,
+                        end: e,
+                        rule: ri,
+                        id,
+                    });
+                }
+            }
+            true
+        });
+        for &ri in &inner.unanchored {
+            let rule = &inner.rules[ri];
+            if let Check::Regex { re, group, .. } = &rule.check {
+                let re = re.get();
+                let mut caps = re.create_captures();
+                let mut at = 0;
+                while at <= text.len() {
+                    re.search_captures(&Input::new(text).range(at..), &mut caps);
+                    let Some(m) = caps.get_match() else { break };
+                    if let Some(sp) = caps.get_group(*group)
+                        && sp.end > sp.start
+                        && self.accept(rule, &text[sp.start..sp.end])
+                    {
+                        cands.push(Cand {
+                            start: sp.start,
+                            end: sp.end,
+                            rule: ri,
+                            id: None,
+                        });
+                    }
+                    at = if m.end() > m.start() {
+                        m.end()
+                    } else {
+                        next_char(text, m.end())
+                    };
+                }
+            }
+        }
+    }
+
+    fn accept(&self, rule: &Rule, secret: &str) -> bool {
+        if rule.placeholders && is_placeholder(secret) {
+            return false;
+        }
+        let body = secret
+            .get(rule.entropy_skip.min(secret.len())..)
+            .unwrap_or(secret);
+        if rule.mixed
+            && !(body.bytes().any(|b| b.is_ascii_digit())
+                && body.bytes().any(|b| b.is_ascii_alphabetic()))
+        {
+            return false;
+        }
+        if let Some(min) = rule.min_entropy
+            && shannon_entropy(body.as_bytes()) < min
+        {
+            return false;
+        }
+        true
+    }
+
+    /// Runs one rule at a keyword hit; returns the secret span and, for a
+    /// Basic payload hiding another credential, that credential's rule.
+    fn run_rule(
+        &self,
+        rule: &Rule,
+        text: &str,
+        hs: usize,
+        he: usize,
+        decode_basic: bool,
+    ) -> Option<(usize, usize, Option<RuleId>)> {
+        match &rule.check {
+            Check::Regex {
+                re,
+                anchored,
+                back,
+                fwd,
+                group,
+                line,
+                pre,
+            } => {
+                if let Some(pre) = pre
+                    && !pre(text.as_bytes(), hs)
+                {
+                    return None;
+                }
+                let mut ws = floor_boundary(text, hs.saturating_sub(*back));
+                let mut we = ceil_boundary(text, (he + *fwd).min(text.len()));
+                if *line {
+                    let b = text.as_bytes();
+                    if let Some(p) = memchr::memrchr(b'\n', &b[ws..hs]) {
+                        ws += p + 1;
+                    }
+                    if let Some(p) = memchr::memchr(b'\n', &b[he..we]) {
+                        we = he + p;
+                    }
+                }
+                let (start, mode) = if *anchored {
+                    (hs, Anchored::Yes)
+                } else {
+                    (ws, Anchored::No)
+                };
+                let input = Input::new(text).range(start..we).anchored(mode);
+                let re = re.get();
+                if *group == 0 {
+                    let m = re.search(&input)?;
+                    if !*anchored && m.end() <= hs {
+                        return None;
+                    }
+                    Some((m.start(), m.end(), None))
+                } else {
+                    let mut caps = re.create_captures();
+                    re.search_captures(&input, &mut caps);
+                    let sp = caps.get_group(*group)?;
+                    Some((sp.start, sp.end, None)).map(|(s, e, id)| trim_pem(text, s, e, id))
+                }
+            }
+            Check::KeyValue => {
+                let (ns, ne) = kv_name_span(text.as_bytes(), hs, he);
+                key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+            }
+            Check::UrlPassword => url_password(text, hs).map(|(s, e)| (s, e, None)),
+            Check::Bearer => bearer(text, he).map(|(s, e)| (s, e, None)),
+            Check::Basic => self.basic(text, hs, he, decode_basic),
+        }
+    }
+
+    fn basic(
+        &self,
+        text: &str,
+        hs: usize,
+        he: usize,
+        decode: bool,
+    ) -> Option<(usize, usize, Option<RuleId>)> {
+        let b = text.as_bytes();
+        let mut i = he;
+        let ws = i;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i == ws {
+            return None;
+        }
+        let s = i;
+        while i < b.len()
+            && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'+' | b'/' | b'=' | b'-' | b'_'))
+        {
+            i += 1;
+        }
+        let e = i;
+        if e - s < 4 {
+            return None;
+        }
+        use base64::Engine;
+        let payload = &text[s..e];
+        let trimmed = payload.trim_end_matches('=');
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(trimmed)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed))
+            .ok()
+            .and_then(|d| String::from_utf8(d).ok());
+        if let Some(d) = &decoded
+            && let Some(colon) = d.find(':')
+            && !d.chars().any(|c| c.is_control())
+        {
+            let pass = &d[colon + 1..];
+            if pass.is_empty() || is_placeholder(pass) {
+                return None;
+            }
+            // A credential hiding inside the payload names the finding.
+            let mut inner_id = None;
+            if decode {
+                let mut cands = Vec::new();
+                self.candidates(d, &mut cands, false);
+                if let Some(c) = cands
+                    .iter()
+                    .min_by_key(|c| self.inner.rules[c.rule].priority)
+                {
+                    let r = &self.inner.rules[c.rule];
+                    if r.priority == 0 {
+                        inner_id = Some(r.id.clone());
+                    }
+                }
+            }
+            return Some((s, e, inner_id));
+        }
+        // Not user:password: still a secret right after an Authorization key.
+        let from = floor_boundary(text, hs.saturating_sub(40));
+        // (`authorization` contains `auth`.)
+        if has(&text.as_bytes()[from..hs], b"auth", true) {
+            return Some((s, e, None));
+        }
+        None
+    }
+}
+
+struct Cand {
+    start: usize,
+    end: usize,
+    rule: usize,
+    id: Option<RuleId>,
+}
+
+fn merge(mut cands: Vec<Cand>, rules: &[Rule], out: &mut Vec<Finding>) {
+    if cands.is_empty() {
+        return;
+    }
+    cands.sort_by_key(|c| (c.start, std::cmp::Reverse(c.end)));
+    let mut cur: Option<(usize, usize, u8, RuleId)> = None;
+    for c in cands {
+        let r = &rules[c.rule];
+        let id = c.id.unwrap_or_else(|| r.id.clone());
+        match &mut cur {
+            Some((_, e, p, rid)) if c.start < *e => {
+                *e = (*e).max(c.end);
+                if r.priority < *p {
+                    *p = r.priority;
+                    *rid = id;
+                }
+            }
+            _ => {
+                if let Some((s, e, _, rid)) = cur.take() {
+                    out.push(Finding {
+                        rule: rid,
+                        start: s,
+                        end: e,
+                    });
+                }
+                cur = Some((c.start, c.end, r.priority, id));
+            }
+        }
+    }
+    if let Some((s, e, _, rid)) = cur {
+        out.push(Finding {
+            rule: rid,
+            start: s,
+            end: e,
+        });
+    }
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn next_char(text: &str, i: usize) -> usize {
+    ceil_boundary(text, i + 1).max(i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{secret, spans};
+
+    #[test]
+    fn basic_auth_payload_is_masked_and_an_inner_credential_names_the_finding() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:s3cret-pass");
+        let line = format!("Authorization: Basic {b64}");
+        let found = spans(&line);
+        assert_eq!(found, vec![("http-basic-auth".to_string(), b64.clone())]);
+        let inner = base64::engine::general_purpose::STANDARD
+            .encode("x:ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB");
+        let found = spans(&format!("Authorization: Basic {inner}"));
+        assert_eq!(found[0].0, "github-pat");
+    }
+
+    #[test]
+    fn user_rules_are_added_and_bad_regexes_name_the_rule() {
+        let rules = RuleSet::builtin()
+            .with_user_rules(vec![RuleSpec {
+                id: "acme-key".into(),
+                regex: r"acme_([a-z0-9]{12})".into(),
+                keywords: vec!["acme_".into()],
+                min_entropy: None,
+                secret_group: Some(1),
+            }])
+            .unwrap();
+        let mut out = Vec::new();
+        rules.find("k acme_abcdef123456 x", &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].rule.as_str(), "acme-key");
+        assert_eq!((out[0].start, out[0].end), (7, 19));
+        let err = RuleSet::builtin()
+            .with_user_rules(vec![RuleSpec {
+                id: "broken-rule".into(),
+                regex: "(unclosed".into(),
+                keywords: vec![],
+                min_entropy: None,
+                secret_group: None,
+            }])
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
+        assert!(err.to_string().contains("broken-rule"));
+    }
+
+    #[test]
+    fn keywords_across_the_middle_of_a_long_text_and_in_any_case_are_found() {
+        // Long texts are searched in two halves at once: a keyword across
+        // the middle is found once, as on a short line.
+        for shift in 0..16 {
+            for (word, want) in [
+                ("PASSWORD=hunter22x", "hunter22x"),
+                (
+                    "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB",
+                    "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB",
+                ),
+            ] {
+                let before = 8192 - 24 + shift;
+                let mut text = "a".repeat(before);
+                text.push(' ');
+                text.push_str(word);
+                text.push(' ');
+                text.push_str(&"b".repeat(16384 - text.len()));
+                assert_eq!(
+                    secret(&text),
+                    vec![want.to_string()],
+                    "shift {shift}, {word}"
+                );
+                assert_eq!(secret(&format!("x {word}")), vec![want.to_string()]);
+            }
+        }
+        assert_eq!(secret("X-API-KEY: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
+        assert_eq!(secret("Db_PASSword=hunter22"), vec!["hunter22"]);
+    }
+}

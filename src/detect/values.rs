@@ -1,0 +1,452 @@
+//! The hand-written value parsers, run at a keyword hit: `key=value` and
+//! its many spellings (quoted, JSON-escaped, `--flag value`, a header
+//! value after an authorization scheme), the password of
+//! `scheme://user:password@host`, the token after `Bearer`, and the
+//! trimming of a PEM body. Each returns the byte span of the secret only.
+
+use super::names::is_secret_name;
+use super::placeholder::{is_placeholder, is_value_word};
+use super::rule::RuleId;
+
+/// Authorization schemes: the value after them is the secret.
+const SCHEMES: &[&str] = &[
+    "bearer",
+    "basic",
+    "token",
+    "digest",
+    "negotiate",
+    "ntlm",
+    "apikey",
+    "api-key",
+    "key",
+    "jwt",
+    "mac",
+    "hawk",
+    "sso-key",
+    "otoken",
+];
+
+/// Bytes of a key name: ASCII letters, digits, `_`, `-` and `.`.
+const NAME_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+        c += 1;
+    }
+    t
+};
+
+fn is_name_byte(b: u8) -> bool {
+    NAME_BYTES[b as usize]
+}
+
+/// The key name around a keyword hit `hs..he`.
+pub(super) fn kv_name_span(b: &[u8], hs: usize, he: usize) -> (usize, usize) {
+    let mut ns = hs;
+    while ns > 0 && is_name_byte(b[ns - 1]) && hs - ns < 64 {
+        ns -= 1;
+    }
+    let mut ne = he;
+    while ne < b.len() && is_name_byte(b[ne]) && ne - he < 64 {
+        ne += 1;
+    }
+    while ne > he && matches!(b[ne - 1], b'.' | b'-') {
+        ne -= 1;
+    }
+    (ns, ne)
+}
+
+/// `name=value`, `name: value`, `"name": "value"`, `name => value`,
+/// `--name value`, for the key name `text[ns..ne]` (around a keyword hit,
+/// see [`kv_name_span`]): the result depends on the name span only.
+pub(super) fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let cli_flag = text[ns..ne].starts_with("--");
+    let mut i = ne;
+    // Closing quote of a quoted key (possibly JSON-escaped, once or more).
+    let bs = b[i..].iter().take_while(|&&c| c == b'\\').count();
+    if bs > 0 && b.get(i + bs) == Some(&b'"') {
+        i += bs + 1;
+    } else if i < b.len() && matches!(b[i], b'"' | b'\'' | b'`') {
+        i += 1;
+    } else if i < b.len() && b[i] == b']' {
+        i += 1; // params[password]=...
+    }
+    let ws_before = skip_blanks(b, i);
+    i += ws_before;
+    let sep_len = if b[i..].starts_with(b"=>") || b[i..].starts_with(b":=") {
+        2
+    } else if i < b.len() && b[i] == b'=' {
+        if b.get(i + 1) == Some(&b'=') {
+            return None;
+        }
+        1
+    } else if i < b.len() && b[i] == b':' {
+        if b.get(i + 1) == Some(&b':') || b.get(i + 1) == Some(&b'/') {
+            return None;
+        }
+        1
+    } else if cli_flag && ws_before == 1 && i < b.len() && b[i] != b'-' {
+        0
+    } else {
+        return None;
+    };
+    // Most keyword hits are not secret-named (`max_tokens=`) or have no
+    // value (prose): the cheaper test, the separator, runs first.
+    if !is_secret_name(&text[ns..ne]) {
+        return None;
+    }
+    let is_eq = sep_len == 1 && b[i] == b'=';
+    i += sep_len;
+    let ws_after = skip_blanks(b, i);
+    if is_eq && ws_before == 0 && ws_after > 0 {
+        // `password= (empty)`: nothing assigned.
+        return None;
+    }
+    i += ws_after;
+    let header_cookie = !is_eq && ne - ns >= 6 && b[ne - 6..ne].eq_ignore_ascii_case(b"cookie");
+    if !is_eq && !header_cookie {
+        // The prose test below, early, for the common case of a plain word
+        // (`auth.session: session refreshed`); an authorization scheme
+        // word (`token: Bearer ...`) goes the long way.
+        let word = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if (1..20).contains(&word)
+            && matches!(b.get(i + word), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+            && !SCHEMES
+                .iter()
+                .any(|w| b[i..i + word].eq_ignore_ascii_case(w.as_bytes()))
+        {
+            return None;
+        }
+    }
+    let (s, e) = value_span(text, i, header_cookie)?;
+    // `auth: session started` (a log target, prose): after a colon, a bare
+    // value must look like a credential, not a word.
+    if !is_eq && s > 0 && !matches!(b[s - 1], b'"' | b'\'' | b'`') {
+        let v = &b[s..e];
+        if v.len() < 20 && v.iter().all(|c| c.is_ascii_alphabetic()) {
+            return None;
+        }
+    }
+    Some((s, e))
+}
+
+fn skip_blanks(b: &[u8], i: usize) -> usize {
+    let mut j = i;
+    while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+        j += 1;
+    }
+    j - i
+}
+
+/// The value starting at `i`: quoted, escaped-quoted or bare.
+fn value_span(text: &str, i: usize, to_line_end: bool) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    if i >= b.len() {
+        return None;
+    }
+    let limit = (i + 4096).min(b.len());
+    let bs = b[i..limit].iter().take_while(|&&c| c == b'\\').count();
+    let (s, e) = if bs > 0 && b.get(i + bs) == Some(&b'"') {
+        // An escaped quote (`\"`, `\\\"`, ...): the value ends at the same
+        // escaped quote.
+        let s = i + bs + 1;
+        let mut j = s;
+        loop {
+            match memchr::memchr(b'"', &b[j..limit]) {
+                Some(p) => {
+                    let q = j + p;
+                    let run = b[s..q].iter().rev().take_while(|&&c| c == b'\\').count();
+                    if run >= bs {
+                        break (s, q - run);
+                    }
+                    j = q + 1;
+                }
+                None => return bare_value(text, s, limit, to_line_end),
+            }
+        }
+    } else if matches!(b[i], b'"' | b'\'' | b'`') {
+        let q = b[i];
+        let s = i + 1;
+        let mut j = s;
+        while j < limit && b[j] != q && b[j] != b'\n' {
+            if b[j] == b'\\' {
+                j += 1;
+            }
+            j += 1;
+        }
+        let e = j.min(limit);
+        if e >= limit || b.get(e) == Some(&b'\n') {
+            // Unterminated: treat as bare from after the quote.
+            return bare_value(text, s, limit, to_line_end);
+        }
+        (s, e)
+    } else if matches!(b[i], b'{' | b'[') && !is_placeholder_start(&b[i..limit]) {
+        return None;
+    } else {
+        return bare_value(text, i, limit, to_line_end);
+    };
+    finish_value(text, s, e)
+}
+
+fn is_placeholder_start(b: &[u8]) -> bool {
+    b.starts_with(b"[REDACTED]") || b.starts_with(b"[redacted]")
+}
+
+fn bare_value(text: &str, s: usize, limit: usize, to_line_end: bool) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut j = s;
+    while j < limit {
+        let c = b[j];
+        if c == b'\n' || c == b'\r' || c == b'"' {
+            break;
+        }
+        if !to_line_end && (c == b' ' || c == b'\t') {
+            break;
+        }
+        if c == b'\\' && matches!(b.get(j + 1), Some(b'"' | b'n' | b'r' | b't')) {
+            break;
+        }
+        if matches!(c, b'&' | b';' | b',') && !to_line_end && next_is_assignment(&b[j + 1..limit]) {
+            break;
+        }
+        j += 1;
+    }
+    let mut e = j;
+    // Trailing punctuation belongs to the sentence, not the value.
+    while e > s {
+        let c = b[e - 1];
+        let trim = match c {
+            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'`' => true,
+            b')' => count(&b[s..e], b'(') < count(&b[s..e], b')'),
+            b']' => count(&b[s..e], b'[') < count(&b[s..e], b']'),
+            b'}' => count(&b[s..e], b'{') < count(&b[s..e], b'}'),
+            b'>' => count(&b[s..e], b'<') < count(&b[s..e], b'>'),
+            _ => false,
+        };
+        if trim {
+            e -= 1;
+        } else {
+            break;
+        }
+    }
+    finish_value(text, s, e)
+}
+
+fn count(b: &[u8], c: u8) -> usize {
+    b.iter().filter(|&&x| x == c).count()
+}
+
+fn next_is_assignment(b: &[u8]) -> bool {
+    let mut k = 0;
+    while k < b.len()
+        && k < 64
+        && (b[k].is_ascii_alphanumeric() || matches!(b[k], b'_' | b'-' | b'.'))
+    {
+        k += 1;
+    }
+    k > 0 && k < b.len() && b[k] == b'=' && b[0].is_ascii_alphabetic() | (b[0] == b'_')
+}
+
+/// Strips an authorization scheme and rejects placeholders and plain words.
+fn finish_value(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
+    if e <= s {
+        return None;
+    }
+    let mut s = s;
+    let v = &text[s..e];
+    // `Bearer <token>`: the secret is after the scheme.
+    if let Some(sp) = v.find([' ', '\t']) {
+        let scheme = &v[..sp];
+        if SCHEMES.iter().any(|w| scheme.eq_ignore_ascii_case(w)) {
+            let rest = v[sp..].trim_start_matches([' ', '\t']);
+            s = e - rest.len();
+        }
+    } else if SCHEMES.iter().any(|w| v.eq_ignore_ascii_case(w)) {
+        // Bare scheme word followed by the token.
+        let b = text.as_bytes();
+        let ws = skip_blanks(b, e);
+        if ws == 0 {
+            return None;
+        }
+        let limit = (e + ws + 4096).min(b.len());
+        return bare_value(text, e + ws, limit, false).filter(|(ts, _)| *ts == e + ws);
+    }
+    let v = &text[s..e];
+    if v.is_empty() || is_placeholder(v) || is_value_word(v) {
+        return None;
+    }
+    Some((s, e))
+}
+
+/// `scheme://user:password@host`: the password.
+pub(super) fn url_password(text: &str, hs: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    // A scheme before `://`.
+    if hs == 0 || !(b[hs - 1].is_ascii_alphanumeric() || matches!(b[hs - 1], b'+' | b'.' | b'-')) {
+        return None;
+    }
+    let auth_start = hs + 3;
+    let limit = (auth_start + 1024).min(b.len());
+    let mut j = auth_start;
+    let mut at = None;
+    while j < limit {
+        let c = b[j];
+        if matches!(
+            c,
+            b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'<' | b'>' | b'\\'
+        ) {
+            break;
+        }
+        if c == b'@' {
+            at = Some(j);
+        }
+        j += 1;
+    }
+    let at = at?;
+    let colon = memchr::memchr(b':', &b[auth_start..at])? + auth_start;
+    let (s, e) = (colon + 1, at);
+    if e <= s || is_placeholder(&text[s..e]) {
+        return None;
+    }
+    Some((s, e))
+}
+
+/// `Bearer <token>`: the token.
+pub(super) fn bearer(text: &str, he: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let ws = skip_blanks(b, he);
+    if ws == 0 {
+        return None;
+    }
+    let s = he + ws;
+    let mut e = s;
+    while e < b.len()
+        && e - s < 4096
+        && (b[e].is_ascii_alphanumeric()
+            || matches!(b[e], b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'='))
+    {
+        e += 1;
+    }
+    while e > s && b[e - 1] == b'.' {
+        e -= 1;
+    }
+    let tok = &b[s..e];
+    if tok.len() < 8 {
+        return None;
+    }
+    let symbolic = tok
+        .iter()
+        .any(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    if !symbolic && tok.len() < 20 {
+        return None;
+    }
+    Some((s, e))
+}
+
+/// The PEM body without the line breaks (real or `\n`-escaped) that frame it.
+pub(super) fn trim_pem(
+    text: &str,
+    mut s: usize,
+    mut e: usize,
+    id: Option<RuleId>,
+) -> (usize, usize, Option<RuleId>) {
+    let b = text.as_bytes();
+    loop {
+        if s < e && matches!(b[s], b'\r' | b'\n' | b' ' | b'\t') {
+            s += 1;
+        } else if s + 1 < e && b[s] == b'\\' && matches!(b[s + 1], b'n' | b'r') {
+            s += 2;
+        } else if s + 2 < e && b[s] == b'\\' && b[s + 1] == b'\\' && matches!(b[s + 2], b'n' | b'r')
+        {
+            s += 3;
+        } else {
+            break;
+        }
+    }
+    loop {
+        if e > s && matches!(b[e - 1], b'\r' | b'\n' | b' ' | b'\t') {
+            e -= 1;
+        } else if e >= s + 2 && b[e - 2] == b'\\' && matches!(b[e - 1], b'n' | b'r') {
+            e -= 2;
+            while e > s && b[e - 1] == b'\\' {
+                e -= 1;
+            }
+        } else {
+            break;
+        }
+    }
+    (s, e, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::testing::{secret, spans};
+
+    #[test]
+    fn secret_named_keys_mask_only_the_value() {
+        assert_eq!(secret("user=bob password=hunter22 ip=1"), vec!["hunter22"]);
+        assert_eq!(secret(r#"{"db_password": "p@ss w0rd"}"#), vec!["p@ss w0rd"]);
+        assert_eq!(secret("X-Api-Key: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
+        assert_eq!(
+            secret("AWS_SECRET_ACCESS_KEY='abc123def'"),
+            vec!["abc123def"]
+        );
+        assert_eq!(secret("_authToken=abcdef123456"), vec!["abcdef123456"]);
+        assert_eq!(secret("the password=hunter22."), vec!["hunter22"]);
+        assert_eq!(secret("(password=hunter22)"), vec!["hunter22"]);
+        assert_eq!(
+            secret(r#"body={\"password\":\"s3cr3t!\"}"#),
+            vec!["s3cr3t!"]
+        );
+        assert_eq!(secret("--password s3cr3tval"), vec!["s3cr3tval"]);
+        assert_eq!(
+            secret("Authorization: Token abcdef0123456789"),
+            vec!["abcdef0123456789"]
+        );
+        assert_eq!(
+            secret("auth=\"Bearer abc.def-123456\""),
+            vec!["abc.def-123456"]
+        );
+    }
+
+    #[test]
+    fn non_secret_names_and_empty_values_are_left_alone() {
+        for line in [
+            "max_tokens=4096 token_count=12 password_reset=false key_id=abc public_key=xyz api_version=2024-06-01",
+            "require_password=true",
+            "password= (empty) for user",
+            r#"{"password":""}"#,
+            "password=${DB_PASSWORD} password={{ .Values.db.password }} password=******** api_key=<redacted>",
+            "env: DB_PASSWORD: ${{ secrets.DB_PASSWORD }}",
+            "Authorization: Bearer [REDACTED]",
+            "session_id=abc123 token_type=bearer",
+            "a == password",
+        ] {
+            assert!(spans(line).is_empty(), "{line:?} gave {:?}", spans(line));
+        }
+    }
+
+    #[test]
+    fn url_passwords_pem_bodies_and_jwts_are_found() {
+        assert_eq!(
+            secret("postgres://app:9lstafBh@db:5432/x"),
+            vec!["9lstafBh"]
+        );
+        assert_eq!(secret("redis://:pa:ss@h"), vec!["pa:ss"]);
+        let pem = "k -----BEGIN RSA PRIVATE KEY-----\\nABCDEF+/abc\\nGHIJ==\\n-----END RSA PRIVATE KEY----- done";
+        assert_eq!(secret(pem), vec!["ABCDEF+/abc\\nGHIJ=="]);
+        let jwt = "jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U)";
+        assert_eq!(
+            secret(jwt),
+            vec![
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+            ]
+        );
+    }
+}
