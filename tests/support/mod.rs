@@ -19,6 +19,9 @@
 //! second or two a private server needs to come up.
 #![allow(dead_code)]
 
+pub mod capture;
+pub mod scripted;
+
 use std::collections::HashSet;
 use std::env;
 use std::fs::{self, File, OpenOptions};

@@ -2,7 +2,7 @@
 //! `scripts/test` starts answer, and private servers can be stopped and
 //! restarted on the same port.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

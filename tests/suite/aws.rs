@@ -6,14 +6,14 @@
 
 #![cfg(feature = "aws")]
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
-use std::io::Write;
+
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
@@ -23,7 +23,7 @@ use secret_chain::providers::{EnvProvider, Provider, SecretValue};
 use secret_chain::settings::Settings;
 use secret_chain::{Config, ErrorKind, ExposeSecret, SecretsManager, Version};
 
-use support::seed_client;
+use crate::support::seed_client;
 
 /// The variables a deployment pointing at `endpoint` would set.
 fn vars(endpoint: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
@@ -416,27 +416,6 @@ async fn unknown_credentials_are_access_denied_and_the_chain_moves_on() {
     assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
 }
 
-/// Collects everything a subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 #[test]
 fn no_log_line_or_error_holds_a_value_even_at_trace_level() {
     let endpoint = support::aws_endpoint();
@@ -449,13 +428,13 @@ fn no_log_line_or_error_holds_a_value_even_at_trace_level() {
         .unwrap();
     rt.block_on(create(&seed_client(&endpoint), &id, &json_value));
 
-    let captured = Captured::default();
+    let captured = support::capture::Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(captured.clone())
         .with_ansi(false)
         .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    support::capture::with_subscriber(subscriber, || {
         rt.block_on(async {
             let manager = SecretsManager::builder()
                 .provider(provider(&endpoint, &[]))
@@ -474,7 +453,7 @@ fn no_log_line_or_error_holds_a_value_even_at_trace_level() {
             assert!(!format!("{fetched:?}").contains(&value));
         });
     });
-    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let out = captured.text();
     assert!(
         out.contains("secret fetch"),
         "the audit event was not captured:\n{out}"

@@ -7,13 +7,12 @@
 //! that stop or seal a server start a private one.
 
 #![cfg(feature = "vault")]
-#![cfg(feature = "vault")]
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use secret_chain::providers::vault::VaultProvider;
@@ -1138,71 +1137,6 @@ async fn namespace_is_sent_as_x_vault_namespace() {
 // Leaks
 // ---------------------------------------------------------------------------
 
-/// What one test's thread logged.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-thread_local! {
-    static CAPTURE: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Writes into the capture of the current thread, if it has one.
-struct ThreadWriter;
-
-impl Write for ThreadWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        CAPTURE.with(|c| {
-            if let Some(c) = &*c.borrow() {
-                c.0.lock().unwrap().extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Stops capturing on this thread when dropped.
-struct CaptureGuard;
-
-impl Drop for CaptureGuard {
-    fn drop(&mut self) {
-        CAPTURE.with(|c| c.borrow_mut().take());
-    }
-}
-
-/// Captures everything this thread logs at TRACE (the tests run on tokio's
-/// current-thread runtime), including the `log` records of the HTTP stack.
-///
-/// One global TRACE subscriber routes each thread's lines to that thread's
-/// capture. Per-test scoped subscribers (`set_default`) are not used here:
-/// with tests running in parallel, tracing caches a callsite's interest
-/// from whichever thread hits it first, and a scoped subscriber can then
-/// miss events.
-fn capture_logs() -> (Capture, CaptureGuard) {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        tracing_log::LogTracer::init().expect("no other logger in this test binary");
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(|| ThreadWriter)
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("no other global subscriber in this test binary");
-    });
-    let capture = Capture::default();
-    CAPTURE.with(|c| *c.borrow_mut() = Some(capture.clone()));
-    (capture, CaptureGuard)
-}
-
 #[tokio::test]
 async fn one_provider_reuses_one_connection() {
     let admin = Admin::shared();
@@ -1211,7 +1145,7 @@ async fn one_provider_reuses_one_connection() {
         .kv_put(&format!("{dir}/k"), json!({ "value": "reuse-value" }))
         .await;
     let p = token_provider(&admin.addr, &admin.token, &dir);
-    let (capture, guard) = capture_logs();
+    let (capture, guard) = support::capture::capture_thread_logs();
     for _ in 0..5 {
         p.fetch("k", &Version::Current).await.unwrap();
     }
@@ -1241,7 +1175,7 @@ async fn errors_debug_and_logs_never_hold_a_value_or_a_credential() {
     let token = admin.token_with(&[&policy]).await;
     let role = admin.approle(&[&policy], "2s", "2s").await;
 
-    let (capture, _guard) = capture_logs();
+    let (capture, _guard) = support::capture::capture_thread_logs();
 
     let mut shown = Vec::new();
     let tp = token_provider(&admin.addr, &token, &dir);

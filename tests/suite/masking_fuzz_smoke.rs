@@ -1,7 +1,7 @@
 //! The fuzz target's check (`fuzz/fuzz_targets/check.rs`) over random and
 //! log-shaped inputs, so that `cargo test` catches panics without nightly.
 
-#[path = "../fuzz/fuzz_targets/check.rs"]
+#[path = "../../fuzz/fuzz_targets/check.rs"]
 mod check;
 
 use proptest::prelude::*;

@@ -7,7 +7,7 @@
 
 #![cfg(all(feature = "aws", feature = "vault"))]
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use secret_chain::{BreakerState, Clock, ErrorKind, ExposeSecret, MockClock, Secr
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use support::seed_client;
+use crate::support::seed_client;
 
 async fn put(client: &Client, name: &str, value: &str) {
     match client
@@ -438,27 +438,6 @@ async fn vault_outage_serves_stale_values_and_a_restart_brings_fresh_ones() {
     );
 }
 
-/// Captures what a subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_out_values_stay_masked_in_log_output() {
     use base64::Engine as _;
@@ -477,7 +456,7 @@ async fn rotated_out_values_stay_masked_in_log_output() {
     assert_eq!(new.expose_secret(), "Rot4ted-In-Pa55word-v2");
 
     for json in [false, true] {
-        let out = Captured::default();
+        let out = support::capture::Capture::default();
         let layer = secret_chain::masking::MaskingLayer::builder()
             .known(m.known_secrets().clone())
             .json(json)
@@ -487,7 +466,7 @@ async fn rotated_out_values_stay_masked_in_log_output() {
         let subscriber = tracing_subscriber::registry().with(layer);
         let b64 = base64::engine::general_purpose::STANDARD
             .encode(format!("admin:{}", old.expose_secret()));
-        tracing::subscriber::with_default(subscriber, || {
+        support::capture::with_subscriber(subscriber, || {
             let span = tracing::info_span!("conn", creds = old.expose_secret());
             let _g = span.enter();
             tracing::info!(
@@ -498,7 +477,7 @@ async fn rotated_out_values_stay_masked_in_log_output() {
             tracing::warn!(header = %format!("Basic {b64}"), "retrying with the previous credential");
             tracing::error!(value = ?old.expose_secret(), "debug-formatted");
         });
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let text = out.text();
         assert!(text.lines().count() >= 3, "{text}");
         for leaked in [
             "Rot4ted-Out-Pa55word-v1",

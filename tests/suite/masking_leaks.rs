@@ -2,50 +2,23 @@
 //! `MakeWriter`, as in tracing-subscriber's `tests/ansi_escaping.rs`) and
 //! searched for the secrets that went in.
 
-use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use secret_chain::SecretsManager;
 use secret_chain::detect::RuleSet;
 use secret_chain::masking::{KnownSecrets, MaskingLayer};
-use secret_chain::providers::{BoxFuture, EnvProvider, Provider, SecretValue};
-use secret_chain::{Error, SecretsManager, Version};
-use tracing_subscriber::fmt::MakeWriter;
+use secret_chain::providers::EnvProvider;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for CaptureWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = CaptureWriter;
-    fn make_writer(&'a self) -> CaptureWriter {
-        CaptureWriter(self.0.clone())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).expect("output is UTF-8")
-    }
-}
+use crate::support;
+use crate::support::capture::Capture;
+use crate::support::scripted::Scripted;
 
 /// Runs `f` under a masking subscriber and returns what it wrote.
 fn capture(json: bool, known: Option<Arc<KnownSecrets>>, f: impl FnOnce()) -> String {
-    init_log_bridge();
     let cap = Capture::default();
     let mut b = MaskingLayer::builder().json(json).writer(cap.clone());
     if let Some(k) = known {
@@ -53,7 +26,7 @@ fn capture(json: bool, known: Option<Arc<KnownSecrets>>, f: impl FnOnce()) -> St
     }
     let layer = b.build().expect("layer builds");
     let subscriber = tracing_subscriber::registry().with(layer);
-    tracing::subscriber::with_default(subscriber, f);
+    support::capture::with_subscriber(subscriber, f);
     let out = cap.text();
     assert!(!out.is_empty(), "nothing was logged");
     if json {
@@ -63,14 +36,6 @@ fn capture(json: bool, known: Option<Arc<KnownSecrets>>, f: impl FnOnce()) -> St
         }
     }
     out
-}
-
-/// `log` records go to the current tracing dispatcher.
-fn init_log_bridge() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        tracing_log::LogTracer::init().expect("no other logger in this test binary");
-    });
 }
 
 fn corpus(file: &str) -> Vec<(String, String)> {
@@ -217,27 +182,6 @@ fn corpus_negatives_come_out_unchanged() {
     }
 }
 
-/// A provider whose value changes when the test rotates it.
-#[derive(Debug)]
-struct Rotating(Arc<Mutex<String>>);
-
-impl Provider for Rotating {
-    fn name(&self) -> &str {
-        "rotating"
-    }
-    fn fetch<'a>(
-        &'a self,
-        _name: &'a str,
-        _v: &'a Version,
-    ) -> BoxFuture<'a, Result<SecretValue, Error>> {
-        let v = self.0.lock().unwrap().clone();
-        Box::pin(async move { Ok(SecretValue::text(v)) })
-    }
-    fn list<'a>(&'a self, _prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
-        Box::pin(async { Ok(vec!["svc/key".to_string()]) })
-    }
-}
-
 const API_TOKEN: &str = "Zr9!kQ2#vW7$pL4x-t0ken";
 const DB_DOC: &str = r#"{"user":"svc-orders","password":"pä\"ss\\w0rd-ümlaut"}"#;
 const DB_PASSWORD: &str = "pä\"ss\\w0rd-ümlaut";
@@ -359,16 +303,22 @@ fn cached_values_in_every_encoding_never_survive() {
 #[test]
 fn a_rotated_out_value_stays_masked() {
     let known = Arc::new(KnownSecrets::new());
-    let provider = Arc::new(Mutex::new("old-secret-Value-111".to_string()));
+    let provider = Scripted::new("rotating");
+    provider.set("svc/key", "old-secret-Value-111");
     let manager = SecretsManager::builder()
         .known_secrets(known.clone())
-        .provider(Rotating(provider.clone()))
+        .provider(provider.clone())
         .build()
         .unwrap();
     manager.get_secret_blocking("svc/key").unwrap();
-    *provider.lock().unwrap() = "new-secret-Value-222".to_string();
+    provider.set("svc/key", "new-secret-Value-222");
     manager.refresh();
     manager.get_secret_blocking("svc/key").unwrap();
+    assert_eq!(
+        provider.fetches(),
+        2,
+        "the refresh fetched the rotated value"
+    );
     for json in [false, true] {
         let out = capture(json, Some(known.clone()), || {
             for v in ["old-secret-Value-111", "new-secret-Value-222"] {

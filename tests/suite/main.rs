@@ -1,0 +1,18 @@
+//! The integration suite, as one test binary (each binary would link the
+//! AWS SDK again): the providers against the real moto and OpenBao servers
+//! that `scripts/test` starts on loopback, the resilience behaviour under
+//! faults, and the masking guarantees on captured output.
+//!
+//! Tests that need process-wide state of their own (the global manager, the
+//! global subscriber) live in `tests/process.rs`, a binary of its own.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod aws;
+mod masking_fuzz_smoke;
+mod masking_leaks;
+mod masking_props;
+mod resilience;
+mod servers;
+mod vault;
