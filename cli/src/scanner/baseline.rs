@@ -1,10 +1,14 @@
-//! Accepted findings, stored as fingerprints (never as secret values).
+//! Fingerprints of findings, and the baseline of accepted ones (stored as
+//! fingerprints, never as secret values).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
+
 use super::ScanFinding;
+use super::read::io_reason;
 use secret_chain::{Error, ErrorKind};
 
 const HEADER: &str = "\
@@ -13,6 +17,21 @@ const HEADER: &str = "\
 # fingerprint = sha256(\"secret-chain/v1\\0\" + rule id + \"\\0\" + secret), hex.
 # No secret value is stored here. Delete a line to stop accepting a finding.
 ";
+
+/// The fingerprint of a finding: SHA-256 of a version tag, the rule id and
+/// the secret, in lowercase hex.
+///
+/// The secret cannot be read back from it, but a short or guessable
+/// password can be confirmed by anyone who guesses it: keep baselines as
+/// private as the logs they describe.
+pub fn fingerprint(rule: &str, value: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"secret-chain/v1\0");
+    h.update(rule.as_bytes());
+    h.update(b"\0");
+    h.update(value);
+    hex::encode(h.finalize())
+}
 
 /// A set of accepted findings: `secret-chain scan --baseline FILE` does not
 /// report a finding whose fingerprint is in it.
@@ -45,7 +64,7 @@ impl Baseline {
         let text = std::fs::read(path).map_err(|e| {
             Error::new(
                 ErrorKind::Io,
-                format!("cannot read baseline '{name}': {}", super::io_reason(&e)),
+                format!("cannot read baseline '{name}': {}", io_reason(&e)),
             )
             .with_source(e)
         })?;
@@ -126,7 +145,7 @@ impl Baseline {
         let io = |e: std::io::Error| {
             Error::new(
                 ErrorKind::Io,
-                format!("cannot write baseline '{name}': {}", super::io_reason(&e)),
+                format!("cannot write baseline '{name}': {}", io_reason(&e)),
             )
             .with_source(e)
         };
@@ -156,7 +175,7 @@ mod tests {
 
     #[test]
     fn written_text_parses_back_to_the_same_fingerprints() {
-        let fp = super::super::fingerprint("stripe-key", b"sk_live_abc");
+        let fp = fingerprint("stripe-key", b"sk_live_abc");
         let mut b = Baseline::new();
         b.insert(&finding(&fp));
         let text = b.to_text();

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::read::io_reason;
 use secret_chain::detect::RuleSpec;
 use secret_chain::{Error, ErrorKind};
 
@@ -45,7 +46,7 @@ pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::new(
             ErrorKind::Io,
-            format!("cannot read rules file '{name}': {}", super::io_reason(&e)),
+            format!("cannot read rules file '{name}': {}", io_reason(&e)),
         )
         .with_source(e)
     })?;

@@ -2,8 +2,9 @@
 
 use std::io::{self, Read, Write};
 
+use super::search::find_in_bytes;
 use super::stream::StreamBuf;
-use super::{DEFAULT_MAX_LINE_LEN, LONG_LINE_OVERLAP, find_in_bytes};
+use super::{DEFAULT_MAX_LINE_LEN, LONG_LINE_OVERLAP};
 use secret_chain::detect::{Finding, RuleSet};
 
 /// Counters of one [`redact_stream`] run.
@@ -125,7 +126,8 @@ fn write_masked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scanner::READ_SIZE;
+    use crate::scanner::test_support::{Pieces, pem_log};
+    use crate::scanner::{MASK, READ_SIZE};
 
     const KEY: &str = "sk_live_OGAucWtJGXdfhxnmrl8kc5S6"; // secret-chain:allow
 
@@ -162,5 +164,31 @@ mod tests {
         assert_eq!(out.len(), input.len() - KEY.len() + 4);
         assert!(memchr::memmem::find(&out, KEY.as_bytes()).is_none());
         assert!(memchr::memmem::find(&out, b" **** ").is_some());
+    }
+
+    #[test]
+    fn redact_masks_every_line_of_a_pem_key_split_across_reads() {
+        let (log, body) = pem_log();
+        let begin = log.find("-----BEGIN").unwrap();
+        for cut in [begin + 10, begin + 33, begin + 200, log.len() - 40] {
+            let pieces = Pieces(
+                [
+                    log[..cut].as_bytes().to_vec(),
+                    log[cut..].as_bytes().to_vec(),
+                ]
+                .into(),
+            );
+            let mut out = Vec::new();
+            redact_stream(&RuleSet::builtin(), pieces, &mut out, MASK).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(out.lines().count(), log.lines().count(), "cut at {cut}");
+            for line in body.lines() {
+                assert!(!out.contains(line), "cut at {cut}: a key line is left");
+            }
+            assert!(
+                out.contains("-----BEGIN RSA PRIVATE KEY-----\n****\n****\n"),
+                "cut at {cut}"
+            );
+        }
     }
 }

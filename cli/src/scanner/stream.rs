@@ -7,7 +7,8 @@ use std::io::{self, Read};
 
 use memchr::memmem;
 
-use super::{READ_SIZE, read_some};
+use super::READ_SIZE;
+use super::read::read_some;
 
 /// How far back an open `-----BEGIN ...` block is kept as context.
 pub(super) const PEM_CONTEXT: usize = 64 * 1024;

@@ -1,10 +1,33 @@
-//! Expanding paths into the list of inputs to search.
+//! What a scan takes ([`Input`]), and expanding paths into the list of
+//! inputs to search.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{display_path, open_error};
+use super::read::{display_path, open_error};
 use secret_chain::Error;
+
+/// One input to [`Scanner::scan_inputs`].
+///
+/// [`Scanner::scan_inputs`]: super::Scanner::scan_inputs
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input (`-` on the command line).
+    Stdin,
+    /// A file or a directory (searched recursively).
+    Path(PathBuf),
+}
+
+impl Input {
+    /// `-` is standard input, anything else a path.
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
+    }
+}
 
 /// Directory names never entered while walking.
 const SKIPPED_DIRS: &[&str] = &[".git", "target"];
