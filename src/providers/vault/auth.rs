@@ -1,0 +1,383 @@
+//! The token in use: a static token, or an AppRole session that logs in on
+//! first use, renews at two thirds of its lease and logs in again when it
+//! cannot renew; a 403 on a dead token leads to one re-login shared by every
+//! task that saw it. [`AuthStats`] counts logins and renewals.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use zeroize::Zeroize;
+
+use super::http::{Reply, encode_path, status_error};
+use super::{LOG_TARGET, NAME, VaultProvider};
+use crate::clock::Instant;
+use crate::error::{Error, ErrorKind};
+
+pub(super) enum Auth {
+    Token(Arc<Session>),
+    AppRole {
+        role_id: SecretString,
+        secret_id: SecretString,
+        mount: String,
+    },
+}
+
+/// A token in use and when to refresh it.
+pub(super) struct Session {
+    token: SecretString,
+    /// Bumped on every login or renewal; a 403 re-login only happens if the
+    /// token that was refused is still the current one.
+    generation: u64,
+    /// When to renew or re-login (two thirds of the lease); `None`: never.
+    refresh_at: Option<Instant>,
+    /// When the lease ends; `None`: never.
+    expires_at: Option<Instant>,
+    lease: Duration,
+    renewable: bool,
+}
+
+impl Session {
+    pub(super) fn permanent(token: SecretString) -> Session {
+        Session {
+            token,
+            generation: 0,
+            refresh_at: None,
+            expires_at: None,
+            lease: Duration::ZERO,
+            renewable: false,
+        }
+    }
+
+    fn fresh(&self, now: Instant) -> bool {
+        self.refresh_at.is_none_or(|r| now < r)
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|e| now >= e)
+    }
+}
+
+/// Counters of the provider's authentication work, for diagnostics and
+/// metrics. Never holds a token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthStats {
+    /// AppRole logins done (the first one included).
+    pub logins: u64,
+    /// Successful `auth/token/renew-self` calls.
+    pub renewals: u64,
+}
+
+impl VaultProvider {
+    /// How many AppRole logins and token renewals this provider has done.
+    pub fn auth_stats(&self) -> AuthStats {
+        AuthStats {
+            logins: self.logins.load(Ordering::Relaxed),
+            renewals: self.renewals.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sends an authenticated request. A 403 whose token turns out to be
+    /// dead (expired or revoked) leads to one AppRole re-login and one
+    /// retry; for a static token it is reported as such.
+    pub(super) async fn authed(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+    ) -> Result<Reply, Error> {
+        let session = self.session().await?;
+        let reply = self
+            .send(method.clone(), url, what, Some(&session.token), None)
+            .await?;
+        if reply.status != StatusCode::FORBIDDEN {
+            return Ok(reply);
+        }
+        if self.token_alive(&session.token).await != Some(false) {
+            return Ok(reply); // a real permission problem (or unknown)
+        }
+        match &self.auth {
+            Auth::Token(_) => Err(Error::access_denied(format!(
+                "access denied ({what}; the token is expired or revoked)"
+            ))
+            .with_provider(NAME)),
+            Auth::AppRole { .. } => {
+                tracing::debug!(target: LOG_TARGET, path = what, "token refused as dead; logging in again");
+                let fresh = self.relogin_after(session.generation).await?;
+                self.send(method, url, what, Some(&fresh.token), None).await
+            }
+        }
+    }
+
+    /// `Some(true)` when lookup-self accepts the token, `Some(false)` when it
+    /// refuses it (403), `None` when that cannot be told.
+    async fn token_alive(&self, token: &SecretString) -> Option<bool> {
+        let url = format!("{}/v1/auth/token/lookup-self", self.base);
+        let reply = self
+            .send(
+                Method::GET,
+                &url,
+                "auth/token/lookup-self",
+                Some(token),
+                None,
+            )
+            .await
+            .ok()?;
+        match reply.status {
+            StatusCode::OK => Some(true),
+            StatusCode::FORBIDDEN => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The token to use now: a static token, or the AppRole session,
+    /// renewed or re-acquired when two thirds of its lease have passed.
+    async fn session(&self) -> Result<Arc<Session>, Error> {
+        if let Auth::Token(s) = &self.auth {
+            return Ok(s.clone());
+        }
+        if let Some(s) = self.current_fresh() {
+            return Ok(s);
+        }
+        let _guard = self.refresh.lock().await;
+        if let Some(s) = self.current_fresh() {
+            return Ok(s);
+        }
+        let now = self.clock.now();
+        let current = self.session.read().clone();
+        let next = match &current {
+            Some(s) if s.renewable && !s.expired(now) => match self.renew(s).await {
+                Ok(n) => Ok(n),
+                Err(e) => {
+                    tracing::debug!(target: LOG_TARGET, error = %e, "token renewal failed; logging in again");
+                    self.login().await
+                }
+            },
+            _ => self.login().await,
+        };
+        match next {
+            Ok(n) => {
+                let n = Arc::new(n);
+                *self.session.write() = Some(n.clone());
+                Ok(n)
+            }
+            // Vault is unreachable but the old token has not expired: keep
+            // using it rather than fail early.
+            Err(e) => match current {
+                Some(s) if !s.expired(now) && e.kind() == ErrorKind::Unavailable => Ok(s),
+                _ => Err(e),
+            },
+        }
+    }
+
+    fn current_fresh(&self) -> Option<Arc<Session>> {
+        let s = self.session.read().clone()?;
+        s.fresh(self.clock.now()).then_some(s)
+    }
+
+    /// Logs in again unless another task already did since the session of
+    /// `generation` was refused.
+    async fn relogin_after(&self, generation: u64) -> Result<Arc<Session>, Error> {
+        let _guard = self.refresh.lock().await;
+        if let Some(s) = self.session.read().clone()
+            && s.generation != generation
+        {
+            return Ok(s);
+        }
+        let n = Arc::new(self.login().await?);
+        *self.session.write() = Some(n.clone());
+        Ok(n)
+    }
+
+    async fn login(&self) -> Result<Session, Error> {
+        let Auth::AppRole {
+            role_id,
+            secret_id,
+            mount,
+        } = &self.auth
+        else {
+            return Err(Error::config("AppRole login without AppRole credentials"));
+        };
+        let what = format!("auth/{mount}/login");
+        let url = format!("{}/v1/auth/{}/login", self.base, encode_path(mount));
+        let body = serde_json::to_vec(&serde_json::json!({
+            "role_id": role_id.expose_secret(),
+            "secret_id": secret_id.expose_secret(),
+        }))
+        .map_err(|_| Error::config("cannot encode the AppRole login request"))?;
+        let started = self.clock.now();
+        let reply = self
+            .send(Method::POST, &url, &what, None, Some(body))
+            .await?;
+        match reply.status {
+            StatusCode::OK => {}
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
+                // Vault says "invalid role or secret ID"; should a server ever
+                // echo a credential back, it is cut out here.
+                let why = reply
+                    .errors_summary()
+                    .map(|w| {
+                        w.replace(role_id.expose_secret(), "[role id]")
+                            .replace(secret_id.expose_secret(), "[secret id]")
+                    })
+                    .unwrap_or_else(|| "the role id or secret id was refused".to_owned());
+                return Err(Error::access_denied(format!(
+                    "access denied (AppRole login at {what}: {why})"
+                ))
+                .with_provider(NAME));
+            }
+            StatusCode::NOT_FOUND => {
+                return Err(Error::access_denied(format!(
+                    "access denied (AppRole login at {what}: 404, is AppRole enabled at '{mount}'? set SECRETS_VAULT_APPROLE_MOUNT)"
+                ))
+                .with_provider(NAME));
+            }
+            _ => return Err(status_error(&reply, &what)),
+        }
+        let session = self.session_from_auth(&reply, &what, started, None)?;
+        self.logins.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            target: LOG_TARGET,
+            mount = %mount,
+            lease_secs = session.lease.as_secs(),
+            renewable = session.renewable,
+            "approle login"
+        );
+        Ok(session)
+    }
+
+    async fn renew(&self, current: &Session) -> Result<Session, Error> {
+        let what = "auth/token/renew-self";
+        let url = format!("{}/v1/auth/token/renew-self", self.base);
+        let started = self.clock.now();
+        let reply = self
+            .send(
+                Method::POST,
+                &url,
+                what,
+                Some(&current.token),
+                Some(b"{}".to_vec()),
+            )
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(status_error(&reply, what));
+        }
+        let session = self.session_from_auth(&reply, what, started, Some(current))?;
+        self.renewals.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            target: LOG_TARGET,
+            lease_secs = session.lease.as_secs(),
+            renewable = session.renewable,
+            "token renewed"
+        );
+        Ok(session)
+    }
+
+    /// Reads `auth.client_token`, `auth.lease_duration` and `auth.renewable`
+    /// of a login or renewal answer.
+    fn session_from_auth(
+        &self,
+        reply: &Reply,
+        what: &str,
+        started: Instant,
+        previous: Option<&Session>,
+    ) -> Result<Session, Error> {
+        let bad = || {
+            Error::unavailable(format!(
+                "unavailable ({what}: the answer has no auth block)"
+            ))
+            .with_provider(NAME)
+        };
+        let mut v = reply.json().ok_or_else(bad)?;
+        let auth = v
+            .get_mut("auth")
+            .filter(|a| a.is_object())
+            .ok_or_else(bad)?;
+        let token = match auth.get_mut("client_token").map(Value::take) {
+            Some(Value::String(mut t)) if !t.is_empty() => {
+                let s = SecretString::from(t.as_str());
+                t.zeroize();
+                s
+            }
+            _ => match previous {
+                Some(p) => p.token.clone(),
+                None => return Err(bad()),
+            },
+        };
+        let lease = Duration::from_secs(
+            auth.get("lease_duration")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        );
+        let mut renewable = auth
+            .get("renewable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        // A renewal that grants less than before has hit the token's max TTL:
+        // the next refresh logs in again instead of renewing.
+        if let Some(p) = previous
+            && lease < p.lease
+        {
+            renewable = false;
+        }
+        let (refresh_at, expires_at) = if lease.is_zero() {
+            (None, None)
+        } else {
+            (Some(started + lease * 2 / 3), Some(started + lease))
+        };
+        Ok(Session {
+            token,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+            refresh_at,
+            expires_at,
+            lease,
+            renewable,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+
+    #[test]
+    fn sessions_refresh_at_two_thirds_of_the_lease() {
+        let (clock, mock) = Clock::mock();
+        let p = VaultProvider::builder("http://127.0.0.1:8200")
+            .approle("r", "s")
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let reply = Reply {
+            status: StatusCode::OK,
+            body: br#"{"auth":{"client_token":"tok","lease_duration":30,"renewable":true}}"#
+                .to_vec(),
+        };
+        let s = p
+            .session_from_auth(&reply, "login", clock.now(), None)
+            .unwrap();
+        assert!(s.fresh(clock.now()) && s.renewable);
+        mock.advance(Duration::from_secs(19));
+        assert!(s.fresh(clock.now()));
+        mock.advance(Duration::from_secs(1));
+        assert!(!s.fresh(clock.now()) && !s.expired(clock.now()));
+        mock.advance(Duration::from_secs(10));
+        assert!(s.expired(clock.now()));
+        // A renewal granting less than before has hit the max TTL.
+        let shorter = Reply {
+            status: StatusCode::OK,
+            body: br#"{"auth":{"client_token":"tok","lease_duration":10,"renewable":true}}"#
+                .to_vec(),
+        };
+        let r = p
+            .session_from_auth(&shorter, "renew", clock.now(), Some(&s))
+            .unwrap();
+        assert!(!r.renewable);
+        assert!(r.generation > s.generation);
+    }
+}
