@@ -8,7 +8,9 @@
 //! If the thread cannot be started, the clock is read directly.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+#[cfg(any(test, feature = "test-util"))]
+use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How often the process-wide recent time is refreshed.

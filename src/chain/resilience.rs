@@ -307,7 +307,7 @@ mod tests {
         assert!(b.allow(clock.now(), &p).is_ok());
         assert!(b.on_failure(clock.now(), &p));
         assert_eq!(b.state(clock.now()), BreakerState::Open);
-        let refused = b.allow(clock.now(), &p).err().expect("open refuses");
+        let refused = b.allow(clock.now(), &p).expect_err("open refuses");
         assert_eq!(refused.retry_in, Duration::from_secs(10));
         mock.advance(Duration::from_secs(10));
         assert!(b.allow(clock.now(), &p).is_ok(), "probe goes through");

@@ -197,7 +197,7 @@ mod tests {
                 let i: u64 = name[1..3].parse().unwrap();
                 assert_eq!(
                     f.line,
-                    if i % 3 == 0 { 20_001 } else { 11 },
+                    if i.is_multiple_of(3) { 20_001 } else { 11 },
                     "line in {name}"
                 );
                 order.push(name);

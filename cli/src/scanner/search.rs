@@ -517,8 +517,8 @@ mod tests {
         for cut in [begin + 10, begin + 33, begin + 200, log.len() - 40] {
             let pieces = Pieces(
                 [
-                    log[..cut].as_bytes().to_vec(),
-                    log[cut..].as_bytes().to_vec(),
+                    log.as_bytes()[..cut].to_vec(),
+                    log.as_bytes()[cut..].to_vec(),
                 ]
                 .into(),
             );

@@ -3,7 +3,6 @@
 //! that `scripts/test` starts.
 
 #[path = "../../../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 mod get;

@@ -849,7 +849,7 @@ fn a_multi_line_pem_key_is_reported_once_and_redacted_line_by_line() {
     let red = run(dir.path(), &["redact", "key.log"], None);
     let want = format!(
         "INFO loading key\n-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nINFO done\n", // secret-chain:allow
-        vec!["****"; 6].join("\n")
+        ["****"; 6].join("\n")
     );
     assert_eq!(stdout(&red), want);
 }
