@@ -61,5 +61,6 @@ mod values;
 pub use entropy::shannon_entropy;
 pub use names::is_secret_name;
 pub use placeholder::is_placeholder;
+pub(crate) use placeholder::is_value_word;
 pub use rule::{Finding, RuleId, RuleSpec};
 pub use rule_set::RuleSet;

@@ -78,7 +78,10 @@ pub fn is_placeholder(value: &str) -> bool {
     false
 }
 
-pub(super) fn is_value_word(v: &str) -> bool {
+/// Whether `v` is a word that a setting holds instead of a secret
+/// (`true`, `none`, `required`, `n/a`, ...): the value of a secret-named
+/// key that is one of these is not masked.
+pub(crate) fn is_value_word(v: &str) -> bool {
     const WORDS: &[&str] = &[
         "true",
         "false",

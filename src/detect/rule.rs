@@ -9,6 +9,8 @@ use std::sync::{Arc, OnceLock};
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
+use crate::error::Error;
+
 /// A user rule, as read from the `scan --config` TOML file
 /// (`[[rules]]` tables with `id`, `regex`, `keywords`, `min_entropy`,
 /// `secret_group`).
@@ -30,6 +32,74 @@ pub struct RuleSpec {
     /// The capture group that holds the secret (0 or absent: the whole match).
     #[serde(default)]
     pub secret_group: Option<usize>,
+}
+
+/// The largest compiled size of a user regex: a pattern that needs more is
+/// refused instead of slowing every search down.
+const USER_REGEX_SIZE_LIMIT: usize = 10 << 20;
+
+impl RuleSpec {
+    /// Checks a user rule before it is added: the id is non-empty and uses
+    /// only letters, digits, `-`, `_`, `.` and `/`; the regex compiles
+    /// within the size limit and does not match empty text; `secret_group`
+    /// exists; `min_entropy` is between 0 and 8 bits per character; no
+    /// keyword is empty. [`RuleSet::with_user_rules`](super::RuleSet::with_user_rules)
+    /// runs it on every rule.
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](crate::ErrorKind::Config) error, `rule '<id>': <what>`.
+    pub fn check(&self) -> Result<(), Error> {
+        let id_ok = !self.id.trim().is_empty()
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+        if !id_ok {
+            return Err(Error::config(
+                "rule id must be non-empty and use only letters, digits, '-', '_', '.', '/'",
+            ));
+        }
+        let bad = |what: String| Error::config(format!("rule '{}': {what}", self.id));
+        if self.regex.is_empty() {
+            return Err(bad("regex is empty".into()));
+        }
+        let re = regex::RegexBuilder::new(&self.regex)
+            .size_limit(USER_REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| bad(format!("invalid regex: {}", one_line(&e.to_string()))))?;
+        if re.is_match("") {
+            return Err(bad("regex matches the empty string".into()));
+        }
+        if let Some(g) = self.secret_group
+            && g >= re.captures_len()
+        {
+            return Err(bad(format!(
+                "secret_group = {g} but the regex has {} capture group(s)",
+                re.captures_len() - 1
+            )));
+        }
+        if let Some(h) = self.min_entropy
+            && (!h.is_finite() || !(0.0..=8.0).contains(&h))
+        {
+            return Err(bad(
+                "min_entropy must be between 0 and 8 (bits per character)".into(),
+            ));
+        }
+        if self.keywords.iter().any(|k| k.is_empty()) {
+            return Err(bad("keywords must not be empty strings".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A multi-line message (the regex crate's) on one line.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The name of the rule that produced a [`Finding`].

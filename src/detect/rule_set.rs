@@ -70,9 +70,8 @@ impl RuleSet {
     ///
     /// # Errors
     ///
-    /// A [`Config`](crate::ErrorKind::Config) error naming the rule id when a
-    /// regex does not compile, the id is empty, or `secret_group` names a
-    /// group the regex does not have.
+    /// A [`Config`](crate::ErrorKind::Config) error naming the rule id when
+    /// a rule fails [`RuleSpec::check`] or two rules share an id.
     pub fn with_user_rules(self, rules: Vec<RuleSpec>) -> Result<RuleSet, Error> {
         if rules.is_empty() {
             return Ok(self);
@@ -85,29 +84,22 @@ impl RuleSet {
             all.push(r.clone_rule());
             kws.push(self.keywords_of(i));
         }
-        for spec in rules {
-            if spec.id.trim().is_empty() {
-                return Err(Error::config("a user rule has an empty id"));
-            }
-            let re = Regex::new(&spec.regex).map_err(|e| {
-                Error::config(format!("rule `{}`: the regex does not compile", spec.id))
-                    .with_source(e)
-            })?;
-            let group = spec.secret_group.unwrap_or(0);
-            if group >= re.group_info().group_len(regex_automata::PatternID::ZERO) {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for spec in &rules {
+            spec.check()?;
+            if !seen.insert(spec.id.as_str()) {
                 return Err(Error::config(format!(
-                    "rule `{}`: secret_group {} does not exist in the regex",
-                    spec.id, group
-                )));
-            }
-            if let Some(e) = spec.min_entropy
-                && !(e.is_finite() && e >= 0.0)
-            {
-                return Err(Error::config(format!(
-                    "rule `{}`: min_entropy must be a number >= 0",
+                    "rule '{}': duplicate rule id",
                     spec.id
                 )));
             }
+        }
+        for spec in rules {
+            let re = Regex::new(&spec.regex).map_err(|e| {
+                Error::config(format!("rule '{}': the regex does not compile", spec.id))
+                    .with_source(e)
+            })?;
+            let group = spec.secret_group.unwrap_or(0);
             let keywords: Vec<String> = spec
                 .keywords
                 .iter()
@@ -578,6 +570,52 @@ fn next_char(text: &str, i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_rules_are_checked_strictly_and_ids_must_be_unique() {
+        let spec = |id: &str, regex: &str| RuleSpec {
+            id: id.into(),
+            regex: regex.into(),
+            keywords: vec!["acme_".into()],
+            min_entropy: None,
+            secret_group: None,
+        };
+        let bad = [
+            spec("", "acme_[a-z]{8}"),
+            spec("has space", "acme_[a-z]{8}"),
+            spec("empty-match", "a*"),
+            spec("broken", "acme_[a-z"),
+            RuleSpec {
+                secret_group: Some(1),
+                ..spec("no-group", "acme_[a-z]{8}")
+            },
+            RuleSpec {
+                min_entropy: Some(9.0),
+                ..spec("entropy", "acme_[a-z]{8}")
+            },
+            RuleSpec {
+                keywords: vec![String::new()],
+                ..spec("kw", "acme_[a-z]{8}")
+            },
+        ];
+        for s in bad {
+            let e = RuleSet::empty()
+                .with_user_rules(vec![s.clone()])
+                .unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Config, "{s:?}");
+        }
+        let e = RuleSet::empty()
+            .with_user_rules(vec![
+                spec("twice", "acme_[a-z]{8}"),
+                spec("twice", "acme_[0-9]{8}"),
+            ])
+            .unwrap_err();
+        assert_eq!(e.to_string(), "rule 'twice': duplicate rule id");
+        let ok = RuleSet::empty()
+            .with_user_rules(vec![spec("acme", "acme_[a-z]{8}")])
+            .unwrap();
+        assert!(ok.is_match("key acme_abcdefgh here"));
+    }
     use crate::detect::testing::{secret, spans};
 
     #[test]

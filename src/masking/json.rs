@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::detect::{is_placeholder, is_secret_name};
+use crate::detect::{is_placeholder, is_secret_name, is_value_word};
 use crate::masking::redactor::Redactor;
 
 /// The rewritten line, or `None` when nothing needs masking. A line that is
@@ -102,12 +102,6 @@ pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
     }
     out.push_str(&line[copied..]);
     Some(out)
-}
-
-fn is_value_word(v: &str) -> bool {
-    ["true", "false", "null", "none", "yes", "no"]
-        .iter()
-        .any(|w| v.eq_ignore_ascii_case(w))
 }
 
 /// Index of the closing quote of the string literal opening at `start`.

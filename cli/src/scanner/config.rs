@@ -8,6 +8,10 @@
 //! min_entropy = 3.0        # optional: Shannon entropy (bits/char) of the secret
 //! secret_group = 1         # optional: the capture group that is the secret
 //! ```
+//!
+//! The file's syntax is checked here; each rule is checked by
+//! [`RuleSpec::check`], the same check the library runs on every user rule,
+//! and its errors are given the file and line.
 
 use std::path::Path;
 
@@ -77,60 +81,27 @@ pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error
     for spanned in file.rules {
         let line = line_of(text, spanned.span().start);
         let rule = spanned.into_inner();
-        let bad = |what: String| {
-            Error::config(format!(
-                "rules file '{source}' line {line}: rule '{}': {what}",
-                rule.id
-            ))
-        };
-        if rule.id.trim().is_empty()
-            || !rule
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-        {
-            return Err(Error::config(format!(
-                "rules file '{source}' line {line}: rule id must be non-empty and use only letters, digits, '-', '_', '.', '/'"
-            )));
-        }
-        if !seen.insert(rule.id.clone()) {
-            return Err(bad("duplicate rule id".into()));
-        }
-        if rule.regex.is_empty() {
-            return Err(bad("regex is empty".into()));
-        }
-        let re = regex::RegexBuilder::new(&rule.regex)
-            .size_limit(10 << 20)
-            .build()
-            .map_err(|e| bad(format!("invalid regex: {}", one_line(&e.to_string()))))?;
-        if re.is_match("") {
-            return Err(bad("regex matches the empty string".into()));
-        }
-        if let Some(g) = rule.secret_group
-            && g >= re.captures_len()
-        {
-            return Err(bad(format!(
-                "secret_group = {g} but the regex has {} capture group(s)",
-                re.captures_len() - 1
-            )));
-        }
-        if let Some(h) = rule.min_entropy
-            && (!h.is_finite() || !(0.0..=8.0).contains(&h))
-        {
-            return Err(bad(
-                "min_entropy must be between 0 and 8 (bits per character)".into(),
-            ));
-        }
-        if rule.keywords.iter().any(|k| k.is_empty()) {
-            return Err(bad("keywords must not be empty strings".into()));
-        }
-        out.push(RuleSpec {
+        let spec = RuleSpec {
             id: rule.id,
             regex: rule.regex,
             keywords: rule.keywords,
             min_entropy: rule.min_entropy,
             secret_group: rule.secret_group,
-        });
+        };
+        let at = |e: Error| {
+            Error::config(format!(
+                "rules file '{source}' line {line}: {}",
+                e.message()
+            ))
+        };
+        spec.check().map_err(at)?;
+        if !seen.insert(spec.id.clone()) {
+            return Err(at(Error::config(format!(
+                "rule '{}': duplicate rule id",
+                spec.id
+            ))));
+        }
+        out.push(spec);
     }
     Ok(out)
 }
@@ -142,14 +113,6 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -88,8 +88,10 @@ pub use walk::Input;
 /// The inline marker that keeps a line out of the report.
 pub const ALLOW_MARKER: &str = "secret-chain:allow";
 
-/// What replaces a secret in excerpts and in [`redact_stream`]'s output.
-pub const MASK: &str = "****";
+/// What replaces a secret in excerpts and in `redact` output by default:
+/// the library's mask, so that the scanner and the masking layer print the
+/// same thing.
+pub use secret_chain::masking::DEFAULT_MASK as MASK;
 
 /// Default maximum line length searched in one piece (1 MiB).
 pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
