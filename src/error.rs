@@ -73,6 +73,7 @@ impl fmt::Display for ErrorKind {
 }
 
 /// One provider's answer for one secret, kept in a chain error.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderOutcome {
     /// The provider's name (`aws`, `vault`, `env`, or a custom name).

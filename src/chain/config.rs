@@ -65,6 +65,7 @@ impl FromStr for ProviderKind {
 }
 
 /// Settings read from the environment. See the README's configuration table.
+#[non_exhaustive]
 #[derive(Clone)]
 pub struct Config {
     /// Providers in fallback order (`SECRETS_PROVIDERS` / `SECRETS_BACKEND`).

@@ -127,6 +127,7 @@ impl fmt::Display for RuleId {
 
 /// One credential found in a text: the byte span of the secret part only
 /// (for `password=hunter22` just `hunter22`).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The rule that matched.

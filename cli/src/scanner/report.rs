@@ -9,6 +9,7 @@ use secret_chain::Error;
 /// replaced by [`MASK`], and the fingerprint is a SHA-256 digest.
 ///
 /// [`MASK`]: super::MASK
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ScanFinding {
     /// The input's name: the path as given or found while walking, or
@@ -63,6 +64,7 @@ pub enum ScanEvent {
 }
 
 /// Counters of one scan.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanSummary {
     /// Inputs searched (files and streams, binary ones excluded).
