@@ -224,3 +224,24 @@ impl SecretsManagerBuilder {
         Ok(SecretsManager::from_builder(self))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::test_support::env;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn builder_refuses_an_empty_chain_and_duplicate_names() {
+        assert_eq!(
+            SecretsManager::builder().build().unwrap_err().kind(),
+            ErrorKind::Config
+        );
+        let e = SecretsManager::builder()
+            .provider(env(&[]))
+            .provider(env(&[]))
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("'env'"), "{e}");
+    }
+}

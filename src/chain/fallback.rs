@@ -1,0 +1,310 @@
+//! Fallback order and the aggregated error.
+//!
+//! The providers are tried in chain order, each through
+//! [one attempt](super::attempt). "Not found", "unavailable" and (by
+//! default) "access denied" move on to the next provider; any other error
+//! stops the chain. When every provider misses, the error lists each
+//! provider's answer in order, and its kind says what the answers add up
+//! to (`aggregate_kind`).
+
+use secrecy::ExposeSecret;
+
+use super::SecretsManager;
+use super::attempt::outcome;
+use super::path::{self, Resolved, SecretPath};
+use crate::error::{Error, ErrorKind, ProviderOutcome};
+use crate::providers::{SecretValue, Version};
+
+impl SecretsManager {
+    /// Tries each provider in order; returns the index of the one that
+    /// answered and the resolved value.
+    pub(super) async fn fetch_chain(
+        &self,
+        parsed: &SecretPath<'_>,
+        path: &str,
+        version: &Version,
+    ) -> Result<(usize, Resolved), Error> {
+        let mut outcomes: Vec<ProviderOutcome> = Vec::new();
+        for (i, p) in self.inner.providers.iter().enumerate() {
+            if let Some(skipped) = self.circuit_open(i, p.as_ref()) {
+                outcomes.push(skipped);
+                continue;
+            }
+            match self
+                .call_provider(i, p.as_ref(), parsed.name, path, version)
+                .await
+            {
+                Ok(value) => {
+                    self.register_value(&value);
+                    // A selected field or a one-key document's value differs
+                    // from the raw value (non-string JSON fields are not
+                    // among the registry's field values); a plain value was
+                    // just registered.
+                    let derived =
+                        parsed.field.is_some() || matches!(value, SecretValue::Document(_));
+                    let resolved = path::resolve(value, parsed, path, p.name())?;
+                    if let (true, Resolved::Text(s)) = (derived, &resolved) {
+                        self.register(s.expose_secret());
+                    }
+                    return Ok((i, resolved));
+                }
+                Err(e) => {
+                    let kind = e.kind();
+                    if kind == ErrorKind::AccessDenied {
+                        tracing::warn!(
+                            path,
+                            provider = p.name(),
+                            error = %e,
+                            "provider denied access to the secret"
+                        );
+                    }
+                    outcomes.push(outcome(p.name(), &e));
+                    let stop = !kind.falls_through()
+                        || (kind == ErrorKind::AccessDenied
+                            && self.inner.settings.stop_on_access_denied);
+                    if stop {
+                        return Err(chain_error(path, kind, outcomes).with_provider(p.name()));
+                    }
+                }
+            }
+        }
+        let kind = aggregate_kind(&outcomes);
+        Err(chain_error(path, kind, outcomes))
+    }
+
+    /// The body of [`list_secrets`](Self::list_secrets): every provider is
+    /// asked; the listing fails only when every one of them fails.
+    pub(super) async fn list_union(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let mut names = Vec::new();
+        let mut outcomes = Vec::new();
+        let mut any_ok = false;
+        for p in &self.inner.providers {
+            match p.list(prefix).await {
+                Ok(found) => {
+                    any_ok = true;
+                    names.extend(found);
+                }
+                Err(e) => {
+                    tracing::warn!(provider = p.name(), error = %e, "listing secrets failed");
+                    outcomes.push(outcome(p.name(), &e));
+                }
+            }
+        }
+        if !any_ok {
+            let kind = aggregate_kind(&outcomes);
+            return Err(Error::new(
+                kind,
+                format!(
+                    "cannot list secrets under '{prefix}': {}",
+                    join_outcomes(&outcomes)
+                ),
+            )
+            .with_outcomes(outcomes));
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+/// Whether `e` says that every provider answered "not found".
+pub(super) fn is_missing_everywhere(e: &Error) -> bool {
+    e.kind() == ErrorKind::NotFound && e.outcomes().iter().all(|o| o.kind == ErrorKind::NotFound)
+}
+
+/// The kind of a chain failure: not found if any provider said so; access
+/// denied if every provider denied; otherwise unavailable.
+fn aggregate_kind(outcomes: &[ProviderOutcome]) -> ErrorKind {
+    if outcomes.iter().any(|o| o.kind == ErrorKind::NotFound) {
+        ErrorKind::NotFound
+    } else if !outcomes.is_empty() && outcomes.iter().all(|o| o.kind == ErrorKind::AccessDenied) {
+        ErrorKind::AccessDenied
+    } else if outcomes.iter().all(|o| o.kind.falls_through()) {
+        ErrorKind::Unavailable
+    } else {
+        outcomes.last().map_or(ErrorKind::NotFound, |o| o.kind)
+    }
+}
+
+fn join_outcomes(outcomes: &[ProviderOutcome]) -> String {
+    outcomes
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn chain_error(path: &str, kind: ErrorKind, outcomes: Vec<ProviderOutcome>) -> Error {
+    let msg = format!("secret '{path}' {kind}: {}", join_outcomes(&outcomes));
+    Error::new(kind, msg).with_outcomes(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use secrecy::ExposeSecret;
+
+    use crate::chain::SecretsManager;
+    use crate::chain::test_support::{Scripted, env, rt};
+    use crate::error::{Error, ErrorKind};
+    use crate::providers::SecretValue;
+
+    #[test]
+    fn first_provider_that_has_the_secret_answers() {
+        let (a, a_calls) = Scripted::new("aws", |_| Ok(SecretValue::text("from-aws-123")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("DATABASE_URL", "from-env-123")]))
+            .build()
+            .unwrap();
+        let v = rt().block_on(m.get_secret("database/url")).unwrap();
+        assert_eq!(v.expose_secret(), "from-aws-123");
+        assert_eq!(a_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn not_found_moves_to_next_provider() {
+        let (a, _) = Scripted::new("aws", |_| Err(Error::not_found("not found")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("DATABASE_URL", "from-env-123")]))
+            .build()
+            .unwrap();
+        let v = rt().block_on(m.get_secret("database/url")).unwrap();
+        assert_eq!(v.expose_secret(), "from-env-123");
+    }
+
+    #[test]
+    fn unavailable_moves_to_next_provider() {
+        let (a, _) = Scripted::new("aws", |_| {
+            Err(Error::unavailable("unavailable (connection refused)"))
+        });
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("DATABASE_URL", "from-env-123")]))
+            .build()
+            .unwrap();
+        assert!(rt().block_on(m.get_secret("database/url")).is_ok());
+    }
+
+    #[test]
+    fn aggregated_error_lists_every_provider_in_order() {
+        let (a, _) = Scripted::new("aws", |_| Err(Error::not_found("not found")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[]))
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("database/url")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            e.to_string(),
+            "secret 'database/url' not found: aws: not found; env: not found (DATABASE_URL)"
+        );
+        let names: Vec<_> = e.outcomes().iter().map(|o| o.provider.as_str()).collect();
+        assert_eq!(names, ["aws", "env"]);
+    }
+
+    #[test]
+    fn all_unavailable_is_unavailable_and_all_denied_is_denied() {
+        let (a, _) = Scripted::new("aws", |_| Err(Error::unavailable("unavailable (timeout)")));
+        let (v, _) = Scripted::new("vault", |_| {
+            Err(Error::access_denied("access denied (403)"))
+        });
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(v)
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("x/y")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(
+            e.to_string()
+                .contains("aws: unavailable (timeout); vault: access denied (403)"),
+            "{e}"
+        );
+
+        let (v, _) = Scripted::new("vault", |_| {
+            Err(Error::access_denied("access denied (403)"))
+        });
+        let m = SecretsManager::builder().provider(v).build().unwrap();
+        assert_eq!(
+            rt().block_on(m.get_secret("x")).unwrap_err().kind(),
+            ErrorKind::AccessDenied
+        );
+    }
+
+    #[test]
+    fn access_denied_moves_on_by_default_and_can_stop_the_chain() {
+        let denied = |_: &str| {
+            Err(Error::access_denied(
+                "access denied (AccessDeniedException)",
+            ))
+        };
+        let (a, _) = Scripted::new("aws", denied);
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("K", "env-value-1")]))
+            .build()
+            .unwrap();
+        assert!(rt().block_on(m.get_secret("k")).is_ok());
+
+        let (a, _) = Scripted::new("aws", denied);
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(env(&[("K", "env-value-1")]))
+            .stop_on_access_denied(true)
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("k")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AccessDenied);
+        assert_eq!(e.outcomes().len(), 1);
+        assert_eq!(e.provider(), Some("aws"));
+    }
+
+    #[test]
+    fn field_paths_select_from_json_for_any_provider() {
+        let (a, _) = Scripted::new("custom", |_| {
+            Ok(SecretValue::text(
+                r#"{"user":"app","password":"pw-abcdef"}"#,
+            ))
+        });
+        let m = SecretsManager::builder().provider(a).build().unwrap();
+        let rt = rt();
+        assert_eq!(
+            rt.block_on(m.get_secret("db#password"))
+                .unwrap()
+                .expose_secret(),
+            "pw-abcdef"
+        );
+        let e = rt.block_on(m.get_secret("db#missing")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidJson);
+        assert!(
+            e.to_string().contains("'missing'") && e.to_string().contains("db#missing"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("pw-abcdef"));
+    }
+
+    #[test]
+    fn list_is_the_sorted_union_and_survives_one_failing_provider() {
+        let (a, _) = Scripted::new("aws", |_| Ok(SecretValue::text("x")));
+        let (b, _) = Scripted::new("vault", |_| Ok(SecretValue::text("x")));
+        let (c, _) = Scripted::new("broken", |_| Err(Error::unavailable("unavailable")));
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(b)
+            .provider(c)
+            .build()
+            .unwrap();
+        assert_eq!(
+            rt().block_on(m.list_secrets("")).unwrap(),
+            ["aws/b", "shared/a", "vault/b"]
+        );
+        let (c, _) = Scripted::new("broken", |_| Err(Error::unavailable("unavailable")));
+        let m = SecretsManager::builder().provider(c).build().unwrap();
+        let e = rt().block_on(m.list_secrets("")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+    }
+}
