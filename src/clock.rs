@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How often the process-wide recent time is refreshed.
-pub const RECENT_RESOLUTION: Duration = Duration::from_millis(2);
+pub(crate) const RECENT_RESOLUTION: Duration = Duration::from_millis(2);
 
 /// Starts the upkeep thread once per process; true when it runs.
 fn upkeep_running() -> bool {

@@ -50,8 +50,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-pub mod chain;
-pub mod clock;
+mod chain;
+mod clock;
 pub mod detect;
 mod error;
 pub mod masking;
@@ -63,8 +63,8 @@ pub use chain::global::{
     try_global,
 };
 pub use chain::{
-    BreakerState, Config, ProviderHealth, ProviderKind, ProviderStats, SecretsManager,
-    SecretsManagerBuilder, Stats,
+    AUDIT_TARGET, BreakerState, Config, ProviderHealth, ProviderKind, ProviderStats,
+    SecretsManager, SecretsManagerBuilder, Stats,
 };
 pub use clock::Clock;
 #[cfg(feature = "test-util")]

@@ -68,9 +68,11 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn venv_bin(var: &str, name: &str, package: &str) -> PathBuf {
-    let bin = env(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin").join(name));
+    let bin = env(var).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".venv/bin")
+            .join(name)
+    });
     assert!(
         bin.exists(),
         "{} does not exist: run `scripts/test` once (it installs {package} into .venv)",

@@ -21,7 +21,7 @@ use crate::providers::{EnvProvider, Provider};
 use crate::settings::Settings;
 
 /// Default cache TTL (`SECRETS_CACHE_TTL`): 300 seconds.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// A backend that `SECRETS_PROVIDERS` can name.
 #[non_exhaustive]

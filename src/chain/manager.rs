@@ -92,6 +92,7 @@ impl fmt::Debug for SecretsManager {
 }
 
 /// One provider's answer to a health check.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ProviderHealth {
     /// The provider's name.

@@ -47,10 +47,11 @@
 //!   the [`ErrorKind::BlockingInRuntime`](crate::ErrorKind::BlockingInRuntime)
 //!   check.
 //!
-//! Around them: `builder.rs` ([`SecretsManagerBuilder`]), [`config`]
-//! (settings from the environment), `cache.rs` (the TTL cache, lock-free
-//! on reads), `path.rs` (`name#field` paths and field selection),
-//! [`resilience`] (the circuit breaker, the retry policy and the counters)
+//! Around them: `builder.rs` ([`SecretsManagerBuilder`]), `config.rs`
+//! ([`Config`]: the chain's settings from the environment), `cache.rs` (the
+//! TTL cache, lock-free on reads), `path.rs` (`name#field` paths and field
+//! selection), `resilience.rs` (the circuit breaker, the retry policy and
+//! the counters behind [`Stats`])
 //! and `global.rs` (the process-wide manager behind [`crate::get_secret`]).
 
 // First, so that the docs list its methods before the blocking twins.
@@ -66,10 +67,10 @@ mod register;
 
 mod builder;
 mod cache;
-pub mod config;
+mod config;
 pub(crate) mod global;
 pub(crate) mod path;
-pub mod resilience;
+mod resilience;
 #[cfg(test)]
 mod test_support;
 

@@ -11,25 +11,25 @@ use parking_lot::Mutex;
 use crate::clock::Instant;
 
 /// Default TTL jitter: entries live 90-100 % of the TTL.
-pub const DEFAULT_TTL_JITTER: f64 = 0.1;
+pub(crate) const DEFAULT_TTL_JITTER: f64 = 0.1;
 /// Default `SECRETS_MAX_STALE`: serve a stale value for up to an hour past
 /// its expiry while its provider is unavailable.
-pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
 /// Default `SECRETS_NEGATIVE_TTL`: remember "not found" for 30 seconds.
-pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
 /// Default `SECRETS_RETRIES`: retries of an unavailable provider per fetch.
-pub const DEFAULT_RETRIES: u32 = 2;
+pub(crate) const DEFAULT_RETRIES: u32 = 2;
 /// Default `SECRETS_RETRY_BASE_MS`: first backoff, doubled per retry.
-pub const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(50);
+pub(crate) const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(50);
 /// Default retry budget: retries stop once a fetch has spent this long.
-pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(2);
 /// Default `SECRETS_BREAKER_THRESHOLD`: consecutive failures that open it.
-pub const DEFAULT_BREAKER_THRESHOLD: u32 = 5;
+pub(crate) const DEFAULT_BREAKER_THRESHOLD: u32 = 5;
 /// Default `SECRETS_BREAKER_COOLDOWN`: how long an open breaker skips.
-pub const DEFAULT_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
 /// Default minimum interval between two refetches of one key after
 /// [`SecretsManager::credential_rejected`](crate::SecretsManager::credential_rejected).
-pub const DEFAULT_REJECT_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_REJECT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// The state of a provider's circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
