@@ -10,7 +10,6 @@
 //!   integration; [`install_with`] sets the global subscriber up in one
 //!   call ([`crate::install`] does it with the global manager's registry).
 //! - [`mask_secret`], [`mask_json`]: helpers for values you print yourself.
-
 //!
 //! # Example
 //!

@@ -44,11 +44,13 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use crate::error::Error;
 
 #[cfg(feature = "aws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub mod aws;
 #[cfg(any(feature = "aws", feature = "vault"))]
 mod endpoint;
 pub mod env;
 #[cfg(feature = "vault")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
 pub mod vault;
 
 pub use env::EnvProvider;
