@@ -4,10 +4,11 @@
 //! `_` and upper-casing: `database/url` is `DATABASE_URL`
 //! ([`env_var_name`]). The process environment wins over the file.
 //!
-//! The `.env` file is parsed with dotenvy into a map; the process
-//! environment is never modified. A malformed line is reported with the file
-//! name and the line number, never with the line's content (which may hold
-//! a secret).
+//! The `.env` file is parsed into a map with python-dotenv 1.2's grammar
+//! (`super::dotenv`: `$$` and `$VAR` stay literal, `${VAR}` expands); the
+//! process environment is never modified. A malformed line is reported with
+//! the file name and the line number, never with the line's content (which
+//! may hold a secret).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -132,7 +133,9 @@ impl EnvProvider {
     /// [`ErrorKind::Config`] naming the file and line for a malformed line,
     /// [`ErrorKind::Io`] when it cannot be read.
     pub fn with_env_file(mut self, path: &Path) -> Result<Self, Error> {
-        self.file = parse_env_file(path)?;
+        let vars = &self.vars;
+        let env = |k: &str| vars.get(k).map(|v| v.expose_secret().to_owned());
+        self.file = parse_env_file(path, &env)?;
         self.file_path = Some(path.to_path_buf());
         Ok(self)
     }
@@ -210,77 +213,124 @@ impl Provider for EnvProvider {
     }
 }
 
-/// Parses a `.env` file into a map with dotenvy.
+/// The largest `.env` file read: it holds settings, not data, and a
+/// mistaken `SECRETS_ENV_FILE=/dev/zero` must not fill memory.
+pub const MAX_ENV_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads and parses a `.env` file (see [`super::dotenv`] for the grammar,
+/// python-dotenv 1.2's); `env` looks up process variables for `${VAR}`.
+/// An undefined `${VAR}` reads as empty and logs one warning naming the
+/// file, the line and the variable, never a value.
 ///
 /// # Errors
 ///
 /// [`ErrorKind::Config`] with the file name and the line number of the first
-/// malformed line, never the line's content; [`ErrorKind::Io`] when the file
-/// cannot be read.
-pub fn parse_env_file(path: &Path) -> Result<HashMap<String, SecretString>, Error> {
-    let content = std::fs::read(path).map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot read env file '{}'", path.display()),
-        )
-        .with_source(e)
-    })?;
-    parse_env_bytes(&content, &path.display().to_string())
+/// malformed line, never the line's content, or when the file is larger than
+/// [`MAX_ENV_FILE_BYTES`]; [`ErrorKind::Io`] when the file cannot be read or
+/// is not UTF-8.
+pub(crate) fn parse_env_file(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<HashMap<String, SecretString>, Error> {
+    use std::io::Read;
+    let origin = path.display().to_string();
+    let read_error = |e: std::io::Error| {
+        Error::new(ErrorKind::Io, format!("cannot read env file '{origin}'")).with_source(e)
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut content = Vec::new();
+    file.take(MAX_ENV_FILE_BYTES + 1)
+        .read_to_end(&mut content)
+        .map_err(read_error)?;
+    if content.len() as u64 > MAX_ENV_FILE_BYTES {
+        return Err(Error::config(format!(
+            "env file '{origin}' is larger than {} MiB; a .env file holds settings, not data",
+            MAX_ENV_FILE_BYTES >> 20
+        )));
+    }
+    parse_env_bytes(&content, &origin, env)
 }
 
-/// Parses `.env` content; `origin` names it in errors.
+/// Parses `.env` text as python-dotenv 1.2 reads it (see the module docs):
+/// the values it defines, each key once (its last binding wins; a bare
+/// `KEY` line removes it), in the order of those bindings. `env` looks up process variables for `${VAR}`;
+/// `origin` names the text in errors and warnings.
+///
+/// ```
+/// use secrecy::ExposeSecret;
+/// let got = secret_chain::providers::env::parse_env_text(
+///     "DB_PASS=pa$$w0rd\nURL=postgres://${DB_USER:-app}@db/app # comment\n",
+///     ".env",
+///     &|_| None,
+/// )?;
+/// assert_eq!(got[0].0, "DB_PASS");
+/// assert_eq!(got[0].1.expose_secret(), "pa$$w0rd");
+/// assert_eq!(got[1].1.expose_secret(), "postgres://app@db/app");
+/// # Ok::<(), secret_chain::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ErrorKind::Config`] naming `origin` and the line of the first
+/// malformed binding, never its content.
+pub fn parse_env_text(
+    text: &str,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, SecretString)>, Error> {
+    Ok(
+        super::dotenv::final_values(parse_bindings(text, origin, env)?)
+            .into_iter()
+            .map(|(k, v)| (k, SecretString::from(v)))
+            .collect(),
+    )
+}
+
+fn parse_bindings(
+    text: &str,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<super::dotenv::Binding>, Error> {
+    let parsed = super::dotenv::parse(text, env).map_err(|e| {
+        Error::config(format!(
+            "malformed line {} in env file '{origin}': {} (the line is not shown because it may hold a secret)",
+            e.line, e.what
+        ))
+    })?;
+    for u in &parsed.undefined {
+        tracing::warn!(
+            file = origin,
+            line = u.line,
+            variable = %u.var,
+            "${{{}}} in the env file is not defined: it reads as empty",
+            u.var
+        );
+    }
+    Ok(parsed.bindings)
+}
+
+/// Parses `.env` content; `origin` names it in errors and warnings.
 pub(crate) fn parse_env_bytes(
     content: &[u8],
     origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<HashMap<String, SecretString>, Error> {
-    let mut map = HashMap::new();
-    for item in dotenvy::from_read_iter(content) {
-        match item {
-            Ok((k, v)) => {
-                map.insert(k, SecretString::from(v));
-            }
-            Err(dotenvy::Error::LineParse(line, _)) => {
-                let line_no = line_number_of(content, &line);
-                // dotenvy's error holds the whole line: never let it escape.
-                drop(line);
-                let at = match line_no {
-                    Some(n) => format!("line {n}"),
-                    None => "a line".to_owned(),
-                };
-                return Err(Error::config(format!(
-                    "malformed {at} in env file '{origin}' (expected KEY=VALUE; the line is not shown because it may hold a secret)"
-                )));
-            }
-            Err(dotenvy::Error::Io(e)) => {
-                let what = if e.kind() == std::io::ErrorKind::InvalidData {
-                    "is not valid UTF-8"
-                } else {
-                    "cannot be read"
-                };
-                return Err(
-                    Error::new(ErrorKind::Io, format!("env file '{origin}' {what}"))
-                        .with_source(std::io::Error::new(e.kind(), what)),
-                );
-            }
-            Err(_) => {
-                return Err(Error::config(format!(
-                    "env file '{origin}' could not be parsed (a substitution failed)"
-                )));
-            }
-        }
-    }
-    Ok(map)
-}
-
-fn line_number_of(content: &[u8], logical_line: &str) -> Option<usize> {
-    let needle = logical_line.trim_end_matches(['\n', '\r']);
-    let needle = needle.lines().next().unwrap_or(needle);
-    if needle.is_empty() {
-        return None;
-    }
-    let hay = std::str::from_utf8(content).ok()?;
-    let pos = hay.find(needle)?;
-    Some(hay[..pos].bytes().filter(|&b| b == b'\n').count() + 1)
+    let text = std::str::from_utf8(content).map_err(|e| {
+        let line = content[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        let what = format!("is not valid UTF-8 (line {line})");
+        Error::new(ErrorKind::Io, format!("env file '{origin}' {what}"))
+            .with_source(std::io::Error::new(std::io::ErrorKind::InvalidData, what))
+    })?;
+    Ok(
+        super::dotenv::final_values(parse_bindings(text, origin, env)?)
+            .into_iter()
+            .map(|(k, v)| (k, SecretString::from(v)))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -339,7 +389,7 @@ mod tests {
     #[test]
     fn malformed_line_names_file_and_line_but_not_content() {
         let content = b"GOOD=1\n# comment\nOTHER=two\nthis is not valid s3cr3t-P4ss\nLATER=x\n";
-        let e = parse_env_bytes(content, "prod.env").unwrap_err();
+        let e = parse_env_bytes(content, "prod.env", &|_| None).unwrap_err();
         let msg = e.to_string();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(msg.contains("line 4"), "{msg}");
@@ -351,7 +401,7 @@ mod tests {
     #[test]
     fn unterminated_quote_is_an_error_without_content() {
         let content = b"A=1\nB=\"unterminated hunter2-value\n";
-        let e = parse_env_bytes(content, ".env").unwrap_err();
+        let e = parse_env_bytes(content, ".env", &|_| None).unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
         assert!(e.to_string().contains("line 2"), "{e}");
     }
@@ -359,7 +409,7 @@ mod tests {
     #[test]
     fn quotes_comments_and_export_are_parsed() {
         let content = b"export A=plain\nB='single # not comment'\nC=\"double\\nline\"\n# x=y\nD=val # trailing\n";
-        let m = parse_env_bytes(content, ".env").unwrap();
+        let m = parse_env_bytes(content, ".env", &|_| None).unwrap();
         assert_eq!(m["A"].expose_secret(), "plain");
         assert_eq!(m["B"].expose_secret(), "single # not comment");
         assert_eq!(m["C"].expose_secret(), "double\nline");
@@ -368,8 +418,71 @@ mod tests {
     }
 
     #[test]
+    fn python_dotenv_values_read_the_same() {
+        let content = "\u{feff}DB_PASS=pa$$w0rd-x\nQ=\"pa$w0rd-x\"\nC=$UNDEFINED\nAPI_CONFIG={\"key\":\"k-1\"}\nU=${HOST_NAME}-${NOPE:-d}\n";
+        let env = |k: &str| (k == "HOST_NAME").then(|| "h1".to_owned());
+        let m = parse_env_bytes(content.as_bytes(), ".env", &env).unwrap();
+        assert_eq!(m["DB_PASS"].expose_secret(), "pa$$w0rd-x");
+        assert_eq!(m["Q"].expose_secret(), "pa$w0rd-x");
+        assert_eq!(m["C"].expose_secret(), "$UNDEFINED");
+        assert_eq!(m["API_CONFIG"].expose_secret(), r#"{"key":"k-1"}"#);
+        assert_eq!(m["U"].expose_secret(), "h1-d");
+    }
+
+    #[test]
+    fn an_undefined_variable_warns_with_file_line_and_name_but_no_value() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let sub = tracing_subscriber::fmt()
+            .with_writer({
+                let b = buf.clone();
+                move || b.clone()
+            })
+            .with_ansi(false)
+            .finish();
+        let m = tracing::subscriber::with_default(sub, || {
+            parse_env_bytes(b"A=s3cr3t-val\nB=${A}-${NOT_SET}\n", "app.env", &|_| None).unwrap()
+        });
+        assert_eq!(m["B"].expose_secret(), "s3cr3t-val-");
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(
+            out.contains("app.env") && out.contains("line=2") && out.contains("NOT_SET"),
+            "{out}"
+        );
+        assert!(!out.contains("s3cr3t"), "{out}");
+    }
+
+    #[test]
+    fn a_huge_env_file_is_refused_naming_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("big.env");
+        let line = "K=v\n".repeat((MAX_ENV_FILE_BYTES / 4 + 1) as usize);
+        std::fs::write(&f, line).unwrap();
+        let e = EnvProvider::from_vars(Vec::<(String, String)>::new())
+            .with_env_file(&f)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(
+            e.to_string().contains("larger than 4 MiB") && e.to_string().contains("big.env"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn invalid_utf8_file_is_a_clear_error() {
-        let e = parse_env_bytes(b"A=\xff\xfe\n", "bin.env").unwrap_err();
+        let e = parse_env_bytes(b"A=\xff\xfe\n", "bin.env", &|_| None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Io);
         assert!(e.to_string().contains("bin.env"));
     }

@@ -46,6 +46,7 @@ use crate::error::Error;
 #[cfg(feature = "aws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub mod aws;
+mod dotenv;
 #[cfg(any(feature = "aws", feature = "vault"))]
 mod endpoint;
 pub mod env;

@@ -10,6 +10,7 @@
 mod support;
 
 mod aws;
+mod dotenv_compat;
 mod layout;
 mod masking_fuzz_smoke;
 mod masking_leaks;
