@@ -114,11 +114,14 @@ struct Inner {
 impl Error {
     /// A new error of `kind` with a message. The message must not hold a
     /// secret value: name the path, the setting or the provider instead.
+    /// Control characters in it (from a path, a file name or an argument
+    /// echoed back) are escaped (`\u{1b}`, `\n`), so an error stays one
+    /// line and cannot drive the terminal it is printed on.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             inner: Arc::new(Inner {
                 kind,
-                message: message.into(),
+                message: escape_controls(message.into()),
                 provider: None,
                 outcomes: Vec::new(),
                 source: None,
@@ -238,6 +241,23 @@ impl std::error::Error for Error {
 /// A `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `s` with every control character escaped as Rust writes it (`\n`,
+/// `\u{1b}`); unchanged (not copied) when it has none.
+pub(crate) fn escape_controls(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Describes a serde_json error without its message, which can quote input.
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
@@ -280,6 +300,14 @@ mod tests {
         assert!(ErrorKind::AccessDenied.falls_through());
         assert!(!ErrorKind::InvalidJson.falls_through());
         assert!(!ErrorKind::Config.falls_through());
+    }
+
+    #[test]
+    fn control_characters_in_a_message_are_escaped() {
+        let e = Error::not_found("not found (x\u{1b}[31mRED\nforged line)");
+        assert_eq!(e.to_string(), "not found (x\\u{1b}[31mRED\\nforged line)");
+        assert!(!format!("{e:?}").contains('\u{1b}'));
+        assert_eq!(e.message().lines().count(), 1);
     }
 
     #[test]

@@ -126,38 +126,34 @@ pub fn mask_json(value: &mut serde_json::Value) {
     mask_json_with(default_redactor(), value);
 }
 
+/// Walks the value with a stack of its own, not by recursion: a value
+/// nested 100,000 levels deep (which serde_json's parser refuses, but code
+/// can build) must not overflow the thread's stack.
 fn mask_json_with(r: &Redactor, value: &mut serde_json::Value) {
     use serde_json::Value;
-    match value {
-        Value::String(s) => {
-            if let std::borrow::Cow::Owned(new) = r.redact(s) {
-                *s = new;
+    // `true`: under a secret-named key, where scalars are masked whole
+    // (empty strings, booleans, null and placeholders kept) and an object
+    // is walked as usual.
+    let mut stack: Vec<(&mut Value, bool)> = vec![(value, false)];
+    while let Some((v, secret)) = stack.pop() {
+        match v {
+            Value::String(s) if secret && !s.is_empty() && !crate::detect::is_placeholder(s) => {
+                *s = r.mask().to_owned();
             }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| mask_json_with(r, v)),
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if crate::detect::is_secret_name(k) {
-                    mask_secret_value(r, v);
-                } else {
-                    mask_json_with(r, v);
+            Value::String(_) if secret => {}
+            Value::Number(_) if secret => *v = Value::String(r.mask().to_owned()),
+            Value::String(s) => {
+                if let std::borrow::Cow::Owned(new) = r.redact(s) {
+                    *s = new;
                 }
             }
+            Value::Array(items) => stack.extend(items.iter_mut().map(|x| (x, secret))),
+            Value::Object(map) => stack.extend(
+                map.iter_mut()
+                    .map(|(k, x)| (x, crate::detect::is_secret_name(k))),
+            ),
+            _ => {}
         }
-        _ => {}
-    }
-}
-
-/// Everything under a secret-named key: scalars masked whole (empty
-/// strings, booleans, null and placeholders kept), containers walked.
-fn mask_secret_value(r: &Redactor, v: &mut serde_json::Value) {
-    use serde_json::Value;
-    match v {
-        Value::String(s) if s.is_empty() || crate::detect::is_placeholder(s) => {}
-        Value::String(_) | Value::Number(_) => *v = Value::String(r.mask().to_owned()),
-        Value::Array(items) => items.iter_mut().for_each(|x| mask_secret_value(r, x)),
-        Value::Object(_) => mask_json_with(r, v),
-        _ => {}
     }
 }
 
@@ -173,6 +169,44 @@ mod tests {
             "sk-proj-****"
         );
         assert_eq!(mask_secret("ghp_"), "****");
+    }
+
+    #[test]
+    fn mask_json_survives_a_value_nested_100_000_levels_deep() {
+        use serde_json::Value;
+        let mut v = Value::String("token ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB".into());
+        for i in 0..100_000 {
+            v = if i % 2 == 0 {
+                Value::Array(vec![v])
+            } else {
+                // Not `json!`: it would serialize `v`, recursively.
+                let mut map = serde_json::Map::new();
+                map.insert("password".into(), Value::String("kept-out-1".into()));
+                map.insert("next".into(), v);
+                Value::Object(map)
+            };
+        }
+        mask_json_with(&Redactor::default(), &mut v);
+        // Take it apart by hand: dropping it would recurse as deep.
+        let mut masked_passwords = 0;
+        let mut innermost = None;
+        while !matches!(v, Value::Null) {
+            v = match v {
+                Value::Array(mut items) => items.pop().unwrap_or(Value::Null),
+                Value::Object(mut map) => {
+                    if map["password"] == "****" {
+                        masked_passwords += 1;
+                    }
+                    map.remove("next").unwrap_or(Value::Null)
+                }
+                other => {
+                    innermost = Some(other);
+                    Value::Null
+                }
+            };
+        }
+        assert_eq!(masked_passwords, 50_000);
+        assert_eq!(innermost, Some(Value::String("token ****".into())));
     }
 
     #[test]

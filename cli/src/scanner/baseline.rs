@@ -8,7 +8,10 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::ScanFinding;
-use super::read::io_reason;
+use super::read::{io_reason, read_capped};
+
+/// The largest baseline read: about 500,000 accepted findings.
+pub(super) const MAX_BASELINE_BYTES: u64 = 64 << 20;
 use secret_chain::{Error, ErrorKind};
 
 const HEADER: &str = "\
@@ -61,13 +64,20 @@ impl Baseline {
     /// naming the file and line when a line is not a fingerprint.
     pub fn load(path: &Path) -> Result<Baseline, Error> {
         let name = path.display().to_string();
-        let text = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot read baseline '{name}': {}", io_reason(&e)),
-            )
-            .with_source(e)
-        })?;
+        let text = read_capped(path, MAX_BASELINE_BYTES)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read baseline '{name}': {}", io_reason(&e)),
+                )
+                .with_source(e)
+            })?
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "baseline '{name}' is larger than {} MiB",
+                    MAX_BASELINE_BYTES >> 20
+                ))
+            })?;
         let text = String::from_utf8(text)
             .map_err(|_| Error::config(format!("baseline '{name}' is not UTF-8 text")))?;
         Baseline::parse(&text).map_err(|line| {

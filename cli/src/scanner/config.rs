@@ -17,7 +17,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::read::io_reason;
+use super::read::{io_reason, read_capped};
+
+/// The largest rules file read (it holds a few hundred rules at most).
+pub(super) const MAX_RULES_FILE_BYTES: u64 = 4 << 20;
 use secret_chain::detect::RuleSpec;
 use secret_chain::{Error, ErrorKind};
 
@@ -47,12 +50,28 @@ struct UserRule {
 /// naming the file, the line and the rule when the TOML or a rule is bad.
 pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = read_capped(path, MAX_RULES_FILE_BYTES).map_err(|e| {
         Error::new(
             ErrorKind::Io,
             format!("cannot read rules file '{name}': {}", io_reason(&e)),
         )
         .with_source(e)
+    })?;
+    let Some(bytes) = bytes else {
+        return Err(Error::config(format!(
+            "rules file '{name}' is larger than {} MiB",
+            MAX_RULES_FILE_BYTES >> 20
+        )));
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        Error::config(format!(
+            "rules file '{name}' is not valid UTF-8 (line {line})"
+        ))
     })?;
     parse_rules_toml(&text, &name)
 }

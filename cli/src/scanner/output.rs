@@ -77,10 +77,16 @@ impl<W: Write> FindingWriter<W> {
     /// When writing to `out` fails.
     pub fn write(&mut self, f: &ScanFinding) -> io::Result<()> {
         match self.format {
+            // A file name can hold a newline and escape codes: escaped, it
+            // cannot forge a finding line or drive the terminal.
             Format::Text => writeln!(
                 self.out,
                 "{}:{}:{}: {}: {}",
-                f.path, f.line, f.column, f.rule, f.excerpt
+                escape_controls(&f.path),
+                f.line,
+                f.column,
+                f.rule,
+                f.excerpt
             ),
             Format::Json => {
                 serde_json::to_writer(&mut self.out, f)?;
@@ -159,6 +165,26 @@ impl<W: Write> FindingWriter<W> {
 
 /// A path as a SARIF URI: relative paths stay relative (percent-encoded),
 /// absolute paths become `file://` URIs, standard input is `stdin`.
+/// `s` with control characters escaped (`\n`, `\u{1b}`); borrowed when it
+/// has none.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect(),
+    )
+}
+
 fn sarif_uri(path: &str) -> String {
     if path == "<stdin>" {
         return "stdin".to_owned();
@@ -191,6 +217,16 @@ mod tests {
 
     #[test]
     fn text_is_path_line_column_rule_excerpt() {
+        let mut w = FindingWriter::new(Format::Text, Vec::new(), vec![]);
+        let mut forged = finding();
+        forged.path = "x\nevil.log:1:1: github-pat: \u{1b}[2J".into();
+        w.write(&forged).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(
+            out.starts_with("x\\nevil.log:1:1: github-pat: \\u{1b}[2J:"),
+            "{out}"
+        );
         let mut w = FindingWriter::new(Format::Text, Vec::new(), vec![]);
         w.write(&finding()).unwrap();
         let out = String::from_utf8(w.finish().unwrap()).unwrap();

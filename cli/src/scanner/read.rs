@@ -28,6 +28,16 @@ pub(super) fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<us
     }
 }
 
+/// The whole file if it holds at most `limit` bytes, `None` if it holds
+/// more (read no further than that, so `/dev/zero` cannot fill memory).
+pub(crate) fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
 /// How a path is shown: as given, `/`-separated on every platform.
 pub(super) fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy();
@@ -55,13 +65,35 @@ pub(super) fn open_error(name: &str, e: io::Error) -> Error {
     .with_source(e)
 }
 
+/// What went wrong, in a few words: the operating system's own description
+/// (`input/output error (os error 5)`) or the decoder's (`invalid gzip
+/// header`), rather than a category name such as "uncategorized error".
 pub(super) fn io_reason(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file or directory".to_owned(),
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
-            "corrupt or truncated data (gzip?)".to_owned()
+        io::ErrorKind::UnexpectedEof => "the data ends early (a truncated gzip file?)".to_owned(),
+        _ => {
+            let text = e.to_string();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => e.kind().to_string(),
+            }
         }
-        _ => e.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_reasons_say_what_happened() {
+        let eio = io::Error::from_raw_os_error(5);
+        assert_eq!(io_reason(&eio), "input/output error (os error 5)");
+        let gz = io::Error::new(io::ErrorKind::InvalidInput, "invalid gzip header");
+        assert_eq!(io_reason(&gz), "invalid gzip header");
+        assert!(!io_reason(&io::Error::other("x")).contains("uncategorized"));
     }
 }
