@@ -1,11 +1,11 @@
 //! `secret-chain get`: one secret's value to stdout, for scripts.
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use secret_chain::{Error, ErrorKind, ExposeSecret, SecretsManager};
 
 use super::stdout_error;
+use crate::Exit;
 
 /// Arguments of `secret-chain get`.
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,7 @@ pub(crate) struct GetArgs {
 
 /// Runs `secret-chain get`: the only command that prints a secret value,
 /// and only to stdout.
-pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: GetArgs) -> Result<Exit, Error> {
     let GetArgs { path, json } = args;
     let manager = SecretsManager::from_env()?;
     let value = manager.get_secret(&path).await?;
@@ -41,5 +41,5 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, Error> {
         writeln!(out, "{}", value.expose_secret())
     };
     written.map_err(stdout_error)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }

@@ -1,11 +1,11 @@
 //! `secret-chain list`: the names under a prefix, never a value.
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use secret_chain::{Error, SecretsManager};
 
 use super::stdout_error;
+use crate::Exit;
 
 /// Arguments of `secret-chain list`.
 #[derive(Debug, clap::Args)]
@@ -16,12 +16,12 @@ pub(crate) struct ListArgs {
 }
 
 /// Runs `secret-chain list`.
-pub(crate) async fn run(args: ListArgs) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: ListArgs) -> Result<Exit, Error> {
     let manager = SecretsManager::from_env()?;
     let names = manager.list_secrets(&args.prefix).await?;
     let mut out = std::io::stdout().lock();
     for name in names {
         writeln!(out, "{name}").map_err(stdout_error)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }

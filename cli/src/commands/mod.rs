@@ -1,11 +1,12 @@
 //! One module per subcommand: arguments, the call into the library, printing.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use secret_chain::detect::RuleSet;
 use secret_chain::{Error, ErrorKind};
 use secret_chain_cli::scanner;
+
+use crate::Exit;
 
 pub(crate) mod check;
 pub(crate) mod get;
@@ -19,9 +20,11 @@ fn stdout_error(e: std::io::Error) -> Error {
 }
 
 /// Prints an error of `scan` or `redact` and returns their error status.
-fn fail(e: &Error) -> ExitCode {
+/// Every error of theirs is about their input (an unreadable path, a bad
+/// `--config` or `--baseline`), which is a 2 whatever its kind.
+fn fail(e: &Error) -> Exit {
     eprintln!("secret-chain: {e}");
-    ExitCode::from(2)
+    Exit::Usage
 }
 
 /// The built-in rules plus the user rules of `--config`, shared by `scan`

@@ -3,16 +3,11 @@
 
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use secret_chain_cli::scanner::{self as scan, MASK};
 
 use super::{fail, rules};
-
-pub(crate) const REDACT_EXIT_CODES: &str = "\
-Exit codes:
-  0  the whole input was copied (secrets masked)
-  2  error: unreadable input, bad --config file, bad arguments";
+use crate::Exit;
 
 /// Arguments of `secret-chain redact`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +24,7 @@ pub(crate) struct RedactArgs {
 }
 
 /// Runs `secret-chain redact`.
-pub(crate) fn run(args: RedactArgs) -> ExitCode {
+pub(crate) fn run(args: RedactArgs) -> Exit {
     let rules = match rules(args.config.as_deref()) {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -46,19 +41,19 @@ pub(crate) fn run(args: RedactArgs) -> ExitCode {
                 Ok(f) => (name, scan::redact_stream(&rules, f, out, &args.mask)),
                 Err(e) => {
                     eprintln!("secret-chain: cannot open '{name}': {}", reason(&e));
-                    return ExitCode::from(2);
+                    return Exit::Usage;
                 }
             }
         }
     };
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(_) => Exit::Ok,
         // The reader of our output went away (`| head`): stop quietly.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
         Err(e) => {
             eprintln!("secret-chain: redacting '{name}' failed: {}", reason(&e));
             let _ = io::stderr().flush();
-            ExitCode::from(2)
+            Exit::Usage
         }
     }
 }

@@ -3,19 +3,13 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use secret_chain_cli::scanner::{
     Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, ScanEvent, Scanner,
 };
 
 use super::{fail, rules};
-
-pub(crate) const SCAN_EXIT_CODES: &str = "\
-Exit codes:
-  0  nothing found (or --write-baseline wrote the baseline)
-  1  at least one credential found
-  2  error: unreadable path, bad --config or --baseline file, bad arguments";
+use crate::Exit;
 
 /// Arguments of `secret-chain scan`.
 #[derive(Debug, clap::Args)]
@@ -53,7 +47,7 @@ pub(crate) struct ScanArgs {
 }
 
 /// Runs `secret-chain scan`.
-pub(crate) fn run(args: ScanArgs) -> ExitCode {
+pub(crate) fn run(args: ScanArgs) -> Exit {
     let rules = match rules(args.config.as_deref()) {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -115,7 +109,7 @@ pub(crate) fn run(args: ScanArgs) -> ExitCode {
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("secret-chain: cannot write to stdout: {e}");
         }
-        return ExitCode::from(2);
+        return Exit::Usage;
     }
     if args.stats {
         eprintln!(
@@ -139,11 +133,14 @@ pub(crate) fn run(args: ScanArgs) -> ExitCode {
             path.display()
         );
     }
-    if summary.errors > 0 {
-        ExitCode::from(2)
-    } else if summary.findings > 0 && args.write_baseline.is_none() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    // Each input adds its answer; an unreadable one (2) wins over findings
+    // (1) elsewhere, so that a CI gate never passes on a partial scan.
+    let mut exit = Exit::Ok;
+    if summary.findings > 0 && args.write_baseline.is_none() {
+        exit = exit.max(Exit::No);
     }
+    if summary.errors > 0 {
+        exit = exit.max(Exit::Usage);
+    }
+    exit
 }
