@@ -24,10 +24,10 @@ Exit codes (the same for every command):
      no other one had the secret; list: no provider answers; check: any
      provider does not answer
   A 2 or 3 wins over a 1 (scan: an unreadable path and a finding exit 2).
-  To come: exec follows env(1): the command's own status, 126 cannot run
-  it, 127 not found, 128+N killed by signal N. agent: 0 after a clean
-  shutdown, 2 bad configuration, 3 cannot bind or its credentials fail
-  validation.";
+  To come: exec is the exception and follows env(1): the command's own
+  status, 125 secret-chain itself failed, 126 cannot run it, 127 not
+  found, 128+N killed by signal N. The agent: 0 after a clean shutdown,
+  2 bad configuration, 3 cannot bind or its credentials fail validation.";
 
 /// The exit status of every command except the coming `exec`: one table,
 /// printed by `--help` ([`EXIT_CODES`]) and listed in the README.

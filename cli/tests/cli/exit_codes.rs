@@ -77,7 +77,10 @@ fn every_command_s_help_prints_the_one_table() {
     ] {
         assert!(top.contains(line), "{line:?} missing: {top}");
     }
-    assert!(top.contains("2 or 3 wins over a 1") && top.contains("exec follows env(1)"));
+    assert!(
+        top.contains("2 or 3 wins over a 1")
+            && top.contains("exec is the exception and follows env(1)")
+    );
     for cmd in ["get", "list", "check", "scan", "redact"] {
         assert_eq!(table(&[cmd, "--help"]), top, "{cmd}");
     }
@@ -260,4 +263,24 @@ fn not_found_in_one_provider_and_denied_in_another_exits_3() {
     let err = text(&out.stderr);
     assert!(err.contains("vault: access denied"), "{err}");
     assert!(!err.contains(bad_token), "{err}");
+}
+
+#[test]
+fn the_readme_lists_the_same_codes() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md at the workspace root");
+    let at = readme
+        .find("\n## Command line\n")
+        .expect("a Command line section");
+    let section = &readme[at..];
+    let section = &section[..section[1..].find("\n## ").map_or(section.len(), |e| e + 1)];
+    for row in [
+        "| `0` | ok |",
+        "| `1` | the answer is no |",
+        "| `2` | usage, configuration or a bad file |",
+        "| `3` | a backend unavailable or access denied |",
+    ] {
+        assert!(section.contains(row), "{row:?} missing from the README");
+    }
+    assert!(section.contains("A 2 or 3 wins over a 1") && section.contains("`env(1)`"));
 }
