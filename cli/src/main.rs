@@ -1,20 +1,88 @@
-//! The `secret-chain` command: argument parsing and printing only; the
+//! The `secret-chain` command: parses the arguments, dispatches to one
+//! module per subcommand ([`commands`]) and maps errors to exit codes; the
 //! work is done by the library.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod commands;
-use secret_chain::{BreakerState, Error, ErrorKind, ExposeSecret, SecretsManager};
+use secret_chain::{Error, ErrorKind};
 
+/// What `--help` says about exit codes: the same table for every command,
+/// kept next to [`Exit`] (a unit test checks that they agree) and copied in
+/// the README's "Command line" section.
 const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  not found (get: the secret does not exist in any provider)
-  2  usage or configuration error
-  3  every provider unavailable or denied access";
+Exit codes (the same for every command):
+  0  ok
+  1  the answer is no: get: not found in any provider; scan: credentials
+     found (to come: a required secret missing, a secret overdue, an
+     overwrite refused, a rotation check failed)
+  2  usage, configuration or a bad file: bad arguments, a bad SECRETS_*
+     value or .env file, an unreadable path, a bad --config or --baseline
+  3  a backend unavailable or access denied: get: a provider failed and
+     no other one had the secret; list: no provider answers; check: any
+     provider does not answer
+  A 2 or 3 wins over a 1 (scan: an unreadable path and a finding exit 2).
+  To come: exec is the exception and follows env(1): the command's own
+  status, 125 secret-chain itself failed, 126 cannot run it, 127 not
+  found, 128+N killed by signal N. The agent: 0 after a clean shutdown,
+  2 bad configuration, 3 cannot bind or its credentials fail validation.";
+
+/// The exit status of every command except the coming `exec`: one table,
+/// printed by `--help` ([`EXIT_CODES`]) and listed in the README.
+///
+/// The order is the precedence: when a command has several answers (scan
+/// over several paths), the greatest wins, so a 2 or 3 is never hidden
+/// behind a 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Exit {
+    /// The command did what was asked.
+    Ok = 0,
+    /// The answer is no: not found, credentials found.
+    No = 1,
+    /// Usage, configuration or a bad file: retrying will not help.
+    Usage = 2,
+    /// A backend unavailable or access denied: the answer is unknown.
+    Unavailable = 3,
+}
+
+impl Exit {
+    /// The status of a command that failed with `e`.
+    ///
+    /// A "not found" is a clean no only when every provider said so. The
+    /// library calls a lookup "not found" as soon as one provider said so,
+    /// but when another one was unavailable or refused access the secret
+    /// may well be there: that is a 3, so that a script does not conclude
+    /// "missing" from a backend outage. Any other kind is the error's own:
+    /// it is what stopped the chain.
+    fn of(e: &Error) -> Exit {
+        let own = Exit::of_kind(e.kind());
+        if own != Exit::No {
+            return own;
+        }
+        e.outcomes()
+            .iter()
+            .map(|o| Exit::of_kind(o.kind))
+            .fold(own, Exit::max)
+    }
+
+    fn of_kind(kind: ErrorKind) -> Exit {
+        match kind {
+            ErrorKind::NotFound => Exit::No,
+            ErrorKind::Unavailable | ErrorKind::AccessDenied => Exit::Unavailable,
+            // Bad values, paths, JSON, I/O, and kinds added later: the
+            // command cannot succeed as asked.
+            _ => Exit::Usage,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
 
 /// Load secrets through the provider chain, and keep them out of logs.
 ///
@@ -33,39 +101,39 @@ struct Cli {
 enum Commands {
     /// Print a secret's value and a newline to stdout (for scripts).
     #[command(after_help = EXIT_CODES)]
-    Get {
-        /// Secret path, e.g. `database/url` or `database/creds#password`.
-        path: String,
-        /// Pretty-print the value as JSON (it must be JSON).
-        #[arg(long)]
-        json: bool,
-    },
+    Get(commands::get::GetArgs),
     /// Print the names of the secrets under PREFIX, one a line.
     #[command(after_help = EXIT_CODES)]
-    List {
-        /// Only names under this prefix, e.g. `database/`.
-        #[arg(default_value = "")]
-        prefix: String,
-    },
+    List(commands::list::ListArgs),
     /// Print each configured provider and whether it answers; never a value.
     #[command(after_help = EXIT_CODES)]
     Check,
     /// Scan logs and files for credentials (CI gate); the secret is never printed.
-    #[command(after_help = commands::scan::SCAN_EXIT_CODES)]
+    #[command(after_help = EXIT_CODES)]
     Scan(commands::scan::ScanArgs),
     /// Copy a file or stdin to stdout with every credential masked.
-    #[command(after_help = commands::scan::REDACT_EXIT_CODES)]
-    Redact(commands::scan::RedactArgs),
+    #[command(after_help = EXIT_CODES)]
+    Redact(commands::redact::RedactArgs),
 }
 
 fn main() -> ExitCode {
+    // A usage error is reported by clap, which exits 2 (our `Exit::Usage`);
+    // --help and --version exit 0.
     let cli = Cli::parse();
-    // scan and redact are synchronous (threads, no runtime).
-    let command = match cli.command {
-        Commands::Scan(args) => return commands::scan::run_scan(args),
-        Commands::Redact(args) => return commands::scan::run_redact(args),
-        other => other,
+    let exit = match cli.command {
+        Commands::Get(args) => block_on(commands::get::run(args)),
+        Commands::List(args) => block_on(commands::list::run(args)),
+        Commands::Check => block_on(commands::check::run()),
+        // scan and redact are synchronous (threads, no runtime).
+        Commands::Scan(args) => commands::scan::run(args),
+        Commands::Redact(args) => commands::redact::run(args),
     };
+    exit.into()
+}
+
+/// Runs a command that talks to the providers on a one-thread runtime,
+/// and prints its error, if any, as one line on stderr.
+fn block_on(command: impl Future<Output = Result<Exit, Error>>) -> Exit {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -73,89 +141,63 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("secret-chain: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            return Exit::Usage;
         }
     };
-    match runtime.block_on(run(command)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("secret-chain: {e}");
-            ExitCode::from(exit_code(&e))
+    runtime.block_on(command).unwrap_or_else(|e| {
+        eprintln!("secret-chain: {e}");
+        Exit::of(&e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use secret_chain::{Error, ErrorKind};
+
+    use super::{Cli, EXIT_CODES, Exit};
+
+    #[test]
+    fn help_lists_every_exit_status() {
+        for exit in [Exit::Ok, Exit::No, Exit::Usage, Exit::Unavailable] {
+            let line = format!("\n  {}  ", exit as u8);
+            assert!(
+                EXIT_CODES.contains(&line),
+                "{exit:?} missing from EXIT_CODES"
+            );
         }
     }
-}
 
-async fn run(command: Commands) -> Result<ExitCode, Error> {
-    match command {
-        Commands::Get { path, json } => {
-            let manager = SecretsManager::from_env()?;
-            let value = manager.get_secret(&path).await?;
-            let mut out = std::io::stdout().lock();
-            let written = if json {
-                let parsed: serde_json::Value = serde_json::from_str(value.expose_secret())
-                    .map_err(|_| {
-                        Error::new(
-                            ErrorKind::InvalidJson,
-                            format!("secret '{path}' is not JSON; drop --json to print it as text"),
-                        )
-                    })?;
-                let pretty = serde_json::to_string_pretty(&parsed)
-                    .map_err(|e| Error::new(ErrorKind::InvalidJson, e.to_string()))?;
-                writeln!(out, "{pretty}")
-            } else {
-                writeln!(out, "{}", value.expose_secret())
-            };
-            written.map_err(io_error)?;
-            Ok(ExitCode::SUCCESS)
+    #[test]
+    fn every_command_prints_the_same_table() {
+        let mut cli = Cli::command();
+        cli.build();
+        for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+            let after = sub.get_after_help().map(|h| h.to_string());
+            assert_eq!(after.as_deref(), Some(EXIT_CODES), "{}", sub.get_name());
         }
-        Commands::List { prefix } => {
-            let manager = SecretsManager::from_env()?;
-            let names = manager.list_secrets(&prefix).await?;
-            let mut out = std::io::stdout().lock();
-            for name in names {
-                writeln!(out, "{name}").map_err(io_error)?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Commands::Check => {
-            let manager = SecretsManager::from_env()?;
-            let mut out = std::io::stdout().lock();
-            let mut healthy = 0;
-            let report = manager.health().await;
-            for h in &report {
-                let breaker = match h.breaker {
-                    BreakerState::Closed => String::new(),
-                    other => format!(" [circuit {other}]"),
-                };
-                match &h.result {
-                    Ok(rtt) => {
-                        healthy += 1;
-                        writeln!(out, "{}: ok ({} ms){breaker}", h.provider, rtt.as_millis())
-                    }
-                    Err(e) => writeln!(out, "{}: {e}{breaker}", h.provider),
-                }
-                .map_err(io_error)?;
-            }
-            if healthy == 0 {
-                eprintln!("secret-chain: no provider answers");
-                return Ok(ExitCode::from(3));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Commands::Scan(args) => Ok(commands::scan::run_scan(args)),
-        Commands::Redact(args) => Ok(commands::scan::run_redact(args)),
     }
-}
 
-fn io_error(e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, "cannot write to stdout").with_source(e)
-}
+    #[test]
+    fn a_2_or_3_wins_over_a_1() {
+        assert!(Exit::Usage > Exit::No && Exit::Unavailable > Exit::No);
+        assert_eq!(Exit::No.max(Exit::Usage), Exit::Usage);
+    }
 
-/// Maps an error to the documented exit code.
-fn exit_code(e: &Error) -> u8 {
-    match e.kind() {
-        ErrorKind::NotFound => 1,
-        ErrorKind::Unavailable | ErrorKind::AccessDenied => 3,
-        _ => 2,
+    #[test]
+    fn kinds_map_to_the_table() {
+        let of = |kind| Exit::of(&Error::new(kind, "x"));
+        assert_eq!(of(ErrorKind::NotFound), Exit::No);
+        assert_eq!(of(ErrorKind::Unavailable), Exit::Unavailable);
+        assert_eq!(of(ErrorKind::AccessDenied), Exit::Unavailable);
+        for kind in [
+            ErrorKind::Config,
+            ErrorKind::InvalidJson,
+            ErrorKind::InvalidPath,
+            ErrorKind::InvalidValue,
+            ErrorKind::Io,
+        ] {
+            assert_eq!(of(kind), Exit::Usage, "{kind:?}");
+        }
     }
 }

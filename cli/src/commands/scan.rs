@@ -1,27 +1,15 @@
-//! `secret-chain scan` and `secret-chain redact`: arguments and printing;
-//! the work is done by [`secret_chain_cli::scanner`].
+//! `secret-chain scan`: arguments and printing; the work is done by
+//! [`secret_chain_cli::scanner`].
 
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use secret_chain::Error;
-use secret_chain::detect::RuleSet;
 use secret_chain_cli::scanner::{
-    self as scan, Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, MASK, ScanEvent,
-    Scanner,
+    Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, ScanEvent, Scanner,
 };
 
-pub(crate) const SCAN_EXIT_CODES: &str = "\
-Exit codes:
-  0  nothing found (or --write-baseline wrote the baseline)
-  1  at least one credential found
-  2  error: unreadable path, bad --config or --baseline file, bad arguments";
-
-pub(crate) const REDACT_EXIT_CODES: &str = "\
-Exit codes:
-  0  the whole input was copied (secrets masked)
-  2  error: unreadable input, bad --config file, bad arguments";
+use super::{fail, rules};
+use crate::Exit;
 
 /// Arguments of `secret-chain scan`.
 #[derive(Debug, clap::Args)]
@@ -58,36 +46,9 @@ pub(crate) struct ScanArgs {
     stats: bool,
 }
 
-/// Arguments of `secret-chain redact`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct RedactArgs {
-    /// The file to copy with secrets masked; stdin when absent or `-`.
-    #[arg(value_name = "PATH")]
-    path: Option<PathBuf>,
-    /// Extra rules from a TOML file (same format as `scan --config`).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// What replaces each secret.
-    #[arg(long, default_value = MASK, value_name = "TEXT")]
-    mask: String,
-}
-
-fn fail(e: &Error) -> ExitCode {
-    eprintln!("secret-chain: {e}");
-    ExitCode::from(2)
-}
-
-fn rules(config: Option<&PathBuf>) -> Result<RuleSet, Error> {
-    let rules = RuleSet::builtin();
-    match config {
-        Some(path) => rules.with_user_rules(scan::load_rules_file(path)?),
-        None => Ok(rules),
-    }
-}
-
 /// Runs `secret-chain scan`.
-pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
-    let rules = match rules(args.config.as_ref()) {
+pub(crate) fn run(args: ScanArgs) -> Exit {
+    let rules = match rules(args.config.as_deref()) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -148,7 +109,7 @@ pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("secret-chain: cannot write to stdout: {e}");
         }
-        return ExitCode::from(2);
+        return Exit::Usage;
     }
     if args.stats {
         eprintln!(
@@ -172,54 +133,14 @@ pub(crate) fn run_scan(args: ScanArgs) -> ExitCode {
             path.display()
         );
     }
+    // Each input adds its answer; an unreadable one (2) wins over findings
+    // (1) elsewhere, so that a CI gate never passes on a partial scan.
+    let mut exit = Exit::Ok;
+    if summary.findings > 0 && args.write_baseline.is_none() {
+        exit = exit.max(Exit::No);
+    }
     if summary.errors > 0 {
-        ExitCode::from(2)
-    } else if summary.findings > 0 && args.write_baseline.is_none() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+        exit = exit.max(Exit::Usage);
     }
-}
-
-/// Runs `secret-chain redact`.
-pub(crate) fn run_redact(args: RedactArgs) -> ExitCode {
-    let rules = match rules(args.config.as_ref()) {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
-    let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let (name, result) = match args.path.as_ref().filter(|p| p.as_os_str() != "-") {
-        None => (
-            "<stdin>".to_owned(),
-            scan::redact_stream(&rules, io::stdin().lock(), out, &args.mask),
-        ),
-        Some(path) => {
-            let name = path.display().to_string();
-            match std::fs::File::open(path) {
-                Ok(f) => (name, scan::redact_stream(&rules, f, out, &args.mask)),
-                Err(e) => {
-                    eprintln!("secret-chain: cannot open '{name}': {}", reason(&e));
-                    return ExitCode::from(2);
-                }
-            }
-        }
-    };
-    match result {
-        Ok(_) => ExitCode::SUCCESS,
-        // The reader of our output went away (`| head`): stop quietly.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("secret-chain: redacting '{name}' failed: {}", reason(&e));
-            let _ = io::stderr().flush();
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn reason(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        k => k.to_string(),
-    }
+    exit
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_secret-chain");
 
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(dir).env_clear();
     if let Ok(path) = std::env::var("PATH") {
@@ -16,11 +16,11 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run secret-chain")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn dir_with_env(content: &str) -> tempfile::TempDir {
+pub(crate) fn dir_with_env(content: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(".env"), content).unwrap();
     dir
@@ -144,13 +144,13 @@ fn help_documents_the_exit_codes() {
     let out = run(dir.path(), &["--help"], &[]);
     let help = text(&out.stdout);
     assert!(
-        help.contains("Exit codes") && help.contains("every provider unavailable"),
+        help.contains("Exit codes") && help.contains("a backend unavailable or access denied"),
         "{help}"
     );
 }
 
 #[cfg(feature = "aws")]
-fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn aws_env<'a>(endpoint: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("SECRETS_PROVIDERS", "aws,env"),
         ("SECRETS_PREFIX", prefix),

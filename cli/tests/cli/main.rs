@@ -5,5 +5,6 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+mod exit_codes;
 mod get;
 mod scan;
