@@ -20,6 +20,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// The largest response body read (Vault's own request limit is 32 MiB).
+pub(super) const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
 /// A response: status and body bytes (zeroized when dropped).
 pub(super) struct Reply {
     pub(super) status: StatusCode,
@@ -54,13 +57,9 @@ impl Reply {
             }
             _ => first.as_str(),
         };
-        let first = first.trim_start_matches("* ").trim();
-        if first.is_empty() {
+        let mut s = sanitize_reason(first.trim_start_matches("* ").trim());
+        if s.is_empty() {
             return None;
-        }
-        let mut s: String = first.chars().take(100).collect();
-        if s.len() < first.len() {
-            s.push('…');
         }
         if errors.len() > 1 {
             s.push_str(&format!(" (+{} more)", errors.len() - 1));
@@ -115,19 +114,41 @@ impl VaultProvider {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(b);
         }
-        let resp = req
+        let mut resp = req
             .send()
             .await
             .map_err(|e| self.transport_error(e, what))?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e, what))?;
-        Ok(Reply {
+        // Read with a cap: a misbehaving server or proxy must not fill memory.
+        let too_large = || {
+            Error::unavailable(format!(
+                "unavailable ({what}: the response from {} is larger than {} MiB)",
+                self.base,
+                MAX_RESPONSE_BYTES >> 20
+            ))
+            .with_provider(NAME)
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut reply = Reply {
             status,
-            body: Vec::from(bytes),
-        })
+            body: Vec::new(),
+        };
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e, what))?
+        {
+            if reply.body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            reply.body.extend_from_slice(&chunk);
+        }
+        Ok(reply)
     }
 
     fn transport_error(&self, e: reqwest::Error, what: &str) -> Error {
@@ -158,6 +179,32 @@ impl VaultProvider {
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
+
+/// The words of a server's reason that cannot be data: at most 8 words of
+/// letters (16 at most each), with a few punctuation marks; anything else
+/// (numbers, mixed letters and digits, long strings: what a token or a
+/// value looks like) becomes `…`. A misbehaving proxy can put anything in
+/// a body, and the reason ends up in logs.
+fn sanitize_reason(reason: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for word in reason.split_whitespace() {
+        if out.len() == 8 {
+            out.push("…");
+            break;
+        }
+        let core = word.trim_end_matches([',', '.', ':', ';']);
+        let plain = !core.is_empty()
+            && core.len() <= 16
+            && core
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '\'');
+        let word = if plain { word } else { "…" };
+        if !(word == "…" && out.last() == Some(&"…")) {
+            out.push(word);
+        }
+    }
+    out.join(" ")
+}
 
 /// Maps a status other than the ones the caller handles: 403 access denied,
 /// 404 not found, anything else (5xx, sealed, rate limited) unavailable.
@@ -303,6 +350,16 @@ mod tests {
             ErrorKind::NotFound
         );
         let long = format!(r#"{{"errors":["{}"]}}"#, "x".repeat(500));
-        assert!(status_error(&reply(500, &long), "p").to_string().len() < 150);
+        assert_eq!(
+            status_error(&reply(500, &long), "p").to_string(),
+            "unavailable (500 …; p)"
+        );
+        // What a proxy might echo: a header, a token, a value.
+        let echoed = r#"{"errors":["upstream said: X-Vault-Token hvs.CAESIJ8s9dKq2 rejected for db password s3cr3t-Pa55 at 10.0.0.7"]}"#;
+        let shown = status_error(&reply(502, echoed), "p").to_string();
+        assert_eq!(
+            shown,
+            "unavailable (502 upstream said: X-Vault-Token … rejected for db password …; p)"
+        );
     }
 }
