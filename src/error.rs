@@ -76,7 +76,8 @@ impl fmt::Display for ErrorKind {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderOutcome {
-    /// The provider's name (`aws`, `vault`, `env`, or a custom name).
+    /// The provider's name in the chain: its own (`aws`, `vault`, `env`, or a
+    /// custom provider's) or the instance name it was added under (`dr`).
     pub provider: String,
     /// What the provider answered.
     pub kind: ErrorKind,

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::chain::named::NamedProvider;
 use crate::chain::resilience::{
     DEFAULT_BREAKER_COOLDOWN, DEFAULT_BREAKER_THRESHOLD, DEFAULT_MAX_STALE, DEFAULT_NEGATIVE_TTL,
     DEFAULT_RETRIES,
@@ -218,10 +219,10 @@ impl Config {
     /// # Errors
     ///
     /// A configuration error when a provider cannot be configured.
-    pub(crate) fn build_providers(&self) -> Result<Vec<Box<dyn Provider>>, Error> {
+    pub(crate) fn build_providers(&self) -> Result<Vec<NamedProvider>, Error> {
         self.providers
             .iter()
-            .map(|kind| self.build_provider(*kind))
+            .map(|kind| self.build_provider(*kind).map(NamedProvider::own))
             .collect()
     }
 
