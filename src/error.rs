@@ -165,6 +165,14 @@ impl Error {
         self
     }
 
+    /// Puts `context` in front of the message (`provider 'dr': `), keeping
+    /// the kind and the source.
+    pub(crate) fn with_context(mut self, context: &str) -> Error {
+        let message = &mut self.inner_mut().message;
+        message.insert_str(0, context);
+        self
+    }
+
     fn inner_mut(&mut self) -> &mut Inner {
         // Errors are built before they are shared; make_mut is not available
         // for a non-Clone Inner, so rebuild when (rarely) shared.

@@ -172,7 +172,7 @@ pub use chain::global::{
     try_global,
 };
 pub use chain::{
-    AUDIT_TARGET, BreakerState, Config, ProviderHealth, ProviderKind, ProviderStats,
+    AUDIT_TARGET, BreakerState, Config, ProviderEntry, ProviderHealth, ProviderKind, ProviderStats,
     SecretsManager, SecretsManagerBuilder, Stats,
 };
 pub use clock::Clock;

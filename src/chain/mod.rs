@@ -78,7 +78,7 @@ mod test_support;
 
 pub use attempt::AUDIT_TARGET;
 pub use builder::SecretsManagerBuilder;
-pub use config::{Config, ProviderKind};
+pub use config::{Config, ProviderEntry, ProviderKind};
 pub use manager::{ProviderHealth, SecretsManager};
 pub use resilience::{BreakerState, ProviderStats, Stats};
 
