@@ -5,5 +5,6 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+mod check;
 mod get;
 mod scan;
