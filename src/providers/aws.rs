@@ -21,7 +21,10 @@
 //! [`AwsProvider::from_settings`] reads these variables from the
 //! [`Settings`]; the AWS SDK's own chains fill in what is not set (region and
 //! credentials from `~/.aws/config` and `~/.aws/credentials`, SSO, web
-//! identity, ECS and EC2 instance metadata):
+//! identity, ECS and EC2 instance metadata). A named instance (`dr=aws` in
+//! `SECRETS_PROVIDERS`) reads each of them with its name after `SECRETS_`
+//! first: `SECRETS_DR_AWS_REGION`, then these
+//! ([`Settings::for_instance`]); what the SDK reads by itself is not scoped.
 //!
 //! | Variable | Default | Meaning |
 //! |---|---|---|
