@@ -76,7 +76,8 @@ impl fmt::Display for ErrorKind {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderOutcome {
-    /// The provider's name (`aws`, `vault`, `env`, or a custom name).
+    /// The provider's name in the chain: its own (`aws`, `vault`, `env`, or a
+    /// custom provider's) or the instance name it was added under (`dr`).
     pub provider: String,
     /// What the provider answered.
     pub kind: ErrorKind,
@@ -164,6 +165,14 @@ impl Error {
 
     pub(crate) fn with_outcomes(mut self, outcomes: Vec<ProviderOutcome>) -> Error {
         self.inner_mut().outcomes = outcomes;
+        self
+    }
+
+    /// Puts `context` in front of the message (`provider 'dr': `), keeping
+    /// the kind and the source.
+    pub(crate) fn with_context(mut self, context: &str) -> Error {
+        let message = &mut self.inner_mut().message;
+        message.insert_str(0, context);
         self
     }
 

@@ -6,8 +6,9 @@
 use std::sync::atomic::Ordering;
 
 use super::SecretsManager;
+use super::named::NamedProvider;
 use crate::error::{Error, ErrorKind, ProviderOutcome};
-use crate::providers::{Provider, SecretValue, Version};
+use crate::providers::{SecretValue, Version};
 
 /// The audit log target: one event per backend fetch, never a value.
 pub const AUDIT_TARGET: &str = "secret_chain::audit";
@@ -15,7 +16,7 @@ pub const AUDIT_TARGET: &str = "secret_chain::audit";
 impl SecretsManager {
     /// The breaker's check before provider `i` is tried: `Some` outcome
     /// when its circuit is open and the chain skips it.
-    pub(super) fn circuit_open(&self, i: usize, p: &dyn Provider) -> Option<ProviderOutcome> {
+    pub(super) fn circuit_open(&self, i: usize, p: &NamedProvider) -> Option<ProviderOutcome> {
         let policy = &self.inner.settings.policy;
         if let Err(refused) = self.inner.breakers[i].allow(self.inner.clock.now(), policy) {
             self.inner.provider_counters[i]
@@ -39,7 +40,7 @@ impl SecretsManager {
     pub(super) async fn call_provider(
         &self,
         i: usize,
-        p: &dyn Provider,
+        p: &NamedProvider,
         name: &str,
         path: &str,
         version: &Version,
@@ -51,7 +52,7 @@ impl SecretsManager {
         loop {
             let start = std::time::Instant::now();
             counters.calls.fetch_add(1, Ordering::Relaxed);
-            let result = p.fetch(name, version).await;
+            let result = p.provider().fetch(name, version).await;
             let latency_ms = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
             let label = match &result {
                 Ok(_) => {
@@ -163,7 +164,7 @@ mod tests {
     use crate::chain::BreakerState;
     use crate::chain::test_support::{Scripted, Switch, env, rt};
     use crate::clock::Clock;
-    use crate::providers::BoxFuture;
+    use crate::providers::{BoxFuture, Provider};
 
     #[test]
     fn each_fetch_emits_an_audit_event_without_the_value() {

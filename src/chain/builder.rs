@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::chain::config::{Config, DEFAULT_CACHE_TTL};
+use crate::chain::named::{NamedProvider, check_names};
 use crate::chain::resilience::{
     DEFAULT_MAX_STALE, DEFAULT_NEGATIVE_TTL, DEFAULT_REJECT_INTERVAL, DEFAULT_TTL_JITTER, Policy,
 };
@@ -28,8 +29,23 @@ use crate::providers::Provider;
 ///     .unwrap();
 /// # let _ = manager;
 /// ```
+///
+/// Two providers of one kind go in under names of their own
+/// ([`provider_named`](Self::provider_named)):
+///
+/// ```
+/// use secret_chain::SecretsManager;
+/// use secret_chain::providers::EnvProvider;
+///
+/// let manager = SecretsManager::builder()
+///     .provider_named("local", EnvProvider::from_vars([("A", "1")]))
+///     .provider_named("shared", EnvProvider::from_vars([("B", "2")]))
+///     .build()
+///     .unwrap();
+/// assert_eq!(manager.provider_names(), ["local", "shared"]);
+/// ```
 pub struct SecretsManagerBuilder {
-    pub(crate) providers: Vec<Box<dyn Provider>>,
+    pub(crate) providers: Vec<NamedProvider>,
     pub(crate) settings: Settings,
     pub(crate) clock: Clock,
     pub(crate) known: Option<Arc<KnownSecrets>>,
@@ -40,7 +56,11 @@ impl fmt::Debug for SecretsManagerBuilder {
         f.debug_struct("SecretsManagerBuilder")
             .field(
                 "providers",
-                &self.providers.iter().map(|p| p.name()).collect::<Vec<_>>(),
+                &self
+                    .providers
+                    .iter()
+                    .map(NamedProvider::name)
+                    .collect::<Vec<_>>(),
             )
             .field("settings", &self.settings)
             .finish_non_exhaustive()
@@ -70,14 +90,44 @@ impl Default for SecretsManagerBuilder {
 
 impl SecretsManagerBuilder {
     /// Appends a provider: providers are tried in the order they are added.
+    /// The chain names it by its own name ([`Provider::name`], its kind:
+    /// `aws`, `vault`, `env`).
     pub fn provider(mut self, provider: impl Provider + 'static) -> Self {
-        self.providers.push(Box::new(provider));
+        self.providers.push(NamedProvider::own(Box::new(provider)));
         self
     }
 
-    /// Appends an already boxed provider.
+    /// Appends a provider under a name of its own, so that a chain can hold
+    /// several of one kind (two Vault clusters, a primary and a DR
+    /// account). The chain uses that name wherever it names the provider:
+    /// errors and their outcomes, [`stats`](SecretsManager::stats),
+    /// [`health`](SecretsManager::health), the audit events, the metrics and
+    /// the warnings. A name holds ASCII letters, digits, `-` and `_`;
+    /// [`build`](Self::build) refuses any other.
+    pub fn provider_named(
+        mut self,
+        name: impl Into<String>,
+        provider: impl Provider + 'static,
+    ) -> Self {
+        self.providers
+            .push(NamedProvider::named(name, Box::new(provider)));
+        self
+    }
+
+    /// Appends an already boxed provider, under its own name.
     pub fn boxed_provider(mut self, provider: Box<dyn Provider>) -> Self {
-        self.providers.push(provider);
+        self.providers.push(NamedProvider::own(provider));
+        self
+    }
+
+    /// Appends an already boxed provider under a name of its own, as
+    /// [`provider_named`](Self::provider_named) does.
+    pub fn boxed_provider_named(
+        mut self,
+        name: impl Into<String>,
+        provider: Box<dyn Provider>,
+    ) -> Self {
+        self.providers.push(NamedProvider::named(name, provider));
         self
     }
 
@@ -205,22 +255,16 @@ impl SecretsManagerBuilder {
     ///
     /// # Errors
     ///
-    /// A configuration error if no provider was added or two providers
-    /// share a name.
+    /// A configuration error if no provider was added, a name given to
+    /// [`provider_named`](Self::provider_named) is not valid, or two
+    /// providers share a name (the error names both entries).
     pub fn build(self) -> Result<SecretsManager, Error> {
         if self.providers.is_empty() {
             return Err(Error::config(
                 "a secrets manager needs at least one provider",
             ));
         }
-        for (i, p) in self.providers.iter().enumerate() {
-            if self.providers[..i].iter().any(|q| q.name() == p.name()) {
-                return Err(Error::config(format!(
-                    "two providers are named '{}'; provider names must be unique",
-                    p.name()
-                )));
-            }
-        }
+        check_names(&self.providers)?;
         Ok(SecretsManager::from_builder(self))
     }
 }
@@ -243,5 +287,50 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(e.to_string().contains("'env'"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_instance_names_name_both_entries() {
+        let e = SecretsManager::builder()
+            .provider_named("primary", env(&[]))
+            .provider(env(&[]))
+            .provider_named("primary", env(&[]))
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(
+            e.to_string()
+                .starts_with("two providers are named 'primary' (entries 1 and 3)"),
+            "{e}"
+        );
+        // A given name may clash with another provider's own name.
+        let e = SecretsManager::builder()
+            .provider(env(&[]))
+            .provider_named("env", env(&[]))
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("'env' (entries 1 and 2)"), "{e}");
+        let m = SecretsManager::builder()
+            .provider(env(&[]))
+            .provider_named("local", env(&[]))
+            .build()
+            .unwrap();
+        assert_eq!(m.provider_names(), ["env", "local"]);
+    }
+
+    #[test]
+    fn invalid_given_names_are_refused_without_echoing_them() {
+        for bad in ["", "has space", "s3cr3t=value", "dr.eu"] {
+            let e = SecretsManager::builder()
+                .provider(env(&[]))
+                .provider_named(bad, env(&[]))
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}");
+            assert!(e.to_string().contains("provider entry 2"), "{bad:?}: {e}");
+            if !bad.is_empty() {
+                assert!(!e.to_string().contains(bad), "{bad:?}: {e}");
+            }
+        }
     }
 }

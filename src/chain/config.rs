@@ -4,21 +4,27 @@
 //! process environment; [`Config::from_process_env`] reads the real one.
 //! A bad value is an error naming the variable, never echoing the value.
 //! The chain's own settings are parsed here; the providers read theirs from
-//! the same [`Settings`] snapshot when the chain builds them.
+//! the same [`Settings`] snapshot when the chain builds them, each through
+//! its instance's view ([`Settings::for_instance`]).
+//!
+//! `SECRETS_PROVIDERS` is a comma list of entries, each `KIND` or
+//! `NAME=KIND` ([`ProviderEntry`]): `aws,dr=vault,env` chains AWS, a Vault
+//! instance named `dr` (which reads `SECRETS_DR_VAULT_ADDR` before
+//! `VAULT_ADDR`, and so on) and the env provider.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::chain::named::{NAME_RULE, NamedProvider, is_valid_name};
 use crate::chain::resilience::{
     DEFAULT_BREAKER_COOLDOWN, DEFAULT_BREAKER_THRESHOLD, DEFAULT_MAX_STALE, DEFAULT_NEGATIVE_TTL,
     DEFAULT_RETRIES,
 };
 use crate::error::Error;
 use crate::providers::{EnvProvider, Provider};
-use crate::settings::Settings;
+use crate::settings::{Settings, instance_prefix};
 
 /// Default cache TTL (`SECRETS_CACHE_TTL`): 300 seconds.
 pub(crate) const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -64,17 +70,73 @@ impl FromStr for ProviderKind {
     }
 }
 
+/// One entry of `SECRETS_PROVIDERS`: a backend and its name in the chain.
+///
+/// `vault` is the entry [`ProviderEntry::new`] gives (named after its kind,
+/// reading the plain settings); `dr=vault` the one
+/// [`ProviderEntry::named`] gives (reading `SECRETS_DR_*` first).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProviderEntry {
+    /// The name in the chain: `NAME` of `NAME=KIND`, else the kind's own
+    /// (`vault`).
+    pub name: String,
+    /// The backend.
+    pub kind: ProviderKind,
+}
+
+impl ProviderEntry {
+    /// An entry named after its kind (`vault`).
+    pub fn new(kind: ProviderKind) -> ProviderEntry {
+        ProviderEntry::named(kind.as_str(), kind)
+    }
+
+    /// An entry under a name of its own (`dr`); the chain refuses a name
+    /// that is not ASCII letters, digits, `-` and `_` when it is built.
+    pub fn named(name: impl Into<String>, kind: ProviderKind) -> ProviderEntry {
+        ProviderEntry {
+            name: name.into(),
+            kind,
+        }
+    }
+
+    /// The view of the settings this entry's provider reads: its own
+    /// (`SECRETS_{NAME}_...`) first, unless it is named after its kind.
+    pub fn settings(&self, settings: &Settings) -> Settings {
+        settings.for_instance(&self.name, self.kind.as_str())
+    }
+}
+
+impl From<ProviderKind> for ProviderEntry {
+    fn from(kind: ProviderKind) -> ProviderEntry {
+        ProviderEntry::new(kind)
+    }
+}
+
+impl fmt::Display for ProviderEntry {
+    /// `vault`, or `dr=vault` for a named entry.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.name == self.kind.as_str() {
+            write!(f, "{}", self.kind)
+        } else {
+            write!(f, "{}={}", self.name, self.kind)
+        }
+    }
+}
+
 /// Settings read from the environment. See the README's configuration table.
 #[non_exhaustive]
 #[derive(Clone)]
 pub struct Config {
     /// Providers in fallback order (`SECRETS_PROVIDERS` / `SECRETS_BACKEND`).
-    pub providers: Vec<ProviderKind>,
-    /// Prefix for backend secret names (`SECRETS_PREFIX`).
+    pub providers: Vec<ProviderEntry>,
+    /// Prefix for backend secret names (`SECRETS_PREFIX`). A named instance
+    /// reads its own first (`SECRETS_DR_PREFIX`).
     pub prefix: String,
     /// Cache time-to-live (`SECRETS_CACHE_TTL`, seconds).
     pub cache_ttl: Duration,
     /// The `.env` file (`SECRETS_ENV_FILE`); `None` means `.env` if present.
+    /// A named env instance reads its own first (`SECRETS_LOCAL_ENV_FILE`).
     pub env_file: Option<String>,
     /// `DEPLOYMENT_ENV`, lower-cased; `local` when unset.
     pub deployment_env: String,
@@ -152,7 +214,7 @@ impl Config {
                 }
                 parse_provider_list(one, "SECRETS_BACKEND")?
             }
-            (None, None) => vec![ProviderKind::Env],
+            (None, None) => vec![ProviderEntry::new(ProviderKind::Env)],
         };
         let cache_ttl = s.seconds("SECRETS_CACHE_TTL", DEFAULT_CACHE_TTL)?;
         let allow_env_fallback = s.bool("SECRETS_ALLOW_ENV_FALLBACK", false)?;
@@ -198,92 +260,146 @@ impl Config {
         self.settings.is_local_deployment()
     }
 
+    /// Refuses every env instance outside local deployments, unless
+    /// `SECRETS_ALLOW_ENV_FALLBACK` (process-wide: no instance has its own).
     fn check_guardrail(&self) -> Result<(), Error> {
-        if self.providers.contains(&ProviderKind::Env)
+        let env = self.providers.iter().find(|e| e.kind == ProviderKind::Env);
+        if let Some(entry) = env
             && !self.is_local_deployment()
             && !self.allow_env_fallback
         {
+            let which = if entry.name == ProviderKind::Env.as_str() {
+                "the 'env' provider".to_owned()
+            } else {
+                format!("the 'env' provider '{}'", entry.name)
+            };
             return Err(Error::config(format!(
-                "the 'env' provider is refused because DEPLOYMENT_ENV is '{}' (not local, dev, development or test): \
+                "{which} is refused because DEPLOYMENT_ENV is '{}' (not local, dev, development or test): \
                  secrets in plain environment variables or .env files are for local work; \
-                 remove 'env' from SECRETS_PROVIDERS or set SECRETS_ALLOW_ENV_FALLBACK=true",
+                 remove '{entry}' from SECRETS_PROVIDERS or set SECRETS_ALLOW_ENV_FALLBACK=true",
                 self.deployment_env
             )));
         }
         Ok(())
     }
 
-    /// Builds the providers in order.
+    /// Builds the providers in order, each from its instance's view of the
+    /// settings and under its entry's name.
     ///
     /// # Errors
     ///
-    /// A configuration error when a provider cannot be configured.
-    pub(crate) fn build_providers(&self) -> Result<Vec<Box<dyn Provider>>, Error> {
+    /// A configuration error when a provider cannot be configured; for a
+    /// named instance it starts with `provider 'dr': `.
+    pub(crate) fn build_providers(&self) -> Result<Vec<NamedProvider>, Error> {
         self.providers
             .iter()
-            .map(|kind| self.build_provider(*kind))
+            .map(|entry| {
+                let provider = build_provider(entry.kind, &entry.settings(&self.settings));
+                match provider {
+                    Ok(p) => Ok(NamedProvider::named(entry.name.clone(), p)),
+                    Err(e) if entry.name == entry.kind.as_str() => Err(e),
+                    Err(e) => Err(e.with_context(&format!("provider '{}': ", entry.name))),
+                }
+            })
             .collect()
     }
+}
 
-    fn build_provider(&self, kind: ProviderKind) -> Result<Box<dyn Provider>, Error> {
-        match kind {
-            ProviderKind::Env => {
-                let p = EnvProvider::from_vars(self.settings.raw_vars())
-                    .with_configured_file(self.env_file.as_deref(), Path::new("."))?;
-                Ok(Box::new(p))
-            }
-            ProviderKind::Aws => build_aws(self),
-            ProviderKind::Vault => build_vault(self),
-        }
+fn build_provider(kind: ProviderKind, settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    match kind {
+        ProviderKind::Env => Ok(Box::new(EnvProvider::from_settings(settings)?)),
+        ProviderKind::Aws => build_aws(settings),
+        ProviderKind::Vault => build_vault(settings),
     }
 }
 
 #[cfg(feature = "aws")]
-fn build_aws(config: &Config) -> Result<Box<dyn Provider>, Error> {
-    crate::providers::aws::AwsProvider::from_settings(config.settings())
+fn build_aws(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    crate::providers::aws::AwsProvider::from_settings(settings)
         .map(|p| Box::new(p) as Box<dyn Provider>)
 }
 
 #[cfg(not(feature = "aws"))]
-fn build_aws(_config: &Config) -> Result<Box<dyn Provider>, Error> {
+fn build_aws(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
     Err(Error::config(
         "SECRETS_PROVIDERS names 'aws', but secret-chain was built without its 'aws' feature",
     ))
 }
 
 #[cfg(feature = "vault")]
-fn build_vault(config: &Config) -> Result<Box<dyn Provider>, Error> {
-    crate::providers::vault::VaultProvider::from_settings(config.settings())
+fn build_vault(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    crate::providers::vault::VaultProvider::from_settings(settings)
         .map(|p| Box::new(p) as Box<dyn Provider>)
 }
 
 #[cfg(not(feature = "vault"))]
-fn build_vault(_config: &Config) -> Result<Box<dyn Provider>, Error> {
+fn build_vault(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
     Err(Error::config(
         "SECRETS_PROVIDERS names 'vault', but secret-chain was built without its 'vault' feature",
     ))
 }
 
-fn parse_provider_list(list: &str, var: &str) -> Result<Vec<ProviderKind>, Error> {
-    let mut out = Vec::new();
+/// Parses a comma list of `KIND` or `NAME=KIND` entries. Errors name the
+/// entry by its number and never echo a bad entry's text (a mistyped
+/// variable may hold a secret); a duplicate name, being a valid name, is
+/// named.
+fn parse_provider_list(list: &str, var: &str) -> Result<Vec<ProviderEntry>, Error> {
+    const KINDS: &str = "aws, vault or env";
+    let mut out: Vec<ProviderEntry> = Vec::new();
     for (i, item) in list.split(',').enumerate() {
+        let n = i + 1;
         let item = item.trim();
         if item.is_empty() {
             return Err(Error::config(format!(
-                "{var}: entry {} is empty (expected a comma list of aws, vault, env)",
-                i + 1
+                "{var}: entry {n} is empty (expected a comma list of KIND or NAME=KIND, KIND one of {KINDS})"
             )));
         }
-        let kind = item.parse::<ProviderKind>().map_err(|()| {
+        let (name, kind) = match item.split_once('=') {
+            Some((name, kind)) => (Some(name.trim()), kind.trim()),
+            None => (None, item),
+        };
+        if kind.is_empty() {
+            return Err(Error::config(format!(
+                "{var}: entry {n} has an empty kind (expected NAME=KIND, KIND one of {KINDS})"
+            )));
+        }
+        let kind = kind.parse::<ProviderKind>().map_err(|()| {
             Error::config(format!(
-                "{var}: entry {} is not a known provider (expected aws, vault or env)",
-                i + 1
+                "{var}: entry {n} is not a known provider (expected {KINDS})"
             ))
         })?;
-        if out.contains(&kind) {
-            return Err(Error::config(format!("{var}: '{kind}' is listed twice")));
+        let entry = match name {
+            None => ProviderEntry::new(kind),
+            Some("") => {
+                return Err(Error::config(format!(
+                    "{var}: entry {n} has an empty name (expected NAME=KIND)"
+                )));
+            }
+            Some(name) if !is_valid_name(name) => {
+                return Err(Error::config(format!(
+                    "{var}: entry {n} has a name that is not valid (a name holds only {NAME_RULE})"
+                )));
+            }
+            Some(name) => ProviderEntry::named(name, kind),
+        };
+        if let Some(j) = out.iter().position(|e| e.name == entry.name) {
+            return Err(Error::config(format!(
+                "{var}: entries {} and {n} are both named '{}'; give one a name of its own (NAME=KIND)",
+                j + 1,
+                entry.name
+            )));
         }
-        out.push(kind);
+        // `eu-dr` and `EU_DR` would read the same SECRETS_EU_DR_* settings.
+        let scope = instance_prefix(&entry.name);
+        if let Some(j) = out.iter().position(|e| instance_prefix(&e.name) == scope) {
+            return Err(Error::config(format!(
+                "{var}: entries {} and {n} are named '{}' and '{}', which read the same {scope}* settings; rename one",
+                j + 1,
+                out[j].name,
+                entry.name
+            )));
+        }
+        out.push(entry);
     }
     Ok(out)
 }
@@ -303,7 +419,7 @@ mod tests {
     #[test]
     fn defaults_are_env_and_five_minutes() {
         let c = Config::from_vars(HashMap::new()).unwrap();
-        assert_eq!(c.providers, vec![ProviderKind::Env]);
+        assert_eq!(c.providers, vec![ProviderEntry::new(ProviderKind::Env)]);
         assert_eq!(c.cache_ttl, Duration::from_secs(300));
         assert_eq!(c.deployment_env, "local");
     }
@@ -313,10 +429,10 @@ mod tests {
         let c = Config::from_vars(vars(&[("SECRETS_PROVIDERS", "vault, aws ,env")])).unwrap();
         assert_eq!(
             c.providers,
-            vec![ProviderKind::Vault, ProviderKind::Aws, ProviderKind::Env]
+            [ProviderKind::Vault, ProviderKind::Aws, ProviderKind::Env].map(ProviderEntry::new)
         );
         let c = Config::from_vars(vars(&[("SECRETS_BACKEND", "aws")])).unwrap();
-        assert_eq!(c.providers, vec![ProviderKind::Aws]);
+        assert_eq!(c.providers, vec![ProviderEntry::new(ProviderKind::Aws)]);
     }
 
     #[test]
@@ -363,6 +479,161 @@ mod tests {
     fn debug_does_not_print_raw_variables() {
         let c = Config::from_vars(vars(&[("SOME_TOKEN", "tok-very-secret-1")])).unwrap();
         assert!(!format!("{c:?}").contains("tok-very-secret-1"));
+    }
+
+    fn names(list: &str) -> Vec<(String, ProviderKind)> {
+        Config::from_vars(vars(&[("SECRETS_PROVIDERS", list)]))
+            .unwrap()
+            .providers
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect()
+    }
+
+    fn list_error(list: &str) -> String {
+        let e = Config::from_vars(vars(&[("SECRETS_PROVIDERS", list)])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{list}");
+        e.to_string()
+    }
+
+    #[test]
+    fn entries_are_kind_or_name_equals_kind() {
+        assert_eq!(
+            names("aws, dr = vault ,env,eu-dr_2=openbao"),
+            [
+                ("aws".to_owned(), ProviderKind::Aws),
+                ("dr".to_owned(), ProviderKind::Vault),
+                ("env".to_owned(), ProviderKind::Env),
+                ("eu-dr_2".to_owned(), ProviderKind::Vault),
+            ]
+        );
+        // A bare alias is named after the canonical kind.
+        assert_eq!(names("bao"), [("vault".to_owned(), ProviderKind::Vault)]);
+        let c = Config::from_vars(vars(&[("SECRETS_BACKEND", "dr=vault")])).unwrap();
+        assert_eq!(
+            c.providers,
+            [ProviderEntry::named("dr", ProviderKind::Vault)]
+        );
+        assert_eq!(c.providers[0].to_string(), "dr=vault");
+    }
+
+    #[test]
+    fn duplicate_names_are_errors_naming_both_entries() {
+        assert_eq!(
+            list_error("vault,aws,vault"),
+            "SECRETS_PROVIDERS: entries 1 and 3 are both named 'vault'; give one a name of its own (NAME=KIND)"
+        );
+        assert!(
+            list_error("a=env,a=vault").contains("entries 1 and 2 are both named 'a'"),
+            "{}",
+            list_error("a=env,a=vault")
+        );
+        // A name may not take another entry's default name either.
+        assert!(list_error("env,env=vault").contains("entries 1 and 2"));
+        // Names that spell their settings alike.
+        let e = list_error("eu-dr=vault,EU_DR=vault");
+        assert!(
+            e.contains("entries 1 and 2") && e.contains("SECRETS_EU_DR_"),
+            "{e}"
+        );
+        assert_eq!(names("primary=vault,dr=vault").len(), 2);
+    }
+
+    #[test]
+    fn bad_entries_name_the_entry_and_never_echo_its_text() {
+        for (list, want) in [
+            ("env,=vault", "entry 2 has an empty name"),
+            ("env,s3cr3t-n4me=", "entry 2 has an empty kind"),
+            ("s3cr3t-n4me=s3cr3t-k1nd", "entry 1 is not a known provider"),
+            ("env,dr=vault=s3cr3t", "entry 2 is not a known provider"),
+            (
+                "env,s3cr3t n4me=vault",
+                "entry 2 has a name that is not valid",
+            ),
+            (
+                "env,s3cr3t.n4me=vault",
+                "entry 2 has a name that is not valid",
+            ),
+            ("env, ,aws", "entry 2 is empty"),
+        ] {
+            let e = list_error(list);
+            assert!(
+                e.starts_with("SECRETS_PROVIDERS: ") && e.contains(want),
+                "{list}: {e}"
+            );
+            assert!(!e.contains("s3cr3t"), "{list}: {e}");
+        }
+        let e = Config::from_vars(vars(&[("SECRETS_BACKEND", "=s3cr3t")])).unwrap_err();
+        assert!(e.to_string().starts_with("SECRETS_BACKEND: entry 1"), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn every_env_instance_is_refused_in_production_unless_allowed() {
+        let e = Config::from_vars(vars(&[
+            ("DEPLOYMENT_ENV", "production"),
+            ("SECRETS_PROVIDERS", "aws,local=env"),
+            // Process-wide: an instance cannot allow itself.
+            ("SECRETS_LOCAL_ALLOW_ENV_FALLBACK", "true"),
+        ]))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("the 'env' provider 'local' is refused")
+                && e.to_string().contains("remove 'local=env'"),
+            "{e}"
+        );
+        assert!(
+            Config::from_vars(vars(&[
+                ("DEPLOYMENT_ENV", "production"),
+                ("SECRETS_PROVIDERS", "aws,local=env"),
+                ("SECRETS_ALLOW_ENV_FALLBACK", "true"),
+            ]))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn each_entry_is_built_from_its_own_settings_under_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.env"), dir.path().join("b.env"));
+        std::fs::write(&a, "FROM_A=a-value-1\n").unwrap();
+        std::fs::write(&b, "FROM_B=b-value-1\n").unwrap();
+        let c = Config::from_vars(vars(&[
+            ("SECRETS_PROVIDERS", "one=env,two=env"),
+            ("SECRETS_ONE_ENV_FILE", a.to_str().unwrap()),
+            ("SECRETS_ENV_FILE", b.to_str().unwrap()),
+        ]))
+        .unwrap();
+        let built = c.build_providers().unwrap();
+        let names: Vec<_> = built.iter().map(NamedProvider::name).collect();
+        assert_eq!(names, ["one", "two"]);
+        let m = crate::SecretsManager::from_config(&c).unwrap();
+        let rt = crate::chain::test_support::rt();
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            rt.block_on(m.get_secret("from/a")).unwrap().expose_secret(),
+            "a-value-1"
+        );
+        let e = rt.block_on(m.get_secret("from/x")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "secret 'from/x' not found: one: not found (FROM_X); two: not found (FROM_X)"
+        );
+
+        let missing = dir.path().join("missing.env");
+        let e = Config::from_vars(vars(&[
+            ("SECRETS_PROVIDERS", "env,local=env"),
+            ("SECRETS_LOCAL_ENV_FILE", missing.to_str().unwrap()),
+        ]))
+        .unwrap()
+        .build_providers()
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("provider 'local': SECRETS_LOCAL_ENV_FILE names"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -26,14 +26,11 @@ impl SecretsManager {
     ) -> Result<(usize, Resolved), Error> {
         let mut outcomes: Vec<ProviderOutcome> = Vec::new();
         for (i, p) in self.inner.providers.iter().enumerate() {
-            if let Some(skipped) = self.circuit_open(i, p.as_ref()) {
+            if let Some(skipped) = self.circuit_open(i, p) {
                 outcomes.push(skipped);
                 continue;
             }
-            match self
-                .call_provider(i, p.as_ref(), parsed.name, path, version)
-                .await
-            {
+            match self.call_provider(i, p, parsed.name, path, version).await {
                 Ok(value) => {
                     self.register_value(&value);
                     // A selected field or a one-key document's value differs
@@ -79,7 +76,7 @@ impl SecretsManager {
         let mut outcomes = Vec::new();
         let mut any_ok = false;
         for p in &self.inner.providers {
-            match p.list(prefix).await {
+            match p.provider().list(prefix).await {
                 Ok(found) => {
                     any_ok = true;
                     names.extend(found);

@@ -19,13 +19,14 @@ use super::cache::{Cache, Cached, Entry};
 use super::config::Config;
 use super::fallback::is_missing_everywhere;
 use super::miss::Flight;
+use super::named::NamedProvider;
 use super::resilience::{
     Breaker, BreakerState, Counters, Policy, ProviderCounters, ProviderStats, Stats,
 };
 use crate::clock::{Clock, Instant};
 use crate::error::{Error, ErrorKind};
 use crate::masking::KnownSecrets;
-use crate::providers::{Provider, Version};
+use crate::providers::Version;
 
 /// Loads secrets through an ordered chain of providers, with a TTL cache.
 ///
@@ -68,7 +69,7 @@ pub(crate) struct Settings {
 }
 
 pub(super) struct Inner {
-    pub(super) providers: Vec<Box<dyn Provider>>,
+    pub(super) providers: Vec<NamedProvider>,
     pub(super) breakers: Vec<Breaker>,
     pub(super) provider_counters: Vec<ProviderCounters>,
     pub(super) counters: Counters,
@@ -95,7 +96,7 @@ impl fmt::Debug for SecretsManager {
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ProviderHealth {
-    /// The provider's name.
+    /// The provider's name in the chain (its instance name).
     pub provider: String,
     /// `Ok` with the round-trip time, or the provider's error.
     pub result: Result<Duration, Error>,
@@ -149,7 +150,7 @@ impl SecretsManager {
         }
     }
 
-    /// The providers' names, in chain order.
+    /// The providers' names in the chain (instance names), in chain order.
     pub fn provider_names(&self) -> Vec<&str> {
         self.inner.providers.iter().map(|p| p.name()).collect()
     }
@@ -294,7 +295,7 @@ impl SecretsManager {
         let now = self.inner.clock.now();
         for (i, p) in self.inner.providers.iter().enumerate() {
             let start = std::time::Instant::now();
-            let result = p.health().await.map(|()| start.elapsed());
+            let result = p.provider().health().await.map(|()| start.elapsed());
             out.push(ProviderHealth {
                 provider: p.name().to_owned(),
                 result,

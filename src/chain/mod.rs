@@ -47,8 +47,9 @@
 //!   the [`ErrorKind::BlockingInRuntime`](crate::ErrorKind::BlockingInRuntime)
 //!   check.
 //!
-//! Around them: `builder.rs` ([`SecretsManagerBuilder`]), `config.rs`
-//! ([`Config`]: the chain's settings from the environment), `cache.rs` (the
+//! Around them: `builder.rs` ([`SecretsManagerBuilder`]), `named.rs` (a
+//! provider under its name in the chain, the name every message uses),
+//! `config.rs` ([`Config`]: the chain's settings from the environment), `cache.rs` (the
 //! TTL cache, lock-free on reads), `path.rs` (`name#field` paths and field
 //! selection), `resilience.rs` (the circuit breaker, the retry policy and
 //! the counters behind [`Stats`])
@@ -69,6 +70,7 @@ mod builder;
 mod cache;
 mod config;
 pub(crate) mod global;
+mod named;
 pub(crate) mod path;
 mod resilience;
 #[cfg(test)]
@@ -76,7 +78,7 @@ mod test_support;
 
 pub use attempt::AUDIT_TARGET;
 pub use builder::SecretsManagerBuilder;
-pub use config::{Config, ProviderKind};
+pub use config::{Config, ProviderEntry, ProviderKind};
 pub use manager::{ProviderHealth, SecretsManager};
 pub use resilience::{BreakerState, ProviderStats, Stats};
 

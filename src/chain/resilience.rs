@@ -243,7 +243,7 @@ pub struct Stats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProviderStats {
-    /// The provider's name.
+    /// The provider's name in the chain (its instance name).
     pub provider: String,
     /// Backend calls made (each retry counts).
     pub calls: u64,

@@ -21,7 +21,10 @@
 //! [`AwsProvider::from_settings`] reads these variables from the
 //! [`Settings`]; the AWS SDK's own chains fill in what is not set (region and
 //! credentials from `~/.aws/config` and `~/.aws/credentials`, SSO, web
-//! identity, ECS and EC2 instance metadata):
+//! identity, ECS and EC2 instance metadata). A named instance (`dr=aws` in
+//! `SECRETS_PROVIDERS`) reads each of them with its name after `SECRETS_`
+//! first: `SECRETS_DR_AWS_REGION`, then these
+//! ([`Settings::for_instance`]); what the SDK reads by itself is not scoped.
 //!
 //! | Variable | Default | Meaning |
 //! |---|---|---|
@@ -196,8 +199,11 @@ impl AwsProvider {
             "a whole number of attempts",
         )?;
         if !(1..=u64::from(MAX_ATTEMPTS_LIMIT)).contains(&attempts) {
+            let read = config
+                .first(&["SECRETS_AWS_MAX_ATTEMPTS"])
+                .map_or("SECRETS_AWS_MAX_ATTEMPTS".into(), |(_, read)| read);
             return Err(Error::config(format!(
-                "SECRETS_AWS_MAX_ATTEMPTS must be between 1 and {MAX_ATTEMPTS_LIMIT}"
+                "{read} must be between 1 and {MAX_ATTEMPTS_LIMIT}"
             )));
         }
 
@@ -374,8 +380,10 @@ impl Provider for AwsProvider {
 fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Duration, Error> {
     let d = config.millis(name, default)?;
     if d.is_zero() {
+        // The variable that was read: a named instance's own, when set.
+        let read = config.first(&[name]).map_or(name.into(), |(_, read)| read);
         return Err(Error::config(format!(
-            "{name} must be at least 1 millisecond"
+            "{read} must be at least 1 millisecond"
         )));
     }
     Ok(d)
@@ -658,6 +666,33 @@ mod tests {
             let e = AwsProvider::from_settings(&config(&[(var, value)])).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config, "{var}={value}");
             assert!(e.to_string().contains(var), "{var}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_named_instance_reads_its_own_settings_first_and_errors_name_them() {
+        let s = config(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("SECRETS_DR_AWS_REGION", "eu-central-1"),
+            ("SECRETS_PREFIX", "/app"),
+            ("SECRETS_DR_PREFIX", "/app-dr"),
+            ("SECRETS_AWS_TIMEOUT_MS", "750"),
+        ]);
+        let p = AwsProvider::from_settings(&s.for_instance("dr", "aws")).unwrap();
+        assert_eq!(p.settings.region.as_deref(), Some("eu-central-1"));
+        assert_eq!(p.secret_id("db"), "/app-dr/db");
+        assert_eq!(p.settings.timeout, Some(Duration::from_millis(750)));
+        let p = AwsProvider::from_settings(&s.for_instance("aws", "aws")).unwrap();
+        assert_eq!(p.settings.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(p.secret_id("db"), "/app/db");
+
+        for (var, value) in [
+            ("SECRETS_DR_AWS_TIMEOUT_MS", "0"),
+            ("SECRETS_DR_AWS_MAX_ATTEMPTS", "11"),
+        ] {
+            let s = config(&[(var, value)]);
+            let e = AwsProvider::from_settings(&s.for_instance("dr", "aws")).unwrap_err();
+            assert!(e.to_string().starts_with(var), "{var}={value}: {e}");
         }
     }
 

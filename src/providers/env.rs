@@ -18,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::settings::Settings;
 
 /// The default `.env` file name, looked up in the working directory.
 pub const DEFAULT_ENV_FILE: &str = ".env";
@@ -94,6 +95,26 @@ impl EnvProvider {
         EnvProvider::from_vars(vars).with_configured_file(file.as_deref(), Path::new("."))
     }
 
+    /// A provider over every variable of `settings`, plus the file that its
+    /// `SECRETS_ENV_FILE` setting names, or `.env` in the working directory
+    /// if that exists. For a named instance's view
+    /// ([`Settings::for_instance`]) the file setting is the instance's own
+    /// first (`SECRETS_LOCAL_ENV_FILE` for `local`); the secrets themselves
+    /// are looked up under their plain names (`DATABASE_URL`) by every
+    /// instance.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_configured_file`](Self::with_configured_file), naming the
+    /// variable that was read.
+    pub fn from_settings(settings: &Settings) -> Result<EnvProvider, Error> {
+        let provider = EnvProvider::from_vars(settings.raw_vars());
+        match settings.first(&["SECRETS_ENV_FILE"]) {
+            Some((path, var)) => provider.with_named_file(path, &var),
+            None => provider.with_configured_file(None, Path::new(".")),
+        }
+    }
+
     /// Adds the file named by a `SECRETS_ENV_FILE` setting (`configured`),
     /// or, when it is `None` or empty, `.env` in `dir` if that exists.
     ///
@@ -104,16 +125,7 @@ impl EnvProvider {
     /// the file is malformed.
     pub fn with_configured_file(self, configured: Option<&str>, dir: &Path) -> Result<Self, Error> {
         match configured.filter(|s| !s.trim().is_empty()) {
-            Some(path) => {
-                let p = Path::new(path);
-                if !p.exists() {
-                    return Err(Error::config(format!(
-                        "SECRETS_ENV_FILE names '{}', which does not exist",
-                        p.display()
-                    )));
-                }
-                self.with_env_file(p)
-            }
+            Some(path) => self.with_named_file(path, "SECRETS_ENV_FILE"),
             None => {
                 let default = dir.join(DEFAULT_ENV_FILE);
                 if default.is_file() {
@@ -123,6 +135,18 @@ impl EnvProvider {
                 }
             }
         }
+    }
+
+    /// The file that the setting `var` names, which must exist.
+    fn with_named_file(self, path: &str, var: &str) -> Result<Self, Error> {
+        let p = Path::new(path);
+        if !p.exists() {
+            return Err(Error::config(format!(
+                "{var} names '{}', which does not exist",
+                p.display()
+            )));
+        }
+        self.with_env_file(p)
     }
 
     /// Loads a `.env` file into the provider's map (process variables still

@@ -2,6 +2,7 @@
 //! [`VaultProvider::from_settings`] from the environment, with address and
 //! path checks, CA certificate loading and the plain-HTTP guardrail.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,7 +62,9 @@ enum CaSource {
 /// ```
 pub struct VaultProviderBuilder {
     address: String,
-    address_var: &'static str,
+    /// The variable the address was read from (an instance's own, for a
+    /// named one), for error messages.
+    address_var: Cow<'static, str>,
     auth: Option<AuthSpec>,
     approle_mount: String,
     mount: String,
@@ -97,7 +100,7 @@ impl VaultProviderBuilder {
     fn new(address: impl Into<String>) -> VaultProviderBuilder {
         VaultProviderBuilder {
             address: address.into(),
-            address_var: "the Vault address",
+            address_var: Cow::Borrowed("the Vault address"),
             auth: None,
             approle_mount: DEFAULT_APPROLE_MOUNT.to_owned(),
             mount: DEFAULT_MOUNT.to_owned(),
@@ -210,9 +213,9 @@ impl VaultProviderBuilder {
     ///
     /// [`ErrorKind::Config`]: crate::ErrorKind::Config
     pub fn build(self) -> Result<VaultProvider, Error> {
-        let base = parse_address(&self.address, self.address_var)?;
+        let base = parse_address(&self.address, &self.address_var)?;
         if let Some(why) = &self.refuse_plain_http {
-            check_plain_http(&base, self.address_var, why)?;
+            check_plain_http(&base, &self.address_var, why)?;
         }
         let mut base_str = base.as_str().trim_end_matches('/').to_owned();
         if base_str.is_empty() {
@@ -596,6 +599,28 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(p.data_path("db"), "secret/data/db");
+    }
+
+    #[test]
+    fn a_named_instance_reads_its_own_mount_and_names_its_own_address() {
+        let s = config(&[
+            ("VAULT_ADDR", "http://127.0.0.1:8200"),
+            ("VAULT_TOKEN", "t"),
+            ("SECRETS_VAULT_MOUNT", "kv"),
+            ("SECRETS_DR_VAULT_MOUNT", "kv-dr"),
+        ]);
+        let dr = VaultProvider::from_settings(&s.for_instance("dr", "vault")).unwrap();
+        assert_eq!(dr.data_path("db"), "kv-dr/data/db");
+        let plain = VaultProvider::from_settings(&s.for_instance("vault", "vault")).unwrap();
+        assert_eq!(plain.data_path("db"), "kv/data/db");
+
+        let s = config(&[
+            ("VAULT_ADDR", "http://127.0.0.1:8200"),
+            ("SECRETS_DR_VAULT_ADDR", "vault.dr:8200"),
+            ("VAULT_TOKEN", "t"),
+        ]);
+        let e = VaultProvider::from_settings(&s.for_instance("dr", "vault")).unwrap_err();
+        assert!(e.to_string().contains("SECRETS_DR_VAULT_ADDR"), "{e}");
     }
 
     #[test]

@@ -40,6 +40,10 @@
 //! | `SECRETS_VAULT_TIMEOUT_MS` | `5000` | whole-request timeout |
 //! | `SECRETS_VAULT_ALLOW_HTTP` | `false` | allow plain `http://` to a non-loopback host outside local deployments |
 //!
+//! A named instance (`dr=vault` in `SECRETS_PROVIDERS`) reads each of these
+//! with its name after `SECRETS_` first: `SECRETS_DR_VAULT_ADDR`, then
+//! `VAULT_ADDR` ([`Settings::for_instance`](crate::settings::Settings::for_instance)).
+//!
 //! # Auth
 //!
 //! With a token, every request carries it as `X-Vault-Token`. With AppRole,
