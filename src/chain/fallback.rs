@@ -13,7 +13,7 @@ use super::SecretsManager;
 use super::attempt::outcome;
 use super::path::{self, Resolved, SecretPath};
 use crate::error::{Error, ErrorKind, ProviderOutcome};
-use crate::providers::{SecretValue, Version};
+use crate::providers::{SecretData, Version};
 
 impl SecretsManager {
     /// Tries each provider in order; returns the index of the one that
@@ -35,13 +35,14 @@ impl SecretsManager {
                 .await
             {
                 Ok(value) => {
+                    let (value, _metadata) = value.into_parts();
                     self.register_value(&value);
                     // A selected field or a one-key document's value differs
                     // from the raw value (non-string JSON fields are not
                     // among the registry's field values); a plain value was
                     // just registered.
                     let derived =
-                        parsed.field.is_some() || matches!(value, SecretValue::Document(_));
+                        parsed.field.is_some() || matches!(value, SecretData::Document(_));
                     let resolved = path::resolve(value, parsed, path, p.name())?;
                     if let (true, Resolved::Text(s)) = (derived, &resolved) {
                         self.register(s.expose_secret());

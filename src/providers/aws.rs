@@ -82,7 +82,7 @@ use zeroize::Zeroize;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::endpoint::is_loopback;
-use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::providers::{BoxFuture, Provider, SecretData, SecretValue, Version};
 use crate::settings::Settings;
 
 /// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
@@ -279,13 +279,13 @@ impl AwsProvider {
                 // SDK's buffer instead of leaving it to the allocator.
                 let value = SecretString::from(text.as_str());
                 text.zeroize();
-                Ok(SecretValue::Text(value))
+                Ok(SecretValue::new(SecretData::Text(value)))
             }
             (None, Some(blob)) => {
                 let mut bytes = blob.into_inner();
                 let value = SecretSlice::from(bytes.as_slice().to_vec());
                 bytes.zeroize();
-                Ok(SecretValue::Binary(value))
+                Ok(SecretValue::new(SecretData::Binary(value)))
             }
             (None, None) => Err(Error::not_found(format!(
                 "not found ({} has no value)",

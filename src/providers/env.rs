@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, ErrorKind};
-use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::providers::{BoxFuture, Provider, SecretData, SecretValue, Version};
 
 /// The default `.env` file name, looked up in the working directory.
 pub const DEFAULT_ENV_FILE: &str = ".env";
@@ -154,7 +154,9 @@ impl EnvProvider {
             )));
         }
         match self.lookup(&var) {
-            Some(v) => Ok(SecretValue::Text(SecretString::from(v.expose_secret()))),
+            Some(v) => Ok(SecretValue::new(SecretData::Text(SecretString::from(
+                v.expose_secret(),
+            )))),
             None => Err(Error::not_found(format!("not found ({var})"))),
         }
     }
@@ -295,8 +297,8 @@ mod tests {
     }
 
     fn text(v: SecretValue) -> String {
-        match v {
-            SecretValue::Text(s) => s.expose_secret().to_owned(),
+        match v.data() {
+            SecretData::Text(s) => s.expose_secret().to_owned(),
             other => panic!("expected text, got {other:?}"),
         }
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::http::{Reply, check_segments, encode_path, status_error};
 use super::{NAME, VaultProvider};
 use crate::error::{Error, ErrorKind};
-use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::providers::{BoxFuture, Provider, SecretData, SecretValue, Version};
 
 /// Upper bound on the folders one `list` call walks, against cycles or
 /// pathological trees.
@@ -104,7 +104,9 @@ impl VaultProvider {
                     Error::unavailable(format!("unavailable ({what}: cannot re-encode the data)"))
                         .with_provider(NAME)
                 })?;
-                Ok(SecretValue::Document(SecretString::from(text)))
+                Ok(SecretValue::new(SecretData::Document(SecretString::from(
+                    text,
+                ))))
             }
             // KV v2 answers 200 with `data: null` for a deleted or
             // destroyed version on some servers.

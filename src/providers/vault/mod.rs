@@ -8,7 +8,7 @@
 //!
 //! A secret path `name` is read with `GET /v1/{mount}/data/{prefix}{name}`.
 //! The provider returns the secret's `data` object as a
-//! [`SecretValue::Document`], and the chain applies the document rule:
+//! [`SecretData::Document`], and the chain applies the document rule:
 //!
 //! | data                                  | `get_secret("db")`        | `get_secret("db#password")` |
 //! |---------------------------------------|---------------------------|-----------------------------|
@@ -104,7 +104,7 @@
 //!   `data` object, recursive listing, `sys/health`, and the [`Provider`]
 //!   impl.
 //!
-//! [`SecretValue::Document`]: crate::providers::SecretValue::Document
+//! [`SecretData::Document`]: crate::providers::SecretData::Document
 //! [`Version::Id`]: crate::providers::Version::Id
 //! [`Version::Stage`]: crate::providers::Version::Stage
 //! [`Provider`]: crate::providers::Provider
