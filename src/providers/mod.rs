@@ -52,6 +52,9 @@ pub mod aws;
 mod endpoint;
 pub mod env;
 mod metadata;
+// Only Vault reports dates as text so far.
+#[cfg(feature = "vault")]
+mod rfc3339;
 mod value;
 #[cfg(feature = "vault")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]

@@ -19,6 +19,10 @@
 //! stages, so [`Version::Stage`] is answered "not found". A version that was
 //! deleted or destroyed is "not found" too.
 //!
+//! A value's metadata comes from the answer's `metadata` object: the
+//! `version` number as the version id and `created_time` as the creation
+//! date; the id is the data path (`secret/data/myapp/db`).
+//!
 //! [`list`](crate::providers::Provider::list) walks `LIST /v1/{mount}/metadata/...` (sent as
 //! `GET ...?list=true`, which every Vault and OpenBao accepts), descending
 //! into sub-folders, and returns paths relative to the prefix. A folder that
