@@ -42,6 +42,7 @@ pub struct SecretMetadata {
     stages: Vec<String>,
     created: Option<SystemTime>,
     lease: Option<Lease>,
+    provider: Option<String>,
 }
 
 impl SecretMetadata {
@@ -84,6 +85,13 @@ impl SecretMetadata {
         self
     }
 
+    /// Sets the provider that answered. Only the chain calls this: a
+    /// provider does not know the name it has in a chain.
+    pub(crate) fn with_provider(mut self, provider: impl Into<String>) -> SecretMetadata {
+        self.provider = Some(provider.into());
+        self
+    }
+
     /// The backend's id for the secret: the ARN in AWS Secrets Manager,
     /// the data path (`secret/data/app/db`) in Vault KV v2, the variable
     /// name (`DATABASE_URL`) for the environment, or `{file}:{variable}`
@@ -118,6 +126,13 @@ impl SecretMetadata {
     /// The lease of a leased (dynamic) secret; `None` for static secrets.
     pub fn lease(&self) -> Option<&Lease> {
         self.lease.as_ref()
+    }
+
+    /// The name of the provider in the chain that answered. Filled by the
+    /// [`SecretsManager`](crate::SecretsManager); `None` on a value that
+    /// comes straight from a [`Provider`](super::Provider).
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
     }
 }
 
@@ -184,5 +199,6 @@ mod tests {
         assert_eq!(m.stages(), ["AWSCURRENT"]);
         assert!(m.has_stage("AWSCURRENT") && !m.has_stage("awscurrent"));
         assert_eq!(m.created(), None);
+        assert_eq!(m.provider(), None);
     }
 }
