@@ -14,6 +14,7 @@ mod layout;
 mod masking_fuzz_smoke;
 mod masking_leaks;
 mod masking_props;
+mod metadata;
 mod resilience;
 mod servers;
 mod vault;
