@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use secret_chain::providers::vault::VaultProvider;
-use secret_chain::providers::{Provider, SecretValue};
+use secret_chain::providers::{Provider, SecretData, SecretValue};
 use secret_chain::{ExposeSecret, SecretsManager, Version};
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
@@ -92,7 +92,7 @@ async fn naive_read(addr: &str, token: &str) -> String {
 }
 
 fn check(v: SecretValue) {
-    assert!(matches!(v, SecretValue::Document(_)));
+    assert!(matches!(v.data(), SecretData::Document(_)));
     black_box(v);
 }
 

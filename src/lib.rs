@@ -15,8 +15,8 @@
 //! | to find | look in |
 //! | --- | --- |
 //! | the API most code needs | [`get_secret`], [`get_secret_opt`], [`get_secret_json`] (the global manager, configured from the environment; [`init`] installs your own) and [`install`] (masked logging) |
-//! | the chain: order, cache, resilience | [`SecretsManager`] (`src/chain/`): `manager.rs` the API, `hit.rs` a cache hit, `miss.rs` single-flight, stale-on-error and negative caching, `refresh.rs` refresh-ahead, **`fallback.rs` where fallback happens** and the error that lists every provider's answer, `attempt.rs` one provider attempt with retry, breaker and audit, `named.rs` a provider under its name in the chain, `blocking.rs` the blocking twins |
-//! | the backends, and how to add one | [`providers`]: the [`Provider`](providers::Provider) trait (`providers/mod.rs`), [`EnvProvider`](providers::EnvProvider), `aws`, `vault/` (builder, auth, http, kv) |
+//! | the chain: order, cache, resilience | [`SecretsManager`] (`src/chain/`): `manager.rs` the API, `hit.rs` a cache hit, `miss.rs` single-flight, stale-on-error and negative caching, `refresh.rs` refresh-ahead, `metadata.rs` the metadata kept beside each cached value ([`SecretsManager::get_secret_metadata`]), **`fallback.rs` where fallback happens** and the error that lists every provider's answer, `attempt.rs` one provider attempt with retry, breaker and audit, `named.rs` a provider under its name in the chain, `blocking.rs` the blocking twins |
+//! | the backends, and how to add one | [`providers`]: the [`Provider`](providers::Provider) trait (`providers/mod.rs`), [`SecretValue`](providers::SecretValue) and its [`SecretMetadata`] (`value.rs`, `metadata.rs`), [`EnvProvider`](providers::EnvProvider), `aws`, `vault/` (builder, auth, http, kv) |
 //! | settings from the environment | [`settings::Settings`] (every getter names its variable on error; `for_instance` the view of a named instance, `SECRETS_DR_...` first) and [`Config`] (the chain's own, and the [`ProviderEntry`]s of `SECRETS_PROVIDERS`) |
 //! | **how a value is hidden** | [`masking`]: `known.rs` the registry of fetched values and their encodings, `redactor.rs` text in, masked text out, `layer.rs` the `tracing` integration, `json.rs` JSON lines |
 //! | credential detection, **the `sk-` rule** | [`detect`]: `builtin.rs` every vendor format, `names.rs` secret-named keys, `values.rs` the `key=value` / URL / `Authorization` parsers, `placeholder.rs`, `entropy.rs`, `filter.rs` the keyword prefilter, `rule_set.rs` the engine |
@@ -180,5 +180,5 @@ pub use clock::Clock;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use clock::MockClock;
 pub use error::{Error, ErrorKind, ProviderOutcome, Result};
-pub use providers::Version;
+pub use providers::{SecretMetadata, Version};
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};

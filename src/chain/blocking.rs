@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::SecretsManager;
 use super::manager::parse_json;
 use crate::error::{Error, ErrorKind};
+use crate::providers::SecretMetadata;
 
 impl SecretsManager {
     /// Blocking [`get_secret`](Self::get_secret), for synchronous callers.
@@ -47,6 +48,23 @@ impl SecretsManager {
     /// As [`get_secret_blocking`](Self::get_secret_blocking).
     pub fn get_secret_bytes_blocking(&self, path: &str) -> Result<SecretSlice<u8>, Error> {
         self.block_on("get_secret_bytes_blocking", self.get_secret_bytes(path))
+    }
+
+    /// Blocking [`get_secret_metadata`](Self::get_secret_metadata). A
+    /// cache hit is answered without any runtime, as
+    /// [`get_secret_blocking`](Self::get_secret_blocking) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_secret_blocking`](Self::get_secret_blocking).
+    pub fn get_secret_metadata_blocking(&self, path: &str) -> Result<SecretMetadata, Error> {
+        if let Some(hit) = self.cached_metadata(path) {
+            return hit;
+        }
+        self.block_on(
+            "get_secret_metadata_blocking",
+            self.get_secret_metadata(path),
+        )
     }
 
     /// Blocking [`list_secrets`](Self::list_secrets).

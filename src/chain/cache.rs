@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use crate::chain::path::Resolved;
 use crate::clock::Instant;
 use crate::error::Error;
-use crate::providers::Version;
+use crate::providers::{SecretMetadata, Version};
 
 /// What a cache entry holds: a value, or a remembered "not found".
 pub(crate) enum Cached {
@@ -39,6 +39,9 @@ pub(crate) enum Cached {
 /// One cached value.
 pub(crate) struct Entry {
     pub(crate) value: Cached,
+    /// What the backend said about the value (`None` for a miss). Behind a
+    /// pointer so that the entry the hit path reads stays small.
+    pub(crate) metadata: Option<Arc<SecretMetadata>>,
     /// Index of the provider that answered (`usize::MAX` for a miss).
     pub(crate) provider: usize,
     pub(crate) fetched_at: Instant,
@@ -52,6 +55,7 @@ pub(crate) struct Entry {
 impl Entry {
     pub(crate) fn new(
         value: Cached,
+        metadata: Option<Arc<SecretMetadata>>,
         provider: usize,
         fetched_at: Instant,
         refresh_at: Instant,
@@ -59,6 +63,7 @@ impl Entry {
     ) -> Entry {
         Entry {
             value,
+            metadata,
             provider,
             fetched_at,
             refresh_at,
@@ -293,6 +298,7 @@ mod tests {
         let now = Clock::system().now();
         Arc::new(Entry::new(
             Cached::Value(Resolved::Text(SecretString::from(v))),
+            None,
             0,
             now,
             now,
@@ -366,6 +372,7 @@ mod hit_tests {
             "k",
             Arc::new(Entry::new(
                 Cached::Missing(Error::not_found("x")),
+                None,
                 0,
                 crate::clock::Clock::system().now(),
                 crate::clock::Clock::system().now(),

@@ -13,17 +13,17 @@ use super::SecretsManager;
 use super::attempt::outcome;
 use super::path::{self, Resolved, SecretPath};
 use crate::error::{Error, ErrorKind, ProviderOutcome};
-use crate::providers::{SecretValue, Version};
+use crate::providers::{SecretData, SecretMetadata, Version};
 
 impl SecretsManager {
     /// Tries each provider in order; returns the index of the one that
-    /// answered and the resolved value.
+    /// answered, the resolved value and its metadata (naming that provider).
     pub(super) async fn fetch_chain(
         &self,
         parsed: &SecretPath<'_>,
         path: &str,
         version: &Version,
-    ) -> Result<(usize, Resolved), Error> {
+    ) -> Result<(usize, Resolved, SecretMetadata), Error> {
         let mut outcomes: Vec<ProviderOutcome> = Vec::new();
         for (i, p) in self.inner.providers.iter().enumerate() {
             if let Some(skipped) = self.circuit_open(i, p) {
@@ -32,18 +32,19 @@ impl SecretsManager {
             }
             match self.call_provider(i, p, parsed.name, path, version).await {
                 Ok(value) => {
+                    let (value, metadata) = value.into_parts();
                     self.register_value(&value);
                     // A selected field or a one-key document's value differs
                     // from the raw value (non-string JSON fields are not
                     // among the registry's field values); a plain value was
                     // just registered.
                     let derived =
-                        parsed.field.is_some() || matches!(value, SecretValue::Document(_));
+                        parsed.field.is_some() || matches!(value, SecretData::Document(_));
                     let resolved = path::resolve(value, parsed, path, p.name())?;
                     if let (true, Resolved::Text(s)) = (derived, &resolved) {
                         self.register(s.expose_secret());
                     }
-                    return Ok((i, resolved));
+                    return Ok((i, resolved, metadata.with_provider(p.name())));
                 }
                 Err(e) => {
                     let kind = e.kind();

@@ -18,6 +18,7 @@ use super::builder::SecretsManagerBuilder;
 use super::cache::{Cache, Cached, Entry};
 use super::config::Config;
 use super::fallback::is_missing_everywhere;
+use super::metadata::entry_metadata;
 use super::miss::Flight;
 use super::named::NamedProvider;
 use super::resilience::{
@@ -26,7 +27,7 @@ use super::resilience::{
 use crate::clock::{Clock, Instant};
 use crate::error::{Error, ErrorKind};
 use crate::masking::KnownSecrets;
-use crate::providers::Version;
+use crate::providers::{SecretMetadata, Version};
 
 /// Loads secrets through an ordered chain of providers, with a TTL cache.
 ///
@@ -238,6 +239,40 @@ impl SecretsManager {
             Cached::Value(v) => Ok(v.to_bytes()),
             Cached::Missing(e) => Err(e.clone()),
         }
+    }
+
+    /// What the backend said about a secret, never its value: its id (AWS
+    /// ARN, Vault data path, variable name), version id, stages, creation
+    /// date, and the provider in the chain that answered
+    /// ([`SecretMetadata::provider`]). `name#field` reports the metadata of
+    /// secret `name`.
+    ///
+    /// Read through the cache like [`get_secret`](Self::get_secret): a
+    /// cached value answers with the metadata kept beside it, without a
+    /// backend call; a miss fetches the value, caches it and answers with
+    /// what came with it.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_secret`](Self::get_secret): the value must be readable.
+    pub async fn get_secret_metadata(&self, path: &str) -> Result<SecretMetadata, Error> {
+        self.get_secret_metadata_version(path, &Version::Current)
+            .await
+    }
+
+    /// The metadata of a secret at a given version (`AWSPREVIOUS`, a
+    /// version id, ...), as [`get_secret_metadata`](Self::get_secret_metadata).
+    ///
+    /// # Errors
+    ///
+    /// As [`get_secret`](Self::get_secret).
+    pub async fn get_secret_metadata_version(
+        &self,
+        path: &str,
+        version: &Version,
+    ) -> Result<SecretMetadata, Error> {
+        let entry = self.entry(path, version, false).await?;
+        entry_metadata(&entry)
     }
 
     /// Reads a JSON secret and deserializes it into `T`.

@@ -83,7 +83,7 @@ impl SecretsManager {
         let s = &self.inner.settings;
         let previous = self.inner.cache.get(key);
         match self.fetch_chain(parsed, path, version).await {
-            Ok((provider, value)) => {
+            Ok((provider, value, metadata)) => {
                 let now = self.inner.clock.now();
                 let ttl = jittered(s.ttl, s.ttl_jitter);
                 let refresh_at = if s.refresh_ahead && *version == Version::Current {
@@ -93,6 +93,7 @@ impl SecretsManager {
                 };
                 let entry = Arc::new(Entry::new(
                     Cached::Value(value),
+                    Some(Arc::new(metadata)),
                     provider,
                     now,
                     refresh_at,
@@ -119,6 +120,7 @@ impl SecretsManager {
                     let until = now + s.negative_ttl;
                     let entry = Arc::new(Entry::new(
                         Cached::Missing(e.clone()),
+                        None,
                         usize::MAX,
                         now,
                         until,

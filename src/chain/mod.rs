@@ -42,6 +42,8 @@
 //! - `attempt.rs`: one provider attempt: the breaker's check, retries with
 //!   backoff within the budget, the counters and the audit event
 //!   ([`AUDIT_TARGET`]);
+//! - `metadata.rs`: the metadata kept beside each cached value
+//!   (`get_secret_metadata`);
 //! - `register.rs`: fetched values registered for masking;
 //! - `blocking.rs`: the blocking twins (`get_secret_blocking`, ...) and
 //!   the [`ErrorKind::BlockingInRuntime`](crate::ErrorKind::BlockingInRuntime)
@@ -62,6 +64,7 @@ mod attempt;
 mod blocking;
 mod fallback;
 mod hit;
+mod metadata;
 mod miss;
 mod refresh;
 mod register;

@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, describe_json_error};
-use crate::providers::SecretValue;
+use crate::providers::SecretData;
 
 /// A parsed secret path: the secret's name and an optional JSON field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,15 +96,15 @@ impl Resolved {
 
 /// Applies the path's field selection (and the document rule) to a value.
 pub(crate) fn resolve(
-    value: SecretValue,
+    value: SecretData,
     path: &SecretPath<'_>,
     full_path: &str,
     provider: &str,
 ) -> Result<Resolved, Error> {
     match (value, path.field) {
-        (SecretValue::Text(s), None) => Ok(Resolved::Text(s)),
-        (SecretValue::Binary(b), None) => Ok(Resolved::Bytes(b)),
-        (SecretValue::Document(doc), None) => {
+        (SecretData::Text(s), None) => Ok(Resolved::Text(s)),
+        (SecretData::Binary(b), None) => Ok(Resolved::Bytes(b)),
+        (SecretData::Document(doc), None) => {
             let parsed = parse_object(doc.expose_secret(), full_path, provider, None)?;
             if parsed.len() == 1 {
                 let (_, v) = parsed.into_iter().next().expect("one entry");
@@ -113,10 +113,10 @@ pub(crate) fn resolve(
                 Ok(Resolved::Text(doc))
             }
         }
-        (SecretValue::Text(s) | SecretValue::Document(s), Some(field)) => {
+        (SecretData::Text(s) | SecretData::Document(s), Some(field)) => {
             select_field(s.expose_secret(), full_path, provider, field)
         }
-        (SecretValue::Binary(b), Some(field)) => match std::str::from_utf8(b.expose_secret()) {
+        (SecretData::Binary(b), Some(field)) => match std::str::from_utf8(b.expose_secret()) {
             Ok(text) => select_field(text, full_path, provider, field),
             Err(_) => Err(invalid_json(
                 full_path,
@@ -190,6 +190,10 @@ fn json_to_secret(v: Value) -> SecretString {
 mod tests {
     use super::*;
 
+    fn text_data(s: &str) -> SecretData {
+        SecretData::Text(SecretString::from(s))
+    }
+
     fn text(r: Resolved) -> String {
         match r {
             Resolved::Text(s) => s.expose_secret().to_owned(),
@@ -216,20 +220,20 @@ mod tests {
     #[test]
     fn field_is_selected_from_json_text() {
         let p = SecretPath::parse("db#password").unwrap();
-        let v = SecretValue::text(r#"{"user":"app","password":"pw-123456","port":5432}"#);
+        let v = text_data(r#"{"user":"app","password":"pw-123456","port":5432}"#);
         assert_eq!(
             text(resolve(v, &p, "db#password", "env").unwrap()),
             "pw-123456"
         );
         let p = SecretPath::parse("db#port").unwrap();
-        let v = SecretValue::text(r#"{"port":5432}"#);
+        let v = text_data(r#"{"port":5432}"#);
         assert_eq!(text(resolve(v, &p, "db#port", "env").unwrap()), "5432");
     }
 
     #[test]
     fn missing_field_is_invalid_json_naming_path_and_field() {
         let p = SecretPath::parse("db#password").unwrap();
-        let v = SecretValue::text(r#"{"user":"topsecret-user"}"#);
+        let v = text_data(r#"{"user":"topsecret-user"}"#);
         let e = resolve(v, &p, "db#password", "aws").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidJson);
         let m = e.to_string();
@@ -240,7 +244,7 @@ mod tests {
     #[test]
     fn non_json_value_with_field_is_invalid_json_without_the_value() {
         let p = SecretPath::parse("db#password").unwrap();
-        let v = SecretValue::text("not-json-hunter2");
+        let v = text_data("not-json-hunter2");
         let e = resolve(v, &p, "db#password", "env").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidJson);
         assert!(!e.to_string().contains("hunter2"));
@@ -249,9 +253,9 @@ mod tests {
     #[test]
     fn document_with_one_key_yields_that_value_else_whole_object() {
         let p = SecretPath::parse("api").unwrap();
-        let one = SecretValue::Document(SecretString::from(r#"{"value":"abc123456"}"#));
+        let one = SecretData::Document(SecretString::from(r#"{"value":"abc123456"}"#));
         assert_eq!(text(resolve(one, &p, "api", "vault").unwrap()), "abc123456");
-        let two = SecretValue::Document(SecretString::from(r#"{"a":"1","b":"2"}"#));
+        let two = SecretData::Document(SecretString::from(r#"{"a":"1","b":"2"}"#));
         let whole = text(resolve(two, &p, "api", "vault").unwrap());
         let v: Value = serde_json::from_str(&whole).unwrap();
         assert_eq!(v["b"], "2");

@@ -6,7 +6,7 @@
 use secrecy::ExposeSecret;
 
 use super::SecretsManager;
-use crate::providers::SecretValue;
+use crate::providers::SecretData;
 
 impl SecretsManager {
     /// Registers a fetched value for masking. A value can be served (and
@@ -22,10 +22,10 @@ impl SecretsManager {
 
     /// Registers a provider's raw answer: text, a JSON document, or binary
     /// that is valid UTF-8.
-    pub(super) fn register_value(&self, value: &SecretValue) {
+    pub(super) fn register_value(&self, value: &SecretData) {
         match value {
-            SecretValue::Text(s) | SecretValue::Document(s) => self.register(s.expose_secret()),
-            SecretValue::Binary(b) => {
+            SecretData::Text(s) | SecretData::Document(s) => self.register(s.expose_secret()),
+            SecretData::Binary(b) => {
                 if let Ok(s) = std::str::from_utf8(b.expose_secret()) {
                     self.register(s);
                 }

@@ -16,6 +16,10 @@
 //! label (`AWSPREVIOUS`, `AWSPENDING`, a custom one) and [`Version::Id`] a
 //! version id.
 //!
+//! A value's [`SecretMetadata`] comes from the `GetSecretValue` answer: the
+//! secret's ARN as its id, the `VersionId`, the `VersionStages` and the
+//! `CreatedDate`.
+//!
 //! # Settings
 //!
 //! [`AwsProvider::from_settings`] reads these variables from the
@@ -69,7 +73,7 @@
 //! ```
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
@@ -78,6 +82,7 @@ use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use secrecy::{SecretSlice, SecretString};
 use tokio::sync::OnceCell;
@@ -85,7 +90,7 @@ use zeroize::Zeroize;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::endpoint::is_loopback;
-use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::providers::{BoxFuture, Provider, SecretData, SecretMetadata, SecretValue, Version};
 use crate::settings::Settings;
 
 /// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
@@ -275,23 +280,24 @@ impl AwsProvider {
             Version::Stage(stage) => request.version_stage(stage),
             Version::Id(version_id) => request.version_id(version_id),
         };
-        let out = request
+        let mut out = request
             .send()
             .await
             .map_err(|e| map_sdk_error(e, &what(), &self.settings))?;
+        let metadata = metadata_of(&mut out);
         match (out.secret_string, out.secret_binary) {
             (Some(mut text), _) => {
                 // Copy into the SecretString at its exact size, then wipe the
                 // SDK's buffer instead of leaving it to the allocator.
                 let value = SecretString::from(text.as_str());
                 text.zeroize();
-                Ok(SecretValue::Text(value))
+                Ok(SecretValue::new(SecretData::Text(value)).with_metadata(metadata))
             }
             (None, Some(blob)) => {
                 let mut bytes = blob.into_inner();
                 let value = SecretSlice::from(bytes.as_slice().to_vec());
                 bytes.zeroize();
-                Ok(SecretValue::Binary(value))
+                Ok(SecretValue::new(SecretData::Binary(value)).with_metadata(metadata))
             }
             (None, None) => Err(Error::not_found(format!(
                 "not found ({} has no value)",
@@ -375,6 +381,28 @@ impl Provider for AwsProvider {
     fn health(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(self.health_inner())
     }
+}
+
+/// What `GetSecretValue` says about the version it returned: the ARN, the
+/// version id, its stages and its creation date (moved out of the answer,
+/// which holds the value too). A date outside `SystemTime`'s range stays
+/// empty: it must not fail a read whose value is good.
+fn metadata_of(out: &mut GetSecretValueOutput) -> SecretMetadata {
+    let mut m = SecretMetadata::new().with_stages(out.version_stages.take().unwrap_or_default());
+    if let Some(arn) = out.arn.take() {
+        m = m.with_id(arn);
+    }
+    if let Some(version_id) = out.version_id.take() {
+        m = m.with_version_id(version_id);
+    }
+    if let Some(created) = out
+        .created_date
+        .take()
+        .and_then(|d| SystemTime::try_from(d).ok())
+    {
+        m = m.with_created(created);
+    }
+    m
 }
 
 fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Duration, Error> {
@@ -613,6 +641,31 @@ mod tests {
             GetSecretValueError::generic(meta),
             raw(400, "raw response s3cr3t-body"),
         )
+    }
+
+    #[test]
+    fn metadata_is_taken_from_the_answer_and_a_missing_field_stays_empty() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf";
+        let mut out = GetSecretValueOutput::builder()
+            .arn(arn)
+            .version_id("v-2")
+            .version_stages("AWSCURRENT")
+            .created_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .secret_string("s3cr3t-value")
+            .build();
+        let m = metadata_of(&mut out);
+        assert_eq!(m.id(), Some(arn));
+        assert_eq!(m.version_id(), Some("v-2"));
+        assert_eq!(m.stages(), ["AWSCURRENT"]);
+        assert_eq!(
+            m.created(),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        );
+        assert!(!format!("{m:?}").contains("s3cr3t"));
+        assert_eq!(
+            metadata_of(&mut GetSecretValueOutput::builder().build()),
+            SecretMetadata::new()
+        );
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! `_` and upper-casing: `database/url` is `DATABASE_URL`
 //! ([`env_var_name`]). The process environment wins over the file.
 //!
+//! A value's metadata id says where it came from: the variable's name
+//! (`DATABASE_URL`) for the environment, `{file}:{name}`
+//! (`.env:DATABASE_URL`) for the `.env` file.
+//!
 //! The `.env` file is parsed into a map with python-dotenv 1.2's grammar
 //! (`super::dotenv`: `$$` and `$VAR` stay literal, `${VAR}` expands); the
 //! process environment is never modified. A malformed line is reported with
@@ -17,7 +21,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, ErrorKind};
-use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::providers::{BoxFuture, Provider, SecretData, SecretMetadata, SecretValue, Version};
 use crate::settings::Settings;
 
 /// The default `.env` file name, looked up in the working directory.
@@ -169,8 +173,18 @@ impl EnvProvider {
         self.file_path.as_deref()
     }
 
-    fn lookup(&self, var: &str) -> Option<&SecretString> {
-        self.vars.get(var).or_else(|| self.file.get(var))
+    /// The value of `var` and its metadata: the id is the variable's name,
+    /// or `{file}:{name}` when the `.env` file answered.
+    fn lookup(&self, var: &str) -> Option<(&SecretString, SecretMetadata)> {
+        if let Some(v) = self.vars.get(var) {
+            return Some((v, SecretMetadata::new().with_id(var)));
+        }
+        let v = self.file.get(var)?;
+        let id = match &self.file_path {
+            Some(file) => format!("{}:{var}", file.display()),
+            None => var.to_owned(),
+        };
+        Some((v, SecretMetadata::new().with_id(id)))
     }
 
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
@@ -181,7 +195,10 @@ impl EnvProvider {
             )));
         }
         match self.lookup(&var) {
-            Some(v) => Ok(SecretValue::Text(SecretString::from(v.expose_secret()))),
+            Some((v, metadata)) => {
+                let value = SecretString::from(v.expose_secret());
+                Ok(SecretValue::new(SecretData::Text(value)).with_metadata(metadata))
+            }
             None => Err(Error::not_found(format!("not found ({var})"))),
         }
     }
@@ -369,8 +386,8 @@ mod tests {
     }
 
     fn text(v: SecretValue) -> String {
-        match v {
-            SecretValue::Text(s) => s.expose_secret().to_owned(),
+        match v.data() {
+            SecretData::Text(s) => s.expose_secret().to_owned(),
             other => panic!("expected text, got {other:?}"),
         }
     }
@@ -400,6 +417,22 @@ mod tests {
                 "file-value"
             );
         });
+    }
+
+    #[test]
+    fn metadata_id_names_the_variable_and_the_file_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("prod.env");
+        std::fs::write(&f, "DATABASE_URL=from-file\nONLY_FILE=file-value\n").unwrap();
+        let p = EnvProvider::from_vars([("DATABASE_URL", "from-process")])
+            .with_env_file(&f)
+            .unwrap();
+        let id = |name| {
+            let v = run(p.fetch(name, &Version::Current)).unwrap();
+            v.metadata().id().map(str::to_owned)
+        };
+        assert_eq!(id("database/url").as_deref(), Some("DATABASE_URL"));
+        assert_eq!(id("only/file"), Some(format!("{}:ONLY_FILE", f.display())));
     }
 
     #[test]

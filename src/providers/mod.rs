@@ -10,6 +10,10 @@
 //! The trait is object-safe: a chain holds `Box<dyn Provider>`, so a user can
 //! plug in a backend of their own.
 //!
+//! A fetched [`SecretValue`] is the secret's [`SecretData`] (text, bytes or
+//! a key/value document) and its [`SecretMetadata`] (`value.rs`,
+//! `metadata.rs`).
+//!
 //! ```
 //! use secret_chain::providers::{BoxFuture, Provider, SecretValue, Version};
 //! use secret_chain::Error;
@@ -39,8 +43,6 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use secrecy::{ExposeSecret, SecretSlice, SecretString};
-
 use crate::error::Error;
 
 #[cfg(feature = "aws")]
@@ -50,11 +52,18 @@ mod dotenv;
 #[cfg(any(feature = "aws", feature = "vault"))]
 mod endpoint;
 pub mod env;
+mod metadata;
+// Only Vault reports dates as text so far.
+#[cfg(feature = "vault")]
+mod rfc3339;
+mod value;
 #[cfg(feature = "vault")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
 pub mod vault;
 
 pub use env::EnvProvider;
+pub use metadata::{Lease, SecretMetadata};
+pub use value::{SecretData, SecretValue};
 
 /// A boxed, sendable future: the return type of [`Provider`] methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -85,59 +94,6 @@ impl fmt::Display for Version {
     }
 }
 
-/// A value as a provider returns it.
-///
-/// The [`SecretsManager`](crate::SecretsManager) turns it into what the
-/// caller asked for: a string, bytes, or one field (`name#field`).
-#[non_exhaustive]
-pub enum SecretValue {
-    /// A text value (env var, AWS `SecretString`). With `#field`, it is
-    /// parsed as a JSON object.
-    Text(SecretString),
-    /// A binary value (AWS `SecretBinary`).
-    Binary(SecretSlice<u8>),
-    /// A key/value document as JSON object text (a Vault KV secret's data).
-    /// Without `#field`, a document with exactly one key yields that key's
-    /// value; otherwise the whole object is returned as JSON.
-    Document(SecretString),
-}
-
-impl SecretValue {
-    /// A text value.
-    pub fn text(value: impl Into<String>) -> SecretValue {
-        SecretValue::Text(SecretString::from(value.into()))
-    }
-
-    /// A binary value.
-    pub fn binary(value: Vec<u8>) -> SecretValue {
-        SecretValue::Binary(SecretSlice::from(value))
-    }
-
-    /// Length of the value in bytes, for diagnostics that must not show it.
-    pub fn len(&self) -> usize {
-        match self {
-            SecretValue::Text(s) | SecretValue::Document(s) => s.expose_secret().len(),
-            SecretValue::Binary(b) => b.expose_secret().len(),
-        }
-    }
-
-    /// Whether the value is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self {
-            SecretValue::Text(_) => "Text",
-            SecretValue::Binary(_) => "Binary",
-            SecretValue::Document(_) => "Document",
-        };
-        write!(f, "SecretValue::{kind}([REDACTED {} bytes])", self.len())
-    }
-}
-
 /// A secret backend.
 ///
 /// Implementations must be cheap to call concurrently (`&self`), must map
@@ -154,7 +110,11 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// The provider's name, used in logs, errors and `secret-chain check`.
     fn name(&self) -> &str;
 
-    /// Fetches secret `name` (without any `#field` suffix) at `version`.
+    /// Fetches secret `name` (without any `#field` suffix) at `version`,
+    /// with the [`SecretMetadata`] the backend reports (its id, version,
+    /// stages, creation date): fill what the answer holds, leave the rest
+    /// empty, and never fail a read because a metadata field is missing or
+    /// does not parse.
     fn fetch<'a>(
         &'a self,
         name: &'a str,
@@ -168,18 +128,5 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// Whether the provider answers. The default lists the empty prefix.
     fn health(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move { self.list("").await.map(|_| ()) })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_value_debug_shows_no_value() {
-        let v = SecretValue::text("hunter2-very-secret");
-        let d = format!("{v:?}");
-        assert!(!d.contains("hunter2"), "{d}");
-        assert!(d.contains("19 bytes"), "{d}");
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::primitives::Blob;
 use secret_chain::providers::aws::AwsProvider;
-use secret_chain::providers::{EnvProvider, Provider, SecretValue};
+use secret_chain::providers::{EnvProvider, Provider, SecretData, SecretValue};
 use secret_chain::settings::Settings;
 use secret_chain::{Config, ErrorKind, ExposeSecret, SecretsManager, Version};
 
@@ -65,8 +65,8 @@ async fn create(client: &Client, id: &str, value: &str) -> String {
 }
 
 fn text(v: SecretValue) -> String {
-    match v {
-        SecretValue::Text(s) => s.expose_secret().to_owned(),
+    match v.data() {
+        SecretData::Text(s) => s.expose_secret().to_owned(),
         other => panic!("expected text, got {other:?}"),
     }
 }
@@ -127,8 +127,8 @@ async fn binary_secret_is_read_as_bytes() {
         .unwrap();
 
     let p = provider(&endpoint, &[]);
-    match p.fetch(&id, &Version::Current).await.unwrap() {
-        SecretValue::Binary(b) => assert_eq!(b.expose_secret(), bytes.as_slice()),
+    match p.fetch(&id, &Version::Current).await.unwrap().data() {
+        SecretData::Binary(b) => assert_eq!(b.expose_secret(), bytes.as_slice()),
         other => panic!("expected binary, got {other:?}"),
     }
     let manager = SecretsManager::builder().provider(p).build().unwrap();

@@ -15,6 +15,7 @@ mod layout;
 mod masking_fuzz_smoke;
 mod masking_leaks;
 mod masking_props;
+mod metadata;
 mod named;
 mod resilience;
 mod servers;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secret_chain::providers::vault::VaultProvider;
-use secret_chain::providers::{EnvProvider, Provider, SecretValue};
+use secret_chain::providers::{EnvProvider, Provider, SecretData, SecretValue};
 use secret_chain::settings::Settings;
 use secret_chain::{Clock, Config, ErrorKind, ExposeSecret, SecretsManager, Version};
 use serde_json::{Value, json};
@@ -193,8 +193,8 @@ fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 fn document(v: SecretValue) -> Value {
-    match v {
-        SecretValue::Document(s) => serde_json::from_str(s.expose_secret()).unwrap(),
+    match v.data() {
+        SecretData::Document(s) => serde_json::from_str(s.expose_secret()).unwrap(),
         other => panic!("expected a document, got {other:?}"),
     }
 }

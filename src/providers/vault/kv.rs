@@ -1,7 +1,7 @@
 //! KV version 2 reads: data and metadata paths, versions, reading one
 //! secret's `data` object (the chain applies the single-key and `#field`
-//! rules to it), the recursive LIST, `sys/health`, and the [`Provider`]
-//! impl.
+//! rules to it) and its version's metadata, the recursive LIST,
+//! `sys/health`, and the [`Provider`] impl.
 
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
@@ -10,7 +10,9 @@ use serde_json::Value;
 use super::http::{Reply, check_segments, encode_path, status_error};
 use super::{NAME, VaultProvider};
 use crate::error::{Error, ErrorKind};
-use crate::providers::{BoxFuture, Provider, SecretValue, Version};
+use crate::providers::{
+    BoxFuture, Provider, SecretData, SecretMetadata, SecretValue, Version, rfc3339,
+};
 
 /// Upper bound on the folders one `list` call walks, against cycles or
 /// pathological trees.
@@ -95,6 +97,7 @@ impl VaultProvider {
             .with_provider(NAME)
         })?;
         drop(reply);
+        let metadata = version_metadata(&doc, &what);
         let data = doc
             .get_mut("data")
             .map(|d| d.get_mut("data").map(Value::take));
@@ -104,7 +107,10 @@ impl VaultProvider {
                     Error::unavailable(format!("unavailable ({what}: cannot re-encode the data)"))
                         .with_provider(NAME)
                 })?;
-                Ok(SecretValue::Document(SecretString::from(text)))
+                Ok(
+                    SecretValue::new(SecretData::Document(SecretString::from(text)))
+                        .with_metadata(metadata),
+                )
             }
             // KV v2 answers 200 with `data: null` for a deleted or
             // destroyed version on some servers.
@@ -270,6 +276,27 @@ impl Provider for VaultProvider {
 // Helpers
 // ---------------------------------------------------------------------------
 
+/// What a data read says about the version it returned (`data.metadata`:
+/// `version`, `created_time`), with the data path as the id. A field that
+/// is missing or does not parse stays empty: the value is still good.
+fn version_metadata(doc: &Value, data_path: &str) -> SecretMetadata {
+    let mut m = SecretMetadata::new().with_id(data_path);
+    let Some(meta) = doc.get("data").and_then(|d| d.get("metadata")) else {
+        return m;
+    };
+    if let Some(version) = meta.get("version").and_then(Value::as_u64) {
+        m = m.with_version_id(version.to_string());
+    }
+    if let Some(created) = meta
+        .get("created_time")
+        .and_then(Value::as_str)
+        .and_then(rfc3339::parse)
+    {
+        m = m.with_created(created);
+    }
+    m
+}
+
 /// Why a 404 on a data read is a deleted or destroyed version, if it is.
 fn deleted_reason(reply: &Reply) -> Option<&'static str> {
     let v = reply.json()?;
@@ -293,6 +320,29 @@ fn version_label(version: &Version) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_metadata_is_read_and_a_bad_field_stays_empty() {
+        let doc: Value = serde_json::from_str(
+            r#"{"data":{"data":{"k":"s3cr3t"},"metadata":{"created_time":"2023-11-14T22:13:20.5Z","version":2}}}"#,
+        )
+        .unwrap();
+        let m = version_metadata(&doc, "secret/data/app/db");
+        assert_eq!(m.id(), Some("secret/data/app/db"));
+        assert_eq!(m.version_id(), Some("2"));
+        assert_eq!(
+            m.created(),
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_500))
+        );
+        let doc: Value = serde_json::from_str(
+            r#"{"data":{"data":{},"metadata":{"created_time":"yesterday","version":"two"}}}"#,
+        )
+        .unwrap();
+        let m = version_metadata(&doc, "secret/data/app/db");
+        assert_eq!((m.version_id(), m.created()), (None, None));
+        let m = version_metadata(&Value::Null, "secret/data/app/db");
+        assert_eq!(m.id(), Some("secret/data/app/db"));
+    }
 
     #[test]
     fn deleted_versions_are_recognised_from_the_404_body() {

@@ -8,7 +8,7 @@
 //!
 //! A secret path `name` is read with `GET /v1/{mount}/data/{prefix}{name}`.
 //! The provider returns the secret's `data` object as a
-//! [`SecretValue::Document`], and the chain applies the document rule:
+//! [`SecretData::Document`], and the chain applies the document rule:
 //!
 //! | data                                  | `get_secret("db")`        | `get_secret("db#password")` |
 //! |---------------------------------------|---------------------------|-----------------------------|
@@ -18,6 +18,10 @@
 //! [`Version::Id`]`("3")` reads version 3 (`?version=3`). Vault has no
 //! stages, so [`Version::Stage`] is answered "not found". A version that was
 //! deleted or destroyed is "not found" too.
+//!
+//! A value's metadata comes from the answer's `metadata` object: the
+//! `version` number as the version id and `created_time` as the creation
+//! date; the id is the data path (`secret/data/myapp/db`).
 //!
 //! [`list`](crate::providers::Provider::list) walks `LIST /v1/{mount}/metadata/...` (sent as
 //! `GET ...?list=true`, which every Vault and OpenBao accepts), descending
@@ -108,7 +112,7 @@
 //!   `data` object, recursive listing, `sys/health`, and the [`Provider`]
 //!   impl.
 //!
-//! [`SecretValue::Document`]: crate::providers::SecretValue::Document
+//! [`SecretData::Document`]: crate::providers::SecretData::Document
 //! [`Version::Id`]: crate::providers::Version::Id
 //! [`Version::Stage`]: crate::providers::Version::Stage
 //! [`Provider`]: crate::providers::Provider
