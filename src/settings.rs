@@ -206,12 +206,14 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// A configuration error `"{name} must be {unit}"` when it is not one.
+    /// A configuration error `"{name} must be {unit}, not '{value}'"` when
+    /// it is not one (a number setting's value is not a secret; it is shown
+    /// cut to 24 characters).
     pub fn u64(&self, name: &str, default: u64, unit: &str) -> Result<u64, Error> {
         match self.lookup(name) {
             Some((s, read)) => s
                 .parse::<u64>()
-                .map_err(|_| Error::config(format!("{read} must be {unit}"))),
+                .map_err(|_| Error::config(format!("{read} must be {unit}, not {}", given(s)))),
             None => Ok(default),
         }
     }
@@ -223,9 +225,13 @@ impl Settings {
     /// A configuration error naming the variable.
     pub fn u32(&self, name: &str, default: u32) -> Result<u32, Error> {
         match self.lookup(name) {
-            Some((s, read)) => s
-                .parse::<u32>()
-                .map_err(|_| Error::config(format!("{read} must be a whole number"))),
+            Some((s, read)) => s.parse::<u32>().map_err(|_| {
+                Error::config(format!(
+                    "{read} must be a whole number from 0 to {}, not {}",
+                    u32::MAX,
+                    given(s)
+                ))
+            }),
             None => Ok(default),
         }
     }
@@ -256,13 +262,16 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// A configuration error `"{name} must be true or false"`.
+    /// A configuration error `"{name} must be true or false, not '{value}'"`.
     pub fn bool(&self, name: &str, default: bool) -> Result<bool, Error> {
         match self.lookup(name) {
             Some((s, read)) => match s.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
                 "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(Error::config(format!("{read} must be true or false"))),
+                _ => Err(Error::config(format!(
+                    "{read} must be true or false, not {}",
+                    given(s)
+                ))),
             },
             None => Ok(default),
         }
@@ -301,6 +310,15 @@ impl Settings {
     }
 }
 
+/// A setting's value as an error shows it: quoted, at most 24 characters.
+fn given(value: &str) -> String {
+    let mut shown: String = value.chars().take(24).collect();
+    if shown.len() < value.len() {
+        shown.push('…');
+    }
+    format!("'{shown}'")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,13 +332,23 @@ mod tests {
     }
 
     #[test]
-    fn bad_numbers_and_booleans_name_the_variable_not_the_value() {
-        let s = Settings::from_vars([("N", "s3cr3t-n"), ("F", "s3cr3t-f")]);
+    fn bad_numbers_and_booleans_say_what_is_expected_and_what_was_given() {
+        let s = Settings::from_vars([("N", "-1"), ("F", "maybe"), ("L", &*"9".repeat(40))]);
         let e = s.u64("N", 1, "a whole number of seconds").unwrap_err();
-        assert_eq!(e.to_string(), "N must be a whole number of seconds");
+        assert_eq!(
+            e.to_string(),
+            "N must be a whole number of seconds, not '-1'"
+        );
         let e = s.bool("F", false).unwrap_err();
-        assert_eq!(e.to_string(), "F must be true or false");
-        assert!(s.u32("N", 1).unwrap_err().to_string().contains('N'));
+        assert_eq!(e.to_string(), "F must be true or false, not 'maybe'");
+        let e = s.u32("L", 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "L must be a whole number from 0 to 4294967295, not '{}…'",
+                "9".repeat(24)
+            )
+        );
     }
 
     #[test]
@@ -415,7 +443,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "SECRETS_DR_VAULT_TIMEOUT_MS must be a whole number of milliseconds"
+            "SECRETS_DR_VAULT_TIMEOUT_MS must be a whole number of milliseconds, not '5s'"
         );
         assert_eq!(
             s.millis("SECRETS_VAULT_TIMEOUT_MS", Duration::ZERO)
@@ -425,10 +453,13 @@ mod tests {
         let e = dr.bool("SECRETS_AWS_ALLOW_HTTP", false).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "SECRETS_AWS_ALLOW_HTTP must be true or false"
+            "SECRETS_AWS_ALLOW_HTTP must be true or false, not 'perhaps'"
         );
         let e = dr.u32("SECRETS_RETRIES", 1).unwrap_err();
-        assert_eq!(e.to_string(), "SECRETS_DR_RETRIES must be a whole number");
+        assert_eq!(
+            e.to_string(),
+            "SECRETS_DR_RETRIES must be a whole number from 0 to 4294967295, not 'x'"
+        );
     }
 
     #[test]

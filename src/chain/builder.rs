@@ -265,7 +265,9 @@ impl SecretsManagerBuilder {
             ));
         }
         check_names(&self.providers)?;
-        Ok(SecretsManager::from_builder(self))
+        let mut b = self;
+        b.settings.saturate();
+        Ok(SecretsManager::from_builder(b))
     }
 }
 
@@ -274,6 +276,38 @@ mod tests {
     use super::*;
     use crate::chain::test_support::env;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn durations_too_large_for_the_clock_saturate_instead_of_panicking() {
+        use secrecy::ExposeSecret;
+        let (clock, mock) = crate::clock::Clock::mock();
+        let (flaky, _) = crate::chain::test_support::Scripted::new("aws", |_| {
+            Err(Error::unavailable("unavailable (test)"))
+        });
+        let m = SecretsManager::builder()
+            .provider(flaky)
+            .provider(env(&[("A", "val-1234567")]))
+            .cache_ttl(Duration::MAX)
+            .negative_ttl(Duration::MAX)
+            .max_stale(Duration::MAX)
+            .circuit_breaker(1, Duration::MAX)
+            .retries(0, Duration::from_millis(1), Duration::from_millis(1))
+            .clock(clock)
+            .build()
+            .unwrap();
+        let rt = crate::chain::test_support::rt();
+        assert_eq!(
+            rt.block_on(m.get_secret("a")).unwrap().expose_secret(),
+            "val-1234567"
+        );
+        assert!(rt.block_on(m.get_secret("missing")).is_err());
+        mock.advance(Duration::from_secs(3600 * 24 * 365));
+        assert_eq!(
+            rt.block_on(m.get_secret("a")).unwrap().expose_secret(),
+            "val-1234567"
+        );
+        assert!(rt.block_on(m.get_secret("missing")).is_err());
+    }
 
     #[test]
     fn builder_refuses_an_empty_chain_and_duplicate_names() {

@@ -69,6 +69,28 @@ pub(crate) struct Settings {
     pub(crate) policy: Policy,
 }
 
+/// The longest duration the cache adds to an instant: about 100 years,
+/// i.e. never. A configured `SECRETS_CACHE_TTL=18446744073709551615` (or
+/// `Duration::MAX`) would overflow the clock when added to it.
+pub(crate) const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+impl Settings {
+    /// Caps every duration that is added to an instant at [`LONGEST`].
+    pub(crate) fn saturate(&mut self) {
+        for d in [
+            &mut self.ttl,
+            &mut self.max_stale,
+            &mut self.negative_ttl,
+            &mut self.reject_interval,
+            &mut self.policy.breaker_cooldown,
+            &mut self.policy.retry_budget,
+            &mut self.policy.retry_base,
+        ] {
+            *d = (*d).min(LONGEST);
+        }
+    }
+}
+
 pub(super) struct Inner {
     pub(super) providers: Vec<NamedProvider>,
     pub(super) breakers: Vec<Breaker>,

@@ -2,7 +2,9 @@
 //! caller asked for.
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use serde_json::Value;
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorKind, describe_json_error};
 use crate::providers::SecretData;
@@ -134,8 +136,8 @@ fn select_field(
     provider: &str,
     field: &str,
 ) -> Result<Resolved, Error> {
-    let mut obj = parse_object(text, full_path, provider, Some(field))?;
-    match obj.remove(field) {
+    let obj = parse_object(text, full_path, provider, Some(field))?;
+    match obj.get(field).copied() {
         Some(v) => Ok(Resolved::Text(json_to_secret(v))),
         None => Err(invalid_json(
             full_path,
@@ -146,26 +148,25 @@ fn select_field(
     }
 }
 
-fn parse_object(
-    text: &str,
+/// The top-level fields of a JSON object, each as its exact text: a field
+/// is handed out as written (`123456789012345678901234567890` stays that,
+/// not `1.2345678901234568e+29`; a nested object keeps its spacing), never
+/// re-serialized through an `f64`.
+fn parse_object<'t>(
+    text: &'t str,
     full_path: &str,
     provider: &str,
     field: Option<&str>,
-) -> Result<serde_json::Map<String, Value>, Error> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(invalid_json(
-            full_path,
-            provider,
-            field,
-            "the value is JSON but not an object",
-        )),
-        Err(e) => Err(invalid_json(
-            full_path,
-            provider,
-            field,
-            &describe_json_error(&e),
-        )),
+) -> Result<HashMap<String, &'t RawValue>, Error> {
+    match serde_json::from_str::<HashMap<String, &RawValue>>(text) {
+        Ok(m) => Ok(m),
+        Err(e) => {
+            let why = match serde_json::from_str::<&RawValue>(text) {
+                Ok(_) => "the value is JSON but not an object".to_owned(),
+                Err(_) => describe_json_error(&e),
+            };
+            Err(invalid_json(full_path, provider, field, &why))
+        }
     }
 }
 
@@ -179,16 +180,47 @@ fn invalid_json(full_path: &str, provider: &str, field: Option<&str>, why: &str)
     Error::new(ErrorKind::InvalidJson, msg).with_provider(provider)
 }
 
-fn json_to_secret(v: Value) -> SecretString {
-    match v {
-        Value::String(s) => SecretString::from(s),
-        other => SecretString::from(other.to_string()),
+/// A field's value as text: a JSON string decoded, anything else exactly as
+/// it is written in the secret.
+fn json_to_secret(v: &RawValue) -> SecretString {
+    let raw = v.get();
+    if raw.starts_with('"')
+        && let Ok(s) = serde_json::from_str::<String>(raw)
+    {
+        return SecretString::from(s);
     }
+    SecretString::from(raw.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_is_handed_out_exactly_as_written() {
+        let doc = r#"{"n":123456789012345678901234567890,"f":1.10,"o":{"a": [1, 2]},"s":"x\u0041","t":true}"#;
+        let field = |f: &str| {
+            text(
+                resolve(
+                    text_data(doc),
+                    &SecretPath::parse(&format!("k#{f}")).unwrap(),
+                    "k",
+                    "env",
+                )
+                .unwrap(),
+            )
+        };
+        assert_eq!(field("n"), "123456789012345678901234567890");
+        assert_eq!(field("f"), "1.10");
+        assert_eq!(field("o"), r#"{"a": [1, 2]}"#);
+        assert_eq!(field("s"), "xA");
+        assert_eq!(field("t"), "true");
+        let one = SecretData::Document(SecretString::from(r#"{"value": 18446744073709551616}"#));
+        assert_eq!(
+            text(resolve(one, &SecretPath::parse("k").unwrap(), "k", "vault").unwrap()),
+            "18446744073709551616"
+        );
+    }
 
     fn text_data(s: &str) -> SecretData {
         SecretData::Text(SecretString::from(s))
@@ -257,7 +289,7 @@ mod tests {
         assert_eq!(text(resolve(one, &p, "api", "vault").unwrap()), "abc123456");
         let two = SecretData::Document(SecretString::from(r#"{"a":"1","b":"2"}"#));
         let whole = text(resolve(two, &p, "api", "vault").unwrap());
-        let v: Value = serde_json::from_str(&whole).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&whole).unwrap();
         assert_eq!(v["b"], "2");
     }
 }

@@ -183,16 +183,16 @@ impl KnownSecrets {
         let retention = settings.u64(
             "SECRETS_MASK_RETENTION",
             DEFAULT_RETENTION.as_secs(),
-            "seconds",
+            "a whole number of seconds",
         )?;
         let min_len = settings.u64(
             "SECRETS_MASK_MIN_LENGTH",
             DEFAULT_MIN_LEN as u64,
-            "characters",
+            "a whole number of characters (at least 1)",
         )?;
         if min_len == 0 {
             return Err(crate::Error::config(
-                "SECRETS_MASK_MIN_LENGTH must be at least 1",
+                "SECRETS_MASK_MIN_LENGTH must be a whole number of characters (at least 1), not '0'",
             ));
         }
         Ok(KnownSecrets::with_settings(

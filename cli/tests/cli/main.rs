@@ -5,6 +5,7 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+mod bad_input;
 mod check;
 mod exit_codes;
 mod get;
