@@ -459,9 +459,28 @@ fn prune_expired(st: &mut State, now: Instant) {
         .retain(|_, e| now.saturating_duration_since(e.last) <= e.keep);
 }
 
+/// The longest value registered whole (with its encoded forms, about ten
+/// times its size in the matcher): a larger one is not masked by value.
+pub const MAX_REGISTERED_VALUE_BYTES: usize = 1 << 20;
+
+/// The most top-level fields of one JSON value registered.
+pub const MAX_REGISTERED_FIELDS: usize = 1000;
+
 /// The value, its trimmed form and, for a JSON object, its top-level
-/// string fields: each one that is long enough.
+/// string fields: each one that is long enough. Bounded: a value over
+/// [`MAX_REGISTERED_VALUE_BYTES`] is skipped (and its fields not parsed),
+/// and at most [`MAX_REGISTERED_FIELDS`] fields are taken, with a warning
+/// that says so (never a value): a 68 MB secret with a million fields must
+/// not cost gigabytes of matcher.
 fn for_each_candidate(value: &str, min_len: usize, mut f: impl FnMut(&str)) {
+    if value.len() > MAX_REGISTERED_VALUE_BYTES {
+        tracing::warn!(
+            bytes = value.len(),
+            limit = MAX_REGISTERED_VALUE_BYTES,
+            "a secret value is too large to be masked by value; only credential patterns mask it in logs"
+        );
+        return;
+    }
     let long_enough = |s: &str| s.chars().take(min_len).count() >= min_len;
     if long_enough(value) {
         f(value);
@@ -474,12 +493,22 @@ fn for_each_candidate(value: &str, min_len: usize, mut f: impl FnMut(&str)) {
         && let Ok(serde_json::Value::Object(map)) =
             serde_json::from_str::<serde_json::Value>(trimmed)
     {
-        for v in map.values() {
-            if let serde_json::Value::String(s) = v
-                && long_enough(s)
-            {
-                f(s);
+        let strings = map.values().filter_map(|v| match v {
+            serde_json::Value::String(s) if long_enough(s) => Some(s),
+            _ => None,
+        });
+        let mut taken = 0;
+        for s in strings {
+            if taken == MAX_REGISTERED_FIELDS {
+                tracing::warn!(
+                    fields = map.len(),
+                    limit = MAX_REGISTERED_FIELDS,
+                    "a JSON secret has more string fields than are masked by value; the rest are masked only as part of the whole value"
+                );
+                break;
             }
+            f(s);
+            taken += 1;
         }
     }
 }
@@ -818,6 +847,20 @@ mod tests {
         assert!(k.is_empty());
         k.register("123456");
         assert_eq!(k.len(), 1);
+    }
+
+    #[test]
+    fn one_secret_registers_a_bounded_number_of_fields_and_bytes() {
+        let k = KnownSecrets::new();
+        let fields: Vec<String> = (0..MAX_REGISTERED_FIELDS + 500)
+            .map(|i| format!("\"f{i}\":\"field-value-{i:06}\""))
+            .collect();
+        k.register(&format!("{{{}}}", fields.join(",")));
+        // The whole document and the first fields, not every field.
+        assert_eq!(k.len(), 1 + MAX_REGISTERED_FIELDS);
+        let huge = "x".repeat(MAX_REGISTERED_VALUE_BYTES + 1);
+        k.register(&huge);
+        assert_eq!(k.len(), 1 + MAX_REGISTERED_FIELDS);
     }
 
     #[test]

@@ -39,7 +39,10 @@ mod layer;
 mod redactor;
 
 pub use install::install_with;
-pub use known::{DEFAULT_MIN_LEN, DEFAULT_RETENTION, KnownSecrets};
+pub use known::{
+    DEFAULT_MIN_LEN, DEFAULT_RETENTION, KnownSecrets, MAX_REGISTERED_FIELDS,
+    MAX_REGISTERED_VALUE_BYTES,
+};
 pub use layer::{
     MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter,
 };
