@@ -11,6 +11,7 @@ mod support;
 
 mod aws;
 mod dotenv_compat;
+mod fuzz_smoke;
 mod layout;
 mod masking_fuzz_smoke;
 mod masking_leaks;
