@@ -62,5 +62,5 @@ pub use entropy::shannon_entropy;
 pub use names::is_secret_name;
 pub use placeholder::is_placeholder;
 pub(crate) use placeholder::is_value_word;
-pub use rule::{Finding, RuleId, RuleSpec};
+pub use rule::{Finding, RuleId, RuleSpec, USER_REGEX_SIZE_LIMIT};
 pub use rule_set::RuleSet;

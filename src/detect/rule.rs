@@ -34,9 +34,10 @@ pub struct RuleSpec {
     pub secret_group: Option<usize>,
 }
 
-/// The largest compiled size of a user regex: a pattern that needs more is
-/// refused instead of slowing every search down.
-const USER_REGEX_SIZE_LIMIT: usize = 10 << 20;
+/// The largest compiled size of a user regex (2 MiB): a pattern that needs
+/// more (`[a-z]{50000}`, or a Unicode class such as `\w` repeated a hundred
+/// times) is refused instead of slowing every search down.
+pub const USER_REGEX_SIZE_LIMIT: usize = 2 << 20;
 
 impl RuleSpec {
     /// Checks a user rule before it is added: the id is non-empty and uses
@@ -67,7 +68,13 @@ impl RuleSpec {
         let re = regex::RegexBuilder::new(&self.regex)
             .size_limit(USER_REGEX_SIZE_LIMIT)
             .build()
-            .map_err(|e| bad(format!("invalid regex: {}", one_line(&e.to_string()))))?;
+            .map_err(|e| match e {
+                regex::Error::CompiledTooBig(_) => bad(format!(
+                    "the regex compiles to more than {} MiB (a long repetition, or a Unicode class such as \\w repeated: try [A-Za-z0-9_] or (?-u))",
+                    USER_REGEX_SIZE_LIMIT >> 20
+                )),
+                other => bad(format!("invalid regex: {}", one_line(&other.to_string()))),
+            })?;
         if re.is_match("") {
             return Err(bad("regex matches the empty string".into()));
         }

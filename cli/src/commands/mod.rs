@@ -32,7 +32,13 @@ fn fail(e: &Error) -> Exit {
 fn rules(config: Option<&Path>) -> Result<RuleSet, Error> {
     let rules = RuleSet::builtin();
     match config {
-        Some(path) => rules.with_user_rules(scanner::load_rules_file(path)?),
+        Some(path) => {
+            let (user, warnings) = scanner::load_rules_file_with_warnings(path)?;
+            for w in warnings {
+                eprintln!("secret-chain: warning: {w}");
+            }
+            rules.with_user_rules(user)
+        }
         None => Ok(rules),
     }
 }

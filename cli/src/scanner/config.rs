@@ -49,6 +49,16 @@ struct UserRule {
 /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::Config`]
 /// naming the file, the line and the rule when the TOML or a rule is bad.
 pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
+    load_rules_file_with_warnings(path).map(|(rules, _)| rules)
+}
+
+/// As [`load_rules_file`], with the warnings to show the user: each rule
+/// without keywords (it then runs its regex over the whole text).
+///
+/// # Errors
+///
+/// As [`load_rules_file`].
+pub fn load_rules_file_with_warnings(path: &Path) -> Result<(Vec<RuleSpec>, Vec<String>), Error> {
     let name = path.display().to_string();
     let bytes = read_capped(path, MAX_RULES_FILE_BYTES).map_err(|e| {
         Error::new(
@@ -73,7 +83,7 @@ pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
             "rules file '{name}' is not valid UTF-8 (line {line})"
         ))
     })?;
-    parse_rules_toml(&text, &name)
+    parse_with_warnings(&text, &name)
 }
 
 /// Parses user rules; `source` names the file in error messages.
@@ -85,6 +95,10 @@ pub fn load_rules_file(path: &Path) -> Result<Vec<RuleSpec>, Error> {
 ///
 /// [`ErrorKind::Config`] naming `source`, the line and the rule.
 pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error> {
+    parse_with_warnings(text, source).map(|(rules, _)| rules)
+}
+
+fn parse_with_warnings(text: &str, source: &str) -> Result<(Vec<RuleSpec>, Vec<String>), Error> {
     let file: RulesFile = toml::from_str(text).map_err(|e| {
         let at = e
             .span()
@@ -97,6 +111,7 @@ pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error
     })?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(file.rules.len());
+    let mut warnings = Vec::new();
     for spanned in file.rules {
         let line = line_of(text, spanned.span().start);
         let rule = spanned.into_inner();
@@ -120,9 +135,15 @@ pub fn parse_rules_toml(text: &str, source: &str) -> Result<Vec<RuleSpec>, Error
                 spec.id
             ))));
         }
+        if spec.keywords.is_empty() {
+            warnings.push(format!(
+                "rules file '{source}' line {line}: rule '{}' has no keywords: its regex runs over the whole text, which is much slower (add keywords = [\"...\"])",
+                spec.id
+            ));
+        }
         out.push(spec);
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -193,6 +214,33 @@ regex = 'plain_[A-Z]{10}'
         )
         .unwrap_err();
         assert!(e.to_string().contains("secret_group"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_without_keywords_is_accepted_with_a_warning_naming_it_and_its_line() {
+        let text = "[[rules]]\nid = \"kw\"\nregex = 'acme_[a-z]{8}'\nkeywords = [\"acme_\"]\n\n[[rules]]\nid = \"slow\"\nregex = 'tok_[a-z]{8}'\n";
+        let (rules, warnings) = parse_with_warnings(text, "r.toml").unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("'slow'")
+                && warnings[0].contains("line 6")
+                && warnings[0].contains("r.toml"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_huge_regex_is_refused() {
+        let e = parse_rules_toml(
+            "[[rules]]\nid = \"big\"\nregex = '[a-z]{50000}'\nkeywords = [\"x\"]\n",
+            "r",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("'big'") && e.to_string().contains("line 1"),
+            "{e}"
+        );
     }
 
     #[test]

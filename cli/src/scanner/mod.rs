@@ -78,7 +78,7 @@ mod test_support;
 mod walk;
 
 pub use baseline::{Baseline, fingerprint};
-pub use config::{load_rules_file, parse_rules_toml};
+pub use config::{load_rules_file, load_rules_file_with_warnings, parse_rules_toml};
 pub use output::{FindingWriter, Format, SARIF_SCHEMA};
 pub use redact::{RedactStats, redact_stream};
 pub use report::{ScanEvent, ScanFinding, ScanSummary};
