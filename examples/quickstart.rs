@@ -39,7 +39,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     //    value the manager fetches, and anything shaped like a credential,
     //    is masked in every log line from here on.
     secret_chain::install()?;
-    tracing::info!(providers = ?config.providers, "configured the chain");
+    let chain: Vec<String> = config.providers.iter().map(|p| p.to_string()).collect();
+    tracing::info!(providers = ?chain, "configured the chain");
 
     // 4. Plain values. The value is a SecretString: its Debug is redacted.
     let url = secret_chain::get_secret("database/url").await?;
