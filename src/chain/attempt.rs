@@ -30,6 +30,8 @@ impl SecretsManager {
                     refused.failures,
                     refused.retry_in.as_secs()
                 ),
+                code: None,
+                http_status: None,
             });
         }
         None
@@ -149,6 +151,8 @@ pub(super) fn outcome(provider: &str, e: &Error) -> ProviderOutcome {
         provider: provider.to_owned(),
         kind: e.kind(),
         detail: e.to_string(),
+        code: e.code().map(str::to_owned),
+        http_status: e.http_status(),
     }
 }
 

@@ -40,7 +40,8 @@ impl SecretsManager {
                     // just registered.
                     let derived =
                         parsed.field.is_some() || matches!(value, SecretData::Document(_));
-                    let resolved = path::resolve(value, parsed, path, p.name())?;
+                    let resolved = path::resolve(value, parsed, path, p.name())
+                        .map_err(|e| e.with_path(path))?;
                     if let (true, Resolved::Text(s)) = (derived, &resolved) {
                         self.register(s.expose_secret());
                     }
@@ -57,17 +58,24 @@ impl SecretsManager {
                         );
                     }
                     outcomes.push(outcome(p.name(), &e));
-                    let stop = !kind.falls_through()
-                        || (kind == ErrorKind::AccessDenied
-                            && self.inner.settings.stop_on_access_denied);
-                    if stop {
-                        return Err(chain_error(path, kind, outcomes).with_provider(p.name()));
+                    if self.stops_chain(kind) {
+                        return Err(chain_error(path, kind, outcomes)
+                            .with_provider(p.name())
+                            .with_backend_answer_of(&e));
                     }
                 }
             }
         }
         let kind = aggregate_kind(&outcomes);
         Err(chain_error(path, kind, outcomes))
+    }
+
+    /// Whether an answer of `kind` ends the lookup at this provider: any
+    /// kind that does not fall through, and access denied when the chain is
+    /// configured to stop on it.
+    pub(super) fn stops_chain(&self, kind: ErrorKind) -> bool {
+        !kind.falls_through()
+            || (kind == ErrorKind::AccessDenied && self.inner.settings.stop_on_access_denied)
     }
 
     /// The body of [`list_secrets`](Self::list_secrets): every provider is
@@ -112,7 +120,7 @@ pub(super) fn is_missing_everywhere(e: &Error) -> bool {
 
 /// The kind of a chain failure: not found if any provider said so; access
 /// denied if every provider denied; otherwise unavailable.
-fn aggregate_kind(outcomes: &[ProviderOutcome]) -> ErrorKind {
+pub(super) fn aggregate_kind(outcomes: &[ProviderOutcome]) -> ErrorKind {
     if outcomes.iter().any(|o| o.kind == ErrorKind::NotFound) {
         ErrorKind::NotFound
     } else if !outcomes.is_empty() && outcomes.iter().all(|o| o.kind == ErrorKind::AccessDenied) {
@@ -132,9 +140,11 @@ fn join_outcomes(outcomes: &[ProviderOutcome]) -> String {
         .join("; ")
 }
 
-fn chain_error(path: &str, kind: ErrorKind, outcomes: Vec<ProviderOutcome>) -> Error {
+pub(super) fn chain_error(path: &str, kind: ErrorKind, outcomes: Vec<ProviderOutcome>) -> Error {
     let msg = format!("secret '{path}' {kind}: {}", join_outcomes(&outcomes));
-    Error::new(kind, msg).with_outcomes(outcomes)
+    Error::new(kind, msg)
+        .with_outcomes(outcomes)
+        .with_path(path)
 }
 
 #[cfg(test)]
@@ -259,6 +269,53 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::AccessDenied);
         assert_eq!(e.outcomes().len(), 1);
         assert_eq!(e.provider(), Some("aws"));
+    }
+
+    #[test]
+    fn outcomes_carry_the_backends_code_and_status_and_a_stop_keeps_them() {
+        let throttled = |_: &str| {
+            Err(
+                Error::unavailable("AWS Secrets Manager failed (x): ThrottlingException")
+                    .with_code("ThrottlingException")
+                    .with_http_status(400),
+            )
+        };
+        let denied = |_: &str| Err(Error::access_denied("access denied (p)").with_http_status(403));
+        let (a, _) = Scripted::new("aws", throttled);
+        let (v, _) = Scripted::new("vault", denied);
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(v)
+            .retries(
+                0,
+                std::time::Duration::from_millis(1),
+                std::time::Duration::from_millis(1),
+            )
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("x")).unwrap_err();
+        assert_eq!(e.path(), Some("x"));
+        let o = e.outcomes();
+        assert_eq!(
+            (o[0].code.as_deref(), o[0].http_status),
+            (Some("ThrottlingException"), Some(400))
+        );
+        assert_eq!((o[1].code.as_deref(), o[1].http_status), (None, Some(403)));
+        assert_eq!(e.code(), None, "an aggregate is no one backend's answer");
+
+        let (v, _) = Scripted::new("vault", denied);
+        let m = SecretsManager::builder()
+            .provider(v)
+            .provider(env(&[("X", "env-value-1")]))
+            .stop_on_access_denied(true)
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("x")).unwrap_err();
+        assert_eq!(
+            e.http_status(),
+            Some(403),
+            "the provider that stopped the chain"
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ use aws_sdk_secretsmanager::config::Credentials;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use secrecy::{SecretSlice, SecretString};
@@ -89,7 +89,7 @@ use tokio::sync::OnceCell;
 use zeroize::Zeroize;
 
 use crate::error::{Error, ErrorKind};
-use crate::providers::endpoint::is_loopback;
+use crate::providers::endpoint::{Endpoint, is_loopback, parse_url};
 use crate::providers::{BoxFuture, Provider, SecretData, SecretMetadata, SecretValue, Version};
 use crate::settings::Settings;
 
@@ -119,6 +119,8 @@ pub struct AwsProvider {
 struct ClientSettings {
     region: Option<String>,
     endpoint: Option<String>,
+    /// The endpoint's `host:port`, which errors name.
+    endpoint_authority: Option<String>,
     profile: Option<String>,
     credentials: Option<Credentials>,
     timeout: Option<Duration>,
@@ -159,14 +161,17 @@ impl AwsProvider {
     pub fn from_settings(config: &Settings) -> Result<AwsProvider, Error> {
         let first = |names: &[&'static str]| config.first(names).map(|(v, _)| v.to_owned());
 
-        let endpoint = first(&[
+        let (endpoint, endpoint_authority) = match config.first(&[
             "SECRETS_AWS_ENDPOINT",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             "AWS_ENDPOINT_URL",
-        ]);
-        if let Some(url) = &endpoint {
-            check_endpoint(url, config)?;
-        }
+        ]) {
+            Some((url, read)) => {
+                let checked = check_endpoint(url, &read, config)?;
+                (Some(url.to_owned()), Some(checked.authority()))
+            }
+            None => (None, None),
+        };
 
         let credentials = match (
             config.var("AWS_ACCESS_KEY_ID"),
@@ -217,6 +222,7 @@ impl AwsProvider {
             settings: ClientSettings {
                 region: first(&["SECRETS_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]),
                 endpoint,
+                endpoint_authority,
                 profile: first(&["SECRETS_AWS_PROFILE", "AWS_PROFILE"]),
                 credentials,
                 timeout: Some(timeout),
@@ -266,6 +272,27 @@ impl AwsProvider {
             .await
     }
 
+    /// An SDK error as this crate's error, naming where the request went.
+    fn sdk_error<E>(&self, err: SdkError<E, HttpResponse>, what: &str) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        map_sdk_error(err, what, &self.settings, &self.target())
+    }
+
+    /// Where requests go, as errors name it: the configured endpoint's
+    /// `host:port`, or the region when the SDK picks the endpoint (it may
+    /// take one from the shared config files, so no host is claimed then).
+    fn target(&self) -> String {
+        if let Some(authority) = &self.settings.endpoint_authority {
+            return format!("AWS Secrets Manager at {authority}");
+        }
+        match self.client.get().and_then(|c| c.config().region()) {
+            Some(region) => format!("AWS Secrets Manager in {region}"),
+            None => "AWS Secrets Manager".to_owned(),
+        }
+    }
+
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
         let id = self.secret_id(name);
         // Only built when something goes wrong.
@@ -283,7 +310,7 @@ impl AwsProvider {
         let mut out = request
             .send()
             .await
-            .map_err(|e| map_sdk_error(e, &what(), &self.settings))?;
+            .map_err(|e| self.sdk_error(e, &what()))?;
         let metadata = metadata_of(&mut out);
         match (out.secret_string, out.secret_binary) {
             (Some(mut text), _) => {
@@ -330,7 +357,7 @@ impl AwsProvider {
             let page = request
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(e, "listing secrets", &self.settings))?;
+                .map_err(|e| self.sdk_error(e, "listing secrets"))?;
             for entry in page.secret_list.unwrap_or_default() {
                 if let Some(name) = entry.name.as_deref()
                     && name.starts_with(&wanted)
@@ -357,7 +384,7 @@ impl AwsProvider {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| map_sdk_error(e, "health check with ListSecrets", &self.settings))
+            .map_err(|e| self.sdk_error(e, "health check with ListSecrets"))
     }
 }
 
@@ -417,37 +444,28 @@ fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Du
     Ok(d)
 }
 
-/// Refuses an endpoint that is not an http(s) URL, and plain `http://` to a
-/// host that is not loopback outside local deployments: the secrets would
-/// cross the network unencrypted.
-fn check_endpoint(url: &str, config: &Settings) -> Result<(), Error> {
-    const VARS: &str =
-        "SECRETS_AWS_ENDPOINT (or AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL)";
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    if scheme != "http" && scheme != "https" {
-        return Err(Error::config(format!(
-            "{VARS} must be an http:// or https:// URL"
-        )));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() {
-        return Err(Error::config(format!("{VARS} has no host")));
-    }
-    if authority.contains('@') {
-        return Err(Error::config(format!(
-            "{VARS} must not contain credentials"
-        )));
-    }
+/// Parses the endpoint up front ([`parse_url`]: scheme, host, port 1-65535,
+/// no spaces, control characters or credentials) and refuses plain
+/// `http://` to a host that is not loopback outside local deployments: the
+/// secrets would cross the network unencrypted. Errors name `read`, the
+/// variable the URL came from, and never echo the URL.
+fn check_endpoint(url: &str, read: &str, config: &Settings) -> Result<Endpoint, Error> {
+    let endpoint = parse_url(url)
+        .map_err(|why| Error::config(format!("{read} is not a valid endpoint URL: {why}")))?;
     let allow_http = config.bool("SECRETS_AWS_ALLOW_HTTP", false)?;
-    if scheme == "http" && !is_loopback(authority) && !config.is_local_deployment() && !allow_http {
+    if !endpoint.https
+        && !is_loopback(&endpoint.host)
+        && !config.is_local_deployment()
+        && !allow_http
+    {
         return Err(Error::config(format!(
-            "{VARS} is plain http:// to a host that is not loopback, and DEPLOYMENT_ENV is '{}': \
+            "{read} is plain http:// to a host that is not loopback, and DEPLOYMENT_ENV is '{}': \
              the secrets would cross the network unencrypted; use https://, \
              or set SECRETS_AWS_ALLOW_HTTP=true to allow it",
             config.deployment_env()
         )));
     }
-    Ok(())
+    Ok(endpoint)
 }
 
 fn join_prefix(prefix: &str, name: &str) -> String {
@@ -517,50 +535,63 @@ const DENIED_CODES: &[&str] = &[
 
 /// Turns an SDK error into this crate's error, without keeping the SDK
 /// error: its raw HTTP response may hold the secret's value.
-fn map_sdk_error<E>(err: SdkError<E, HttpResponse>, what: &str, settings: &ClientSettings) -> Error
+fn map_sdk_error<E>(
+    err: SdkError<E, HttpResponse>,
+    what: &str,
+    settings: &ClientSettings,
+    target: &str,
+) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match &err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            match err.code() {
-                Some(code) => classify_service_error(code, err.message().unwrap_or(""), what),
+            let e = match err.code() {
+                Some(code) => {
+                    classify_service_error(code, err.message().unwrap_or(""), what).with_code(code)
+                }
                 // An error body the SDK could not read (some emulators
                 // answer the JSON protocol in XML): go by the status.
                 None => classify_status(status, what),
-            }
+            };
+            e.with_http_status(status)
         }
         SdkError::TimeoutError(_) => timed_out(what, settings),
         SdkError::DispatchFailure(failure) => {
             if failure.is_timeout() {
                 // The only timeout the connector enforces is the connect one.
-                let at = settings
-                    .endpoint
-                    .as_deref()
-                    .unwrap_or("AWS Secrets Manager");
                 return Error::unavailable(match settings.connect_timeout {
                     Some(t) => format!(
-                        "cannot connect to {at} ({what}) within {} ms (SECRETS_AWS_CONNECT_TIMEOUT_MS)",
+                        "cannot connect to {target} ({what}) within {} ms (SECRETS_AWS_CONNECT_TIMEOUT_MS)",
                         t.as_millis()
                     ),
-                    None => format!("cannot connect to {at} ({what}): timed out"),
+                    None => format!("cannot connect to {target} ({what}): timed out"),
                 });
             }
-            let cause = failure
-                .as_connector_error()
-                .map(|c| DisplayErrorContext(c).to_string())
-                .unwrap_or_else(|| "the request could not be sent".to_owned());
-            if cause.contains("credentials") || cause.contains("Credentials") {
+            let Some(connector) = failure.as_connector_error() else {
+                return Error::unavailable(format!(
+                    "request failed ({what}): the request could not be sent to {target}"
+                ));
+            };
+            // Never the connector's own text: its Debug form (what
+            // DisplayErrorContext adds) can run to the whole request.
+            let reason = connect_failure_reason(connector);
+            if failure.is_io() || reason.is_some() {
+                let reason = reason.unwrap_or("the connection failed");
+                return Error::unavailable(format!(
+                    "cannot connect to {target} ({what}): {reason}"
+                ));
+            }
+            // Credentials are resolved before the request is sent; their
+            // failures arrive here too, and say what is missing.
+            let cause = error_chain_text(connector);
+            if cause.to_ascii_lowercase().contains("credentials") {
                 Error::access_denied(format!("no usable AWS credentials ({what}): {cause}"))
-            } else if failure.is_io() {
-                let at = settings
-                    .endpoint
-                    .as_deref()
-                    .unwrap_or("AWS Secrets Manager");
-                Error::unavailable(format!("cannot reach {at} ({what}): {cause}"))
             } else {
-                Error::unavailable(format!("request failed ({what}): {cause}"))
+                Error::unavailable(format!(
+                    "request failed ({what}): the request could not be sent to {target}"
+                ))
             }
         }
         SdkError::ResponseError(_) => Error::unavailable(format!(
@@ -600,6 +631,72 @@ fn classify_service_error(code: &str, message: &str, what: &str) -> Error {
     }
 }
 
+/// Why a connection failed, in a few words, from the kinds and texts of the
+/// connector's error chain (DNS, TLS, refused, reset, timed out); `None`
+/// when nothing in it is about the connection.
+fn connect_failure_reason(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use std::io::ErrorKind as Io;
+    let mut io_kind = None;
+    let (mut dns, mut certificate, mut tls) = (false, false, false);
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        let text = err.to_string().to_ascii_lowercase();
+        dns |= text.contains("dns error")
+            || text.contains("failed to lookup address")
+            || text.contains("name or service not known")
+            || text.contains("no such host");
+        certificate |= text.contains("certificate");
+        tls |= text.contains("tls") || text.contains("handshake");
+        cur = err.source();
+    }
+    if dns {
+        return Some("the host name does not resolve (DNS)");
+    }
+    if certificate {
+        return Some("its TLS certificate is not trusted");
+    }
+    if tls {
+        return Some("the TLS handshake failed");
+    }
+    Some(match io_kind? {
+        Io::ConnectionRefused => "connection refused",
+        Io::ConnectionReset | Io::ConnectionAborted => "the connection was reset",
+        Io::TimedOut => "timed out",
+        Io::BrokenPipe | Io::UnexpectedEof | Io::NotConnected => "the connection was closed",
+        Io::AddrNotAvailable | Io::NetworkUnreachable | Io::HostUnreachable => {
+            "the network or host is unreachable"
+        }
+        _ => "the connection failed",
+    })
+}
+
+/// The `Display` texts of an error chain, joined with `: ` and capped: no
+/// `Debug` form, which for the SDK's errors can hold the request.
+fn error_chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let t = err.to_string();
+        if !parts.iter().any(|p| p.contains(t.as_str())) {
+            parts.push(t);
+        }
+        cur = err.source();
+    }
+    let mut text = parts.join(": ");
+    if text.len() > 300 {
+        let cut = (0..=300)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 fn classify_status(status: u16, what: &str) -> Error {
     match status {
         401 | 403 => Error::access_denied(format!("access denied ({what}): HTTP {status}")),
@@ -626,6 +723,8 @@ mod tests {
     use aws_sdk_secretsmanager::error::ErrorMetadata;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
     use aws_smithy_types::body::SdkBody;
+
+    const TARGET: &str = "AWS Secrets Manager at 127.0.0.1:4566";
 
     fn config(pairs: &[(&str, &str)]) -> Settings {
         Settings::from_vars(pairs.iter().copied())
@@ -762,6 +861,117 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_are_validated_up_front_naming_the_variable_read() {
+        for (url, why) in [
+            ("http://127.0.0.1:99999", "between 1 and 65535"),
+            ("http://127.0.0.1:0", "between 1 and 65535"),
+            ("http://local host:4566", "space"),
+            ("http://127.0.0.1:4566/x\u{7f}", "control"),
+            ("http://s3cr3t:pw@127.0.0.1:4566", "credentials"),
+            ("http://127.0.0.1:abc", "not a number"),
+            ("mailto:s3cr3t", "http:// or https://"),
+        ] {
+            for var in [
+                "SECRETS_AWS_ENDPOINT",
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                "AWS_ENDPOINT_URL",
+            ] {
+                let e = AwsProvider::from_settings(&config(&[(var, url)])).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Config, "{var}={url}");
+                let shown = format!("{e} {e:?}");
+                assert!(shown.starts_with(var), "{var}={url}: {e}");
+                assert!(shown.contains(why), "{var}={url}: {e}");
+                assert!(
+                    !shown.contains("s3cr3t") && !shown.contains("127.0.0.1"),
+                    "{shown}"
+                );
+                // Far from the ~900 characters of SDK request it used to be.
+                assert!(e.to_string().len() < 160, "{e}");
+            }
+        }
+        let s = config(&[("SECRETS_DR_AWS_ENDPOINT", "http://127.0.0.1:70000")]);
+        let e = AwsProvider::from_settings(&s.for_instance("dr", "aws")).unwrap_err();
+        assert!(e.to_string().starts_with("SECRETS_DR_AWS_ENDPOINT "), "{e}");
+        let p = AwsProvider::from_settings(&config(&[(
+            "SECRETS_AWS_ENDPOINT",
+            "http://127.0.0.1:4566",
+        )]))
+        .unwrap();
+        assert_eq!(p.target(), "AWS Secrets Manager at 127.0.0.1:4566");
+    }
+
+    #[test]
+    fn connection_failures_are_one_readable_clause_naming_the_endpoint() {
+        use aws_sdk_secretsmanager::error::ConnectorError;
+        let dispatch = |c: ConnectorError| -> SdkError<GetSecretValueError, HttpResponse> {
+            SdkError::dispatch_failure(c)
+        };
+        let io = |kind: std::io::ErrorKind| {
+            ConnectorError::io(Box::new(std::io::Error::new(kind, "tcp connect error")))
+        };
+        #[derive(Debug)]
+        struct Text(&'static str);
+        impl fmt::Display for Text {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Text {}
+        let other = |text: &'static str| ConnectorError::other(Box::new(Text(text)), None);
+        for (c, reason) in [
+            (
+                io(std::io::ErrorKind::ConnectionRefused),
+                "connection refused",
+            ),
+            (
+                io(std::io::ErrorKind::ConnectionReset),
+                "the connection was reset",
+            ),
+            (io(std::io::ErrorKind::TimedOut), "timed out"),
+            (
+                other("dns error: failed to lookup address information"),
+                "the host name does not resolve (DNS)",
+            ),
+            (
+                other("invalid peer certificate: UnknownIssuer"),
+                "its TLS certificate is not trusted",
+            ),
+            (io(std::io::ErrorKind::Other), "the connection failed"),
+        ] {
+            let e = map_sdk_error(
+                dispatch(c),
+                "secret id db",
+                &ClientSettings::default(),
+                TARGET,
+            );
+            assert_eq!(e.kind(), ErrorKind::Unavailable);
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "cannot connect to AWS Secrets Manager at 127.0.0.1:4566 (secret id db): {reason}"
+                )
+            );
+            assert!(!format!("{e:?}").contains("ConnectorError"), "{e:?}");
+        }
+        let e = map_sdk_error(
+            dispatch(other("an interceptor failed")),
+            "secret id db",
+            &ClientSettings::default(),
+            TARGET,
+        );
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(!e.to_string().contains("ConnectorError"), "{e}");
+        let e = map_sdk_error(
+            dispatch(other("no providers in chain provided credentials")),
+            "secret id db",
+            &ClientSettings::default(),
+            TARGET,
+        );
+        assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
+        assert!(e.to_string().contains("no providers in chain"), "{e}");
+    }
+
+    #[test]
     fn plain_http_to_a_remote_host_is_refused_outside_local_deployments() {
         let prod = |endpoint: &str, allow: Option<&str>| {
             let mut pairs = vec![
@@ -840,9 +1050,12 @@ mod tests {
             ),
             "secret id /app/db",
             &ClientSettings::default(),
+            TARGET,
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(e.to_string(), "not found (secret id /app/db)");
+        assert_eq!(e.code(), Some("ResourceNotFoundException"));
+        assert_eq!(e.http_status(), Some(400));
     }
 
     #[test]
@@ -857,6 +1070,7 @@ mod tests {
                 service_error(code, "nope"),
                 "secret id x",
                 &ClientSettings::default(),
+                TARGET,
             );
             assert_eq!(e.kind(), ErrorKind::AccessDenied, "{code}");
             assert!(e.to_string().contains(code), "{e}");
@@ -872,6 +1086,7 @@ mod tests {
             ),
             "secret id x",
             &ClientSettings::default(),
+            TARGET,
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.to_string().contains("marked for deletion"), "{e}");
@@ -879,6 +1094,7 @@ mod tests {
             service_error("InvalidParameterException", "Invalid name"),
             "secret id x",
             &ClientSettings::default(),
+            TARGET,
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
     }
@@ -894,8 +1110,14 @@ mod tests {
                 service_error(code, ""),
                 "secret id x",
                 &ClientSettings::default(),
+                TARGET,
             );
             assert_eq!(e.kind(), ErrorKind::Unavailable, "{code}");
+            assert_eq!(
+                e.code(),
+                Some(code),
+                "operators tell throttling from denial"
+            );
         }
     }
 
@@ -909,7 +1131,13 @@ mod tests {
             )
         };
         let kind = |status| {
-            map_sdk_error(no_code(status), "secret id x", &ClientSettings::default()).kind()
+            map_sdk_error(
+                no_code(status),
+                "secret id x",
+                &ClientSettings::default(),
+                TARGET,
+            )
+            .kind()
         };
         assert_eq!(kind(403), ErrorKind::AccessDenied);
         assert_eq!(kind(401), ErrorKind::AccessDenied);
@@ -926,7 +1154,7 @@ mod tests {
         };
         let err: SdkError<GetSecretValueError, HttpResponse> =
             SdkError::timeout_error("attempt timeout");
-        let e = map_sdk_error(err, "secret id x", &settings);
+        let e = map_sdk_error(err, "secret id x", &settings, TARGET);
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(
             e.to_string().contains("250 ms") && e.to_string().contains("SECRETS_AWS_TIMEOUT_MS"),
@@ -940,12 +1168,13 @@ mod tests {
             service_error("ThrottlingException", "slow down"),
             "secret id x",
             &ClientSettings::default(),
+            TARGET,
         );
         assert!(std::error::Error::source(&e).is_none());
         assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
         let err: SdkError<GetSecretValueError, HttpResponse> =
             SdkError::response_error("bad json", raw(200, "{\"SecretString\":\"s3cr3t-body\""));
-        let e = map_sdk_error(err, "secret id x", &ClientSettings::default());
+        let e = map_sdk_error(err, "secret id x", &ClientSettings::default(), TARGET);
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
     }
