@@ -12,6 +12,24 @@
 //! customer-managed key); [`Provider::list`] and [`Provider::health`] call
 //! `ListSecrets`, so they need `secretsmanager:ListSecrets`.
 //!
+//! # Batches
+//!
+//! [`Provider::fetch_many`] (what
+//! [`SecretsManager::prefetch`](crate::SecretsManager::prefetch) calls)
+//! reads with `BatchGetSecretValue`, 20 secret ids a call (AWS's limit for
+//! `SecretIdList`), up to 4 calls in flight. Each returned secret comes
+//! with its metadata as a single read's does; each entry of the answer's
+//! `Errors` list is mapped as a single read's error (a
+//! `ResourceNotFoundException` is "not found", with that code). This needs
+//! `secretsmanager:BatchGetSecretValue` besides `GetSecretValue` on each
+//! secret (AWS checks both). When AWS refuses the batch call itself
+//! (`AccessDeniedException`: the permission is missing; or an endpoint that
+//! does not know the call), the provider says so once in a warning and
+//! reads one by one with `GetSecretValue` from then on. An id the batch
+//! did not answer (an id list AWS refused as a whole, a repeated name) is
+//! read alone too; a failed call (throttling, an outage) answers each of
+//! its ids with that error.
+//!
 //! [`Version::Current`] reads `AWSCURRENT`, [`Version::Stage`] a staging
 //! label (`AWSPREVIOUS`, `AWSPENDING`, a custom one) and [`Version::Id`] a
 //! version id.
@@ -46,16 +64,27 @@
 //! of retries would multiply. A call that cannot be answered gives up after
 //! about `SECRETS_AWS_MAX_ATTEMPTS` × `SECRETS_AWS_TIMEOUT_MS` (plus the
 //! SDK's back-off between attempts) and reports
-//! [`ErrorKind::Unavailable`].
+//! [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable).
 //!
 //! # Errors
 //!
-//! `ResourceNotFoundException` (and a secret marked for deletion, or a name
-//! AWS refuses) is [`ErrorKind::NotFound`]; access denied, invalid or
-//! missing credentials and KMS decryption failures are
-//! [`ErrorKind::AccessDenied`]; timeouts, unreachable endpoints, throttling
-//! and server errors are [`ErrorKind::Unavailable`]. The SDK's error is
-//! never kept as the source: its raw response can hold the secret's value.
+//! The mapping is in `errors.rs` (the batch reads in `batch.rs`).
+//! `ResourceNotFoundException` (and a secret marked for deletion, or a
+//! name AWS refuses) is [`ErrorKind::NotFound`](crate::ErrorKind::NotFound);
+//! access denied, invalid or missing credentials and KMS decryption
+//! failures are [`ErrorKind::AccessDenied`](crate::ErrorKind::AccessDenied);
+//! timeouts, unreachable endpoints, throttling and server errors are
+//! [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable). Each error
+//! keeps AWS's error code and the HTTP status of the answer
+//! ([`Error::code`], [`Error::http_status`]), so that throttling
+//! (`ThrottlingException`) can be told from denial. A connection that
+//! fails is one clause naming the endpoint's `host:port`
+//! (`cannot connect to AWS Secrets Manager at 127.0.0.1:4566 (secret id
+//! db): connection refused`; also DNS, TLS, reset and timed out), and the
+//! endpoint itself is checked when the provider is built (scheme, host,
+//! port 1-65535, no spaces, control characters or credentials). The SDK's
+//! error is never kept as the source: its raw response can hold the
+//! secret's value.
 //!
 //! # Example
 //!
@@ -73,6 +102,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -83,15 +113,21 @@ use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use secrecy::{SecretSlice, SecretString};
 use tokio::sync::OnceCell;
 use zeroize::Zeroize;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::providers::endpoint::{Endpoint, is_loopback, parse_url};
 use crate::providers::{BoxFuture, Provider, SecretData, SecretMetadata, SecretValue, Version};
 use crate::settings::Settings;
+
+mod batch;
+mod errors;
+
+use errors::map_sdk_error;
 
 /// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
@@ -102,7 +138,8 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 1;
 /// The largest `SECRETS_AWS_MAX_ATTEMPTS` accepted.
 pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
 
-/// Reads secrets from AWS Secrets Manager.
+/// Reads secrets from AWS Secrets Manager, one by one or in batches (see
+/// the [module docs](self#batches)).
 ///
 /// Build it with [`AwsProvider::from_settings`] (settings from the
 /// environment; the SDK client is created on first use, because loading
@@ -112,6 +149,9 @@ pub struct AwsProvider {
     client: OnceCell<Client>,
     settings: ClientSettings,
     prefix: String,
+    /// Set once AWS refused `BatchGetSecretValue` (no permission, or an
+    /// endpoint that does not know it): batches are then read one by one.
+    batch_refused: AtomicBool,
 }
 
 /// What [`AwsProvider::from_settings`] read; used to build the client lazily.
@@ -141,6 +181,7 @@ impl fmt::Debug for AwsProvider {
             .field("connect_timeout", &s.connect_timeout)
             .field("max_attempts", &s.max_attempts)
             .field("client_ready", &self.client.initialized())
+            .field("batch_refused", &self.batch_refused.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -152,7 +193,7 @@ impl AwsProvider {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] naming the variable when a timeout or attempt
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the variable when a timeout or attempt
     /// count is not a number or out of range, when the endpoint is not an
     /// `http://` or `https://` URL, when it is plain `http://` to a host that
     /// is not loopback while `DEPLOYMENT_ENV` is not local (unless
@@ -230,6 +271,7 @@ impl AwsProvider {
                 max_attempts: Some(attempts as u32),
             },
             prefix: config.prefix().to_owned(),
+            batch_refused: AtomicBool::new(false),
         })
     }
 
@@ -240,6 +282,7 @@ impl AwsProvider {
             client: OnceCell::new_with(Some(client)),
             settings: ClientSettings::default(),
             prefix: String::new(),
+            batch_refused: AtomicBool::new(false),
         }
     }
 
@@ -312,25 +355,7 @@ impl AwsProvider {
             .await
             .map_err(|e| self.sdk_error(e, &what()))?;
         let metadata = metadata_of(&mut out);
-        match (out.secret_string, out.secret_binary) {
-            (Some(mut text), _) => {
-                // Copy into the SecretString at its exact size, then wipe the
-                // SDK's buffer instead of leaving it to the allocator.
-                let value = SecretString::from(text.as_str());
-                text.zeroize();
-                Ok(SecretValue::new(SecretData::Text(value)).with_metadata(metadata))
-            }
-            (None, Some(blob)) => {
-                let mut bytes = blob.into_inner();
-                let value = SecretSlice::from(bytes.as_slice().to_vec());
-                bytes.zeroize();
-                Ok(SecretValue::new(SecretData::Binary(value)).with_metadata(metadata))
-            }
-            (None, None) => Err(Error::not_found(format!(
-                "not found ({} has no value)",
-                what()
-            ))),
-        }
+        secret_value(out.secret_string, out.secret_binary, metadata, what)
     }
 
     async fn list_inner(&self, prefix: &str) -> Result<Vec<String>, Error> {
@@ -393,6 +418,15 @@ impl Provider for AwsProvider {
         "aws"
     }
 
+    /// `BatchGetSecretValue`, 20 ids a call, falling back to single reads
+    /// (see the [module docs](self#batches)).
+    fn fetch_many<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> BoxFuture<'a, Vec<Result<SecretValue, Error>>> {
+        Box::pin(self.fetch_many_inner(names))
+    }
+
     fn fetch<'a>(
         &'a self,
         name: &'a str,
@@ -412,24 +446,67 @@ impl Provider for AwsProvider {
 
 /// What `GetSecretValue` says about the version it returned: the ARN, the
 /// version id, its stages and its creation date (moved out of the answer,
-/// which holds the value too). A date outside `SystemTime`'s range stays
-/// empty: it must not fail a read whose value is good.
+/// which holds the value too).
 fn metadata_of(out: &mut GetSecretValueOutput) -> SecretMetadata {
-    let mut m = SecretMetadata::new().with_stages(out.version_stages.take().unwrap_or_default());
-    if let Some(arn) = out.arn.take() {
+    metadata_from(
+        out.arn.take(),
+        out.version_id.take(),
+        out.version_stages.take(),
+        out.created_date.take(),
+    )
+}
+
+/// Metadata from the fields AWS reports beside a value. A date outside
+/// `SystemTime`'s range stays empty: it must not fail a read whose value
+/// is good.
+fn metadata_from(
+    arn: Option<String>,
+    version_id: Option<String>,
+    stages: Option<Vec<String>>,
+    created: Option<aws_smithy_types::DateTime>,
+) -> SecretMetadata {
+    let mut m = SecretMetadata::new().with_stages(stages.unwrap_or_default());
+    if let Some(arn) = arn {
         m = m.with_id(arn);
     }
-    if let Some(version_id) = out.version_id.take() {
+    if let Some(version_id) = version_id {
         m = m.with_version_id(version_id);
     }
-    if let Some(created) = out
-        .created_date
-        .take()
-        .and_then(|d| SystemTime::try_from(d).ok())
-    {
+    if let Some(created) = created.and_then(|d| SystemTime::try_from(d).ok()) {
         m = m.with_created(created);
     }
     m
+}
+
+/// The value AWS returned, as text or bytes, copied into a secret buffer
+/// at its exact size; the SDK's buffer is wiped instead of left to the
+/// allocator.
+fn secret_value(
+    text: Option<String>,
+    binary: Option<Blob>,
+    metadata: SecretMetadata,
+    what: impl FnOnce() -> String,
+) -> Result<SecretValue, Error> {
+    match (text, binary) {
+        (Some(mut text), blob) => {
+            let value = SecretString::from(text.as_str());
+            text.zeroize();
+            if let Some(blob) = blob {
+                blob.into_inner().zeroize();
+            }
+            Ok(SecretValue::new(SecretData::Text(value)).with_metadata(metadata))
+        }
+        (None, Some(blob)) => {
+            let mut bytes = blob.into_inner();
+            let value = SecretSlice::from(bytes.as_slice().to_vec());
+            bytes.zeroize();
+            Ok(SecretValue::new(SecretData::Binary(value)).with_metadata(metadata))
+        }
+        (None, None) => Err(Error::not_found(format!(
+            "not found ({} has no value)",
+            what()
+        ))),
+    }
 }
 
 fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Duration, Error> {
@@ -517,229 +594,41 @@ async fn build_client(settings: &ClientSettings) -> Result<Client, Error> {
     Ok(Client::new(&sdk_config))
 }
 
-/// Error codes that mean "these credentials may not read this".
-const DENIED_CODES: &[&str] = &[
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "MissingAuthenticationToken",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "NotAuthorized",
-    "DecryptionFailure",
-];
+/// What the tests of the AWS modules share.
+#[cfg(test)]
+mod testing {
+    use aws_sdk_secretsmanager::config::http::HttpResponse;
+    use aws_sdk_secretsmanager::error::{ErrorMetadata, SdkError};
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use aws_smithy_types::body::SdkBody;
 
-/// Turns an SDK error into this crate's error, without keeping the SDK
-/// error: its raw HTTP response may hold the secret's value.
-fn map_sdk_error<E>(
-    err: SdkError<E, HttpResponse>,
-    what: &str,
-    settings: &ClientSettings,
-    target: &str,
-) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match &err {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let e = match err.code() {
-                Some(code) => {
-                    classify_service_error(code, err.message().unwrap_or(""), what).with_code(code)
-                }
-                // An error body the SDK could not read (some emulators
-                // answer the JSON protocol in XML): go by the status.
-                None => classify_status(status, what),
-            };
-            e.with_http_status(status)
-        }
-        SdkError::TimeoutError(_) => timed_out(what, settings),
-        SdkError::DispatchFailure(failure) => {
-            if failure.is_timeout() {
-                // The only timeout the connector enforces is the connect one.
-                return Error::unavailable(match settings.connect_timeout {
-                    Some(t) => format!(
-                        "cannot connect to {target} ({what}) within {} ms (SECRETS_AWS_CONNECT_TIMEOUT_MS)",
-                        t.as_millis()
-                    ),
-                    None => format!("cannot connect to {target} ({what}): timed out"),
-                });
-            }
-            let Some(connector) = failure.as_connector_error() else {
-                return Error::unavailable(format!(
-                    "request failed ({what}): the request could not be sent to {target}"
-                ));
-            };
-            // Never the connector's own text: its Debug form (what
-            // DisplayErrorContext adds) can run to the whole request.
-            let reason = connect_failure_reason(connector);
-            if failure.is_io() || reason.is_some() {
-                let reason = reason.unwrap_or("the connection failed");
-                return Error::unavailable(format!(
-                    "cannot connect to {target} ({what}): {reason}"
-                ));
-            }
-            // Credentials are resolved before the request is sent; their
-            // failures arrive here too, and say what is missing.
-            let cause = error_chain_text(connector);
-            if cause.to_ascii_lowercase().contains("credentials") {
-                Error::access_denied(format!("no usable AWS credentials ({what}): {cause}"))
-            } else {
-                Error::unavailable(format!(
-                    "request failed ({what}): the request could not be sent to {target}"
-                ))
-            }
-        }
-        SdkError::ResponseError(_) => Error::unavailable(format!(
-            "unreadable response from AWS Secrets Manager ({what})"
-        )),
-        SdkError::ConstructionFailure(_) => Error::config(format!(
-            "the AWS request could not be built ({what}): check SECRETS_AWS_REGION and SECRETS_AWS_ENDPOINT"
-        )),
-        _ => Error::unavailable(format!("request failed ({what})")),
-    }
-}
+    /// Where the tests' requests would go, as errors name it.
+    pub(super) const TARGET: &str = "AWS Secrets Manager at 127.0.0.1:4566";
 
-fn classify_service_error(code: &str, message: &str, what: &str) -> Error {
-    let said = if message.is_empty() {
-        code.to_owned()
-    } else {
-        format!("{code}: {message}")
-    };
-    match code {
-        "ResourceNotFoundException" => Error::not_found(format!("not found ({what})")),
-        "InvalidRequestException" if message.contains("delet") => {
-            Error::not_found(format!("not found ({what} is marked for deletion)"))
-        }
-        "InvalidRequestException" | "InvalidParameterException" => Error::not_found(format!(
-            "not found ({what}; AWS refused the request: {said})"
-        )),
-        "DecryptionFailure" => Error::access_denied(format!(
-            "access denied ({what}): the secret's KMS key cannot be used: {said}"
-        )),
-        c if DENIED_CODES.contains(&c) => {
-            Error::access_denied(format!("access denied ({what}): {said}"))
-        }
-        _ => Error::new(
-            ErrorKind::Unavailable,
-            format!("AWS Secrets Manager failed ({what}): {said}"),
-        ),
+    pub(super) fn raw(status: u16, body: &str) -> HttpResponse {
+        HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body.to_owned()))
     }
-}
 
-/// Why a connection failed, in a few words, from the kinds and texts of the
-/// connector's error chain (DNS, TLS, refused, reset, timed out); `None`
-/// when nothing in it is about the connection.
-fn connect_failure_reason(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
-    use std::io::ErrorKind as Io;
-    let mut io_kind = None;
-    let (mut dns, mut certificate, mut tls) = (false, false, false);
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            io_kind.get_or_insert(io.kind());
-        }
-        let text = err.to_string().to_ascii_lowercase();
-        dns |= text.contains("dns error")
-            || text.contains("failed to lookup address")
-            || text.contains("name or service not known")
-            || text.contains("no such host");
-        certificate |= text.contains("certificate");
-        tls |= text.contains("tls") || text.contains("handshake");
-        cur = err.source();
-    }
-    if dns {
-        return Some("the host name does not resolve (DNS)");
-    }
-    if certificate {
-        return Some("its TLS certificate is not trusted");
-    }
-    if tls {
-        return Some("the TLS handshake failed");
-    }
-    Some(match io_kind? {
-        Io::ConnectionRefused => "connection refused",
-        Io::ConnectionReset | Io::ConnectionAborted => "the connection was reset",
-        Io::TimedOut => "timed out",
-        Io::BrokenPipe | Io::UnexpectedEof | Io::NotConnected => "the connection was closed",
-        Io::AddrNotAvailable | Io::NetworkUnreachable | Io::HostUnreachable => {
-            "the network or host is unreachable"
-        }
-        _ => "the connection failed",
-    })
-}
-
-/// The `Display` texts of an error chain, joined with `: ` and capped: no
-/// `Debug` form, which for the SDK's errors can hold the request.
-fn error_chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        let t = err.to_string();
-        if !parts.iter().any(|p| p.contains(t.as_str())) {
-            parts.push(t);
-        }
-        cur = err.source();
-    }
-    let mut text = parts.join(": ");
-    if text.len() > 300 {
-        let cut = (0..=300)
-            .rev()
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(0);
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
-}
-
-fn classify_status(status: u16, what: &str) -> Error {
-    match status {
-        401 | 403 => Error::access_denied(format!("access denied ({what}): HTTP {status}")),
-        404 => Error::not_found(format!("not found ({what})")),
-        _ => Error::unavailable(format!(
-            "AWS Secrets Manager failed ({what}): HTTP {status}"
-        )),
-    }
-}
-
-fn timed_out(what: &str, settings: &ClientSettings) -> Error {
-    match settings.timeout {
-        Some(t) => Error::unavailable(format!(
-            "timed out ({what}) after {} ms per attempt (SECRETS_AWS_TIMEOUT_MS)",
-            t.as_millis()
-        )),
-        None => Error::unavailable(format!("timed out ({what})")),
+    /// A service error whose raw response holds what looks like a value.
+    pub(super) fn service_error(
+        code: &str,
+        message: &str,
+    ) -> SdkError<GetSecretValueError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(
+            GetSecretValueError::generic(meta),
+            raw(400, "raw response s3cr3t-body"),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_secretsmanager::error::ErrorMetadata;
-    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-    use aws_smithy_types::body::SdkBody;
-
-    const TARGET: &str = "AWS Secrets Manager at 127.0.0.1:4566";
+    use crate::error::ErrorKind;
 
     fn config(pairs: &[(&str, &str)]) -> Settings {
         Settings::from_vars(pairs.iter().copied())
-    }
-
-    fn raw(status: u16, body: &str) -> HttpResponse {
-        HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body.to_owned()))
-    }
-
-    fn service_error(code: &str, message: &str) -> SdkError<GetSecretValueError, HttpResponse> {
-        let meta = ErrorMetadata::builder().code(code).message(message).build();
-        SdkError::service_error(
-            GetSecretValueError::generic(meta),
-            raw(400, "raw response s3cr3t-body"),
-        )
     }
 
     #[test]
@@ -901,77 +790,6 @@ mod tests {
     }
 
     #[test]
-    fn connection_failures_are_one_readable_clause_naming_the_endpoint() {
-        use aws_sdk_secretsmanager::error::ConnectorError;
-        let dispatch = |c: ConnectorError| -> SdkError<GetSecretValueError, HttpResponse> {
-            SdkError::dispatch_failure(c)
-        };
-        let io = |kind: std::io::ErrorKind| {
-            ConnectorError::io(Box::new(std::io::Error::new(kind, "tcp connect error")))
-        };
-        #[derive(Debug)]
-        struct Text(&'static str);
-        impl fmt::Display for Text {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.0)
-            }
-        }
-        impl std::error::Error for Text {}
-        let other = |text: &'static str| ConnectorError::other(Box::new(Text(text)), None);
-        for (c, reason) in [
-            (
-                io(std::io::ErrorKind::ConnectionRefused),
-                "connection refused",
-            ),
-            (
-                io(std::io::ErrorKind::ConnectionReset),
-                "the connection was reset",
-            ),
-            (io(std::io::ErrorKind::TimedOut), "timed out"),
-            (
-                other("dns error: failed to lookup address information"),
-                "the host name does not resolve (DNS)",
-            ),
-            (
-                other("invalid peer certificate: UnknownIssuer"),
-                "its TLS certificate is not trusted",
-            ),
-            (io(std::io::ErrorKind::Other), "the connection failed"),
-        ] {
-            let e = map_sdk_error(
-                dispatch(c),
-                "secret id db",
-                &ClientSettings::default(),
-                TARGET,
-            );
-            assert_eq!(e.kind(), ErrorKind::Unavailable);
-            assert_eq!(
-                e.to_string(),
-                format!(
-                    "cannot connect to AWS Secrets Manager at 127.0.0.1:4566 (secret id db): {reason}"
-                )
-            );
-            assert!(!format!("{e:?}").contains("ConnectorError"), "{e:?}");
-        }
-        let e = map_sdk_error(
-            dispatch(other("an interceptor failed")),
-            "secret id db",
-            &ClientSettings::default(),
-            TARGET,
-        );
-        assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(!e.to_string().contains("ConnectorError"), "{e}");
-        let e = map_sdk_error(
-            dispatch(other("no providers in chain provided credentials")),
-            "secret id db",
-            &ClientSettings::default(),
-            TARGET,
-        );
-        assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
-        assert!(e.to_string().contains("no providers in chain"), "{e}");
-    }
-
-    #[test]
     fn plain_http_to_a_remote_host_is_refused_outside_local_deployments() {
         let prod = |endpoint: &str, allow: Option<&str>| {
             let mut pairs = vec![
@@ -1039,143 +857,5 @@ mod tests {
             !d.contains("s3cr3t") && !d.contains("AKIAEXAMPLEKEYID"),
             "{d}"
         );
-    }
-
-    #[test]
-    fn resource_not_found_is_not_found_naming_the_secret_id() {
-        let e = map_sdk_error(
-            service_error(
-                "ResourceNotFoundException",
-                "Secrets Manager can't find the specified secret.",
-            ),
-            "secret id /app/db",
-            &ClientSettings::default(),
-            TARGET,
-        );
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert_eq!(e.to_string(), "not found (secret id /app/db)");
-        assert_eq!(e.code(), Some("ResourceNotFoundException"));
-        assert_eq!(e.http_status(), Some(400));
-    }
-
-    #[test]
-    fn denied_and_bad_credentials_and_kms_failures_are_access_denied() {
-        for code in [
-            "AccessDeniedException",
-            "UnrecognizedClientException",
-            "ExpiredTokenException",
-            "DecryptionFailure",
-        ] {
-            let e = map_sdk_error(
-                service_error(code, "nope"),
-                "secret id x",
-                &ClientSettings::default(),
-                TARGET,
-            );
-            assert_eq!(e.kind(), ErrorKind::AccessDenied, "{code}");
-            assert!(e.to_string().contains(code), "{e}");
-        }
-    }
-
-    #[test]
-    fn deleted_and_refused_names_are_not_found() {
-        let e = map_sdk_error(
-            service_error(
-                "InvalidRequestException",
-                "You can't perform this operation on the secret because it was marked for deletion.",
-            ),
-            "secret id x",
-            &ClientSettings::default(),
-            TARGET,
-        );
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert!(e.to_string().contains("marked for deletion"), "{e}");
-        let e = map_sdk_error(
-            service_error("InvalidParameterException", "Invalid name"),
-            "secret id x",
-            &ClientSettings::default(),
-            TARGET,
-        );
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-    }
-
-    #[test]
-    fn throttling_and_server_errors_are_unavailable() {
-        for code in [
-            "ThrottlingException",
-            "InternalServiceError",
-            "ServiceUnavailable",
-        ] {
-            let e = map_sdk_error(
-                service_error(code, ""),
-                "secret id x",
-                &ClientSettings::default(),
-                TARGET,
-            );
-            assert_eq!(e.kind(), ErrorKind::Unavailable, "{code}");
-            assert_eq!(
-                e.code(),
-                Some(code),
-                "operators tell throttling from denial"
-            );
-        }
-    }
-
-    #[test]
-    fn errors_without_a_code_are_classified_by_status() {
-        let no_code = |status| {
-            let meta = ErrorMetadata::builder().build();
-            SdkError::service_error(
-                GetSecretValueError::generic(meta),
-                raw(status, "<ErrorResponse/>"),
-            )
-        };
-        let kind = |status| {
-            map_sdk_error(
-                no_code(status),
-                "secret id x",
-                &ClientSettings::default(),
-                TARGET,
-            )
-            .kind()
-        };
-        assert_eq!(kind(403), ErrorKind::AccessDenied);
-        assert_eq!(kind(401), ErrorKind::AccessDenied);
-        assert_eq!(kind(404), ErrorKind::NotFound);
-        assert_eq!(kind(500), ErrorKind::Unavailable);
-        assert_eq!(kind(429), ErrorKind::Unavailable);
-    }
-
-    #[test]
-    fn timeouts_are_unavailable_and_name_the_setting() {
-        let settings = ClientSettings {
-            timeout: Some(Duration::from_millis(250)),
-            ..ClientSettings::default()
-        };
-        let err: SdkError<GetSecretValueError, HttpResponse> =
-            SdkError::timeout_error("attempt timeout");
-        let e = map_sdk_error(err, "secret id x", &settings, TARGET);
-        assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(
-            e.to_string().contains("250 ms") && e.to_string().contains("SECRETS_AWS_TIMEOUT_MS"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn mapped_errors_keep_no_raw_response() {
-        let e = map_sdk_error(
-            service_error("ThrottlingException", "slow down"),
-            "secret id x",
-            &ClientSettings::default(),
-            TARGET,
-        );
-        assert!(std::error::Error::source(&e).is_none());
-        assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
-        let err: SdkError<GetSecretValueError, HttpResponse> =
-            SdkError::response_error("bad json", raw(200, "{\"SecretString\":\"s3cr3t-body\""));
-        let e = map_sdk_error(err, "secret id x", &ClientSettings::default(), TARGET);
-        assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
     }
 }
