@@ -216,6 +216,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_failures(mut self, failures: Vec<Error>) -> Error {
+        self.inner_mut().failures = failures;
+        self
+    }
+
     /// Records the secret path the error is about (the chain does).
     pub(crate) fn with_path(mut self, path: &str) -> Error {
         self.inner_mut().path = Some(escape_controls(path.to_owned()));

@@ -7,13 +7,15 @@
 //! provider's answer in order, and its kind says what the answers add up
 //! to (`aggregate_kind`).
 
+use std::sync::atomic::Ordering;
+
 use secrecy::ExposeSecret;
 
 use super::SecretsManager;
 use super::attempt::outcome;
 use super::path::{self, Resolved, SecretPath};
 use crate::error::{Error, ErrorKind, ProviderOutcome};
-use crate::providers::{SecretData, SecretMetadata, Version};
+use crate::providers::{SecretData, SecretMetadata, SecretValue, Version};
 
 impl SecretsManager {
     /// Tries each provider in order; returns the index of the one that
@@ -34,29 +36,11 @@ impl SecretsManager {
                 Ok(value) => {
                     let (value, metadata) = value.into_parts();
                     self.register_value(&value);
-                    // A selected field or a one-key document's value differs
-                    // from the raw value (non-string JSON fields are not
-                    // among the registry's field values); a plain value was
-                    // just registered.
-                    let derived =
-                        parsed.field.is_some() || matches!(value, SecretData::Document(_));
-                    let resolved = path::resolve(value, parsed, path, p.name())
-                        .map_err(|e| e.with_path(path))?;
-                    if let (true, Resolved::Text(s)) = (derived, &resolved) {
-                        self.register(s.expose_secret());
-                    }
-                    return Ok((i, resolved, metadata.with_provider(p.name())));
+                    return self.resolve_answer(i, value, metadata, parsed, path);
                 }
                 Err(e) => {
                     let kind = e.kind();
-                    if kind == ErrorKind::AccessDenied {
-                        tracing::warn!(
-                            path,
-                            provider = p.name(),
-                            error = %e,
-                            "provider denied access to the secret"
-                        );
-                    }
+                    warn_if_denied(path, p.name(), &e);
                     outcomes.push(outcome(p.name(), &e));
                     if self.stops_chain(kind) {
                         return Err(chain_error(path, kind, outcomes)
@@ -68,6 +52,103 @@ impl SecretsManager {
         }
         let kind = aggregate_kind(&outcomes);
         Err(chain_error(path, kind, outcomes))
+    }
+
+    /// The chain for many names at once ([`prefetch`](Self::prefetch)):
+    /// each provider in order is asked, in one
+    /// [`fetch_many`](crate::providers::Provider::fetch_many), for every
+    /// name no provider before it had, with the fallback rules of a single
+    /// read ("not found", "unavailable" and by default "access denied" move
+    /// on; anything else stops that name's lookup). `labels[k]` is the path
+    /// that logs name for `names[k]`. One answer per name, in order.
+    pub(super) async fn fetch_chain_many(
+        &self,
+        names: &[&str],
+        labels: &[&str],
+    ) -> Vec<BatchAnswer> {
+        let mut outcomes: Vec<Vec<ProviderOutcome>> = names.iter().map(|_| Vec::new()).collect();
+        let mut answers: Vec<Option<BatchAnswer>> = names.iter().map(|_| None).collect();
+        let mut remaining: Vec<usize> = (0..names.len()).collect();
+        for (i, p) in self.inner.providers.iter().enumerate() {
+            if remaining.is_empty() {
+                break;
+            }
+            if let Some(skipped) = self.circuit_open(i, p) {
+                // circuit_open counted one skipped read; the batch is more.
+                self.inner.provider_counters[i]
+                    .skipped_open
+                    .fetch_add(remaining.len() as u64 - 1, Ordering::Relaxed);
+                for &k in &remaining {
+                    outcomes[k].push(skipped.clone());
+                }
+                continue;
+            }
+            let batch: Vec<&str> = remaining.iter().map(|&k| names[k]).collect();
+            let batch_labels: Vec<&str> = remaining.iter().map(|&k| labels[k]).collect();
+            let results = self.call_provider_many(i, p, &batch, &batch_labels).await;
+            let mut next = Vec::new();
+            for (&k, result) in remaining.iter().zip(results) {
+                match result {
+                    Ok(value) => answers[k] = Some(BatchAnswer::Found(i, value)),
+                    Err(e) => {
+                        warn_if_denied(labels[k], p.name(), &e);
+                        outcomes[k].push(outcome(p.name(), &e));
+                        if self.stops_chain(e.kind()) {
+                            answers[k] = Some(BatchAnswer::Failed {
+                                kind: e.kind(),
+                                outcomes: std::mem::take(&mut outcomes[k]),
+                                stopped_by: Some((i, e)),
+                            });
+                        } else {
+                            next.push(k);
+                        }
+                    }
+                }
+            }
+            remaining = next;
+        }
+        for k in remaining {
+            let outcomes = std::mem::take(&mut outcomes[k]);
+            answers[k] = Some(BatchAnswer::Failed {
+                kind: aggregate_kind(&outcomes),
+                outcomes,
+                stopped_by: None,
+            });
+        }
+        answers
+            .into_iter()
+            .map(|a| {
+                a.unwrap_or(BatchAnswer::Failed {
+                    kind: ErrorKind::Unavailable,
+                    outcomes: Vec::new(),
+                    stopped_by: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Provider `i`'s value as what `path` asks for (a field selected, the
+    /// document rule applied), with its metadata naming the provider. The
+    /// caller has registered the raw value for masking; a derived one is
+    /// registered here.
+    pub(super) fn resolve_answer(
+        &self,
+        i: usize,
+        value: SecretData,
+        metadata: SecretMetadata,
+        parsed: &SecretPath<'_>,
+        path: &str,
+    ) -> Result<(usize, Resolved, SecretMetadata), Error> {
+        let name = self.inner.providers[i].name();
+        // A selected field or a one-key document's value differs from the
+        // raw value (non-string JSON fields are not among the registry's
+        // field values); a plain value is registered already.
+        let derived = parsed.field.is_some() || matches!(value, SecretData::Document(_));
+        let resolved = path::resolve(value, parsed, path, name).map_err(|e| e.with_path(path))?;
+        if let (true, Resolved::Text(s)) = (derived, &resolved) {
+            self.register(s.expose_secret());
+        }
+        Ok((i, resolved, metadata.with_provider(name)))
     }
 
     /// Whether an answer of `kind` ends the lookup at this provider: any
@@ -110,6 +191,54 @@ impl SecretsManager {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+}
+
+/// What the chain found for one name of a batch.
+pub(super) enum BatchAnswer {
+    /// Provider `.0` has it.
+    Found(usize, SecretValue),
+    /// No provider had it: each one's answer, what they add up to, and the
+    /// provider (index and error) that stopped the lookup, if one did.
+    Failed {
+        kind: ErrorKind,
+        outcomes: Vec<ProviderOutcome>,
+        stopped_by: Option<(usize, Error)>,
+    },
+}
+
+impl BatchAnswer {
+    /// The error of a failed lookup, for one of the name's paths: as the
+    /// single read of `path` would report it.
+    pub(super) fn error_for(&self, manager: &SecretsManager, path: &str) -> Option<Error> {
+        let BatchAnswer::Failed {
+            kind,
+            outcomes,
+            stopped_by,
+        } = self
+        else {
+            return None;
+        };
+        let e = chain_error(path, *kind, outcomes.clone());
+        Some(match stopped_by {
+            Some((i, stop)) => e
+                .with_provider(manager.inner.providers[*i].name())
+                .with_backend_answer_of(stop),
+            None => e,
+        })
+    }
+}
+
+/// A denied read is worth a warning: a missing permission otherwise hides
+/// behind a fallback that happens to have the secret.
+pub(super) fn warn_if_denied(path: &str, provider: &str, e: &Error) {
+    if e.kind() == ErrorKind::AccessDenied {
+        tracing::warn!(
+            path,
+            provider,
+            error = %e,
+            "provider denied access to the secret"
+        );
     }
 }
 

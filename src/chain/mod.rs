@@ -66,6 +66,7 @@ mod fallback;
 mod hit;
 mod metadata;
 mod miss;
+mod prefetch;
 mod refresh;
 mod register;
 
