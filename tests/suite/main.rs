@@ -10,6 +10,7 @@
 mod support;
 
 mod aws;
+mod batch;
 mod dotenv_compat;
 mod layout;
 mod masking_fuzz_smoke;
