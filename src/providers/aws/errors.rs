@@ -66,24 +66,28 @@ where
                     "request failed ({what}): the request could not be sent to {target}"
                 ));
             };
-            // Never the connector's own text: its Debug form (what
-            // DisplayErrorContext adds) can run to the whole request.
-            let reason = connect_failure_reason(connector);
-            if failure.is_io() || reason.is_some() {
-                let reason = reason.unwrap_or("the connection failed");
-                return Error::unavailable(format!(
-                    "cannot connect to {target} ({what}): {reason}"
+            // Credentials are resolved before the request is sent, and their
+            // failures (which say what is missing) arrive here as "other"
+            // errors; a network failure on the way to a credentials endpoint
+            // must not read as one on the way to Secrets Manager.
+            let cause = error_chain_text(connector);
+            if !failure.is_io() && cause.to_ascii_lowercase().contains("credentials") {
+                return Error::access_denied(format!(
+                    "no usable AWS credentials ({what}): {cause}"
                 ));
             }
-            // Credentials are resolved before the request is sent; their
-            // failures arrive here too, and say what is missing.
-            let cause = error_chain_text(connector);
-            if cause.to_ascii_lowercase().contains("credentials") {
-                Error::access_denied(format!("no usable AWS credentials ({what}): {cause}"))
-            } else {
-                Error::unavailable(format!(
+            // Never the connector's own text: its Debug form (what
+            // DisplayErrorContext adds) can run to the whole request.
+            match connect_failure_reason(connector) {
+                Some(reason) => {
+                    Error::unavailable(format!("cannot connect to {target} ({what}): {reason}"))
+                }
+                None if failure.is_io() => Error::unavailable(format!(
+                    "cannot connect to {target} ({what}): the connection failed"
+                )),
+                None => Error::unavailable(format!(
                     "request failed ({what}): the request could not be sent to {target}"
-                ))
+                )),
             }
         }
         SdkError::ResponseError(_) => Error::unavailable(format!(
@@ -144,8 +148,17 @@ fn connect_failure_reason(e: &(dyn std::error::Error + 'static)) -> Option<&'sta
         tls |= text.contains("tls") || text.contains("handshake");
         cur = err.source();
     }
+    // The most definite first: a name that does not resolve, a refused or
+    // unreachable address (TLS never started), an untrusted certificate.
     if dns {
         return Some("the host name does not resolve (DNS)");
+    }
+    match io_kind {
+        Some(Io::ConnectionRefused) => return Some("connection refused"),
+        Some(Io::AddrNotAvailable | Io::NetworkUnreachable | Io::HostUnreachable) => {
+            return Some("the network or host is unreachable");
+        }
+        _ => {}
     }
     if certificate {
         return Some("its TLS certificate is not trusted");
@@ -154,13 +167,9 @@ fn connect_failure_reason(e: &(dyn std::error::Error + 'static)) -> Option<&'sta
         return Some("the TLS handshake failed");
     }
     Some(match io_kind? {
-        Io::ConnectionRefused => "connection refused",
         Io::ConnectionReset | Io::ConnectionAborted => "the connection was reset",
         Io::TimedOut => "timed out",
         Io::BrokenPipe | Io::UnexpectedEof | Io::NotConnected => "the connection was closed",
-        Io::AddrNotAvailable | Io::NetworkUnreachable | Io::HostUnreachable => {
-            "the network or host is unreachable"
-        }
         _ => "the connection failed",
     })
 }
@@ -288,6 +297,21 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
         assert!(e.to_string().contains("no providers in chain"), "{e}");
+        // The credentials endpoint did not resolve: still a credentials
+        // problem, not Secrets Manager's host.
+        let e = map_sdk_error(
+            dispatch(other(
+                "failed to load credentials: dns error: failed to lookup address information",
+            )),
+            "secret id db",
+            &ClientSettings::default(),
+            TARGET,
+        );
+        assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
+        assert!(
+            e.to_string().starts_with("no usable AWS credentials"),
+            "{e}"
+        );
     }
 
     #[test]
