@@ -84,6 +84,13 @@ pub struct ProviderOutcome {
     /// The provider's own description, for example `not found (DATABASE_URL)`.
     /// Never holds a secret value.
     pub detail: String,
+    /// The backend's own error code, where it gave one
+    /// (`ResourceNotFoundException`, `AccessDeniedException`,
+    /// `ThrottlingException` from AWS): what tells throttling from denial.
+    pub code: Option<String>,
+    /// The HTTP status of the backend's answer, where there was one (403
+    /// from Vault, 503 from a sealed Vault, 400 from AWS).
+    pub http_status: Option<u16>,
 }
 
 impl fmt::Display for ProviderOutcome {
@@ -108,7 +115,11 @@ struct Inner {
     kind: ErrorKind,
     message: String,
     provider: Option<String>,
+    code: Option<String>,
+    http_status: Option<u16>,
+    path: Option<String>,
     outcomes: Vec<ProviderOutcome>,
+    failures: Vec<Error>,
     source: Option<Source>,
 }
 
@@ -124,7 +135,11 @@ impl Error {
                 kind,
                 message: escape_controls(message.into()),
                 provider: None,
+                code: None,
+                http_status: None,
+                path: None,
                 outcomes: Vec::new(),
+                failures: Vec::new(),
                 source: None,
             }),
         }
@@ -163,8 +178,52 @@ impl Error {
         self
     }
 
+    /// Records the backend's own error code (`ResourceNotFoundException`,
+    /// `ThrottlingException`), so that callers can tell throttling from
+    /// denial without parsing the message.
+    ///
+    /// A code is a name: one that is longer than 64 characters, does not
+    /// start with a letter or holds anything but ASCII letters, digits and
+    /// `.` `_` `-` `:` `#` is dropped, since a misbehaving proxy can put
+    /// anything (a token, a value) where a code belongs.
+    pub fn with_code(mut self, code: impl Into<String>) -> Error {
+        let code = code.into();
+        if is_plain_code(&code) {
+            self.inner_mut().code = Some(code);
+        }
+        self
+    }
+
+    /// Records the HTTP status of the backend's answer (403, 503, ...).
+    pub fn with_http_status(mut self, status: u16) -> Error {
+        self.inner_mut().http_status = Some(status);
+        self
+    }
+
+    /// Copies the backend's code and HTTP status from `other`, when it has
+    /// them (a chain error stopped by one provider carries its answer).
+    pub(crate) fn with_backend_answer_of(mut self, other: &Error) -> Error {
+        if other.code().is_some() || other.http_status().is_some() {
+            let inner = self.inner_mut();
+            inner.code = other.inner.code.clone();
+            inner.http_status = other.inner.http_status;
+        }
+        self
+    }
+
     pub(crate) fn with_outcomes(mut self, outcomes: Vec<ProviderOutcome>) -> Error {
         self.inner_mut().outcomes = outcomes;
+        self
+    }
+
+    pub(crate) fn with_failures(mut self, failures: Vec<Error>) -> Error {
+        self.inner_mut().failures = failures;
+        self
+    }
+
+    /// Records the secret path the error is about (the chain does).
+    pub(crate) fn with_path(mut self, path: &str) -> Error {
+        self.inner_mut().path = Some(escape_controls(path.to_owned()));
         self
     }
 
@@ -185,7 +244,11 @@ impl Error {
                 kind: old.kind,
                 message: old.message.clone(),
                 provider: old.provider.clone(),
+                code: old.code.clone(),
+                http_status: old.http_status,
+                path: old.path.clone(),
                 outcomes: old.outcomes.clone(),
+                failures: old.failures.clone(),
                 source: old.source.clone(),
             });
         }
@@ -202,10 +265,38 @@ impl Error {
         self.inner.provider.as_deref()
     }
 
+    /// The backend's own error code, where it gave one
+    /// (`ResourceNotFoundException`, `AccessDeniedException`,
+    /// `ThrottlingException`). For a chain error, the code of the provider
+    /// that stopped the chain; each provider's code is in its
+    /// [outcome](Error::outcomes).
+    pub fn code(&self) -> Option<&str> {
+        self.inner.code.as_deref()
+    }
+
+    /// The HTTP status of the backend's answer, where there was one. For a
+    /// chain error, as [`code`](Error::code).
+    pub fn http_status(&self) -> Option<u16> {
+        self.inner.http_status
+    }
+
+    /// For an error of the chain: the secret path it is about.
+    pub fn path(&self) -> Option<&str> {
+        self.inner.path.as_deref()
+    }
+
     /// For an error of the chain: each provider's answer, in chain order.
     /// Empty for errors that did not come from a chain lookup.
     pub fn outcomes(&self) -> &[ProviderOutcome] {
         &self.inner.outcomes
+    }
+
+    /// For an error of [`SecretsManager::prefetch`](crate::SecretsManager::prefetch):
+    /// one error per path that failed, in the order the paths were given,
+    /// each with its [`path`](Error::path) and [`outcomes`](Error::outcomes).
+    /// Empty for every other error.
+    pub fn failures(&self) -> &[Error] {
+        &self.inner.failures
     }
 
     /// The message without the kind prefix, as given to [`Error::new`].
@@ -228,8 +319,20 @@ impl fmt::Debug for Error {
         if let Some(p) = &self.inner.provider {
             d.field("provider", p);
         }
+        if let Some(c) = &self.inner.code {
+            d.field("code", c);
+        }
+        if let Some(s) = &self.inner.http_status {
+            d.field("http_status", s);
+        }
+        if let Some(p) = &self.inner.path {
+            d.field("path", p);
+        }
         if !self.inner.outcomes.is_empty() {
             d.field("outcomes", &self.inner.outcomes);
+        }
+        if !self.inner.failures.is_empty() {
+            d.field("failures", &self.inner.failures);
         }
         if let Some(s) = &self.inner.source {
             d.field("source", &format_args!("{s}"));
@@ -267,6 +370,15 @@ pub(crate) fn escape_controls(s: String) -> String {
     out
 }
 
+/// Whether `code` looks like an error code (a name), not like data.
+fn is_plain_code(code: &str) -> bool {
+    code.len() <= 64
+        && code.starts_with(|c: char| c.is_ascii_alphabetic())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':' | b'#'))
+}
+
 /// Describes a serde_json error without its message, which can quote input.
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
@@ -300,6 +412,30 @@ mod tests {
         let tagged = shared.with_provider("env");
         assert_eq!(tagged.provider(), Some("env"));
         assert_eq!(e.provider(), None);
+    }
+
+    #[test]
+    fn code_and_status_are_kept_and_a_code_that_looks_like_data_is_dropped() {
+        let e = Error::not_found("not found (secret id x)")
+            .with_code("ResourceNotFoundException")
+            .with_http_status(400);
+        assert_eq!(e.code(), Some("ResourceNotFoundException"));
+        assert_eq!(e.http_status(), Some(400));
+        let d = format!("{e:?}");
+        assert!(
+            d.contains("ResourceNotFoundException") && d.contains("400"),
+            "{d}"
+        );
+        for bad in ["pw s3cr3t", "", "1abc", "a\nb", &"A".repeat(65), "tok=abc"] {
+            assert_eq!(
+                Error::unavailable("x").with_code(bad).code(),
+                None,
+                "{bad:?}"
+            );
+        }
+        let copied = Error::unavailable("chain").with_backend_answer_of(&e);
+        assert_eq!((copied.code(), copied.http_status()), (e.code(), Some(400)));
+        assert_eq!(Error::unavailable("plain").code(), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use super::SecretsManager;
 use super::named::NamedProvider;
+use super::resilience::ProviderCounters;
 use crate::error::{Error, ErrorKind, ProviderOutcome};
 use crate::providers::{SecretValue, Version};
 
@@ -30,6 +31,8 @@ impl SecretsManager {
                     refused.failures,
                     refused.retry_in.as_secs()
                 ),
+                code: None,
+                http_status: None,
             });
         }
         None
@@ -54,34 +57,8 @@ impl SecretsManager {
             counters.calls.fetch_add(1, Ordering::Relaxed);
             let result = p.provider().fetch(name, version).await;
             let latency_ms = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-            let label = match &result {
-                Ok(_) => {
-                    counters.found.fetch_add(1, Ordering::Relaxed);
-                    "ok"
-                }
-                Err(e) => match e.kind() {
-                    ErrorKind::NotFound => {
-                        counters.not_found.fetch_add(1, Ordering::Relaxed);
-                        "not_found"
-                    }
-                    ErrorKind::AccessDenied => {
-                        counters.denied.fetch_add(1, Ordering::Relaxed);
-                        "access_denied"
-                    }
-                    ErrorKind::Unavailable => {
-                        counters.unavailable.fetch_add(1, Ordering::Relaxed);
-                        "unavailable"
-                    }
-                    _ => {
-                        counters.other_errors.fetch_add(1, Ordering::Relaxed);
-                        "error"
-                    }
-                },
-            };
-            audit(path, p.name(), version, label, latency_ms, attempt);
-            #[cfg(feature = "metrics")]
-            metrics::counter!("secret_chain_backend_calls_total", "provider" => p.name().to_owned(), "outcome" => label)
-                .increment(1);
+            let label = count_answer(counters, p.name(), &result);
+            audit(path, p.name(), version, label, latency_ms, attempt, None);
             match result {
                 Err(e) if e.kind() == ErrorKind::Unavailable => {
                     attempt += 1;
@@ -110,8 +87,140 @@ impl SecretsManager {
     }
 }
 
+impl SecretsManager {
+    /// One provider's [`fetch_many`](crate::providers::Provider::fetch_many)
+    /// of `names` (`labels[k]` is the path the audit event names for
+    /// `names[k]`): one answer per name, in order.
+    ///
+    /// As [`call_provider`](Self::call_provider) for each name: the names
+    /// answered "unavailable" are asked again in one smaller batch, within
+    /// the retry budget; each name counts as one call and gets one audit
+    /// event (with the batch's size and latency). The breaker sees the
+    /// batch as one call: a failure when every name in its last round was
+    /// unavailable, an answer otherwise.
+    pub(super) async fn call_provider_many(
+        &self,
+        i: usize,
+        p: &NamedProvider,
+        names: &[&str],
+        labels: &[&str],
+    ) -> Vec<Result<SecretValue, Error>> {
+        let policy = &self.inner.settings.policy;
+        let counters = &self.inner.provider_counters[i];
+        let started = std::time::Instant::now();
+        let mut answers: Vec<Option<Result<SecretValue, Error>>> =
+            names.iter().map(|_| None).collect();
+        let mut todo: Vec<usize> = (0..names.len()).collect();
+        let mut attempt = 0;
+        while !todo.is_empty() {
+            let batch: Vec<&str> = todo.iter().map(|&k| names[k]).collect();
+            let start = std::time::Instant::now();
+            counters
+                .calls
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            let mut results = p.provider().fetch_many(&batch).await;
+            let latency_ms = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+            if results.len() != batch.len() {
+                // A provider of someone else's that broke the contract: no
+                // answer can be matched to its name, so none is used.
+                let detail = format!(
+                    "unavailable (fetch_many answered {} of {} names)",
+                    results.len(),
+                    batch.len()
+                );
+                results = batch
+                    .iter()
+                    .map(|_| Err(Error::unavailable(detail.clone())))
+                    .collect();
+            }
+            let mut again = Vec::new();
+            for (&k, result) in todo.iter().zip(results) {
+                let label = count_answer(counters, p.name(), &result);
+                audit(
+                    labels[k],
+                    p.name(),
+                    &Version::Current,
+                    label,
+                    latency_ms,
+                    attempt,
+                    Some(batch.len()),
+                );
+                if matches!(&result, Err(e) if e.kind() == ErrorKind::Unavailable) {
+                    again.push(k);
+                }
+                answers[k] = Some(result);
+            }
+            if again.is_empty() {
+                self.inner.breakers[i].on_answer();
+                break;
+            }
+            attempt += 1;
+            let backoff = policy.backoff(attempt);
+            if attempt <= policy.retries && started.elapsed() + backoff <= policy.retry_budget {
+                tokio::time::sleep(backoff).await;
+                todo = again;
+                continue;
+            }
+            if again.len() < todo.len() {
+                self.inner.breakers[i].on_answer();
+            } else if self.inner.breakers[i].on_failure(self.inner.clock.now(), policy) {
+                tracing::warn!(
+                    provider = p.name(),
+                    cooldown_secs = policy.breaker_cooldown.as_secs(),
+                    "provider keeps failing; circuit opened, skipping it during the cool-down"
+                );
+            }
+            break;
+        }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(Error::unavailable("unavailable (no answer)"))))
+            .collect()
+    }
+}
+
+/// Counts one answer of a provider (and sends it to the metrics); returns
+/// the outcome label that the audit event and the metric carry.
+fn count_answer(
+    counters: &ProviderCounters,
+    provider: &str,
+    result: &Result<SecretValue, Error>,
+) -> &'static str {
+    let label = match result {
+        Ok(_) => {
+            counters.found.fetch_add(1, Ordering::Relaxed);
+            "ok"
+        }
+        Err(e) => match e.kind() {
+            ErrorKind::NotFound => {
+                counters.not_found.fetch_add(1, Ordering::Relaxed);
+                "not_found"
+            }
+            ErrorKind::AccessDenied => {
+                counters.denied.fetch_add(1, Ordering::Relaxed);
+                "access_denied"
+            }
+            ErrorKind::Unavailable => {
+                counters.unavailable.fetch_add(1, Ordering::Relaxed);
+                "unavailable"
+            }
+            _ => {
+                counters.other_errors.fetch_add(1, Ordering::Relaxed);
+                "error"
+            }
+        },
+    };
+    #[cfg(feature = "metrics")]
+    metrics::counter!("secret_chain_backend_calls_total", "provider" => provider.to_owned(), "outcome" => label)
+        .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = provider;
+    label
+}
+
 /// The audit event of one backend call: path, provider, version (unless
-/// current), outcome, latency and retry number; never the value.
+/// current), outcome, latency and retry number, and for a batch its size;
+/// never the value.
 fn audit(
     path: &str,
     provider: &str,
@@ -119,7 +228,21 @@ fn audit(
     outcome: &str,
     latency_ms: f64,
     retry: u32,
+    batch: Option<usize>,
 ) {
+    if let Some(batch) = batch {
+        tracing::info!(
+            target: AUDIT_TARGET,
+            path,
+            provider,
+            outcome,
+            latency_ms,
+            retry,
+            batch,
+            "secret fetch"
+        );
+        return;
+    }
     match version {
         Version::Current => tracing::info!(
             target: AUDIT_TARGET,
@@ -149,6 +272,8 @@ pub(super) fn outcome(provider: &str, e: &Error) -> ProviderOutcome {
         provider: provider.to_owned(),
         kind: e.kind(),
         detail: e.to_string(),
+        code: e.code().map(str::to_owned),
+        http_status: e.http_status(),
     }
 }
 

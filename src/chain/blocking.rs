@@ -67,6 +67,21 @@ impl SecretsManager {
         )
     }
 
+    /// Blocking [`prefetch`](Self::prefetch): warm the cache at start-up,
+    /// before the first (then blocking-free) reads.
+    ///
+    /// # Errors
+    ///
+    /// As [`prefetch`](Self::prefetch), plus
+    /// [`ErrorKind::BlockingInRuntime`].
+    pub fn prefetch_blocking<I, S>(&self, paths: I) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.block_on("prefetch_blocking", self.prefetch(paths))
+    }
+
     /// Blocking [`list_secrets`](Self::list_secrets).
     ///
     /// # Errors
@@ -126,6 +141,11 @@ mod tests {
             "value-123456"
         );
         assert_eq!(m.list_secrets_blocking("k").unwrap(), Vec::<String>::new());
+        m.prefetch_blocking(["k"]).unwrap();
+        assert_eq!(
+            m.prefetch_blocking(["nope"]).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         let m2 = m.clone();
         let e = rt()
             .block_on(async move { m2.list_secrets_blocking("") })

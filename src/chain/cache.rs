@@ -261,6 +261,20 @@ impl Cache {
         self.publish(next);
     }
 
+    /// Inserts every entry with one copy of the map (a prefetch of
+    /// hundreds of keys must not copy it hundreds of times).
+    pub(crate) fn insert_many(&self, entries: Vec<(String, Arc<Entry>)>) {
+        if entries.is_empty() {
+            return;
+        }
+        let _w = self.writers.lock();
+        let mut next: Map = (**self.map.load()).clone();
+        for (key, entry) in entries {
+            next.insert(key.into_boxed_str(), entry);
+        }
+        self.publish(next);
+    }
+
     pub(crate) fn remove(&self, key: &str) {
         let _w = self.writers.lock();
         if !self.map.load().contains_key(key) {

@@ -7,13 +7,15 @@
 //! provider's answer in order, and its kind says what the answers add up
 //! to (`aggregate_kind`).
 
+use std::sync::atomic::Ordering;
+
 use secrecy::ExposeSecret;
 
 use super::SecretsManager;
 use super::attempt::outcome;
 use super::path::{self, Resolved, SecretPath};
 use crate::error::{Error, ErrorKind, ProviderOutcome};
-use crate::providers::{SecretData, SecretMetadata, Version};
+use crate::providers::{SecretData, SecretMetadata, SecretValue, Version};
 
 impl SecretsManager {
     /// Tries each provider in order; returns the index of the one that
@@ -34,40 +36,127 @@ impl SecretsManager {
                 Ok(value) => {
                     let (value, metadata) = value.into_parts();
                     self.register_value(&value);
-                    // A selected field or a one-key document's value differs
-                    // from the raw value (non-string JSON fields are not
-                    // among the registry's field values); a plain value was
-                    // just registered.
-                    let derived =
-                        parsed.field.is_some() || matches!(value, SecretData::Document(_));
-                    let resolved = path::resolve(value, parsed, path, p.name())?;
-                    if let (true, Resolved::Text(s)) = (derived, &resolved) {
-                        self.register(s.expose_secret());
-                    }
-                    return Ok((i, resolved, metadata.with_provider(p.name())));
+                    return self.resolve_answer(i, value, metadata, parsed, path);
                 }
                 Err(e) => {
                     let kind = e.kind();
-                    if kind == ErrorKind::AccessDenied {
-                        tracing::warn!(
-                            path,
-                            provider = p.name(),
-                            error = %e,
-                            "provider denied access to the secret"
-                        );
-                    }
+                    warn_if_denied(path, p.name(), &e);
                     outcomes.push(outcome(p.name(), &e));
-                    let stop = !kind.falls_through()
-                        || (kind == ErrorKind::AccessDenied
-                            && self.inner.settings.stop_on_access_denied);
-                    if stop {
-                        return Err(chain_error(path, kind, outcomes).with_provider(p.name()));
+                    if self.stops_chain(kind) {
+                        return Err(chain_error(path, kind, outcomes)
+                            .with_provider(p.name())
+                            .with_backend_answer_of(&e));
                     }
                 }
             }
         }
         let kind = aggregate_kind(&outcomes);
         Err(chain_error(path, kind, outcomes))
+    }
+
+    /// The chain for many names at once ([`prefetch`](Self::prefetch)):
+    /// each provider in order is asked, in one
+    /// [`fetch_many`](crate::providers::Provider::fetch_many), for every
+    /// name no provider before it had, with the fallback rules of a single
+    /// read ("not found", "unavailable" and by default "access denied" move
+    /// on; anything else stops that name's lookup). `labels[k]` is the path
+    /// that logs name for `names[k]`. One answer per name, in order.
+    pub(super) async fn fetch_chain_many(
+        &self,
+        names: &[&str],
+        labels: &[&str],
+    ) -> Vec<BatchAnswer> {
+        let mut outcomes: Vec<Vec<ProviderOutcome>> = names.iter().map(|_| Vec::new()).collect();
+        let mut answers: Vec<Option<BatchAnswer>> = names.iter().map(|_| None).collect();
+        let mut remaining: Vec<usize> = (0..names.len()).collect();
+        for (i, p) in self.inner.providers.iter().enumerate() {
+            if remaining.is_empty() {
+                break;
+            }
+            if let Some(skipped) = self.circuit_open(i, p) {
+                // circuit_open counted one skipped read; the batch is more.
+                self.inner.provider_counters[i]
+                    .skipped_open
+                    .fetch_add(remaining.len() as u64 - 1, Ordering::Relaxed);
+                for &k in &remaining {
+                    outcomes[k].push(skipped.clone());
+                }
+                continue;
+            }
+            let batch: Vec<&str> = remaining.iter().map(|&k| names[k]).collect();
+            let batch_labels: Vec<&str> = remaining.iter().map(|&k| labels[k]).collect();
+            let results = self.call_provider_many(i, p, &batch, &batch_labels).await;
+            let mut next = Vec::new();
+            for (&k, result) in remaining.iter().zip(results) {
+                match result {
+                    Ok(value) => answers[k] = Some(BatchAnswer::Found(i, value)),
+                    Err(e) => {
+                        warn_if_denied(labels[k], p.name(), &e);
+                        outcomes[k].push(outcome(p.name(), &e));
+                        if self.stops_chain(e.kind()) {
+                            answers[k] = Some(BatchAnswer::Failed {
+                                kind: e.kind(),
+                                outcomes: std::mem::take(&mut outcomes[k]),
+                                stopped_by: Some((i, e)),
+                            });
+                        } else {
+                            next.push(k);
+                        }
+                    }
+                }
+            }
+            remaining = next;
+        }
+        for k in remaining {
+            let outcomes = std::mem::take(&mut outcomes[k]);
+            answers[k] = Some(BatchAnswer::Failed {
+                kind: aggregate_kind(&outcomes),
+                outcomes,
+                stopped_by: None,
+            });
+        }
+        answers
+            .into_iter()
+            .map(|a| {
+                a.unwrap_or(BatchAnswer::Failed {
+                    kind: ErrorKind::Unavailable,
+                    outcomes: Vec::new(),
+                    stopped_by: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Provider `i`'s value as what `path` asks for (a field selected, the
+    /// document rule applied), with its metadata naming the provider. The
+    /// caller has registered the raw value for masking; a derived one is
+    /// registered here.
+    pub(super) fn resolve_answer(
+        &self,
+        i: usize,
+        value: SecretData,
+        metadata: SecretMetadata,
+        parsed: &SecretPath<'_>,
+        path: &str,
+    ) -> Result<(usize, Resolved, SecretMetadata), Error> {
+        let name = self.inner.providers[i].name();
+        // A selected field or a one-key document's value differs from the
+        // raw value (non-string JSON fields are not among the registry's
+        // field values); a plain value is registered already.
+        let derived = parsed.field.is_some() || matches!(value, SecretData::Document(_));
+        let resolved = path::resolve(value, parsed, path, name).map_err(|e| e.with_path(path))?;
+        if let (true, Resolved::Text(s)) = (derived, &resolved) {
+            self.register(s.expose_secret());
+        }
+        Ok((i, resolved, metadata.with_provider(name)))
+    }
+
+    /// Whether an answer of `kind` ends the lookup at this provider: any
+    /// kind that does not fall through, and access denied when the chain is
+    /// configured to stop on it.
+    pub(super) fn stops_chain(&self, kind: ErrorKind) -> bool {
+        !kind.falls_through()
+            || (kind == ErrorKind::AccessDenied && self.inner.settings.stop_on_access_denied)
     }
 
     /// The body of [`list_secrets`](Self::list_secrets): every provider is
@@ -105,6 +194,54 @@ impl SecretsManager {
     }
 }
 
+/// What the chain found for one name of a batch.
+pub(super) enum BatchAnswer {
+    /// Provider `.0` has it.
+    Found(usize, SecretValue),
+    /// No provider had it: each one's answer, what they add up to, and the
+    /// provider (index and error) that stopped the lookup, if one did.
+    Failed {
+        kind: ErrorKind,
+        outcomes: Vec<ProviderOutcome>,
+        stopped_by: Option<(usize, Error)>,
+    },
+}
+
+impl BatchAnswer {
+    /// The error of a failed lookup, for one of the name's paths: as the
+    /// single read of `path` would report it.
+    pub(super) fn error_for(&self, manager: &SecretsManager, path: &str) -> Option<Error> {
+        let BatchAnswer::Failed {
+            kind,
+            outcomes,
+            stopped_by,
+        } = self
+        else {
+            return None;
+        };
+        let e = chain_error(path, *kind, outcomes.clone());
+        Some(match stopped_by {
+            Some((i, stop)) => e
+                .with_provider(manager.inner.providers[*i].name())
+                .with_backend_answer_of(stop),
+            None => e,
+        })
+    }
+}
+
+/// A denied read is worth a warning: a missing permission otherwise hides
+/// behind a fallback that happens to have the secret.
+pub(super) fn warn_if_denied(path: &str, provider: &str, e: &Error) {
+    if e.kind() == ErrorKind::AccessDenied {
+        tracing::warn!(
+            path,
+            provider,
+            error = %e,
+            "provider denied access to the secret"
+        );
+    }
+}
+
 /// Whether `e` says that every provider answered "not found".
 pub(super) fn is_missing_everywhere(e: &Error) -> bool {
     e.kind() == ErrorKind::NotFound && e.outcomes().iter().all(|o| o.kind == ErrorKind::NotFound)
@@ -112,7 +249,7 @@ pub(super) fn is_missing_everywhere(e: &Error) -> bool {
 
 /// The kind of a chain failure: not found if any provider said so; access
 /// denied if every provider denied; otherwise unavailable.
-fn aggregate_kind(outcomes: &[ProviderOutcome]) -> ErrorKind {
+pub(super) fn aggregate_kind(outcomes: &[ProviderOutcome]) -> ErrorKind {
     if outcomes.iter().any(|o| o.kind == ErrorKind::NotFound) {
         ErrorKind::NotFound
     } else if !outcomes.is_empty() && outcomes.iter().all(|o| o.kind == ErrorKind::AccessDenied) {
@@ -132,9 +269,11 @@ fn join_outcomes(outcomes: &[ProviderOutcome]) -> String {
         .join("; ")
 }
 
-fn chain_error(path: &str, kind: ErrorKind, outcomes: Vec<ProviderOutcome>) -> Error {
+pub(super) fn chain_error(path: &str, kind: ErrorKind, outcomes: Vec<ProviderOutcome>) -> Error {
     let msg = format!("secret '{path}' {kind}: {}", join_outcomes(&outcomes));
-    Error::new(kind, msg).with_outcomes(outcomes)
+    Error::new(kind, msg)
+        .with_outcomes(outcomes)
+        .with_path(path)
 }
 
 #[cfg(test)]
@@ -259,6 +398,53 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::AccessDenied);
         assert_eq!(e.outcomes().len(), 1);
         assert_eq!(e.provider(), Some("aws"));
+    }
+
+    #[test]
+    fn outcomes_carry_the_backends_code_and_status_and_a_stop_keeps_them() {
+        let throttled = |_: &str| {
+            Err(
+                Error::unavailable("AWS Secrets Manager failed (x): ThrottlingException")
+                    .with_code("ThrottlingException")
+                    .with_http_status(400),
+            )
+        };
+        let denied = |_: &str| Err(Error::access_denied("access denied (p)").with_http_status(403));
+        let (a, _) = Scripted::new("aws", throttled);
+        let (v, _) = Scripted::new("vault", denied);
+        let m = SecretsManager::builder()
+            .provider(a)
+            .provider(v)
+            .retries(
+                0,
+                std::time::Duration::from_millis(1),
+                std::time::Duration::from_millis(1),
+            )
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("x")).unwrap_err();
+        assert_eq!(e.path(), Some("x"));
+        let o = e.outcomes();
+        assert_eq!(
+            (o[0].code.as_deref(), o[0].http_status),
+            (Some("ThrottlingException"), Some(400))
+        );
+        assert_eq!((o[1].code.as_deref(), o[1].http_status), (None, Some(403)));
+        assert_eq!(e.code(), None, "an aggregate is no one backend's answer");
+
+        let (v, _) = Scripted::new("vault", denied);
+        let m = SecretsManager::builder()
+            .provider(v)
+            .provider(env(&[("X", "env-value-1")]))
+            .stop_on_access_denied(true)
+            .build()
+            .unwrap();
+        let e = rt().block_on(m.get_secret("x")).unwrap_err();
+        assert_eq!(
+            e.http_status(),
+            Some(403),
+            "the provider that stopped the chain"
+        );
     }
 
     #[test]

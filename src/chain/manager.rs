@@ -309,6 +309,71 @@ impl SecretsManager {
         parse_json(path, &s)
     }
 
+    /// Warms the cache with `paths` (`name` or `name#field`, current
+    /// versions), so that their reads are cache hits.
+    ///
+    /// The paths go through the chain as single reads would, but each
+    /// provider is asked for every name still missing at once
+    /// ([`Provider::fetch_many`](crate::providers::Provider::fetch_many):
+    /// AWS `BatchGetSecretValue`, 20 ids a call; other providers a few
+    /// reads at a time), and what it does not have goes to the next
+    /// provider. The `#field` paths of one secret share its fetch. What a
+    /// read would do with an answer, a prefetch does: cache it with the
+    /// TTL, remember "not found" from every provider, serve a stale value
+    /// while its provider is unavailable, register the value for masking.
+    /// A path already cached fresh is not fetched again; one that another
+    /// reader is fetching is awaited; readers that come meanwhile wait for
+    /// the prefetch's answer.
+    ///
+    /// # Errors
+    ///
+    /// When any path cannot be read, one error listing every failed path:
+    /// [`Error::failures`] holds each one's error, with its
+    /// [`path`](Error::path) and each provider's
+    /// [outcome](Error::outcomes) (code and HTTP status included), never a
+    /// value. Its kind is the one the failures share; when they differ,
+    /// [`ErrorKind::Unavailable`] if any is, else the first one's. The
+    /// paths that were found are cached all the same.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use secret_chain::SecretsManager;
+    /// use secret_chain::providers::EnvProvider;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = SecretsManager::builder()
+    ///     .provider(EnvProvider::from_vars([
+    ///         ("DB", r#"{"user":"app","password":"pw-123456"}"#),
+    ///         ("API_KEY", "key-123456"),
+    ///     ]))
+    ///     .build()?;
+    /// manager.prefetch(["db#user", "db#password", "api/key"]).await?;
+    /// assert_eq!(manager.stats().providers[0].calls, 2, "db was read once");
+    ///
+    /// let e = manager.prefetch(["api/key", "nowhere", "db#port"]).await.unwrap_err();
+    /// let failed: Vec<_> = e.failures().iter().map(|f| f.path().unwrap()).collect();
+    /// assert_eq!(failed, ["nowhere", "db#port"]);
+    /// # Ok::<(), secret_chain::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn prefetch<I, S>(&self, paths: I) -> impl Future<Output = Result<(), Error>> + Send + '_
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        // Collected here, so the future holds no iterator of the caller's.
+        let mut seen = std::collections::HashSet::new();
+        let paths: Vec<String> = paths
+            .into_iter()
+            .filter_map(|p| {
+                let p = p.as_ref();
+                seen.insert(p.to_owned()).then(|| p.to_owned())
+            })
+            .collect();
+        self.prefetch_paths(paths)
+    }
+
     /// The names of the secrets under `prefix`: the union over all
     /// providers, sorted and deduplicated. Names only, never values.
     ///

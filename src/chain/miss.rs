@@ -18,9 +18,9 @@ use tokio::sync::OnceCell;
 
 use super::SecretsManager;
 use super::cache::{Cached, Entry, key_for};
-use super::path::SecretPath;
+use super::path::{Resolved, SecretPath};
 use crate::error::{Error, ErrorKind};
-use crate::providers::Version;
+use crate::providers::{SecretMetadata, Version};
 
 /// One key's shared fetch: the first reader runs it, the others await its
 /// result.
@@ -68,7 +68,7 @@ impl SecretsManager {
         missing_to_err(result?)
     }
 
-    fn fresh(&self, key: &str) -> Option<Arc<Entry>> {
+    pub(super) fn fresh(&self, key: &str) -> Option<Arc<Entry>> {
         let now = self.inner.clock.now();
         self.inner.cache.get(key).filter(|e| now < e.expires_at)
     }
@@ -80,9 +80,30 @@ impl SecretsManager {
         path: &str,
         version: &Version,
     ) -> Result<Arc<Entry>, Error> {
-        let s = &self.inner.settings;
         let previous = self.inner.cache.get(key);
-        match self.fetch_chain(parsed, path, version).await {
+        let fetched = self.fetch_chain(parsed, path, version).await;
+        let (store, answer) = self.settle(path, version, previous, fetched);
+        if let Some(entry) = store {
+            self.inner.cache.insert(key, entry);
+        }
+        answer
+    }
+
+    /// What a fetch through the chain leaves in the cache and answers: a
+    /// value is stored with a jittered TTL (unless the TTL is zero); a
+    /// failure serves the `previous` value when stale-on-error allows, and
+    /// is remembered for the negative TTL when every provider said "not
+    /// found". The caller stores the entry (one key, or a whole prefetch at
+    /// once).
+    pub(super) fn settle(
+        &self,
+        path: &str,
+        version: &Version,
+        previous: Option<Arc<Entry>>,
+        fetched: Result<(usize, Resolved, SecretMetadata), Error>,
+    ) -> (Option<Arc<Entry>>, Result<Arc<Entry>, Error>) {
+        let s = &self.inner.settings;
+        match fetched {
             Ok((provider, value, metadata)) => {
                 let now = self.inner.clock.now();
                 let ttl = jittered(s.ttl, s.ttl_jitter);
@@ -99,17 +120,15 @@ impl SecretsManager {
                     refresh_at,
                     now + ttl,
                 ));
-                if !s.ttl.is_zero() {
-                    self.inner.cache.insert(key, entry.clone());
-                }
-                Ok(entry)
+                let store = (!s.ttl.is_zero()).then(|| entry.clone());
+                (store, Ok(entry))
             }
             Err(e) => {
                 let stale = previous
                     .filter(|p| matches!(p.value, Cached::Value(_)))
                     .and_then(|prev| self.serve_stale(&prev, &e, path));
                 if let Some(stale) = stale {
-                    return Ok(stale);
+                    return (None, Ok(stale));
                 }
                 // Remember a miss only when every provider said "not found":
                 // a miss caused by an outage must not outlive the outage.
@@ -126,9 +145,9 @@ impl SecretsManager {
                         until,
                         until,
                     ));
-                    self.inner.cache.insert(key, entry);
+                    return (Some(entry), Err(e));
                 }
-                Err(e)
+                (None, Err(e))
             }
         }
     }
@@ -173,7 +192,7 @@ impl SecretsManager {
     }
 }
 
-fn missing_to_err(e: Arc<Entry>) -> Result<Arc<Entry>, Error> {
+pub(super) fn missing_to_err(e: Arc<Entry>) -> Result<Arc<Entry>, Error> {
     match &e.value {
         Cached::Missing(err) => Err(err.clone()),
         Cached::Value(_) => Ok(e),

@@ -35,13 +35,18 @@
 //!   backend call;
 //! - `miss.rs`: the miss path: single-flight per key, stale-on-error,
 //!   negative caching, storing with a jittered TTL;
+//! - `prefetch.rs`: [`SecretsManager::prefetch`], many keys through the
+//!   chain at once (a provider's `fetch_many` per step), with the miss
+//!   path's single-flight, caching and masking, and one error for every
+//!   failed path;
 //! - `refresh.rs`: refresh-ahead in the background, and the refetch of a
 //!   credential rejected downstream;
-//! - `fallback.rs`: the fallback order, trying the providers in turn, and
-//!   the aggregated error that lists each provider's answer;
-//! - `attempt.rs`: one provider attempt: the breaker's check, retries with
-//!   backoff within the budget, the counters and the audit event
-//!   ([`AUDIT_TARGET`]);
+//! - `fallback.rs`: the fallback order, trying the providers in turn (one
+//!   name, or a batch of names), and the aggregated error that lists each
+//!   provider's answer;
+//! - `attempt.rs`: one provider attempt (of one name or a batch): the
+//!   breaker's check, retries with backoff within the budget, the counters
+//!   and the audit event ([`AUDIT_TARGET`]);
 //! - `metadata.rs`: the metadata kept beside each cached value
 //!   (`get_secret_metadata`);
 //! - `register.rs`: fetched values registered for masking;
@@ -66,6 +71,7 @@ mod fallback;
 mod hit;
 mod metadata;
 mod miss;
+mod prefetch;
 mod refresh;
 mod register;
 

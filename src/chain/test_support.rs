@@ -117,3 +117,93 @@ impl Provider for Switch {
         Box::pin(async { Ok(Vec::new()) })
     }
 }
+
+/// A provider that counts its batches: `fetch_many` answers from a fixed
+/// map (optionally after a delay, or with one answer too few), `fetch`
+/// counts single reads.
+#[derive(Debug, Clone)]
+pub(super) struct Batched {
+    name: &'static str,
+    values: Arc<std::collections::HashMap<String, String>>,
+    pub(super) batches: Arc<parking_lot::Mutex<Vec<Vec<String>>>>,
+    pub(super) singles: Arc<AtomicUsize>,
+    pub(super) delay: Duration,
+    pub(super) short_answer: bool,
+    pub(super) answer: Option<ErrorKind>,
+}
+
+impl Batched {
+    pub(super) fn new(name: &'static str, pairs: &[(&str, &str)]) -> Batched {
+        Batched {
+            name,
+            values: Arc::new(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            batches: Arc::default(),
+            singles: Arc::default(),
+            delay: Duration::ZERO,
+            short_answer: false,
+            answer: None,
+        }
+    }
+
+    fn answer_for(&self, name: &str) -> Result<SecretValue, Error> {
+        if let Some(kind) = self.answer {
+            return Err(Error::new(kind, format!("{kind} (scripted)")).with_code("Scripted"));
+        }
+        match self.values.get(name) {
+            Some(v) => Ok(SecretValue::text(v.clone())),
+            None => Err(Error::not_found(format!("not found ({name})"))
+                .with_code("ResourceNotFoundException")
+                .with_http_status(400)),
+        }
+    }
+
+    /// The names of each batch, in order.
+    pub(super) fn batches(&self) -> Vec<Vec<String>> {
+        self.batches.lock().clone()
+    }
+}
+
+impl Provider for Batched {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn fetch<'a>(
+        &'a self,
+        name: &'a str,
+        _v: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, Error>> {
+        Box::pin(async move {
+            self.singles.fetch_add(1, Ordering::SeqCst);
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            self.answer_for(name)
+        })
+    }
+    fn fetch_many<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> BoxFuture<'a, Vec<Result<SecretValue, Error>>> {
+        Box::pin(async move {
+            self.batches
+                .lock()
+                .push(names.iter().map(|n| n.to_string()).collect());
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            let mut out: Vec<_> = names.iter().map(|n| self.answer_for(n)).collect();
+            if self.short_answer {
+                out.pop();
+            }
+            out
+        })
+    }
+    fn list<'a>(&'a self, _p: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}

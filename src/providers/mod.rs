@@ -1,8 +1,8 @@
 //! Secret backends: the [`Provider`] trait and one module per backend.
 //!
 //! A provider answers two questions: "what is the value of secret `name`?"
-//! ([`Provider::fetch`]) and "which secrets exist under `prefix`?"
-//! ([`Provider::list`]). It answers "not found", "access denied" and
+//! ([`Provider::fetch`], or [`Provider::fetch_many`] for several names at
+//! once) and "which secrets exist under `prefix`?" ([`Provider::list`]). It answers "not found", "access denied" and
 //! "unavailable" with an [`Error`] of that [`ErrorKind`](crate::ErrorKind), and
 //! the [`SecretsManager`](crate::SecretsManager) decides whether to move on to
 //! the next provider.
@@ -48,6 +48,7 @@ use crate::error::Error;
 #[cfg(feature = "aws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub mod aws;
+pub(crate) mod batch;
 mod dotenv;
 #[cfg(any(feature = "aws", feature = "vault"))]
 mod endpoint;
@@ -61,6 +62,7 @@ mod value;
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
 pub mod vault;
 
+pub use batch::{FETCH_MANY_CONCURRENCY, fetch_each};
 pub use env::EnvProvider;
 pub use metadata::{Lease, SecretMetadata};
 pub use value::{SecretData, SecretValue};
@@ -120,6 +122,23 @@ pub trait Provider: Send + Sync + fmt::Debug {
         name: &'a str,
         version: &'a Version,
     ) -> BoxFuture<'a, Result<SecretValue, Error>>;
+
+    /// Fetches the current version of each of `names` (without `#field`
+    /// suffixes): one result per name, in the order given, each as
+    /// [`fetch`](Provider::fetch) would answer it.
+    ///
+    /// [`SecretsManager::prefetch`](crate::SecretsManager::prefetch) warms
+    /// its cache with this. The default calls `fetch` for each name, at
+    /// most [`FETCH_MANY_CONCURRENCY`] at a time ([`fetch_each`]); a
+    /// backend with a batch call (AWS `BatchGetSecretValue`) overrides it.
+    /// An override must answer every name: a name that the batch call did
+    /// not answer is fetched alone, not dropped.
+    fn fetch_many<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> BoxFuture<'a, Vec<Result<SecretValue, Error>>> {
+        Box::pin(fetch_each(self, names))
+    }
 
     /// Lists the names of the secrets under `prefix` (relative paths, the
     /// way [`fetch`](Provider::fetch) takes them). Names only, never values.

@@ -10,6 +10,7 @@
 mod support;
 
 mod aws;
+mod batch;
 mod dotenv_compat;
 mod fuzz_smoke;
 mod layout;

@@ -104,7 +104,8 @@ impl VaultProvider {
             Auth::Token(_) => Err(Error::access_denied(format!(
                 "access denied ({what}; the token is expired or revoked)"
             ))
-            .with_provider(NAME)),
+            .with_provider(NAME)
+            .with_http_status(403)),
             Auth::AppRole { .. } => {
                 tracing::debug!(target: LOG_TARGET, path = what, "token refused as dead; logging in again");
                 let fresh = self.relogin_after(session.generation).await?;
@@ -228,13 +229,15 @@ impl VaultProvider {
                 return Err(Error::access_denied(format!(
                     "access denied (AppRole login at {what}: {why})"
                 ))
-                .with_provider(NAME));
+                .with_provider(NAME)
+                .with_http_status(reply.status.as_u16()));
             }
             StatusCode::NOT_FOUND => {
                 return Err(Error::access_denied(format!(
                     "access denied (AppRole login at {what}: 404, is AppRole enabled at '{mount}'? set SECRETS_VAULT_APPROLE_MOUNT)"
                 ))
-                .with_provider(NAME));
+                .with_provider(NAME)
+                .with_http_status(404));
             }
             _ => return Err(status_error(&reply, &what)),
         }

@@ -230,7 +230,7 @@ pub(super) fn status_error(reply: &Reply, what: &str) -> Error {
         404 => Error::not_found(detail),
         _ => Error::unavailable(detail),
     };
-    e.with_provider(NAME)
+    e.with_provider(NAME).with_http_status(code)
 }
 
 /// Follows at most three redirects, and only to the same scheme, host and
@@ -344,6 +344,14 @@ mod tests {
         assert_eq!(
             status_error(&reply(403, "{}"), "p").kind(),
             ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            status_error(&reply(403, "{}"), "p").http_status(),
+            Some(403)
+        );
+        assert_eq!(
+            status_error(&reply(503, r#"{"errors":["Vault is sealed"]}"#), "p").http_status(),
+            Some(503)
         );
         assert_eq!(
             status_error(&reply(404, "{}"), "p").kind(),

@@ -85,7 +85,9 @@ impl VaultProvider {
                     }
                     None => format!("not found ({what})"),
                 };
-                return Err(Error::not_found(why).with_provider(NAME));
+                return Err(Error::not_found(why)
+                    .with_provider(NAME)
+                    .with_http_status(404));
             }
             _ => return Err(status_error(&reply, &what)),
         }
@@ -222,14 +224,15 @@ impl VaultProvider {
         match reply.status.as_u16() {
             200 => {}
             503 => {
-                return Err(
-                    Error::unavailable("unavailable (503 sealed; sys/health)").with_provider(NAME)
-                );
+                return Err(Error::unavailable("unavailable (503 sealed; sys/health)")
+                    .with_provider(NAME)
+                    .with_http_status(503));
             }
             501 => {
                 return Err(
                     Error::unavailable("unavailable (501 not initialised; sys/health)")
-                        .with_provider(NAME),
+                        .with_provider(NAME)
+                        .with_http_status(501),
                 );
             }
             _ => return Err(status_error(&reply, what)),
@@ -242,7 +245,8 @@ impl VaultProvider {
             StatusCode::FORBIDDEN => Err(Error::access_denied(
                 "access denied (auth/token/lookup-self: the token is invalid, expired or revoked)",
             )
-            .with_provider(NAME)),
+            .with_provider(NAME)
+            .with_http_status(403)),
             _ => Err(status_error(&reply, what)),
         }
     }

@@ -12,6 +12,24 @@
 //! customer-managed key); [`Provider::list`] and [`Provider::health`] call
 //! `ListSecrets`, so they need `secretsmanager:ListSecrets`.
 //!
+//! # Batches
+//!
+//! [`Provider::fetch_many`] (what
+//! [`SecretsManager::prefetch`](crate::SecretsManager::prefetch) calls)
+//! reads with `BatchGetSecretValue`, 20 secret ids a call (AWS's limit for
+//! `SecretIdList`), up to 4 calls in flight. Each returned secret comes
+//! with its metadata as a single read's does; each entry of the answer's
+//! `Errors` list is mapped as a single read's error (a
+//! `ResourceNotFoundException` is "not found", with that code). This needs
+//! `secretsmanager:BatchGetSecretValue` besides `GetSecretValue` on each
+//! secret (AWS checks both). When AWS refuses the batch call itself
+//! (`AccessDeniedException`: the permission is missing; or an endpoint that
+//! does not know the call), the provider says so once in a warning and
+//! reads one by one with `GetSecretValue` from then on. An id the batch
+//! did not answer (an id list AWS refused as a whole, a repeated name) is
+//! read alone too; a failed call (throttling, an outage) answers each of
+//! its ids with that error.
+//!
 //! [`Version::Current`] reads `AWSCURRENT`, [`Version::Stage`] a staging
 //! label (`AWSPREVIOUS`, `AWSPENDING`, a custom one) and [`Version::Id`] a
 //! version id.
@@ -46,16 +64,27 @@
 //! of retries would multiply. A call that cannot be answered gives up after
 //! about `SECRETS_AWS_MAX_ATTEMPTS` × `SECRETS_AWS_TIMEOUT_MS` (plus the
 //! SDK's back-off between attempts) and reports
-//! [`ErrorKind::Unavailable`].
+//! [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable).
 //!
 //! # Errors
 //!
-//! `ResourceNotFoundException` (and a secret marked for deletion, or a name
-//! AWS refuses) is [`ErrorKind::NotFound`]; access denied, invalid or
-//! missing credentials and KMS decryption failures are
-//! [`ErrorKind::AccessDenied`]; timeouts, unreachable endpoints, throttling
-//! and server errors are [`ErrorKind::Unavailable`]. The SDK's error is
-//! never kept as the source: its raw response can hold the secret's value.
+//! The mapping is in `errors.rs` (the batch reads in `batch.rs`).
+//! `ResourceNotFoundException` (and a secret marked for deletion, or a
+//! name AWS refuses) is [`ErrorKind::NotFound`](crate::ErrorKind::NotFound);
+//! access denied, invalid or missing credentials and KMS decryption
+//! failures are [`ErrorKind::AccessDenied`](crate::ErrorKind::AccessDenied);
+//! timeouts, unreachable endpoints, throttling and server errors are
+//! [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable). Each error
+//! keeps AWS's error code and the HTTP status of the answer
+//! ([`Error::code`], [`Error::http_status`]), so that throttling
+//! (`ThrottlingException`) can be told from denial. A connection that
+//! fails is one clause naming the endpoint's `host:port`
+//! (`cannot connect to AWS Secrets Manager at 127.0.0.1:4566 (secret id
+//! db): connection refused`; also DNS, TLS, reset and timed out), and the
+//! endpoint itself is checked when the provider is built (scheme, host,
+//! port 1-65535, no spaces, control characters or credentials). The SDK's
+//! error is never kept as the source: its raw response can hold the
+//! secret's value.
 //!
 //! # Example
 //!
@@ -73,6 +102,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -81,17 +111,23 @@ use aws_sdk_secretsmanager::config::Credentials;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use secrecy::{SecretSlice, SecretString};
 use tokio::sync::OnceCell;
 use zeroize::Zeroize;
 
-use crate::error::{Error, ErrorKind};
-use crate::providers::endpoint::is_loopback;
+use crate::error::Error;
+use crate::providers::endpoint::{Endpoint, is_loopback, parse_url};
 use crate::providers::{BoxFuture, Provider, SecretData, SecretMetadata, SecretValue, Version};
 use crate::settings::Settings;
+
+mod batch;
+mod errors;
+
+use errors::map_sdk_error;
 
 /// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
@@ -102,7 +138,8 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 1;
 /// The largest `SECRETS_AWS_MAX_ATTEMPTS` accepted.
 pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
 
-/// Reads secrets from AWS Secrets Manager.
+/// Reads secrets from AWS Secrets Manager, one by one or in batches (see
+/// the [module docs](self#batches)).
 ///
 /// Build it with [`AwsProvider::from_settings`] (settings from the
 /// environment; the SDK client is created on first use, because loading
@@ -112,6 +149,9 @@ pub struct AwsProvider {
     client: OnceCell<Client>,
     settings: ClientSettings,
     prefix: String,
+    /// Set once AWS refused `BatchGetSecretValue` (no permission, or an
+    /// endpoint that does not know it): batches are then read one by one.
+    batch_refused: AtomicBool,
 }
 
 /// What [`AwsProvider::from_settings`] read; used to build the client lazily.
@@ -119,6 +159,8 @@ pub struct AwsProvider {
 struct ClientSettings {
     region: Option<String>,
     endpoint: Option<String>,
+    /// The endpoint's `host:port`, which errors name.
+    endpoint_authority: Option<String>,
     profile: Option<String>,
     credentials: Option<Credentials>,
     timeout: Option<Duration>,
@@ -139,6 +181,7 @@ impl fmt::Debug for AwsProvider {
             .field("connect_timeout", &s.connect_timeout)
             .field("max_attempts", &s.max_attempts)
             .field("client_ready", &self.client.initialized())
+            .field("batch_refused", &self.batch_refused.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -150,7 +193,7 @@ impl AwsProvider {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] naming the variable when a timeout or attempt
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the variable when a timeout or attempt
     /// count is not a number or out of range, when the endpoint is not an
     /// `http://` or `https://` URL, when it is plain `http://` to a host that
     /// is not loopback while `DEPLOYMENT_ENV` is not local (unless
@@ -159,14 +202,17 @@ impl AwsProvider {
     pub fn from_settings(config: &Settings) -> Result<AwsProvider, Error> {
         let first = |names: &[&'static str]| config.first(names).map(|(v, _)| v.to_owned());
 
-        let endpoint = first(&[
+        let (endpoint, endpoint_authority) = match config.first(&[
             "SECRETS_AWS_ENDPOINT",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             "AWS_ENDPOINT_URL",
-        ]);
-        if let Some(url) = &endpoint {
-            check_endpoint(url, config)?;
-        }
+        ]) {
+            Some((url, read)) => {
+                let checked = check_endpoint(url, &read, config)?;
+                (Some(url.to_owned()), Some(checked.authority()))
+            }
+            None => (None, None),
+        };
 
         let credentials = match (
             config.var("AWS_ACCESS_KEY_ID"),
@@ -217,6 +263,7 @@ impl AwsProvider {
             settings: ClientSettings {
                 region: first(&["SECRETS_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]),
                 endpoint,
+                endpoint_authority,
                 profile: first(&["SECRETS_AWS_PROFILE", "AWS_PROFILE"]),
                 credentials,
                 timeout: Some(timeout),
@@ -224,6 +271,7 @@ impl AwsProvider {
                 max_attempts: Some(attempts as u32),
             },
             prefix: config.prefix().to_owned(),
+            batch_refused: AtomicBool::new(false),
         })
     }
 
@@ -234,6 +282,7 @@ impl AwsProvider {
             client: OnceCell::new_with(Some(client)),
             settings: ClientSettings::default(),
             prefix: String::new(),
+            batch_refused: AtomicBool::new(false),
         }
     }
 
@@ -266,6 +315,27 @@ impl AwsProvider {
             .await
     }
 
+    /// An SDK error as this crate's error, naming where the request went.
+    fn sdk_error<E>(&self, err: SdkError<E, HttpResponse>, what: &str) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        map_sdk_error(err, what, &self.settings, &self.target())
+    }
+
+    /// Where requests go, as errors name it: the configured endpoint's
+    /// `host:port`, or the region when the SDK picks the endpoint (it may
+    /// take one from the shared config files, so no host is claimed then).
+    fn target(&self) -> String {
+        if let Some(authority) = &self.settings.endpoint_authority {
+            return format!("AWS Secrets Manager at {authority}");
+        }
+        match self.client.get().and_then(|c| c.config().region()) {
+            Some(region) => format!("AWS Secrets Manager in {region}"),
+            None => "AWS Secrets Manager".to_owned(),
+        }
+    }
+
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
         let id = self.secret_id(name);
         // Only built when something goes wrong.
@@ -283,27 +353,9 @@ impl AwsProvider {
         let mut out = request
             .send()
             .await
-            .map_err(|e| map_sdk_error(e, &what(), &self.settings))?;
+            .map_err(|e| self.sdk_error(e, &what()))?;
         let metadata = metadata_of(&mut out);
-        match (out.secret_string, out.secret_binary) {
-            (Some(mut text), _) => {
-                // Copy into the SecretString at its exact size, then wipe the
-                // SDK's buffer instead of leaving it to the allocator.
-                let value = SecretString::from(text.as_str());
-                text.zeroize();
-                Ok(SecretValue::new(SecretData::Text(value)).with_metadata(metadata))
-            }
-            (None, Some(blob)) => {
-                let mut bytes = blob.into_inner();
-                let value = SecretSlice::from(bytes.as_slice().to_vec());
-                bytes.zeroize();
-                Ok(SecretValue::new(SecretData::Binary(value)).with_metadata(metadata))
-            }
-            (None, None) => Err(Error::not_found(format!(
-                "not found ({} has no value)",
-                what()
-            ))),
-        }
+        secret_value(out.secret_string, out.secret_binary, metadata, what)
     }
 
     async fn list_inner(&self, prefix: &str) -> Result<Vec<String>, Error> {
@@ -330,7 +382,7 @@ impl AwsProvider {
             let page = request
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(e, "listing secrets", &self.settings))?;
+                .map_err(|e| self.sdk_error(e, "listing secrets"))?;
             for entry in page.secret_list.unwrap_or_default() {
                 if let Some(name) = entry.name.as_deref()
                     && name.starts_with(&wanted)
@@ -357,13 +409,22 @@ impl AwsProvider {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| map_sdk_error(e, "health check with ListSecrets", &self.settings))
+            .map_err(|e| self.sdk_error(e, "health check with ListSecrets"))
     }
 }
 
 impl Provider for AwsProvider {
     fn name(&self) -> &str {
         "aws"
+    }
+
+    /// `BatchGetSecretValue`, 20 ids a call, falling back to single reads
+    /// (see the [module docs](self#batches)).
+    fn fetch_many<'a>(
+        &'a self,
+        names: &'a [&'a str],
+    ) -> BoxFuture<'a, Vec<Result<SecretValue, Error>>> {
+        Box::pin(self.fetch_many_inner(names))
     }
 
     fn fetch<'a>(
@@ -385,24 +446,67 @@ impl Provider for AwsProvider {
 
 /// What `GetSecretValue` says about the version it returned: the ARN, the
 /// version id, its stages and its creation date (moved out of the answer,
-/// which holds the value too). A date outside `SystemTime`'s range stays
-/// empty: it must not fail a read whose value is good.
+/// which holds the value too).
 fn metadata_of(out: &mut GetSecretValueOutput) -> SecretMetadata {
-    let mut m = SecretMetadata::new().with_stages(out.version_stages.take().unwrap_or_default());
-    if let Some(arn) = out.arn.take() {
+    metadata_from(
+        out.arn.take(),
+        out.version_id.take(),
+        out.version_stages.take(),
+        out.created_date.take(),
+    )
+}
+
+/// Metadata from the fields AWS reports beside a value. A date outside
+/// `SystemTime`'s range stays empty: it must not fail a read whose value
+/// is good.
+fn metadata_from(
+    arn: Option<String>,
+    version_id: Option<String>,
+    stages: Option<Vec<String>>,
+    created: Option<aws_smithy_types::DateTime>,
+) -> SecretMetadata {
+    let mut m = SecretMetadata::new().with_stages(stages.unwrap_or_default());
+    if let Some(arn) = arn {
         m = m.with_id(arn);
     }
-    if let Some(version_id) = out.version_id.take() {
+    if let Some(version_id) = version_id {
         m = m.with_version_id(version_id);
     }
-    if let Some(created) = out
-        .created_date
-        .take()
-        .and_then(|d| SystemTime::try_from(d).ok())
-    {
+    if let Some(created) = created.and_then(|d| SystemTime::try_from(d).ok()) {
         m = m.with_created(created);
     }
     m
+}
+
+/// The value AWS returned, as text or bytes, copied into a secret buffer
+/// at its exact size; the SDK's buffer is wiped instead of left to the
+/// allocator.
+fn secret_value(
+    text: Option<String>,
+    binary: Option<Blob>,
+    metadata: SecretMetadata,
+    what: impl FnOnce() -> String,
+) -> Result<SecretValue, Error> {
+    match (text, binary) {
+        (Some(mut text), blob) => {
+            let value = SecretString::from(text.as_str());
+            text.zeroize();
+            if let Some(blob) = blob {
+                blob.into_inner().zeroize();
+            }
+            Ok(SecretValue::new(SecretData::Text(value)).with_metadata(metadata))
+        }
+        (None, Some(blob)) => {
+            let mut bytes = blob.into_inner();
+            let value = SecretSlice::from(bytes.as_slice().to_vec());
+            bytes.zeroize();
+            Ok(SecretValue::new(SecretData::Binary(value)).with_metadata(metadata))
+        }
+        (None, None) => Err(Error::not_found(format!(
+            "not found ({} has no value)",
+            what()
+        ))),
+    }
 }
 
 fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Duration, Error> {
@@ -417,37 +521,28 @@ fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Du
     Ok(d)
 }
 
-/// Refuses an endpoint that is not an http(s) URL, and plain `http://` to a
-/// host that is not loopback outside local deployments: the secrets would
-/// cross the network unencrypted.
-fn check_endpoint(url: &str, config: &Settings) -> Result<(), Error> {
-    const VARS: &str =
-        "SECRETS_AWS_ENDPOINT (or AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL)";
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    if scheme != "http" && scheme != "https" {
-        return Err(Error::config(format!(
-            "{VARS} must be an http:// or https:// URL"
-        )));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() {
-        return Err(Error::config(format!("{VARS} has no host")));
-    }
-    if authority.contains('@') {
-        return Err(Error::config(format!(
-            "{VARS} must not contain credentials"
-        )));
-    }
+/// Parses the endpoint up front ([`parse_url`]: scheme, host, port 1-65535,
+/// no spaces, control characters or credentials) and refuses plain
+/// `http://` to a host that is not loopback outside local deployments: the
+/// secrets would cross the network unencrypted. Errors name `read`, the
+/// variable the URL came from, and never echo the URL.
+fn check_endpoint(url: &str, read: &str, config: &Settings) -> Result<Endpoint, Error> {
+    let endpoint = parse_url(url)
+        .map_err(|why| Error::config(format!("{read} is not a valid endpoint URL: {why}")))?;
     let allow_http = config.bool("SECRETS_AWS_ALLOW_HTTP", false)?;
-    if scheme == "http" && !is_loopback(authority) && !config.is_local_deployment() && !allow_http {
+    if !endpoint.https
+        && !is_loopback(&endpoint.host)
+        && !config.is_local_deployment()
+        && !allow_http
+    {
         return Err(Error::config(format!(
-            "{VARS} is plain http:// to a host that is not loopback, and DEPLOYMENT_ENV is '{}': \
+            "{read} is plain http:// to a host that is not loopback, and DEPLOYMENT_ENV is '{}': \
              the secrets would cross the network unencrypted; use https://, \
              or set SECRETS_AWS_ALLOW_HTTP=true to allow it",
             config.deployment_env()
         )));
     }
-    Ok(())
+    Ok(endpoint)
 }
 
 fn join_prefix(prefix: &str, name: &str) -> String {
@@ -499,148 +594,41 @@ async fn build_client(settings: &ClientSettings) -> Result<Client, Error> {
     Ok(Client::new(&sdk_config))
 }
 
-/// Error codes that mean "these credentials may not read this".
-const DENIED_CODES: &[&str] = &[
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "MissingAuthenticationToken",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "NotAuthorized",
-    "DecryptionFailure",
-];
+/// What the tests of the AWS modules share.
+#[cfg(test)]
+mod testing {
+    use aws_sdk_secretsmanager::config::http::HttpResponse;
+    use aws_sdk_secretsmanager::error::{ErrorMetadata, SdkError};
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use aws_smithy_types::body::SdkBody;
 
-/// Turns an SDK error into this crate's error, without keeping the SDK
-/// error: its raw HTTP response may hold the secret's value.
-fn map_sdk_error<E>(err: SdkError<E, HttpResponse>, what: &str, settings: &ClientSettings) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match &err {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            match err.code() {
-                Some(code) => classify_service_error(code, err.message().unwrap_or(""), what),
-                // An error body the SDK could not read (some emulators
-                // answer the JSON protocol in XML): go by the status.
-                None => classify_status(status, what),
-            }
-        }
-        SdkError::TimeoutError(_) => timed_out(what, settings),
-        SdkError::DispatchFailure(failure) => {
-            if failure.is_timeout() {
-                // The only timeout the connector enforces is the connect one.
-                let at = settings
-                    .endpoint
-                    .as_deref()
-                    .unwrap_or("AWS Secrets Manager");
-                return Error::unavailable(match settings.connect_timeout {
-                    Some(t) => format!(
-                        "cannot connect to {at} ({what}) within {} ms (SECRETS_AWS_CONNECT_TIMEOUT_MS)",
-                        t.as_millis()
-                    ),
-                    None => format!("cannot connect to {at} ({what}): timed out"),
-                });
-            }
-            let cause = failure
-                .as_connector_error()
-                .map(|c| DisplayErrorContext(c).to_string())
-                .unwrap_or_else(|| "the request could not be sent".to_owned());
-            if cause.contains("credentials") || cause.contains("Credentials") {
-                Error::access_denied(format!("no usable AWS credentials ({what}): {cause}"))
-            } else if failure.is_io() {
-                let at = settings
-                    .endpoint
-                    .as_deref()
-                    .unwrap_or("AWS Secrets Manager");
-                Error::unavailable(format!("cannot reach {at} ({what}): {cause}"))
-            } else {
-                Error::unavailable(format!("request failed ({what}): {cause}"))
-            }
-        }
-        SdkError::ResponseError(_) => Error::unavailable(format!(
-            "unreadable response from AWS Secrets Manager ({what})"
-        )),
-        SdkError::ConstructionFailure(_) => Error::config(format!(
-            "the AWS request could not be built ({what}): check SECRETS_AWS_REGION and SECRETS_AWS_ENDPOINT"
-        )),
-        _ => Error::unavailable(format!("request failed ({what})")),
+    /// Where the tests' requests would go, as errors name it.
+    pub(super) const TARGET: &str = "AWS Secrets Manager at 127.0.0.1:4566";
+
+    pub(super) fn raw(status: u16, body: &str) -> HttpResponse {
+        HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body.to_owned()))
     }
-}
 
-fn classify_service_error(code: &str, message: &str, what: &str) -> Error {
-    let said = if message.is_empty() {
-        code.to_owned()
-    } else {
-        format!("{code}: {message}")
-    };
-    match code {
-        "ResourceNotFoundException" => Error::not_found(format!("not found ({what})")),
-        "InvalidRequestException" if message.contains("delet") => {
-            Error::not_found(format!("not found ({what} is marked for deletion)"))
-        }
-        "InvalidRequestException" | "InvalidParameterException" => Error::not_found(format!(
-            "not found ({what}; AWS refused the request: {said})"
-        )),
-        "DecryptionFailure" => Error::access_denied(format!(
-            "access denied ({what}): the secret's KMS key cannot be used: {said}"
-        )),
-        c if DENIED_CODES.contains(&c) => {
-            Error::access_denied(format!("access denied ({what}): {said}"))
-        }
-        _ => Error::new(
-            ErrorKind::Unavailable,
-            format!("AWS Secrets Manager failed ({what}): {said}"),
-        ),
-    }
-}
-
-fn classify_status(status: u16, what: &str) -> Error {
-    match status {
-        401 | 403 => Error::access_denied(format!("access denied ({what}): HTTP {status}")),
-        404 => Error::not_found(format!("not found ({what})")),
-        _ => Error::unavailable(format!(
-            "AWS Secrets Manager failed ({what}): HTTP {status}"
-        )),
-    }
-}
-
-fn timed_out(what: &str, settings: &ClientSettings) -> Error {
-    match settings.timeout {
-        Some(t) => Error::unavailable(format!(
-            "timed out ({what}) after {} ms per attempt (SECRETS_AWS_TIMEOUT_MS)",
-            t.as_millis()
-        )),
-        None => Error::unavailable(format!("timed out ({what})")),
+    /// A service error whose raw response holds what looks like a value.
+    pub(super) fn service_error(
+        code: &str,
+        message: &str,
+    ) -> SdkError<GetSecretValueError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(
+            GetSecretValueError::generic(meta),
+            raw(400, "raw response s3cr3t-body"),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_secretsmanager::error::ErrorMetadata;
-    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-    use aws_smithy_types::body::SdkBody;
+    use crate::error::ErrorKind;
 
     fn config(pairs: &[(&str, &str)]) -> Settings {
         Settings::from_vars(pairs.iter().copied())
-    }
-
-    fn raw(status: u16, body: &str) -> HttpResponse {
-        HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body.to_owned()))
-    }
-
-    fn service_error(code: &str, message: &str) -> SdkError<GetSecretValueError, HttpResponse> {
-        let meta = ErrorMetadata::builder().code(code).message(message).build();
-        SdkError::service_error(
-            GetSecretValueError::generic(meta),
-            raw(400, "raw response s3cr3t-body"),
-        )
     }
 
     #[test]
@@ -762,6 +750,46 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_are_validated_up_front_naming_the_variable_read() {
+        for (url, why) in [
+            ("http://127.0.0.1:99999", "between 1 and 65535"),
+            ("http://127.0.0.1:0", "between 1 and 65535"),
+            ("http://local host:4566", "space"),
+            ("http://127.0.0.1:4566/x\u{7f}", "control"),
+            ("http://s3cr3t:pw@127.0.0.1:4566", "credentials"),
+            ("http://127.0.0.1:abc", "not a number"),
+            ("mailto:s3cr3t", "http:// or https://"),
+        ] {
+            for var in [
+                "SECRETS_AWS_ENDPOINT",
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                "AWS_ENDPOINT_URL",
+            ] {
+                let e = AwsProvider::from_settings(&config(&[(var, url)])).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Config, "{var}={url}");
+                let shown = format!("{e} {e:?}");
+                assert!(shown.starts_with(var), "{var}={url}: {e}");
+                assert!(shown.contains(why), "{var}={url}: {e}");
+                assert!(
+                    !shown.contains("s3cr3t") && !shown.contains("127.0.0.1"),
+                    "{shown}"
+                );
+                // Far from the ~900 characters of SDK request it used to be.
+                assert!(e.to_string().len() < 160, "{e}");
+            }
+        }
+        let s = config(&[("SECRETS_DR_AWS_ENDPOINT", "http://127.0.0.1:70000")]);
+        let e = AwsProvider::from_settings(&s.for_instance("dr", "aws")).unwrap_err();
+        assert!(e.to_string().starts_with("SECRETS_DR_AWS_ENDPOINT "), "{e}");
+        let p = AwsProvider::from_settings(&config(&[(
+            "SECRETS_AWS_ENDPOINT",
+            "http://127.0.0.1:4566",
+        )]))
+        .unwrap();
+        assert_eq!(p.target(), "AWS Secrets Manager at 127.0.0.1:4566");
+    }
+
+    #[test]
     fn plain_http_to_a_remote_host_is_refused_outside_local_deployments() {
         let prod = |endpoint: &str, allow: Option<&str>| {
             let mut pairs = vec![
@@ -829,124 +857,5 @@ mod tests {
             !d.contains("s3cr3t") && !d.contains("AKIAEXAMPLEKEYID"),
             "{d}"
         );
-    }
-
-    #[test]
-    fn resource_not_found_is_not_found_naming_the_secret_id() {
-        let e = map_sdk_error(
-            service_error(
-                "ResourceNotFoundException",
-                "Secrets Manager can't find the specified secret.",
-            ),
-            "secret id /app/db",
-            &ClientSettings::default(),
-        );
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert_eq!(e.to_string(), "not found (secret id /app/db)");
-    }
-
-    #[test]
-    fn denied_and_bad_credentials_and_kms_failures_are_access_denied() {
-        for code in [
-            "AccessDeniedException",
-            "UnrecognizedClientException",
-            "ExpiredTokenException",
-            "DecryptionFailure",
-        ] {
-            let e = map_sdk_error(
-                service_error(code, "nope"),
-                "secret id x",
-                &ClientSettings::default(),
-            );
-            assert_eq!(e.kind(), ErrorKind::AccessDenied, "{code}");
-            assert!(e.to_string().contains(code), "{e}");
-        }
-    }
-
-    #[test]
-    fn deleted_and_refused_names_are_not_found() {
-        let e = map_sdk_error(
-            service_error(
-                "InvalidRequestException",
-                "You can't perform this operation on the secret because it was marked for deletion.",
-            ),
-            "secret id x",
-            &ClientSettings::default(),
-        );
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert!(e.to_string().contains("marked for deletion"), "{e}");
-        let e = map_sdk_error(
-            service_error("InvalidParameterException", "Invalid name"),
-            "secret id x",
-            &ClientSettings::default(),
-        );
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-    }
-
-    #[test]
-    fn throttling_and_server_errors_are_unavailable() {
-        for code in [
-            "ThrottlingException",
-            "InternalServiceError",
-            "ServiceUnavailable",
-        ] {
-            let e = map_sdk_error(
-                service_error(code, ""),
-                "secret id x",
-                &ClientSettings::default(),
-            );
-            assert_eq!(e.kind(), ErrorKind::Unavailable, "{code}");
-        }
-    }
-
-    #[test]
-    fn errors_without_a_code_are_classified_by_status() {
-        let no_code = |status| {
-            let meta = ErrorMetadata::builder().build();
-            SdkError::service_error(
-                GetSecretValueError::generic(meta),
-                raw(status, "<ErrorResponse/>"),
-            )
-        };
-        let kind = |status| {
-            map_sdk_error(no_code(status), "secret id x", &ClientSettings::default()).kind()
-        };
-        assert_eq!(kind(403), ErrorKind::AccessDenied);
-        assert_eq!(kind(401), ErrorKind::AccessDenied);
-        assert_eq!(kind(404), ErrorKind::NotFound);
-        assert_eq!(kind(500), ErrorKind::Unavailable);
-        assert_eq!(kind(429), ErrorKind::Unavailable);
-    }
-
-    #[test]
-    fn timeouts_are_unavailable_and_name_the_setting() {
-        let settings = ClientSettings {
-            timeout: Some(Duration::from_millis(250)),
-            ..ClientSettings::default()
-        };
-        let err: SdkError<GetSecretValueError, HttpResponse> =
-            SdkError::timeout_error("attempt timeout");
-        let e = map_sdk_error(err, "secret id x", &settings);
-        assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(
-            e.to_string().contains("250 ms") && e.to_string().contains("SECRETS_AWS_TIMEOUT_MS"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn mapped_errors_keep_no_raw_response() {
-        let e = map_sdk_error(
-            service_error("ThrottlingException", "slow down"),
-            "secret id x",
-            &ClientSettings::default(),
-        );
-        assert!(std::error::Error::source(&e).is_none());
-        assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
-        let err: SdkError<GetSecretValueError, HttpResponse> =
-            SdkError::response_error("bad json", raw(200, "{\"SecretString\":\"s3cr3t-body\""));
-        let e = map_sdk_error(err, "secret id x", &ClientSettings::default());
-        assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(!format!("{e:?}").contains("s3cr3t-body"), "{e:?}");
     }
 }
