@@ -39,14 +39,30 @@ impl MaskedLine {
         while !self.text.is_char_boundary(to) {
             to += 1;
         }
-        // Never cut a mask of another finding in half.
-        for &(s, e) in &self.masks {
-            if s < from && from < e {
-                from = s;
-            }
-            if s < to && to < e {
-                to = e;
-            }
+        // Never cut a mask of another finding in half. The masks are in
+        // order and disjoint, so at most one holds `from` (or `to`), and
+        // it is among the few masks within the context of mask `i`: walk
+        // out from `i` instead of over every mask of the line, which made
+        // a line with many findings quadratic.
+        let mut j = i;
+        while j > 0 && self.masks[j - 1].1 > from {
+            j -= 1;
+            #[cfg(test)]
+            super::test_support::add_work(1);
+        }
+        let (s, e) = self.masks[j];
+        if s < from && from < e {
+            from = s;
+        }
+        let mut j = i;
+        while j + 1 < self.masks.len() && self.masks[j].1 <= to {
+            j += 1;
+            #[cfg(test)]
+            super::test_support::add_work(1);
+        }
+        let (s, e) = self.masks[j];
+        if s < to && to < e {
+            to = e;
         }
         let mut out = String::with_capacity(to - from + 6);
         if from > 0 {
@@ -79,7 +95,65 @@ fn push_escaped(out: &mut String, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::scanner::test_support::{KEY, KEY2, scan};
+    use super::*;
+    use crate::scanner::test_support::{KEY, KEY2, scan, take_work};
+
+    /// The excerpt as it was computed before: every mask of the line
+    /// checked for each excerpt.
+    fn excerpt_checking_every_mask(m: &MaskedLine, i: usize) -> String {
+        let (ms, me) = m.masks[i];
+        let mut from = ms.saturating_sub(EXCERPT_CONTEXT);
+        while !m.text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut to = (me + EXCERPT_CONTEXT).min(m.text.len());
+        while !m.text.is_char_boundary(to) {
+            to += 1;
+        }
+        for &(s, e) in &m.masks {
+            if s < from && from < e {
+                from = s;
+            }
+            if s < to && to < e {
+                to = e;
+            }
+        }
+        let mut out = String::new();
+        if from > 0 {
+            out.push('…');
+        }
+        out.push_str(m.text[from..to].trim_start_matches(' '));
+        if to < m.text.len() {
+            out.push('…');
+        }
+        out
+    }
+
+    #[test]
+    fn excerpts_of_a_line_with_many_masks_are_as_before_and_cost_linear_work() {
+        // Secrets of every width from 1 to 60 bytes, next to each other or
+        // apart, so the context edges land inside masks, between them and
+        // in multibyte characters.
+        let mut work = Vec::new();
+        for n in [2_000, 4_000] {
+            let mut line = Vec::new();
+            let mut spans = Vec::new();
+            for i in 0..n {
+                line.extend_from_slice(&"ä x".as_bytes()[..i % 4]);
+                let s = line.len();
+                line.extend(std::iter::repeat_n(b'k', 1 + i * 7 % 60));
+                spans.push((s, line.len()));
+            }
+            let m = MaskedLine::new(&line, &spans);
+            take_work();
+            let got: Vec<String> = (0..n).map(|i| m.excerpt(i)).collect();
+            work.push(take_work());
+            for (i, g) in got.iter().enumerate() {
+                assert_eq!(*g, excerpt_checking_every_mask(&m, i), "mask {i}");
+            }
+        }
+        assert!(work[1] <= 2 * work[0] + 100, "work {work:?}");
+    }
 
     #[test]
     fn every_secret_of_a_line_is_masked_in_each_excerpt() {

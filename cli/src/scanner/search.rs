@@ -305,7 +305,14 @@ impl Scanner {
         }
         let cut: Vec<(usize, usize)> = spans.iter().map(|&(s, e, _)| (s, e)).collect();
         let masked = MaskedLine::new(line, &cut);
+        // Code points before the current span, counted on from the previous
+        // span (spans are in order and start on character boundaries):
+        // counting from the line start for each finding made a line with
+        // many findings quadratic.
+        let (mut counted_to, mut chars_before) = (0, 0);
         for (i, &(s, e, f)) in spans.iter().enumerate() {
+            chars_before += char_count(&line[counted_to..s]);
+            counted_to = s;
             let rule = f.rule.to_string();
             let fingerprint = fingerprint(&rule, &text[f.start..f.end]);
             if self
@@ -316,7 +323,7 @@ impl Scanner {
                 summary.baselined += 1;
                 continue;
             }
-            let char_col = st.char_base + char_count(&line[..s]);
+            let char_col = st.char_base + chars_before;
             summary.findings += 1;
             sink(ScanFinding {
                 path: st.name.to_string(),
@@ -380,6 +387,8 @@ pub(crate) fn find_in_bytes(rules: &RuleSet, bytes: &[u8], out: &mut Vec<Finding
 
 /// Code points in `bytes`, an invalid sequence counting as one.
 fn char_count(bytes: &[u8]) -> usize {
+    #[cfg(test)]
+    super::test_support::add_work(bytes.len());
     bytes
         .utf8_chunks()
         .map(|c| c.valid().chars().count() + usize::from(!c.invalid().is_empty()))
@@ -498,6 +507,50 @@ mod tests {
             got,
             [(1, 64 * 1024 - LONG_LINE_OVERLAP - 4), (1, 900_001), (2, 6)]
         );
+    }
+
+    /// A line of `n` secret-named values with multibyte characters and an
+    /// invalid byte between them, and the values.
+    fn many_values_line(n: usize) -> (Vec<u8>, Vec<String>) {
+        let mut line = Vec::new();
+        let mut values = Vec::new();
+        for i in 0..n {
+            let v = format!("pw{i:06}Xq");
+            line.extend_from_slice("é \u{2603} ".as_bytes());
+            line.extend_from_slice(b"\xff password=");
+            line.extend_from_slice(v.as_bytes());
+            line.push(b' ');
+            values.push(v);
+        }
+        line.push(b'\n');
+        (line, values)
+    }
+
+    #[test]
+    fn many_findings_on_one_line_keep_their_columns_and_cost_linear_work() {
+        let mut work = Vec::new();
+        for n in [1_000, 2_000] {
+            let (line, values) = many_values_line(n);
+            super::super::test_support::take_work();
+            let f = scan(&line);
+            work.push(super::super::test_support::take_work());
+            let got: Vec<&[u8]> = f
+                .iter()
+                .map(|f| &line[f.column - 1..f.end_column - 1])
+                .collect();
+            let want: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+            assert_eq!(got, want);
+            for (f, v) in f.iter().zip(&values) {
+                // What the columns were when counted from the line start.
+                assert_eq!(f.char_column, char_count(&line[..f.column - 1]) + 1);
+                assert_eq!(f.char_end_column, f.char_column + v.len());
+                assert!(f.excerpt.contains("password=****"), "{}", f.excerpt);
+                assert!(!f.excerpt.contains("pw0"), "{}", f.excerpt);
+            }
+        }
+        // Twice the findings, at most twice the work (plus a little): a
+        // count from the line start for each finding would be four times.
+        assert!(work[1] <= 2 * work[0] + 1_000, "work {work:?}");
     }
 
     #[test]

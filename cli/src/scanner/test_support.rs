@@ -1,5 +1,6 @@
 //! Inputs and helpers shared by the scanner's unit tests.
 
+use std::cell::Cell;
 use std::io::{self, Read};
 
 use secret_chain::detect::RuleSet;
@@ -50,4 +51,21 @@ pub(super) fn pem_log() -> (String, String) {
         format!("{filler}DEBUG key:\n{pem}INFO done\n"),
         body.join("\n"),
     )
+}
+
+thread_local! {
+    /// Work done by this thread's scans that grows with the findings of a
+    /// line: bytes whose code points are counted, masks looked at for an
+    /// excerpt. Tests assert it stays linear (the machine is too noisy for
+    /// timing tests).
+    static WORK: Cell<u64> = const { Cell::new(0) };
+}
+
+pub(super) fn add_work(n: usize) {
+    WORK.with(|w| w.set(w.get() + n as u64));
+}
+
+/// The work counted on this thread since the last call.
+pub(super) fn take_work() -> u64 {
+    WORK.with(|w| w.replace(0))
 }
