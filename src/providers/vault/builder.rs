@@ -489,12 +489,32 @@ fn check_plain_http(url: &Url, var: &str, why: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The largest CA file read (`VAULT_CACERT=/dev/zero` must not fill memory;
+/// the whole Mozilla bundle is about 200 KiB).
+const MAX_CA_FILE_BYTES: u64 = 4 << 20;
+
 fn load_ca(source: &CaSource, label: &str) -> Result<Vec<reqwest::Certificate>, Error> {
     let pem = match source {
         CaSource::Pem(p) => p.clone(),
-        CaSource::File(path) => std::fs::read(path).map_err(|e| {
-            Error::config(format!("cannot read {label}: {}", io_reason(&e))).with_source(e)
-        })?,
+        CaSource::File(path) => {
+            use std::io::Read;
+            let read_error = |e: std::io::Error| {
+                Error::config(format!("cannot read {label}: {}", io_reason(&e))).with_source(e)
+            };
+            let mut pem = Vec::new();
+            std::fs::File::open(path)
+                .map_err(read_error)?
+                .take(MAX_CA_FILE_BYTES + 1)
+                .read_to_end(&mut pem)
+                .map_err(read_error)?;
+            if pem.len() as u64 > MAX_CA_FILE_BYTES {
+                return Err(Error::config(format!(
+                    "{label} is larger than {} MiB; a CA bundle is a few hundred KiB",
+                    MAX_CA_FILE_BYTES >> 20
+                )));
+            }
+            pem
+        }
     };
     let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
         Error::config(format!("{label} is not a valid PEM certificate bundle"))
@@ -769,5 +789,16 @@ mod tests {
         assert_eq!(normalise_prefix("/myapp"), "myapp/");
         assert_eq!(normalise_prefix("myapp/"), "myapp/");
         assert_eq!(normalise_prefix("/a/b/"), "a/b/");
+    }
+
+    #[test]
+    fn a_ca_file_without_end_is_refused_at_the_size_limit() {
+        let e = load_ca(
+            &CaSource::File("/dev/zero".into()),
+            "VAULT_CACERT ('/dev/zero')",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("larger than 4 MiB"), "{e}");
     }
 }
