@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::placeholder::has;
-use super::rule::{Check, LazyRegex, Rule, RuleId};
+use super::rule::{Check, LazyRegex, Rule, RuleId, max_match_len};
 
 /// Definition of one built-in regex rule.
 struct Def {
@@ -24,6 +24,10 @@ struct Def {
     exact_case: bool,
     mixed: bool,
     pre: Option<fn(&[u8], usize) -> bool>,
+    /// A pattern that matches inside every match of `regex` (a part of
+    /// it that a line of repeated keywords lacks): without one in the
+    /// window, the regex does not run. See `memo.rs`.
+    needs: Option<&'static str>,
 }
 
 const fn tok(id: &'static str, keywords: &'static [&'static str], regex: &'static str) -> Def {
@@ -40,6 +44,7 @@ const fn tok(id: &'static str, keywords: &'static [&'static str], regex: &'stati
         exact_case: false,
         mixed: false,
         pre: None,
+        needs: None,
     }
 }
 
@@ -51,11 +56,14 @@ const BUILTIN: &[Def] = &[
         &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-none-"],
         r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,400}",
     ),
-    tok(
-        "openai-api-key",
-        &["sk-"],
-        r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b",
-    ),
+    Def {
+        needs: Some("T3BlbkFJ"),
+        ..tok(
+            "openai-api-key",
+            &["sk-"],
+            r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b",
+        )
+    },
     // Anthropic
     tok(
         "anthropic-api-key",
@@ -69,7 +77,10 @@ const BUILTIN: &[Def] = &[
         r"sk-or-v[0-9]+-[A-Za-z0-9]{32,128}\b",
     ),
     // DeepSeek (and other 32-hex sk- keys)
-    tok("deepseek-api-key", &["sk-"], r"sk-[a-f0-9]{32}\b"),
+    Def {
+        needs: Some("[a-f0-9]{32}"),
+        ..tok("deepseek-api-key", &["sk-"], r"sk-[a-f0-9]{32}\b")
+    },
     // Langfuse
     tok(
         "langfuse-key",
@@ -104,6 +115,9 @@ const BUILTIN: &[Def] = &[
         fwd: 160,
         group: 1,
         pre: Some(aws_name_has_secret),
+        needs: Some(
+            r#"(?i)(?:secret|sk)[\w.\-]{0,24}(?:\\*["'])?\s*(?::|=>|:=|=)\s*(?:\\*["'])?[A-Za-z0-9/+]{40}"#,
+        ),
         ..tok(
             "aws-secret-access-key",
             &["aws"],
@@ -188,6 +202,7 @@ const BUILTIN: &[Def] = &[
         back: Some(0),
         fwd: 120,
         group: 1,
+        needs: Some(r#"(?i)(?::|=>|:=|=)\s*(?:\\*["'])?[a-f0-9]{32}"#),
         ..tok(
             "twilio-auth-token",
             &["twilio"],
@@ -248,6 +263,7 @@ const BUILTIN: &[Def] = &[
     Def {
         fwd: 8192,
         exact_case: true,
+        needs: Some(r"\.eyJ[A-Za-z0-9_\-]{8,}\."),
         ..tok(
             "jwt",
             &["eyJ"],
@@ -260,6 +276,7 @@ const BUILTIN: &[Def] = &[
         group: 1,
         word_start: false,
         exact_case: true,
+        needs: Some(r"-----END[ A-Z0-9_\-]{0,64}PRIVATE KEY(?: BLOCK)?-----"),
         ..tok(
             "private-key",
             &["-----BEGIN"],
@@ -337,17 +354,25 @@ pub(super) fn rules() -> (Vec<Rule>, Vec<Vec<String>>) {
     let mut kws: Vec<Vec<String>> = Vec::new();
     for d in BUILTIN {
         let re = LazyRegex::builtin(d.regex);
+        let anchored = d.back.is_none();
         rules.push(Rule {
             id: RuleId(Arc::from(d.id)),
             priority: if d.id == "generic-prefixed-key" { 3 } else { 0 },
             check: Check::Regex {
                 re,
-                anchored: d.back.is_none(),
+                anchored,
                 back: d.back.unwrap_or(0),
                 fwd: d.fwd,
                 group: d.group,
                 line: false,
                 pre: d.pre,
+                needs: d.needs.map(LazyRegex::builtin),
+                // Only unanchored searches use it (a cheap parse, no compile).
+                max_len: if anchored {
+                    None
+                } else {
+                    max_match_len(d.regex)
+                },
             },
             word_start: d.word_start,
             exact_case: d.exact_case,

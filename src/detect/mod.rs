@@ -40,6 +40,9 @@
 //! - `builtin.rs`: the built-in rules: every vendor token format (`sk-`,
 //!   `ghp_`, `AKIA`, ...) and the keywords of the parser rules.
 //! - `filter.rs`: the first pass, the keyword prefilter.
+//! - `memo.rs`: what the earlier hits of a search proved (where the next
+//!   PEM END line is, which windows hold no match), so close hits do not
+//!   re-read their windows and a line costs time linear in its length.
 //! - `values.rs`: the hand-written parsers: `key=value`, URL passwords,
 //!   `Bearer` tokens, PEM bodies.
 //! - `names.rs`: [`is_secret_name`], which key names are secret.
@@ -50,6 +53,7 @@
 mod builtin;
 mod entropy;
 mod filter;
+mod memo;
 mod names;
 mod placeholder;
 mod rule;

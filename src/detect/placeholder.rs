@@ -106,22 +106,81 @@ pub(crate) fn is_value_word(v: &str) -> bool {
     WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
 }
 
-/// Whether `hay` contains `needle` (ASCII case-insensitively when `fold`);
-/// for the short values checked here a plain window scan beats a searcher.
+/// Whether `hay` contains `needle` (ASCII case-insensitively when `fold`).
+/// For the short values checked here a searcher costs more to build than
+/// it saves; `memchr` finds where the first byte occurs (in either case),
+/// and only there is the rest compared: comparing every window was most of
+/// the cost of a line of many short secrets.
 pub(super) fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
-    hay.len() >= needle.len()
-        && hay.windows(needle.len()).any(|w| {
-            if fold {
-                w.eq_ignore_ascii_case(needle)
-            } else {
-                w == needle
-            }
-        })
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if hay.len() < needle.len() {
+        return false;
+    }
+    let (a, b) = if fold {
+        (first.to_ascii_lowercase(), first.to_ascii_uppercase())
+    } else {
+        (first, first)
+    };
+    // Windows may start up to `last`.
+    let last = hay.len() - needle.len();
+    let mut from = 0;
+    while let Some(p) = memchr::memchr2(a, b, &hay[from..=last]) {
+        let at = from + p;
+        let tail = &hay[at + 1..at + needle.len()];
+        if (fold && tail.eq_ignore_ascii_case(rest)) || (!fold && tail == rest) {
+            return true;
+        }
+        from = at + 1;
+        if from > last {
+            break;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
 mod tests {
+    use super::has;
     use crate::detect::testing::spans;
+
+    #[test]
+    fn has_finds_a_needle_anywhere_in_either_case_as_a_window_scan_does() {
+        let hays: [&[u8]; 7] = [
+            b"",
+            b"x",
+            b"your-key-here",
+            b"aXxXxb",
+            b"sk-REDACTED-1",
+            b"xxx",
+            "a\u{2026}b****".as_bytes(),
+        ];
+        let needles: [&[u8]; 7] = [
+            b"x",
+            b"xxxx",
+            b"your-",
+            b"redacted",
+            b"****",
+            b"key",
+            "\u{2026}".as_bytes(),
+        ];
+        for hay in hays {
+            for needle in needles {
+                for fold in [false, true] {
+                    let want = hay.len() >= needle.len()
+                        && hay.windows(needle.len()).any(|w| {
+                            if fold {
+                                w.eq_ignore_ascii_case(needle)
+                            } else {
+                                w == needle
+                            }
+                        });
+                    assert_eq!(has(hay, needle, fold), want, "{hay:?} {needle:?} {fold}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn placeholders_and_lookalikes_are_not_findings() {

@@ -163,6 +163,14 @@ pub(super) enum Check {
         /// A cheap test at the hit (text bytes, hit start) that must pass
         /// before the regex runs; it never rejects a hit the regex accepts.
         pre: Option<fn(&[u8], usize) -> bool>,
+        /// A pattern that matches inside every match of `re`: where none
+        /// starts in the window, the regex is not run. Where the next one
+        /// is, one search finds for all the hits before it (`memo.rs`).
+        needs: Option<LazyRegex>,
+        /// The longest match of an unanchored `re`, when bounded: a search
+        /// after one that found nothing starts where a match could still
+        /// end past the empty window.
+        max_len: Option<usize>,
     },
     /// A secret-named key followed by `=`, `:`, `=>` and a value.
     KeyValue,
@@ -205,6 +213,20 @@ impl LazyRegex {
         self.re
             .get_or_init(|| Regex::new(self.src).expect("built-in rule regex compiles"))
     }
+
+    /// The pattern of a built-in rule; empty for a regex compiled up front.
+    #[cfg(test)]
+    pub(super) fn src(&self) -> &'static str {
+        self.src
+    }
+}
+
+/// The longest match `pattern` can make, in bytes, when it is bounded.
+pub(super) fn max_match_len(pattern: &str) -> Option<usize> {
+    regex_automata::util::syntax::parse(pattern)
+        .ok()?
+        .properties()
+        .maximum_len()
 }
 
 pub(super) struct Rule {
@@ -236,8 +258,12 @@ impl Rule {
                 group,
                 line,
                 pre,
+                needs,
+                max_len,
             } => Check::Regex {
                 pre: *pre,
+                needs: needs.clone(),
+                max_len: *max_len,
                 re: re.clone(),
                 anchored: *anchored,
                 back: *back,

@@ -15,8 +15,9 @@ use crate::error::Error;
 use super::builtin::{self, exact_case_match};
 use super::entropy::shannon_entropy;
 use super::filter::KeywordFilter;
+use super::memo::Memo;
 use super::placeholder::{has, is_placeholder};
-use super::rule::{Check, Finding, LazyRegex, Rule, RuleId, RuleSpec};
+use super::rule::{Check, Finding, LazyRegex, Rule, RuleId, RuleSpec, max_match_len};
 use super::values::{bearer, key_value, kv_name_span, trim_pem, url_password};
 
 struct Inner {
@@ -30,6 +31,8 @@ struct Inner {
     filter: KeywordFilter,
     /// Rules without keywords: run over the whole text.
     unanchored: Vec<usize>,
+    /// rule -> the length of its longest keyword.
+    longest_keyword: Vec<usize>,
 }
 
 /// A compiled set of credential rules. Cheap to clone (shared), `Send` and
@@ -117,6 +120,8 @@ impl RuleSet {
                     group,
                     line: true,
                     pre: None,
+                    needs: None,
+                    max_len: max_match_len(&spec.regex),
                 },
                 word_start: false,
                 exact_case: false,
@@ -164,6 +169,10 @@ impl RuleSet {
             }
         }
         let filter = KeywordFilter::new(&keywords);
+        let longest_keyword = kws
+            .iter()
+            .map(|words| words.iter().map(String::len).max().unwrap_or(0))
+            .collect();
         RuleSet {
             inner: Arc::new(Inner {
                 rules,
@@ -171,6 +180,7 @@ impl RuleSet {
                 by_keyword,
                 filter,
                 unanchored,
+                longest_keyword,
             }),
         }
     }
@@ -271,11 +281,13 @@ impl RuleSet {
     fn candidates(&self, text: &str, cands: &mut Vec<Cand>, decode_basic: bool) {
         let inner = &*self.inner;
         let bytes = text.as_bytes();
-        // covered[rule]: end of the last finding of that rule, to skip
-        // hits inside it (on the stack for the usual number of rules).
+        // skip[rule]: no hit of the rule before it can give a finding: the
+        // end of its last finding (hits inside it), or where `memo` proved
+        // the rule finds nothing up to (on the stack for the usual number
+        // of rules).
         let mut stack = [0usize; 64];
         let mut heap = Vec::new();
-        let covered: &mut [usize] = if inner.rules.len() <= stack.len() {
+        let skip: &mut [usize] = if inner.rules.len() <= stack.len() {
             &mut stack[..inner.rules.len()]
         } else {
             heap.resize(inner.rules.len(), 0);
@@ -284,10 +296,13 @@ impl RuleSet {
         // The key-value rule's last (rule, name span): a second keyword
         // in the same name (`auth.session`) gives the same result.
         let mut last_kv = (usize::MAX, 0, 0);
+        // What earlier hits proved, so close hits do not re-read their
+        // windows (see `memo.rs`).
+        let mut memo = Memo::new();
         self.keyword_hits(text, |hs, k| {
             for &(ri, len) in &inner.by_keyword[k] {
                 let rule = &inner.rules[ri];
-                if hs < covered[ri] || !self.hit_passes(rule, bytes, hs, len) {
+                if hs < skip[ri] || !self.hit_passes(rule, bytes, hs, len) {
                     continue;
                 }
                 // The key-value rule here rather than in `run_rule`: its
@@ -301,13 +316,22 @@ impl RuleSet {
                     last_kv = (ri, ns, ne);
                     key_value(text, ns, ne).map(|(s, e)| (s, e, None))
                 } else {
-                    self.run_rule(rule, text, hs, hs + len, decode_basic)
+                    let search = Search {
+                        memo: &mut memo,
+                        skip: &mut skip[ri],
+                    };
+                    self.run_rule(ri, text, hs, hs + len, decode_basic, search)
                 };
+                // The key-value and URL parsers have rejected placeholders
+                // of this very span already: checking again cost as much
+                // as the parse on a line of many short values.
+                let parsed = matches!(rule.check, Check::KeyValue | Check::UrlPassword);
                 if let Some((s, e, id)) = found
                     && e > s
-                    && self.accept(rule, &text[s..e])
+                    && (parsed || !(rule.placeholders && is_placeholder(&text[s..e])))
+                    && self.accept_shape(rule, &text[s..e])
                 {
-                    covered[ri] = e;
+                    skip[ri] = skip[ri].max(e);
                     cands.push(Cand {
                         start: s,
                         end: e,
@@ -349,9 +373,11 @@ impl RuleSet {
     }
 
     fn accept(&self, rule: &Rule, secret: &str) -> bool {
-        if rule.placeholders && is_placeholder(secret) {
-            return false;
-        }
+        !(rule.placeholders && is_placeholder(secret)) && self.accept_shape(rule, secret)
+    }
+
+    /// The digit-and-letter and entropy tests of `accept`.
+    fn accept_shape(&self, rule: &Rule, secret: &str) -> bool {
         let body = secret
             .get(rule.entropy_skip.min(secret.len())..)
             .unwrap_or(secret);
@@ -369,16 +395,19 @@ impl RuleSet {
         true
     }
 
-    /// Runs one rule at a keyword hit; returns the secret span and, for a
+    /// Runs rule `ri` at a keyword hit; returns the secret span and, for a
     /// Basic payload hiding another credential, that credential's rule.
     fn run_rule(
         &self,
-        rule: &Rule,
+        ri: usize,
         text: &str,
         hs: usize,
         he: usize,
         decode_basic: bool,
+        search: Search<'_>,
     ) -> Option<(usize, usize, Option<RuleId>)> {
+        let Search { memo, skip } = search;
+        let rule = &self.inner.rules[ri];
         match &rule.check {
             Check::Regex {
                 re,
@@ -388,6 +417,8 @@ impl RuleSet {
                 group,
                 line,
                 pre,
+                needs,
+                max_len,
             } => {
                 if let Some(pre) = pre
                     && !pre(text.as_bytes(), hs)
@@ -405,15 +436,58 @@ impl RuleSet {
                         we = he + p;
                     }
                 }
-                let (start, mode) = if *anchored {
-                    (hs, Anchored::Yes)
+                let start = if *anchored { hs } else { ws };
+                // Each check below proves that the regex finds nothing, or
+                // nothing `accept` takes, at this hit (see `memo.rs`). A
+                // proof about the text up to some place `q` holds for every
+                // later hit whose window ends before `q`: the window of a
+                // hit at `h` ends before `h + reach`, so hits before
+                // `q - reach` are skipped at once.
+                let reach = self.inner.longest_keyword[ri] + *fwd + 3;
+                if let Some(needs) = needs {
+                    let q = memo.needs_free(ri, needs.get(), text, start, we);
+                    if q >= we {
+                        *skip = (*skip).max(q.saturating_sub(reach));
+                        return None;
+                    }
+                }
+                // The secret lies in start..we; an anchored whole match
+                // starts at the hit, and its checked part after the skip.
+                let lo = if *anchored && *group == 0 {
+                    (start + rule.entropy_skip).min(we)
                 } else {
-                    (ws, Anchored::No)
+                    start
                 };
-                let input = Input::new(text).range(start..we).anchored(mode);
+                if rule.mixed {
+                    let (digit, letter) = memo.digit_and_letter_free(text.as_bytes(), lo, we);
+                    let q = digit.max(letter);
+                    if q >= we {
+                        *skip = (*skip).max(q.saturating_sub(reach));
+                        return None;
+                    }
+                }
+                if let Some(min) = rule.min_entropy
+                    && memo.window(ri, text.as_bytes(), lo, we).max_entropy() < min
+                {
+                    return None;
+                }
+                let (from, mode) = if *anchored {
+                    (start, Anchored::Yes)
+                } else {
+                    let from = memo.unanchored_from(ri, start, we, *max_len)?;
+                    (floor_boundary(text, from), Anchored::No)
+                };
+                #[cfg(test)]
+                super::testing::add_regex_work(re.src(), text, from, we, *anchored);
+                let input = Input::new(text).range(from..we).anchored(mode);
                 let re = re.get();
                 if *group == 0 {
-                    let m = re.search(&input)?;
+                    let Some(m) = re.search(&input) else {
+                        if !*anchored {
+                            memo.found_nothing(ri, start, we);
+                        }
+                        return None;
+                    };
                     if !*anchored && m.end() <= hs {
                         return None;
                     }
@@ -421,6 +495,9 @@ impl RuleSet {
                 } else {
                     let mut caps = re.create_captures();
                     re.search_captures(&input, &mut caps);
+                    if !*anchored && !caps.is_match() {
+                        memo.found_nothing(ri, start, we);
+                    }
                     let sp = caps.get_group(*group)?;
                     Some((sp.start, sp.end, None)).map(|(s, e, id)| trim_pem(text, s, e, id))
                 }
@@ -502,6 +579,15 @@ impl RuleSet {
         }
         None
     }
+}
+
+/// The state of one search that a rule run reads and updates.
+struct Search<'a> {
+    /// What earlier hits proved (see `memo.rs`).
+    memo: &'a mut Memo,
+    /// The rule's hits before this place are not run: raised where `memo`
+    /// proves the rule finds nothing at the hits up to a later place.
+    skip: &'a mut usize,
 }
 
 struct Cand {

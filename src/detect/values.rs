@@ -217,17 +217,27 @@ fn bare_value(text: &str, s: usize, limit: usize, to_line_end: bool) -> Option<(
         }
         j += 1;
     }
+    #[cfg(test)]
+    super::testing::add_work(j - s);
     let mut e = j;
+    // The brackets of s..e, counted once when a closing one is first met
+    // and kept up to date as the end moves back (counting them again for
+    // each trimmed byte was quadratic in a run of `)`).
+    let mut brackets: Option<Brackets> = None;
     // Trailing punctuation belongs to the sentence, not the value.
     while e > s {
         let c = b[e - 1];
-        let trim = match c {
-            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'`' => true,
-            b')' => count(&b[s..e], b'(') < count(&b[s..e], b')'),
-            b']' => count(&b[s..e], b'[') < count(&b[s..e], b']'),
-            b'}' => count(&b[s..e], b'{') < count(&b[s..e], b'}'),
-            b'>' => count(&b[s..e], b'<') < count(&b[s..e], b'>'),
-            _ => false,
+        let trim = match CLOSING.iter().position(|&x| x == c) {
+            Some(k) => {
+                let n = brackets.get_or_insert_with(|| Brackets::of(&b[s..e]));
+                // More closing than opening: this one closes nothing.
+                let trim = n.open[k] < n.close[k];
+                if trim {
+                    n.close[k] -= 1;
+                }
+                trim
+            }
+            None => matches!(c, b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'`'),
         };
         if trim {
             e -= 1;
@@ -238,8 +248,32 @@ fn bare_value(text: &str, s: usize, limit: usize, to_line_end: bool) -> Option<(
     finish_value(text, s, e)
 }
 
-fn count(b: &[u8], c: u8) -> usize {
-    b.iter().filter(|&&x| x == c).count()
+const OPENING: [u8; 4] = [b'(', b'[', b'{', b'<'];
+const CLOSING: [u8; 4] = [b')', b']', b'}', b'>'];
+
+/// How many of each bracket pair a value holds.
+struct Brackets {
+    open: [usize; 4],
+    close: [usize; 4],
+}
+
+impl Brackets {
+    fn of(v: &[u8]) -> Brackets {
+        #[cfg(test)]
+        super::testing::add_work(v.len());
+        let mut n = Brackets {
+            open: [0; 4],
+            close: [0; 4],
+        };
+        for &c in v {
+            if let Some(k) = OPENING.iter().position(|&x| x == c) {
+                n.open[k] += 1;
+            } else if let Some(k) = CLOSING.iter().position(|&x| x == c) {
+                n.close[k] += 1;
+            }
+        }
+        n
+    }
 }
 
 fn next_is_assignment(b: &[u8]) -> bool {
