@@ -28,6 +28,9 @@ struct Def {
     /// it that a line of repeated keywords lacks): without one in the
     /// window, the regex does not run. See `memo.rs`.
     needs: Option<&'static str>,
+    /// `(head, tail)` when `regex` is exactly `head(tail)` (a test checks
+    /// it) and the secret is the tail: found without the capture engine.
+    split: Option<(&'static str, &'static str)>,
 }
 
 const fn tok(id: &'static str, keywords: &'static [&'static str], regex: &'static str) -> Def {
@@ -45,6 +48,7 @@ const fn tok(id: &'static str, keywords: &'static [&'static str], regex: &'stati
         mixed: false,
         pre: None,
         needs: None,
+        split: None,
     }
 }
 
@@ -289,6 +293,10 @@ const BUILTIN: &[Def] = &[
         group: 1,
         word_start: false,
         exact_case: true,
+        split: Some((
+            r"-----BEGIN[ A-Z0-9_\-]{0,64}PRIVATE KEY(?: BLOCK)?-----",
+            r"(?:\\+[nr]|[\r\n\t ]|[A-Za-z0-9+/=:,.]|-[A-Za-z0-9])+",
+        )),
         ..tok(
             "private-key",
             &["-----BEGIN"],
@@ -367,6 +375,9 @@ pub(super) fn rules() -> (Vec<Rule>, Vec<Vec<String>>) {
                 line: false,
                 pre: d.pre,
                 needs: d.needs.map(LazyRegex::builtin),
+                split: d
+                    .split
+                    .map(|(h, t)| (LazyRegex::builtin(h), LazyRegex::builtin(t))),
                 // Only unanchored searches use it (a cheap parse, no compile).
                 max_len: if anchored {
                     None
@@ -481,6 +492,16 @@ mod tests {
         assert!(ids.contains(&"github-pat"));
         assert!(ids.contains(&"secret-named-key"));
         assert!(ids.contains(&"private-key"));
+    }
+
+    #[test]
+    fn a_split_regex_is_its_head_and_its_tail_as_the_secret_group() {
+        for d in BUILTIN {
+            if let Some((head, tail)) = d.split {
+                assert_eq!(d.regex, format!("{head}({tail})"), "{}", d.id);
+                assert_eq!((d.back, d.group), (None, 1), "{}: anchored, group 1", d.id);
+            }
+        }
     }
 
     #[test]

@@ -51,31 +51,59 @@ pub fn is_placeholder(value: &str) -> bool {
     if b.iter().all(|&c| c == b[0]) {
         return true;
     }
-    if has(b, b"****", false)
-        || has(b, b"....", false)
-        || has(b, "…".as_bytes(), false)
-        || has(b, b"EXAMPLE", false)
+    // Which bytes the value holds: a word with a byte it lacks cannot be in
+    // it, which rules out most of the searches below at once (they were
+    // most of the cost of a line of many short secrets).
+    let bytes = ByteSet::of(b);
+    let has = |needle: &[u8], fold: bool| bytes.may_hold(needle) && has(b, needle, fold);
+    if has(b"****", false)
+        || has(b"....", false)
+        || has("…".as_bytes(), false)
+        || has(b"EXAMPLE", false)
     {
         return true;
     }
-    if has(b, b"xxxx", true) || has(b, b"redacted", true) || has(b, b"placeholder", true) {
+    if has(b"xxxx", true) || has(b"redacted", true) || has(b"placeholder", true) {
         return true;
     }
-    if (has(b, b"your-", true)
-        || has(b, b"your_", true)
+    if (has(b"your-", true)
+        || has(b"your_", true)
         || b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"your")))
         && ["key", "token", "secret", "password", "pass", "here", "api"]
             .iter()
-            .any(|w| has(b, w.as_bytes(), true))
+            .any(|w| has(w.as_bytes(), true))
     {
         return true;
     }
     let ends = |w: &[u8]| b.len() >= w.len() && b[b.len() - w.len()..].eq_ignore_ascii_case(w);
-    if ends(b"-here") || ends(b"_here") || has(b, b"-here-", true) || has(b, b"_here_", true) {
+    if ends(b"-here") || ends(b"_here") || has(b"-here-", true) || has(b"_here_", true) {
         return true;
     }
     // sk-... / sk_test_... with only punctuation after the prefix.
     false
+}
+
+/// The byte values that occur in a text, ASCII letters lowercased.
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn of(text: &[u8]) -> ByteSet {
+        let mut set = [0u64; 4];
+        for &c in text {
+            let c = c.to_ascii_lowercase();
+            set[usize::from(c >> 6)] |= 1 << (c & 63);
+        }
+        ByteSet(set)
+    }
+
+    /// Whether every byte of `needle` occurs, ASCII case-insensitively: if
+    /// not, the text cannot hold it, with or without case folding.
+    fn may_hold(&self, needle: &[u8]) -> bool {
+        needle.iter().all(|&c| {
+            let c = c.to_ascii_lowercase();
+            self.0[usize::from(c >> 6)] & (1 << (c & 63)) != 0
+        })
+    }
 }
 
 /// Whether `v` is a word that a setting holds instead of a secret
@@ -108,9 +136,9 @@ pub(crate) fn is_value_word(v: &str) -> bool {
 
 /// Whether `hay` contains `needle` (ASCII case-insensitively when `fold`).
 /// For the short values checked here a searcher costs more to build than
-/// it saves; `memchr` finds where the first byte occurs (in either case),
-/// and only there is the rest compared: comparing every window was most of
-/// the cost of a line of many short secrets.
+/// it saves; the first byte is looked for (in either case), and only where
+/// it occurs is the rest compared: comparing every window was most of the
+/// cost of a line of many short secrets.
 pub(super) fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
     let Some((&first, rest)) = needle.split_first() else {
         return true;
@@ -126,7 +154,16 @@ pub(super) fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
     // Windows may start up to `last`.
     let last = hay.len() - needle.len();
     let mut from = 0;
-    while let Some(p) = memchr::memchr2(a, b, &hay[from..=last]) {
+    let next = |starts: &[u8]| {
+        // A plain loop beats the call into memchr on the short values
+        // that most checks see.
+        if starts.len() < 32 {
+            starts.iter().position(|&c| c == a || c == b)
+        } else {
+            memchr::memchr2(a, b, starts)
+        }
+    };
+    while let Some(p) = next(&hay[from..=last]) {
         let at = from + p;
         let tail = &hay[at + 1..at + needle.len()];
         if (fold && tail.eq_ignore_ascii_case(rest)) || (!fold && tail == rest) {
@@ -142,7 +179,7 @@ pub(super) fn has(hay: &[u8], needle: &[u8], fold: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::has;
+    use super::{ByteSet, has};
     use crate::detect::testing::spans;
 
     #[test]
@@ -177,6 +214,8 @@ mod tests {
                             }
                         });
                     assert_eq!(has(hay, needle, fold), want, "{hay:?} {needle:?} {fold}");
+                    // The byte set never rules out what is there.
+                    assert!(!want || ByteSet::of(hay).may_hold(needle));
                 }
             }
         }

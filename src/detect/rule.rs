@@ -171,6 +171,9 @@ pub(super) enum Check {
         /// after one that found nothing starts where a match could still
         /// end past the empty window.
         max_len: Option<usize>,
+        /// `(head, tail)` of an anchored `re` that is `head(tail)` with the
+        /// secret in group 1: found with two plain searches, no captures.
+        split: Option<(LazyRegex, LazyRegex)>,
     },
     /// A secret-named key followed by `=`, `:`, `=>` and a value.
     KeyValue,
@@ -260,10 +263,12 @@ impl Rule {
                 pre,
                 needs,
                 max_len,
+                split,
             } => Check::Regex {
                 pre: *pre,
                 needs: needs.clone(),
                 max_len: *max_len,
+                split: split.clone(),
                 re: re.clone(),
                 anchored: *anchored,
                 back: *back,

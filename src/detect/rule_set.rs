@@ -122,6 +122,7 @@ impl RuleSet {
                     pre: None,
                     needs: None,
                     max_len: max_match_len(&spec.regex),
+                    split: None,
                 },
                 word_start: false,
                 exact_case: false,
@@ -419,6 +420,7 @@ impl RuleSet {
                 pre,
                 needs,
                 max_len,
+                split,
             } => {
                 if let Some(pre) = pre
                     && !pre(text.as_bytes(), hs)
@@ -493,6 +495,30 @@ impl RuleSet {
                     }
                     Some((m.start(), m.end(), None))
                 } else {
+                    #[cfg(test)]
+                    let split = split.as_ref().filter(|_| !super::testing::shortcuts_off());
+                    if let Some((head, tail)) = split {
+                        // `re` is `head(tail)`: a regex tries the ways
+                        // `head` can match in order and keeps the first
+                        // that `tail` can follow, so where `tail` matches
+                        // at the end of `head`'s own match, that is the
+                        // match and `tail` the secret group: found by DFA
+                        // searches instead of the capture engine (about a
+                        // microsecond per PEM header). The whole regex
+                        // first: most hits have no match at all.
+                        let m = re.search(&input)?;
+                        #[cfg(test)]
+                        super::testing::add_regex_work(head.src(), text, from, we, true);
+                        let h = head.get().search(&input)?;
+                        let after = Input::new(text).range(h.end()..we).anchored(Anchored::Yes);
+                        #[cfg(test)]
+                        super::testing::add_regex_work(tail.src(), text, h.end(), we, true);
+                        if let Some(t) = tail.get().search(&after)
+                            && t.end() == m.end()
+                        {
+                            return Some(trim_pem(text, t.start(), t.end(), None));
+                        }
+                    }
                     let mut caps = re.create_captures();
                     re.search_captures(&input, &mut caps);
                     if !*anchored && !caps.is_match() {

@@ -33,20 +33,21 @@ thread_local! {
 }
 
 thread_local! {
-    static MEMO_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SHORTCUTS_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Whether searches on this thread use a memo that proves nothing (to
-/// compare with the findings of the memo that skips work).
-pub(super) fn memo_off() -> bool {
-    MEMO_OFF.with(|m| m.get())
+/// Whether searches on this thread do without their shortcuts (a memo
+/// that proves nothing, captures for split regexes), to compare the
+/// findings with what the shortcuts give.
+pub(super) fn shortcuts_off() -> bool {
+    SHORTCUTS_OFF.with(|m| m.get())
 }
 
-/// Runs `f` with the memo off on this thread.
-pub(super) fn without_memo<T>(f: impl FnOnce() -> T) -> T {
-    MEMO_OFF.with(|m| m.set(true));
+/// Runs `f` without the shortcuts on this thread.
+pub(super) fn without_shortcuts<T>(f: impl FnOnce() -> T) -> T {
+    SHORTCUTS_OFF.with(|m| m.set(true));
     let out = f();
-    MEMO_OFF.with(|m| m.set(false));
+    SHORTCUTS_OFF.with(|m| m.set(false));
     out
 }
 

@@ -198,11 +198,28 @@ fn is_placeholder_start(b: &[u8]) -> bool {
     b.starts_with(b"[REDACTED]") || b.starts_with(b"[redacted]")
 }
 
+/// The bytes at which `bare_value` may stop (it checks what follows some).
+const MAY_END_VALUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = b"\n\r\" \t\\&;,";
+    let mut i = 0;
+    while i < ends.len() {
+        t[ends[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 fn bare_value(text: &str, s: usize, limit: usize, to_line_end: bool) -> Option<(usize, usize)> {
     let b = text.as_bytes();
     let mut j = s;
     while j < limit {
         let c = b[j];
+        // Most bytes cannot end a value: one look-up passes them.
+        if !MAY_END_VALUE[usize::from(c)] {
+            j += 1;
+            continue;
+        }
         if c == b'\n' || c == b'\r' || c == b'"' {
             break;
         }
@@ -295,7 +312,7 @@ fn finish_value(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     let mut s = s;
     let v = &text[s..e];
     // `Bearer <token>`: the secret is after the scheme.
-    if let Some(sp) = v.find([' ', '\t']) {
+    if let Some(sp) = memchr::memchr2(b' ', b'\t', v.as_bytes()) {
         let scheme = &v[..sp];
         if SCHEMES.iter().any(|w| scheme.eq_ignore_ascii_case(w)) {
             let rest = v[sp..].trim_start_matches([' ', '\t']);

@@ -33,7 +33,24 @@ pub fn fingerprint(rule: &str, value: &[u8]) -> String {
     h.update(rule.as_bytes());
     h.update(b"\0");
     h.update(value);
-    hex::encode(h.finalize())
+    // Lowercase hex as `hex::encode` writes it, two digits per table
+    // look-up: its char-by-char iterator was a tenth of the time of a line
+    // of many findings.
+    const PAIRS: [[u8; 2]; 256] = {
+        let digits = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [digits[i >> 4], digits[i & 15]];
+            i += 1;
+        }
+        t
+    };
+    let mut out = Vec::with_capacity(64);
+    for b in h.finalize() {
+        out.extend_from_slice(&PAIRS[usize::from(b)]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// A set of accepted findings: `secret-chain scan --baseline FILE` does not
@@ -194,6 +211,15 @@ mod tests {
         let back = Baseline::parse(&text).unwrap();
         assert!(back.contains(&fp));
         assert_eq!(back.len(), 1);
+    }
+
+    #[test]
+    fn a_fingerprint_is_the_lowercase_hex_sha256_of_tag_rule_and_secret() {
+        // Known answer: fingerprints in baselines written before stay valid.
+        assert_eq!(
+            fingerprint("stripe-key", b"sk_live_abc"),
+            hex::encode(Sha256::digest(b"secret-chain/v1\0stripe-key\0sk_live_abc"))
+        );
     }
 
     #[test]

@@ -389,6 +389,9 @@ pub(crate) fn find_in_bytes(rules: &RuleSet, bytes: &[u8], out: &mut Vec<Finding
 fn char_count(bytes: &[u8]) -> usize {
     #[cfg(test)]
     super::test_support::add_work(bytes.len());
+    if bytes.is_ascii() {
+        return bytes.len();
+    }
     bytes
         .utf8_chunks()
         .map(|c| c.valid().chars().count() + usize::from(!c.invalid().is_empty()))
