@@ -12,6 +12,12 @@
 //! - `rules/<id>`: each built-in rule on its own over the same text with a
 //!   few credentials mixed in, to spot a rule that costs far more than the
 //!   others.
+//! - `adversarial/<case>`: `Redactor::redact` (1,000 registered values and
+//!   the built-in rules) on one 1 MiB line of many findings or keyword hits:
+//!   `password=<value> ` repeated, `ghp_` tokens, PEM headers without an
+//!   END line (bare, and each with a `\n`-escaped body), `sk-` repeated
+//!   (the same shapes as `adversarial/*` in `cli/benches/scan.rs`). Target:
+//!   >= 50 MB/s each.
 
 use std::hint::black_box;
 use std::io;
@@ -317,6 +323,45 @@ fn rule_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// One line of about 1 MiB made of `unit()` repeated.
+fn one_line(mut unit: impl FnMut() -> String) -> String {
+    let mut out = String::with_capacity((1 << 20) + 256);
+    while out.len() < 1 << 20 {
+        out.push_str(&unit());
+    }
+    out
+}
+
+fn adversarial_benches(c: &mut Criterion) {
+    let redactor = Redactor::builder().known(known_1000()).build().unwrap();
+    let mut r = Rng(13);
+    let lines = [
+        (
+            "password",
+            one_line(|| format!("password={} ", r.alnum(12))),
+        ),
+        ("ghp", one_line(|| format!("ghp_{} ", r.alnum(36)))),
+        (
+            "pem_headers",
+            one_line(|| "-----BEGIN RSA PRIVATE KEY-----".to_string()),
+        ),
+        (
+            "pem_bodies",
+            one_line(|| format!("-----BEGIN RSA PRIVATE KEY-----\\n{}\\n ", r.alnum(64))),
+        ),
+        ("sk", one_line(|| "sk-".to_string())),
+    ];
+    let mut g = c.benchmark_group("adversarial");
+    g.sample_size(10);
+    for (name, line) in &lines {
+        g.throughput(Throughput::Bytes(line.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| black_box(redactor.redact(black_box(line))).len())
+        });
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -327,6 +372,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = layer_benches, redactor_benches, rule_benches
+    targets = layer_benches, redactor_benches, rule_benches, adversarial_benches
 }
 criterion_main!(benches);

@@ -17,6 +17,12 @@
 //! - `hits/<kind>`: the engine on 8 MiB of lines that each hit one
 //!   keyword (`amazonaws.com` URLs, `token`, `session`, `password`), the
 //!   per-hit cost.
+//! - `adversarial/scan/<case>`, `adversarial/redact/<case>`: the scanner and
+//!   [`redact_stream`] on one 1 MiB line of many findings or many keyword
+//!   hits: `password=<value> ` repeated, `ghp_` tokens, PEM headers without
+//!   an END line (bare, and each with a `\n`-escaped body), `sk-` repeated.
+//!   Such a line once cost time quadratic in its findings (scan) or a
+//!   64 KiB window per PEM header; target >= 50 MB/s each.
 
 use std::io::Write;
 
@@ -304,5 +310,70 @@ fn bench_rules(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_scan, bench_rules);
+/// One line of about 1 MiB (and its `\n`) made of `unit(i)` for i = 0, 1, ...
+fn one_line(mut unit: impl FnMut(usize) -> String) -> Vec<u8> {
+    let mut out = String::with_capacity((1 << 20) + 256);
+    let mut i = 0;
+    while out.len() < 1 << 20 {
+        out.push_str(&unit(i));
+        i += 1;
+    }
+    out.push('\n');
+    out.into_bytes()
+}
+
+/// The adversarial lines, by name (the same in `benches/masking.rs`).
+fn adversarial_lines() -> Vec<(&'static str, Vec<u8>)> {
+    let mut rng = StdRng::seed_from_u64(13);
+    let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    vec![
+        (
+            "password",
+            one_line(|_| format!("password={} ", pick(&mut rng, ALNUM, 12))),
+        ),
+        (
+            "ghp",
+            one_line(|_| format!("ghp_{} ", pick(&mut rng, ALNUM, 36))),
+        ),
+        (
+            "pem_headers",
+            one_line(|_| "-----BEGIN RSA PRIVATE KEY-----".to_string()),
+        ),
+        (
+            "pem_bodies",
+            one_line(|_| {
+                format!(
+                    "-----BEGIN RSA PRIVATE KEY-----\\n{}\\n ",
+                    pick(&mut rng, b64, 64)
+                )
+            }),
+        ),
+        ("sk", one_line(|_| "sk-".to_string())),
+    ]
+}
+
+fn bench_adversarial(c: &mut Criterion) {
+    let scanner = Scanner::new(RuleSet::builtin());
+    let rules = RuleSet::builtin();
+    let mut g = c.benchmark_group("adversarial");
+    g.sample_size(10);
+    g.warm_up_time(std::time::Duration::from_millis(500));
+    g.measurement_time(std::time::Duration::from_secs(2));
+    for (name, line) in adversarial_lines() {
+        g.throughput(Throughput::Bytes(line.len() as u64));
+        g.bench_function(format!("scan/{name}"), |b| {
+            b.iter(|| count_findings(&scanner, &line))
+        });
+        g.bench_function(format!("redact/{name}"), |b| {
+            b.iter(|| {
+                redact_stream(&rules, &line[..], std::io::sink(), "****")
+                    .expect("sink")
+                    .masked
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_scan, bench_rules, bench_adversarial);
 criterion_main!(benches);

@@ -374,7 +374,7 @@ pub(super) fn rules() -> (Vec<Rule>, Vec<Vec<String>>) {
                 group: d.group,
                 line: false,
                 pre: d.pre,
-                needs: d.needs.map(LazyRegex::builtin),
+                needs: d.needs.map(|n| (LazyRegex::builtin(n), max_match_len(n))),
                 split: d
                     .split
                     .map(|(h, t)| (LazyRegex::builtin(h), LazyRegex::builtin(t))),

@@ -101,7 +101,7 @@ impl Memo {
     pub(super) fn needs_free(
         &mut self,
         rule: usize,
-        needs: &Regex,
+        (needs, max_len): (&Regex, Option<usize>),
         text: &str,
         from: usize,
         end: usize,
@@ -111,13 +111,29 @@ impl Memo {
             return 0;
         }
         let slot = self.needs.iter().position(|m| m.0 == rule);
-        if let Some(free) = slot.and_then(|i| self.needs[i].1.answers(from, end)) {
+        let old = slot.map(|i| self.needs[i].1);
+        if let Some(free) = old.and_then(|p| p.answers(from, end)) {
             return free;
         }
+        // After a search that found nothing up to `to`, a match fully in
+        // from..to is ruled out: one ending past `to` starts at most
+        // `max_len` before its end, so the new search goes on from there
+        // rather than read the old range again.
+        let mut at = from;
+        if let (Some(p), Some(l)) = (old, max_len)
+            && p.free == p.to
+            && p.from <= from
+            && from <= p.to
+        {
+            at = from.max((p.to + 1).saturating_sub(l));
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+        }
         let to = Proof::reach(text.len(), from, end);
-        let found = needs.search(&Input::new(text).range(from..to));
+        let found = needs.search(&Input::new(text).range(at..to));
         #[cfg(test)]
-        super::testing::add_work(found.as_ref().map_or(to, |m| m.end()) - from);
+        super::testing::add_work(found.as_ref().map_or(to, |m| m.end()) - at);
         let free = found.map_or(to, |m| m.start());
         let proof = Proof { from, to, free };
         match slot {

@@ -163,10 +163,11 @@ pub(super) enum Check {
         /// A cheap test at the hit (text bytes, hit start) that must pass
         /// before the regex runs; it never rejects a hit the regex accepts.
         pre: Option<fn(&[u8], usize) -> bool>,
-        /// A pattern that matches inside every match of `re`: where none
-        /// starts in the window, the regex is not run. Where the next one
-        /// is, one search finds for all the hits before it (`memo.rs`).
-        needs: Option<LazyRegex>,
+        /// A pattern that matches inside every match of `re`, and its
+        /// longest match when bounded: where none lies in the window, the
+        /// regex is not run. Where the next one is, one search finds for
+        /// all the hits before it (`memo.rs`).
+        needs: Option<(LazyRegex, Option<usize>)>,
         /// The longest match of an unanchored `re`, when bounded: a search
         /// after one that found nothing starts where a match could still
         /// end past the empty window.

@@ -446,8 +446,8 @@ impl RuleSet {
                 // hit at `h` ends before `h + reach`, so hits before
                 // `q - reach` are skipped at once.
                 let reach = self.inner.longest_keyword[ri] + *fwd + 3;
-                if let Some(needs) = needs {
-                    let q = memo.needs_free(ri, needs.get(), text, start, we);
+                if let Some((needs, needs_len)) = needs {
+                    let q = memo.needs_free(ri, (needs.get(), *needs_len), text, start, we);
                     if q >= we {
                         *skip = (*skip).max(q.saturating_sub(reach));
                         return None;
