@@ -37,8 +37,11 @@
 //! - `rule_set.rs`: [`RuleSet`]: building a set (built-in, user rules,
 //!   subsets), running the rules at keyword hits, `Basic` payloads, merging
 //!   overlapping candidates.
-//! - `builtin.rs`: the built-in rules: every vendor token format (`sk-`,
-//!   `ghp_`, `AKIA`, ...) and the keywords of the parser rules.
+//! - `builtin/`: the built-in rules: `mod.rs` the rule definition and the
+//!   parser rules' keywords, one file per field of vendor token formats
+//!   (`ai.rs` with the `sk-` keys, `cloud.rs`, `code.rs`, `commerce.rs`,
+//!   `messaging.rs`, `keys.rs` for PEM/JWT/age, `generic.rs` the catch-all
+//!   `sk-`/`pk-` rule).
 //! - `filter.rs`: the first pass, the keyword prefilter.
 //! - `memo.rs`: what the earlier hits of a search proved (where the next
 //!   PEM END line is, which windows hold no match), so close hits do not
