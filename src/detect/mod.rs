@@ -53,6 +53,8 @@
 //!   secrets.
 //! - `entropy.rs`: [`shannon_entropy`].
 
+#[cfg(test)]
+mod breadth;
 mod builtin;
 mod entropy;
 mod filter;
