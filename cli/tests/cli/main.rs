@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_input;
+mod breadth;
 mod check;
 mod exit_codes;
 mod get;
