@@ -595,4 +595,41 @@ mod tests {
         let w = without_shortcuts(|| work(&rules, &texts));
         assert!(w[1] > 3 * w[0], "work without the memo {w:?}");
     }
+
+    #[test]
+    fn a_line_of_any_builtin_keyword_repeated_costs_linear_work() {
+        // Every keyword of every built-in rule, alone and with near-miss
+        // values after it: a new rule whose window is read again at each
+        // hit fails here, whatever its family.
+        let rules = RuleSet::builtin();
+        let (_, keywords) = super::super::builtin::rules();
+        let mut seen = std::collections::BTreeSet::new();
+        for kw in keywords.iter().flatten() {
+            if !seen.insert(kw.clone()) {
+                continue;
+            }
+            for unit in [
+                kw.clone(),
+                format!("{kw} "),
+                format!("{kw}=A1b2C3d4E5f6G7h8 "),
+                format!("{kw}0123456789abcdef0123456789abcdef"),
+                format!("{kw}: \"x\", "),
+            ] {
+                // Big enough that reading a window per hit shows (the per-byte
+                // bound), small enough for a debug build.
+                let n = 8_000 / unit.len();
+                let texts = vec![unit.repeat(n), unit.repeat(2 * n)];
+                let w = work(&rules, &texts);
+                assert!(w[1] <= 2 * w[0] + 2 * 65_600, "{unit:?}: work {w:?}");
+                // A bounded token regex may read its longest match at each
+                // hit (`github_pat_` repeated: 255 bytes every 11): linear,
+                // but it must stay a small multiple of the text.
+                let per_byte = w[1] as f64 / texts[1].len() as f64;
+                assert!(
+                    per_byte <= 32.0,
+                    "{unit:?}: {per_byte:.1} bytes read per byte"
+                );
+            }
+        }
+    }
 }
