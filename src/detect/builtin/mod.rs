@@ -15,6 +15,7 @@ mod commerce;
 mod generic;
 mod keys;
 mod messaging;
+mod near;
 
 /// Every family file's rules, in the order their candidates are made (the
 /// generic `sk-`/`pk-` rule last).
@@ -197,6 +198,9 @@ pub(super) fn exact_case_match(hit: &[u8], rule: &Rule) -> bool {
         "private-key" => hit == b"-----BEGIN",
         "sendgrid-api-key" => hit == b"SG.",
         "twilio-api-key" => hit.starts_with(b"SK"),
+        "twilio-account-sid" | "twilio-auth-token" => hit.starts_with(b"AC"),
+        "discord-bot-token" => hit == b"Bot ",
+        "mailchimp-api-key" => hit == b"-us",
         _ => hit.iter().all(|b| !b.is_ascii_lowercase()),
     }
 }
