@@ -16,6 +16,7 @@ mod generic;
 mod keys;
 mod messaging;
 mod near;
+mod work;
 
 /// Every family file's rules, in the order their candidates are made (the
 /// generic `sk-`/`pk-` rule last).
@@ -26,6 +27,7 @@ const FAMILIES: &[&[Def]] = &[
     code::DEFS,
     messaging::DEFS,
     keys::DEFS,
+    work::DEFS,
     generic::DEFS,
 ];
 

@@ -8,7 +8,8 @@
 /// The regex of a setting whose name starts with the vendor word `$kw`
 /// and holds `token`, `key` or `secret`, set to `$value` (group 1), which
 /// `$end` follows. The name may be one object deep (`"postmark":
-/// {"serverToken": ...}`, `postmark:\n  api_key: ...`, also with the
+/// {"serverToken": ...}`, `algolia: {appId: 'X', apiKey: ...}`,
+/// `postmark:\n  api_key: ...`, also with the
 /// newline escaped as in a JSON log line). Every repetition
 /// is bounded, so the memo can skip windows already searched (see
 /// `memo.rs`).
@@ -17,7 +18,7 @@ macro_rules! named {
         concat!(
             "(?i)",
             $kw,
-            r#"(?:[\w.\-]{0,24}?(?:\\*["'])?[ \t]{0,4}:(?:\s|\\[nrt]){0,16}\{?\s{0,16}(?:\\*["'])?)?"#,
+            r#"(?:[\w.\-]{0,24}?(?:\\*["'])?[ \t]{0,4}:(?:\s|\\[nrt]){0,16}(?:\{(?:[^{}\r\n]{0,80}?,)?\s{0,16})?(?:\\*["'])?)?"#,
             r#"[\w.\-]{0,24}?(?:token|key|secret)[\w.\-]{0,12}"#,
             r#"(?:\\*["'])?[ \t]{0,4}(?::|=>|:=|=)[ \t]{0,4}(?:\\*["'])?("#,
             $value,
