@@ -129,11 +129,20 @@ pub(super) const DEFS: &[Def] = &[
             r"SK[0-9a-fA-F]{32}\b",
         )
     },
+    // Account SIDs, and auth tokens before or after one, near `twilio` or
+    // `account_sid` (`TwilioClient.Init("AC...", "<token>")`). Not at any
+    // `AC`: as a keyword it would fire at each `access`, `space`, `trace`.
     Def {
-        exact_case: true,
+        back: Some(0),
+        fwd: 160,
+        group: 1,
         entropy: Some(3.0),
-        entropy_skip: 2,
-        ..tok("twilio-account-sid", TWILIO_SID, r"AC[a-f0-9]{32}\b")
+        needs: Some(r"AC[a-f0-9]{32}"),
+        ..tok(
+            "twilio-account-sid",
+            TWILIO_CONTEXT,
+            r"(?:^|[^A-Za-z0-9_])(AC[a-f0-9]{32})(?:[^A-Za-z0-9_]|$)",
+        )
     },
     Def {
         back: Some(0),
@@ -146,34 +155,30 @@ pub(super) const DEFS: &[Def] = &[
             r#"(?i)twilio[\w.\-]{0,24}(?:\\*["'])?\s*(?::|=>|:=|=)\s*(?:\\*["'])?([a-f0-9]{32})\b"#,
         )
     },
-    // An auth token after an account SID (`Client("AC...", "<token>")`)...
     Def {
         back: Some(0),
-        fwd: 160,
+        fwd: 300,
         group: 1,
-        exact_case: true,
         entropy: Some(3.0),
         mixed: true,
         needs: Some(HEX32),
         ..tok(
             "twilio-auth-token",
-            TWILIO_SID,
-            r"AC[a-f0-9]{32}\b[^\r\n]{0,120}?(?:^|[^A-Za-z0-9_])([a-f0-9]{32})(?:[^A-Za-z0-9_]|$)",
+            TWILIO_CONTEXT,
+            r"AC[a-f0-9]{32}(?:[^A-Za-z0-9_\r\n][^\r\n]{0,120}?)?[^A-Za-z0-9_]([a-f0-9]{32})(?:[^A-Za-z0-9_]|$)",
         )
     },
-    // ... and before one (`TWILIO_TOKEN=<token> TWILIO_SID=AC...`).
     Def {
-        back: Some(160),
-        fwd: 34,
+        back: Some(0),
+        fwd: 300,
         group: 1,
-        exact_case: true,
         entropy: Some(3.0),
         mixed: true,
         needs: Some(HEX32),
         ..tok(
             "twilio-auth-token",
-            TWILIO_SID,
-            r"(?:^|[^A-Za-z0-9_])([a-f0-9]{32})[^A-Za-z0-9_][^\r\n]{0,120}?AC[a-f0-9]{32}\b",
+            TWILIO_CONTEXT,
+            r"(?:^|[^A-Za-z0-9_])([a-f0-9]{32})(?:[^A-Za-z0-9_\r\n][^\r\n]{0,120}?)?[^A-Za-z0-9_]AC[a-f0-9]{32}(?:[^A-Za-z0-9_]|$)",
         )
     },
     // SendGrid
@@ -216,18 +221,30 @@ pub(super) const DEFS: &[Def] = &[
             r"(?:^|[^A-Za-z0-9_\-])([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8})[^A-Za-z0-9_\-][^\r\n]{0,180}?(?i:mailgun)",
         )
     },
-    // Mailchimp: 32 hex digits, `-us` and the data center.
+    // Mailchimp: 32 hex digits, `-us` and the data center, near the word
+    // `mailchimp` (`-us` is no keyword: `en-us` is in most request logs).
     Def {
-        back: Some(32),
-        fwd: 3,
-        word_start: false,
-        exact_case: true,
+        back: Some(0),
+        fwd: 200,
+        group: 1,
         entropy: Some(3.0),
-        pre: Some(hex32_before),
+        needs: Some(MAILCHIMP_KEY),
         ..tok(
             "mailchimp-api-key",
-            &["-us"],
-            r"[0-9a-f]{32}-us[0-9]{1,2}\b",
+            &["mailchimp"],
+            r"(?:^|[^A-Za-z0-9_\-])([a-f0-9]{32}-us[0-9]{1,2})(?:[^A-Za-z0-9_\-]|$)",
+        )
+    },
+    Def {
+        back: Some(200),
+        fwd: 0,
+        group: 1,
+        entropy: Some(3.0),
+        needs: Some(MAILCHIMP_KEY),
+        ..tok(
+            "mailchimp-api-key",
+            &["mailchimp"],
+            r"(?:^|[^A-Za-z0-9_\-])([a-f0-9]{32}-us[0-9]{1,2})[^A-Za-z0-9_\-][^\r\n]{0,160}?(?i:mailchimp)",
         )
     },
     // Postmark server and account tokens (UUIDs) in settings and headers
@@ -250,26 +267,14 @@ pub(super) const DEFS: &[Def] = &[
     },
 ];
 
-/// The keywords of a Twilio account SID: `AC` and a hex digit.
-const TWILIO_SID: &[&str] = &[
-    "AC0", "AC1", "AC2", "AC3", "AC4", "AC5", "AC6", "AC7", "AC8", "AC9", "ACa", "ACb", "ACc",
-    "ACd", "ACe", "ACf",
-];
+/// The words near which Twilio account SIDs are looked for.
+const TWILIO_CONTEXT: &[&str] = &["twilio", "account_sid", "accountsid", "account-sid"];
 
 /// A newer Mailgun key.
 const MAILGUN_KEY: &str = r"[a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8}";
 
-/// The Mailchimp rule runs only where the 32 bytes before its `-us` are
-/// lowercase hex digits and the byte before them is not alphanumeric (most
-/// `-us`, as in `en-us`, fail at the first byte looked at).
-fn hex32_before(b: &[u8], hs: usize) -> bool {
-    hs >= 32
-        && b[hs - 32..hs]
-            .iter()
-            .rev()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
-        && (hs == 32 || !b[hs - 33].is_ascii_alphanumeric())
-}
+/// A Mailchimp key.
+const MAILCHIMP_KEY: &str = r"[a-f0-9]{32}-us[0-9]";
 
 #[cfg(test)]
 mod tests {
@@ -358,7 +363,8 @@ mod tests {
                     MAILCHIMP,
                     &[
                         "MAILCHIMP_API_KEY={}",
-                        "mc_key: \"{}\"",
+                        "mailchimp_key: \"{}\"",
+                        "curl -u any:{} https://us17.api.mailchimp.com/3.0/ping",
                         "GET https://us17.api.mailchimp.com/3.0/ apikey={}",
                     ],
                 ),
@@ -376,7 +382,11 @@ mod tests {
                 (
                     "twilio-account-sid",
                     SID,
-                    &["account {} created", "TWILIO_ACCOUNT_SID={}"],
+                    &[
+                        "twilio account {} created",
+                        "TWILIO_ACCOUNT_SID={}",
+                        "GET https://api.twilio.com/2010-04-01/Accounts/{}/Messages.json",
+                    ],
                 ),
                 (
                     "teams-webhook-url",
@@ -410,8 +420,9 @@ mod tests {
                 "mailgun id 5af4b669fcf51ae13f83c4cf2f1086bd-1d674695",
                 "key-00000000000000000000000000000000",
                 "key-value store keys: key-name",
-                "Accept-Language: en-us, 0123456789-us1",
-                "sha 6d512f7abf6213407b629c8aaa537ab4d6512f7abf6213407b629c8aaa537ab4-us17",
+                "mailchimp Accept-Language: en-us, 0123456789-us1",
+                "mailchimp sha 6d512f7abf6213407b629c8aaa537ab4d6512f7abf6213407b629c8aaa537ab4-us17",
+                "d6512f7abf6213407b629c8aaa537ab4-us17 (no vendor word)",
                 "postmark message id e5b7ca8d-289a-4e05-89c6-6dd31c028d20 delivered",
                 "postmark_key: 00000000-0000-0000-0000-000000000000",
                 "X-Postmark-Server-Token: ${POSTMARK_TOKEN}",
@@ -425,10 +436,12 @@ mod tests {
     #[test]
     fn breadth_a_twilio_auth_token_is_found_next_to_its_account_sid() {
         for line in [
-            format!("client = Client(\"{SID}\", \"{TOKEN}\")"),
+            format!("TwilioClient.Init(\"{SID}\", \"{TOKEN}\");"),
             format!("TWILIO_ACCOUNT_SID={SID} TWILIO_AUTH_TOKEN={TOKEN}"),
-            format!("auth {TOKEN} for {SID}"),
-            format!(r#"{{"sid": "{SID}", "secret": "{TOKEN}"}}"#),
+            format!("twilio --auth {TOKEN} --sid {SID}"),
+            format!("twilio: sid={SID} {TOKEN}"),
+            format!(r#"{{"twilio": {{"sid": "{SID}", "secret": "{TOKEN}"}}}}"#),
+            format!("account_sid = '{SID}'; auth = '{TOKEN}'"),
         ] {
             let found = spans(&line);
             assert!(
@@ -441,7 +454,7 @@ mod tests {
             );
         }
         // A message SID or a request id is no auth token.
-        let line = format!("sent SM{TOKEN} from {SID} request 0123-{TOKEN}x");
+        let line = format!("twilio sent SM{TOKEN} from {SID} request 0123-{TOKEN}x");
         assert_eq!(
             spans(&line),
             vec![("twilio-account-sid".into(), SID.into())]
@@ -450,33 +463,25 @@ mod tests {
 
     #[test]
     fn breadth_messaging_dense_lines_cost_linear_work() {
-        let sid_run = format!("{SID} ");
-        let sid_tok = format!("{SID}={} ", &TOKEN[..31]);
+        let sid_run = format!("twilio {SID} ");
+        let sid_tok = format!("account_sid {SID}={} ", &TOKEN[..31]);
+        let tok_sid = format!("twilio {TOKEN} {SID} ");
         let hook = "discord.com/api/webhooks/1283872763568588453/".to_string();
         let units = [
             sid_run.as_str(),
             sid_tok.as_str(),
-            "AC0",
+            tok_sid.as_str(),
+            "twilio AC0",
             hook.as_str(),
             "discord MjA4NTY0MDg5OTU3NzgyMDA0NA.l_tmgL.",
             "telegram 6244066441:",
-            "d6512f7abf6213407b629c8aaa537ab4-us",
-            "0-us",
+            "mailchimp d6512f7abf6213407b629c8aaa537ab4-us",
+            "d6512f7abf6213407b629c8aaa537ab4-us17 mailchimp",
             "mailgun 5af4b669fcf51ae13f83c4cf2f1086bd-1d674695-",
             "postmark_token=e5b7ca8d-289a-4e05-89c6-",
             "Bot MjA4NTY0MDg5OTU3NzgyMDA0NA.",
             "webhookb2/a025ee03-1530-4359-b4ee-bb886836ca42@",
         ];
         assert_dense_lines_linear(DEFS, &units);
-    }
-
-    #[test]
-    fn mailchimp_pre_check_wants_32_hex_digits_before_us() {
-        let line = format!("k={MAILCHIMP}");
-        let hs = line.find("-us").unwrap();
-        assert!(hex32_before(line.as_bytes(), hs));
-        assert!(!hex32_before(b"en-us", 2));
-        let line = format!("k=a{MAILCHIMP}");
-        assert!(!hex32_before(line.as_bytes(), line.find("-us").unwrap()));
     }
 }

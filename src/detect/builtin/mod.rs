@@ -200,9 +200,7 @@ pub(super) fn exact_case_match(hit: &[u8], rule: &Rule) -> bool {
         "private-key" => hit == b"-----BEGIN",
         "sendgrid-api-key" => hit == b"SG.",
         "twilio-api-key" => hit.starts_with(b"SK"),
-        "twilio-account-sid" | "twilio-auth-token" => hit.starts_with(b"AC"),
         "discord-bot-token" => hit == b"Bot ",
-        "mailchimp-api-key" => hit == b"-us",
         _ => hit.iter().all(|b| !b.is_ascii_lowercase()),
     }
 }

@@ -114,7 +114,9 @@ pub(super) mod testing {
                     assert_eq!(with, without_shortcuts(|| find(&rules, t)), "{unit:?}");
                 }
             }
-            assert!(w[1] <= 2 * w[0] + 2 * widest, "{unit:?}: work {w:?}");
+            // Plus a constant: what the hits near the end of the longer
+            // text read past where the shorter one ends.
+            assert!(w[1] <= 2 * w[0] + 2 * widest + 4096, "{unit:?}: work {w:?}");
             let per_byte = w[1] as f64 / texts[1].len() as f64;
             assert!(
                 per_byte <= 16.0,

@@ -23,14 +23,20 @@ pub(super) const DEFS: &[Def] = &[
         entropy_skip: 4,
         ..tok("notion-token", &["ntn_"], r"ntn_[0-9]{11}[A-Za-z0-9]{35}\b")
     },
-    // Airtable: personal access tokens; legacy API keys near `airtable`.
+    // Airtable personal access tokens and legacy API keys, near `airtable`
+    // (`pat` is no keyword: it starts `path`, `patch`, `pattern` and ends
+    // `dispatch`; a token after `Bearer` or in a token-named setting is
+    // found by those rules).
     Def {
+        back: Some(0),
+        fwd: 200,
+        group: 1,
         entropy: Some(3.0),
-        pre: Some(airtable_pat_shape),
+        needs: Some(r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}"),
         ..tok(
             "airtable-token",
-            &["pat"],
-            r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}\b",
+            &["airtable"],
+            r"(?:^|[^A-Za-z0-9_])(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})(?:[^A-Za-z0-9_]|$)",
         )
     },
     Def {
@@ -224,14 +230,6 @@ pub(super) const DEFS: &[Def] = &[
     },
 ];
 
-/// `pat` is the start of `path`, `patch` and `pattern`: the Airtable rule
-/// runs only where 14 letters or digits and a `.` follow it (most hits
-/// fail at the first or second byte looked at).
-fn airtable_pat_shape(b: &[u8], hs: usize) -> bool {
-    let s = hs + 3;
-    b.len() >= s + 15 && b[s..s + 14].iter().all(u8::is_ascii_alphanumeric) && b[s + 14] == b'.'
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::near::testing::{assert_cases, assert_dense_lines_linear};
@@ -286,6 +284,7 @@ mod tests {
                     &[
                         "AIRTABLE_TOKEN={}",
                         "GET https://api.airtable.com/v0/appX/tbl Authorization: Bearer {}",
+                        "airtable sync: using token {}",
                         "const base = new Airtable({ apiKey: '{}' })",
                     ],
                 ),
@@ -441,7 +440,7 @@ mod tests {
     fn breadth_work_dense_lines_cost_linear_work() {
         let units = [
             "path=/",
-            "patWw2YGGkTwbf648.",
+            "airtable patWw2YGGkTwbf648.",
             "pagerduty_token=",
             "pagerduty_token=u+9wKAjH_JXR3Puv_5b ",
             "algolia_api_key=168aa1ca5c2996702d3a48ed2dc00cb ",
@@ -453,12 +452,5 @@ mod tests {
             "sk.eyJ1IjoidXNlcjAiLCJhIjoi.",
         ];
         assert_dense_lines_linear(DEFS, &units);
-    }
-
-    #[test]
-    fn the_airtable_pre_check_rejects_path_and_pattern_at_once() {
-        assert!(!airtable_pat_shape(b"path=/x", 0));
-        assert!(!airtable_pat_shape(b"pattern_matching_on", 0));
-        assert!(airtable_pat_shape(AIRTABLE_PAT.as_bytes(), 0));
     }
 }
