@@ -15,6 +15,8 @@ mod commerce;
 mod generic;
 mod keys;
 mod messaging;
+mod near;
+mod work;
 
 /// Every family file's rules, in the order their candidates are made (the
 /// generic `sk-`/`pk-` rule last).
@@ -25,6 +27,7 @@ const FAMILIES: &[&[Def]] = &[
     code::DEFS,
     messaging::DEFS,
     keys::DEFS,
+    work::DEFS,
     generic::DEFS,
 ];
 
@@ -197,6 +200,7 @@ pub(super) fn exact_case_match(hit: &[u8], rule: &Rule) -> bool {
         "private-key" => hit == b"-----BEGIN",
         "sendgrid-api-key" => hit == b"SG.",
         "twilio-api-key" => hit.starts_with(b"SK"),
+        "discord-bot-token" => hit == b"Bot ",
         _ => hit.iter().all(|b| !b.is_ascii_lowercase()),
     }
 }
