@@ -304,7 +304,7 @@ mod tests {
                 vec![("github-pat", PAT); 3],
             ),
             (
-                format!("{{\"password\":\"Xk29fhQz7Lw\",\"note\":\"was Xk29fhQz7Lw\"}}"),
+                "{\"password\":\"Xk29fhQz7Lw\",\"note\":\"was Xk29fhQz7Lw\"}".to_string(),
                 vec![
                     ("secret-named-key", "Xk29fhQz7Lw"),
                     ("secret-named-key", "Xk29fhQz7Lw"),

@@ -271,6 +271,52 @@ impl DetectedSecrets {
         }
     }
 
+    /// Remembers `value`, which the caller knows to be a secret (the value
+    /// of a secret-named field, masked whole without a rule running), as
+    /// found at `now` by the `secret-named-key` rule; see
+    /// [`remember_at`](Self::remember_at).
+    pub fn remember_value_at(&mut self, value: &str, now: Instant) {
+        self.remember_at(value, &[named(value)], now);
+    }
+
+    /// [`needs_remember_at`](Self::needs_remember_at) for
+    /// [`remember_value_at`](Self::remember_value_at).
+    pub fn needs_remember_value_at(&self, value: &str, now: Instant) -> bool {
+        self.needs_remember_at(value, &[named(value)], now)
+    }
+
+    /// Whether [`remember_at`](Self::remember_at) with these findings
+    /// would change the pool: a value to add, or one to keep longer (held
+    /// for more than a sixteenth of the retention since it was last
+    /// remembered). A pool shared between threads takes its write lock
+    /// only then.
+    pub fn needs_remember_at(
+        &self,
+        text: impl AsRef<[u8]>,
+        findings: &[Finding],
+        now: Instant,
+    ) -> bool {
+        if self.limits.max_values == 0 {
+            return false;
+        }
+        let text = text.as_ref();
+        findings.iter().any(|f| {
+            let Some(v) = text.get(f.start..f.end) else {
+                return false;
+            };
+            if v.len() < MIN_BYTES || !long_enough(v) || v.len() > self.limits.max_bytes {
+                return false;
+            }
+            match self.lookup(v) {
+                Some(id) => self.slots[id as usize].as_ref().is_some_and(|s| {
+                    now.saturating_duration_since(s.seen) > self.limits.retention / 16
+                }),
+                // (A repetitive value is not kept: nothing to do.)
+                None => !periodic(v),
+            }
+        })
+    }
+
     /// Appends to `out` every occurrence in `text` of a value remembered
     /// less than the retention ago, as findings named after the rule that
     /// found the value: in order, overlapping occurrences merged into one.
@@ -543,6 +589,17 @@ impl DetectedSecrets {
     }
 }
 
+/// A finding of all of `value` by the `secret-named-key` rule.
+fn named(value: &str) -> Finding {
+    static RULE: std::sync::OnceLock<RuleId> = std::sync::OnceLock::new();
+    let rule = RULE.get_or_init(|| RuleId(std::sync::Arc::from("secret-named-key")));
+    Finding {
+        rule: rule.clone(),
+        start: 0,
+        end: value.len(),
+    }
+}
+
 #[inline(always)]
 fn word(b: &[u8], p: usize) -> u32 {
     u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
@@ -645,7 +702,7 @@ mod tests {
             );
         }
         let kv = ("secret-named-key".to_string(), "Zq8-Lw3x-Pt7v".to_string());
-        assert_eq!(per_line[0], [kv.clone()]);
+        assert_eq!(per_line[0], std::slice::from_ref(&kv));
         assert!(per_line[1..4].iter().all(Vec::is_empty));
         assert_eq!(per_line[4], [kv]);
     }
