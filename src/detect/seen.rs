@@ -58,9 +58,10 @@ impl Default for DetectedLimits {
 /// [`KnownSecrets`](crate::masking::KnownSecrets) registry, which it
 /// neither reads nor evicts. Values shorter than
 /// [`MIN_COPY_LEN`](super::MIN_COPY_LEN) characters are not remembered,
-/// nor values that mostly repeat themselves (`abababab`: its period is
-/// less than half its length), whose overlapping copies would make a
-/// search cost more than linear; both stay masked where a rule finds them.
+/// nor values of more than 64 bytes that mostly repeat themselves
+/// (`abab…ab`: the period is less than half the length), whose
+/// overlapping copies would make a search cost more than linear; both
+/// stay masked where a rule finds them (and their copies in that text).
 ///
 /// # Cost
 ///
@@ -239,7 +240,7 @@ impl DetectedSecrets {
                 || !long_enough(v)
                 || v.len() > self.limits.max_bytes
                 || u32::try_from(v.len()).is_err()
-                || periodic(v)
+                || too_repetitive(v)
             {
                 continue;
             }
@@ -312,7 +313,7 @@ impl DetectedSecrets {
                     now.saturating_duration_since(s.seen) > self.limits.retention / 16
                 }),
                 // (A repetitive value is not kept: nothing to do.)
-                None => !periodic(v),
+                None => !too_repetitive(v),
             }
         })
     }
@@ -614,9 +615,20 @@ fn value_hash(v: &[u8]) -> u64 {
     foldhash::fast::FixedState::default().hash_one(v)
 }
 
-/// Whether `v` repeats itself with a period of less than half its length
-/// (`abababab`, `aaaaaa`): its copies could overlap so densely that
-/// comparing each would cost more than linear time.
+/// Values up to this long are kept even when they repeat themselves.
+const MAX_REPETITIVE_LEN: usize = 64;
+
+/// Whether `v` is longer than [`MAX_REPETITIVE_LEN`] and repeats itself
+/// with a period of less than half its length (`abab…ab`): in a text that
+/// repeats the same way, its copies overlap at every period, and comparing
+/// each would cost time in the text's length times the value's. Shorter
+/// repetitive values (`abcabcabc`, a weak password) cost at most 64
+/// compares per sampled window, and are kept.
+fn too_repetitive(v: &[u8]) -> bool {
+    v.len() > MAX_REPETITIVE_LEN && periodic(v)
+}
+
+/// Whether `v` repeats itself with a period of less than half its length.
 fn periodic(v: &[u8]) -> bool {
     // The longest proper border (prefix that is also a suffix), KMP.
     let mut border = vec![0usize; v.len()];
@@ -772,10 +784,12 @@ mod tests {
     fn short_repetitive_and_disabled_values_are_not_remembered() {
         let t0 = Instant::now();
         let mut pool = DetectedSecrets::new();
-        remember(&mut pool, &["ab12z", "abababab", "xyzxyzxyzxyz"], t0);
+        let long_repetitive = "xyz".repeat(30);
+        remember(&mut pool, &["ab12z", &long_repetitive], t0);
         assert!(pool.is_empty());
-        remember(&mut pool, &["abcabc", "Zq8-Lw3x"], t0);
+        remember(&mut pool, &["abababab", "Zq8-Lw3x"], t0);
         assert_eq!(pool.len(), 2);
+        assert_eq!(found(&pool, "abababababab", t0), ["abababababab"]);
         let mut off = DetectedSecrets::with_limits(limits(0, 1 << 20, 3600));
         remember(&mut off, &["Zq8-Lw3x"], t0);
         assert!(off.is_empty());
@@ -869,6 +883,24 @@ mod tests {
         );
         let hit = format!("{text}{}", values[777]);
         assert_eq!(found(&pool, &hit, t0), [values[777].clone()]);
+    }
+
+    #[test]
+    fn a_short_repetitive_value_in_a_text_that_repeats_costs_linear_work() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::new();
+        let v = "ab".repeat(32); // 64 bytes, period 2
+        remember(&mut pool, &[&v], t0);
+        assert_eq!(pool.len(), 1);
+        let mut work = Vec::new();
+        for n in [50_000, 100_000] {
+            let text = "ab".repeat(n);
+            take_work();
+            assert_eq!(found(&pool, &text, t0), [text.clone()]);
+            work.push(take_work());
+        }
+        assert!(work[1] <= 2 * work[0] + 100, "work {work:?}");
+        assert!(work[1] <= 200_000, "work {work:?}");
     }
 
     #[test]
