@@ -645,4 +645,49 @@ mod tests {
         r.redact_lines("{\"password\":\"ab12z\",\"token\":\"true\"}");
         assert_eq!(r.redact("ab12z true"), "ab12z true");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Events through one redactor: once a rule finds a secret, no
+        /// later event (nor that one) holds it, wherever it is.
+        #[test]
+        fn a_found_secret_never_survives_in_that_event_or_a_later_one(
+            secrets in proptest::collection::vec("[A-Za-z0-9]{8,24}", 1..4),
+            events in proptest::collection::vec(
+                proptest::collection::vec((0usize..4, 0usize..4, "[a-z0-9 ,.:-]{0,10}"), 1..6),
+                1..12,
+            ),
+        ) {
+            let r = Redactor::default();
+            let rules = RuleSet::builtin();
+            let mut found: Vec<String> = Vec::new();
+            for parts in &events {
+                let text: String = parts
+                    .iter()
+                    .map(|(which, how, filler)| {
+                        let s = &secrets[which % secrets.len()];
+                        match how {
+                            0 => format!("{filler} password={s} "),
+                            1 => format!("{filler} https://svc:{s}@db/x "),
+                            2 => format!("{filler} {{\"api_key\":\"{s}\"}} "),
+                            _ => format!("{filler} {s} "),
+                        }
+                    })
+                    .collect();
+                let mut f = Vec::new();
+                rules.find(&text, &mut f);
+                for f in &f {
+                    let v = &text[f.start..f.end];
+                    if v.chars().count() >= crate::detect::MIN_COPY_LEN {
+                        found.push(v.to_string());
+                    }
+                }
+                let out = r.redact(&text);
+                for v in &found {
+                    proptest::prop_assert!(!out.contains(v.as_str()), "{v:?} in {out:?}");
+                }
+            }
+        }
+    }
 }
