@@ -42,6 +42,10 @@
 //!   (`ai.rs` with the `sk-` keys, `cloud.rs`, `code.rs`, `commerce.rs`,
 //!   `messaging.rs`, `keys.rs` for PEM/JWT/age, `generic.rs` the catch-all
 //!   `sk-`/`pk-` rule).
+//! - `copies.rs`: the last pass of a search: every other occurrence of a
+//!   secret found in the text is a finding too ([`MIN_COPY_LEN`]).
+//! - `seen.rs`: [`DetectedSecrets`], the secrets found earlier in a
+//!   stream, matched in its later text.
 //! - `filter.rs`: the first pass, the keyword prefilter.
 //! - `memo.rs`: what the earlier hits of a search proved (where the next
 //!   PEM END line is, which windows hold no match), so close hits do not
@@ -56,6 +60,7 @@
 #[cfg(test)]
 mod breadth;
 mod builtin;
+mod copies;
 mod entropy;
 mod filter;
 mod memo;
@@ -63,13 +68,19 @@ mod names;
 mod placeholder;
 mod rule;
 mod rule_set;
+mod seen;
 #[cfg(test)]
 mod testing;
 mod values;
 
+pub use copies::MIN_COPY_LEN;
 pub use entropy::shannon_entropy;
 pub use names::is_secret_name;
 pub use placeholder::is_placeholder;
 pub(crate) use placeholder::is_value_word;
 pub use rule::{Finding, RuleId, RuleSpec, USER_REGEX_SIZE_LIMIT};
 pub use rule_set::RuleSet;
+pub use seen::{
+    DEFAULT_DETECTED_BYTES, DEFAULT_DETECTED_RETENTION, DEFAULT_DETECTED_VALUES, DetectedLimits,
+    DetectedSecrets,
+};

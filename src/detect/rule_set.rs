@@ -200,10 +200,19 @@ impl RuleSet {
     /// Appends the credentials found in `text` to `out`: non-overlapping,
     /// in order of position, placeholders excluded. Overlapping candidates
     /// are merged into one span named after the most specific rule.
+    ///
+    /// Every other occurrence in `text` of a secret found there (of at
+    /// least [`MIN_COPY_LEN`](super::MIN_COPY_LEN) characters) is a
+    /// finding too, named after the rule of the original: in
+    /// `token = 'S' | 'S'` both `S` are found. This takes one more pass
+    /// over the text when it has findings, whatever their number, and
+    /// none when it has none (see `copies.rs`).
     pub fn find(&self, text: &str, out: &mut Vec<Finding>) {
         let mut cands: Vec<Cand> = Vec::new();
         self.candidates(text, &mut cands, true);
+        let from = out.len();
         merge(cands, &self.inner.rules, out);
+        super::copies::add_copies(text, out, from);
     }
 
     /// A rule set holding only the rules whose id is in `ids` (to time or

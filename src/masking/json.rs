@@ -49,6 +49,7 @@ pub(crate) fn redact_json(redactor: &Redactor, line: &str) -> Option<String> {
                     && !is_value_word(&content)
                 {
                     secret_key = false;
+                    redactor.remember_secret(&content);
                     Some(redactor.mask().to_owned())
                 } else {
                     secret_key = false;

@@ -23,6 +23,13 @@
 //! - [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the final bytes
 //!   of every write (JSON lines string by string), for other formatters.
 //!
+//! A secret found in one event (by a rule, or as the value of a
+//! secret-named field) stays masked in every later event, bare or not:
+//! the [`Redactor`] keeps the values it found in a bounded pool
+//! ([`MaskingLayerBuilder::detected_limits`],
+//! [`MaskingLayerBuilder::without_detected`]); spans formatted before a
+//! value was found are masked again before the next event.
+//!
 //! [`MaskingLayer::builder`] puts these together; [`install_with`](super::install_with)
 //! sets it up as the global subscriber.
 
@@ -105,6 +112,7 @@ impl<'writer> FormatFields<'writer> for MaskingFields {
             buf.clear();
             let mut v = MaskingVisitor {
                 buf: &mut *buf,
+                redactor: &self.redactor,
                 mask: self.redactor.mask(),
                 first: true,
                 ansi,
@@ -130,6 +138,9 @@ impl<'writer> FormatFields<'writer> for MaskingFields {
 
 struct MaskingVisitor<'a> {
     buf: &'a mut String,
+    /// Remembers the values of secret-named fields, so that later copies
+    /// of them are masked.
+    redactor: &'a Redactor,
     mask: &'a str,
     first: bool,
     ansi: bool,
@@ -242,7 +253,8 @@ impl Visit for MaskingVisitor<'_> {
             Slot::Value => {
                 let _ = write!(self.buf, "{value:?}");
             }
-            Slot::Skip | Slot::Masked => {}
+            Slot::Masked => self.redactor.remember_secret(value),
+            Slot::Skip => {}
         }
     }
 
@@ -276,7 +288,16 @@ impl Visit for MaskingVisitor<'_> {
             Slot::Value => {
                 let _ = write!(self.buf, "{value:?}");
             }
-            Slot::Skip | Slot::Masked => {}
+            Slot::Masked => {
+                // `?value` of a string prints it quoted.
+                let text = zeroize::Zeroizing::new(format!("{value:?}"));
+                let bare = text
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .unwrap_or(&text);
+                self.redactor.remember_secret(bare);
+            }
+            Slot::Skip => {}
         }
     }
 }
@@ -611,6 +632,20 @@ impl<W> MaskingLayerBuilder<W> {
         self
     }
 
+    /// Sizes the pool of values the rules (and secret-named fields) found,
+    /// which stay masked in later events; see
+    /// [`RedactorBuilder::detected_limits`](crate::masking::RedactorBuilder::detected_limits).
+    pub fn detected_limits(mut self, limits: crate::detect::DetectedLimits) -> Self {
+        self.redactor = self.redactor.detected_limits(limits);
+        self
+    }
+
+    /// Turns that pool off: a found value is masked in its event only.
+    pub fn without_detected(mut self) -> Self {
+        self.redactor = self.redactor.without_detected();
+        self
+    }
+
     /// JSON lines instead of text (default: text).
     pub fn json(mut self, json: bool) -> Self {
         self.json = json;
@@ -860,5 +895,86 @@ mod tests {
         let out = cap.text();
         assert!(!out.contains("hunter22xyz"), "{out}");
         assert!(out.contains("v=noisy"), "{out}");
+    }
+
+    #[test]
+    fn a_secret_found_in_one_text_event_stays_masked_in_later_events() {
+        let cap = Capture::default();
+        let subscriber =
+            tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("job", payload = "Zq8-Lw3x-Pt7v");
+            let _g = span.enter();
+            tracing::info!("login password=Zq8-Lw3x-Pt7v and again Zq8-Lw3x-Pt7v");
+            tracing::info!(detail = "was Zq8-Lw3x-Pt7v", "retry with Zq8-Lw3x-Pt7v");
+            tracing::info!(api_key = "Kq7-Rt5y-Uu9w", "a secret-named field");
+            tracing::info!(note = ?"Kq7-Rt5y-Uu9w", "then its value bare");
+        });
+        let out = cap.text();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert!(
+            lines[0].contains("login password=**** and again ****"),
+            "{out}"
+        );
+        for line in &lines[1..] {
+            assert!(!line.contains("Zq8-Lw3x-Pt7v"), "{out}");
+            assert!(line.contains("job{payload=\"****\"}"), "{out}");
+        }
+        assert!(
+            lines[1].contains("retry with **** detail=\"was ****\""),
+            "{out}"
+        );
+        assert!(lines[3].contains("note=\"****\""), "{out}");
+        assert!(!out.contains("Kq7-Rt5y-Uu9w"), "{out}");
+    }
+
+    #[test]
+    fn a_secret_found_in_one_json_event_stays_masked_in_later_events() {
+        let cap = Capture::default();
+        let c = cap.clone();
+        let layer = MaskingLayer::builder()
+            .json(true)
+            .writer(move || c.clone())
+            .build()
+            .unwrap();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                token = "Kq7-Rt5y-Uu9w",
+                "url https://svc:Zq8-Lw3x-Pt7v@db/x"
+            );
+            tracing::info!(user = "Kq7-Rt5y-Uu9w", "retry with Zq8-Lw3x-Pt7v");
+        });
+        let out = cap.text();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("valid JSON"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines[0]["fields"]["token"], "****");
+        assert_eq!(lines[1]["fields"]["user"], "****");
+        assert_eq!(lines[1]["fields"]["message"], "retry with ****");
+        assert!(
+            !out.contains("Kq7-Rt5y-Uu9w") && !out.contains("Zq8-Lw3x-Pt7v"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn without_the_pool_a_later_bare_copy_is_not_masked() {
+        let cap = Capture::default();
+        let c = cap.clone();
+        let layer = MaskingLayer::builder()
+            .without_detected()
+            .writer(move || c.clone())
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::info!("login password=Zq8-Lw3x-Pt7v");
+            tracing::info!("retry with Zq8-Lw3x-Pt7v");
+        });
+        let out = cap.text();
+        assert!(out.contains("retry with Zq8-Lw3x-Pt7v"), "{out}");
     }
 }

@@ -101,7 +101,9 @@ fn push_escaped(out: &mut String, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scanner::test_support::{KEY, KEY2, scan, take_work};
+    use crate::scanner::test_support::{KEY, KEY2, scan, scan_with, take_work};
+    use crate::scanner::{LONG_LINE_OVERLAP, Scanner};
+    use secret_chain::detect::RuleSet;
 
     /// The excerpt as it was computed before: every mask of the line
     /// checked for each excerpt.
@@ -182,5 +184,105 @@ mod tests {
             "{}",
             f[0].excerpt
         );
+    }
+
+    const PW: &str = "Zq8-Lw3x-Pt7v";
+
+    /// Asserts that no excerpt of `found` holds one of `secrets` (or a
+    /// piece of one of at least 6 bytes).
+    fn no_secret_in_excerpts(found: &[crate::scanner::ScanFinding], secrets: &[&str]) {
+        for f in found {
+            for s in secrets {
+                for w in s.as_bytes().windows(6) {
+                    let w = std::str::from_utf8(w).unwrap();
+                    assert!(!f.excerpt.contains(w), "{w:?} in {:?}", f.excerpt);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_copy_on_the_line_is_a_finding_and_masked_in_each_excerpt() {
+        let f = scan(format!("token = '{KEY}' | '{KEY}'\n").as_bytes());
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].rule, f[1].rule);
+        assert_eq!(f[0].fingerprint, f[1].fingerprint);
+        assert_eq!(f[0].excerpt, "token = '****' | '****'");
+        assert_eq!((f[0].column, f[1].column), (10, 10 + KEY.len() + 5));
+    }
+
+    #[test]
+    fn several_families_with_repeats_on_one_line_are_all_masked() {
+        let line = format!(
+            "a={KEY} b={KEY2} password={PW} then again {KEY} {KEY2} ({PW}) and {PW}{KEY2}\n"
+        );
+        let f = scan(line.as_bytes());
+        let got: Vec<&str> = f
+            .iter()
+            .map(|f| &line[f.column - 1..f.end_column - 1])
+            .collect();
+        // (Copies next to each other are two findings, as other findings.)
+        assert_eq!(got, [KEY, KEY2, PW, KEY, KEY2, PW, PW, KEY2]);
+        no_secret_in_excerpts(&f, &[KEY, KEY2, PW]);
+    }
+
+    #[test]
+    fn a_copy_overlapping_another_finding_is_masked_with_it() {
+        // The password's value starts with the last 7 characters of the
+        // token: its copy after the token overlaps the token's finding.
+        let tail = &KEY2[KEY2.len() - 7..];
+        let pw = format!("{tail}-tail9");
+        let line = format!("password={pw} and x {KEY2}-tail9 end\n");
+        let f = scan(line.as_bytes());
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(
+            &line[f[1].column - 1..f[1].end_column - 1],
+            format!("{KEY2}-tail9")
+        );
+        assert_eq!(f[1].excerpt, "password=**** and x **** end");
+        no_secret_in_excerpts(&f, &[KEY2, &pw]);
+    }
+
+    #[test]
+    fn a_copy_on_a_later_line_is_reported_with_the_rule_of_the_original() {
+        let input = format!(
+            "connect password={PW} host=db1\nGET /health 200\nGET /health 200\n\
+             GET /health 200\nauth failed for {PW}, retrying\n"
+        );
+        let f = scan(input.as_bytes());
+        assert_eq!(f.len(), 2);
+        assert_eq!((f[0].line, f[1].line), (1, 5));
+        assert_eq!(f[1].rule, f[0].rule);
+        assert_eq!(f[1].fingerprint, f[0].fingerprint);
+        assert_eq!(f[1].excerpt, "auth failed for ****, retrying");
+    }
+
+    #[test]
+    fn excerpts_near_the_edges_of_long_line_windows_hold_no_secret() {
+        let window = 64 * 1024;
+        let scanner = Scanner::new(RuleSet::builtin()).max_line_len(window);
+        let cut = window - LONG_LINE_OVERLAP; // where the second window starts
+        let mut line = vec![b'a'; 4 * window];
+        let mut put = |at: usize, s: &str| {
+            line[at - 1] = b' ';
+            line[at..at + s.len()].copy_from_slice(s.as_bytes());
+            line[at + s.len()] = b' ';
+        };
+        // A token across the cut, a token just after it (reported in the
+        // next window, which starts inside the first), and a token just
+        // before the cut next to one after it.
+        put(cut - 10, KEY);
+        put(cut - 10 + KEY.len() + 2, KEY2);
+        let second = 2 * cut;
+        put(second - 45, KEY2);
+        put(second + 3, KEY);
+        line.push(b'\n');
+        let (f, _) = scan_with(&scanner, &line);
+        let cols: Vec<usize> = f.iter().map(|f| f.column - 1).collect();
+        assert_eq!(
+            cols,
+            [cut - 10, cut - 10 + KEY.len() + 2, second - 45, second + 3]
+        );
+        no_secret_in_excerpts(&f, &[KEY, KEY2]);
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use memchr::memmem;
 
 use secret_chain::Error;
-use secret_chain::detect::{Finding, RuleSet};
+use secret_chain::detect::{DetectedSecrets, Finding, RuleSet};
 
 use super::baseline::{Baseline, fingerprint};
 use super::excerpt::MaskedLine;
@@ -22,6 +22,23 @@ use super::{
 };
 
 /// Searches inputs for credentials with a [`RuleSet`].
+///
+/// A secret found once in a stream is reported wherever it occurs again
+/// later in that stream, on its own line or a later one, bare or not: each
+/// copy is a finding with the rule (and so the fingerprint) of the first
+/// one. The values found so far in a stream are kept in a
+/// [`DetectedSecrets`] pool with its default limits (1,000 values,
+/// 256 KiB); values shorter than
+/// [`MIN_COPY_LEN`](secret_chain::detect::MIN_COPY_LEN) characters are
+/// reported only where a rule finds them. A copy before the first finding
+/// is reported only when it is in the same block of lines (256 KiB) as
+/// that finding. The parts of a split file each have their own pool. The
+/// allow marker applies to its line: a value from an allowed line is
+/// still reported where it is copied to a line without the marker.
+///
+/// Every excerpt masks every finding of its line, copies included, also
+/// those reported before or after it (window overlaps of long lines, the
+/// tail of a secret that runs into the next window or line).
 ///
 /// Cheap to clone; `Send + Sync`.
 #[derive(Debug, Clone)]
@@ -117,7 +134,9 @@ impl Scanner {
             col_base: 0,
             char_base: 0,
             handled_end: 0,
+            last_mask: (0, 0),
             found: Vec::new(),
+            seen: DetectedSecrets::new(),
         };
         let max_line = self.max_line_len;
         let mut buf = StreamBuf::new(max_line);
@@ -199,6 +218,7 @@ impl Scanner {
     ) {
         st.found.clear();
         find_in_bytes(&self.rules, block, &mut st.found);
+        st.seen.add_copies(block, &mut st.found);
         if st.found.is_empty() {
             advance_lines(block, st);
             return;
@@ -218,12 +238,19 @@ impl Scanner {
             while j < found.len() && found[j].start <= line_end {
                 j += 1;
             }
+            // The finding before may run into this line (a PEM key): its
+            // part here is masked in the excerpts too.
+            let from = if i > 0 && found[i - 1].end > pos {
+                i - 1
+            } else {
+                i
+            };
             self.report_line(
                 block,
                 block_abs,
                 pos,
                 line_end,
-                &found[i..j],
+                &found[from..j],
                 usize::MAX,
                 st,
                 summary,
@@ -232,6 +259,9 @@ impl Scanner {
             i = j;
         }
         advance_lines(&block[pos..], st);
+        if let Some(last) = found.last() {
+            st.last_mask = (block_abs + last.start as u64, block_abs + last.end as u64);
+        }
         st.found = found;
     }
 
@@ -249,6 +279,7 @@ impl Scanner {
     ) {
         st.found.clear();
         find_in_bytes(&self.rules, piece, &mut st.found);
+        st.seen.add_copies(piece, &mut st.found);
         if st.found.is_empty() {
             return;
         }
@@ -264,11 +295,21 @@ impl Scanner {
             summary,
             sink,
         );
+        // The next window starts at `report_below`: a finding across it
+        // is not found there, but its tail is masked in the excerpts.
+        if let Some(last) = found.iter().rev().find(|f| f.start < report_below) {
+            st.last_mask = (piece_abs + last.start as u64, piece_abs + last.end as u64);
+        }
         st.found = found;
     }
 
     /// Reports the findings that start on the line `text[ls..le]` (offsets
-    /// of `found` are into `text`; a finding may run past `le`).
+    /// of `found` are into `text`; a finding may run past `le`). `found`
+    /// holds every finding that touches the line, in order: all of them
+    /// are masked in each excerpt, also those reported before (a window
+    /// overlap, a PEM block searched again, the tail of a finding that
+    /// started on an earlier line or before this window) or after (past
+    /// `report_below`).
     #[allow(clippy::too_many_arguments)]
     fn report_line(
         &self,
@@ -288,14 +329,39 @@ impl Scanner {
         // Spans relative to the line, cut at its end; with the full secret.
         // A finding that starts where one was already handled (an overlap
         // of long-line windows, a re-searched PEM block) is skipped.
-        let mut spans: Vec<(usize, usize, &Finding)> = Vec::with_capacity(found.len());
+        // With the index in `cut` of its mask.
+        let mut spans: Vec<(usize, usize, &Finding, usize)> = Vec::with_capacity(found.len());
+        // What each excerpt masks: every finding on the line, and what an
+        // earlier window or block masked up to.
+        let mut cut: Vec<(usize, usize)> = Vec::with_capacity(found.len() + 1);
+        let line_abs = text_abs + ls as u64;
+        let (ms, me) = st.last_mask;
+        if me > line_abs {
+            let rel = |x: u64| {
+                usize::try_from(x.saturating_sub(line_abs))
+                    .map_or(line.len(), |x| x.min(line.len()))
+            };
+            cut.push((rel(ms), rel(me)));
+        }
         for f in found {
-            let rs = f.start - ls;
-            if rs < report_below && text_abs + f.start as u64 >= st.handled_end {
-                spans.push((rs.min(line.len()), (f.end - ls).min(line.len()), f));
+            let (s, e) = (
+                f.start.saturating_sub(ls).min(line.len()),
+                (f.end - ls.min(f.end)).min(line.len()),
+            );
+            match cut.last_mut() {
+                Some(last) if s < last.1 => {
+                    last.1 = last.1.max(e);
+                }
+                _ => cut.push((s, e)),
+            }
+            if f.start >= ls
+                && f.start - ls < report_below
+                && text_abs + f.start as u64 >= st.handled_end
+            {
+                spans.push((s, e, f, cut.len() - 1));
             }
         }
-        let Some(&(_, _, last)) = spans.last() else {
+        let Some(&(_, _, last, _)) = spans.last() else {
             return;
         };
         st.handled_end = text_abs + last.end as u64;
@@ -303,14 +369,13 @@ impl Scanner {
             summary.allowed += spans.len() as u64;
             return;
         }
-        let cut: Vec<(usize, usize)> = spans.iter().map(|&(s, e, _)| (s, e)).collect();
         let masked = MaskedLine::new(line, &cut);
         // Code points before the current span, counted on from the previous
         // span (spans are in order and start on character boundaries):
         // counting from the line start for each finding made a line with
         // many findings quadratic.
         let (mut counted_to, mut chars_before) = (0, 0);
-        for (i, &(s, e, f)) in spans.iter().enumerate() {
+        for &(s, e, f, i) in &spans {
             chars_before += char_count(&line[counted_to..s]);
             counted_to = s;
             let rule = f.rule.to_string();
@@ -352,7 +417,14 @@ struct LineState {
     /// Stream offset just past the last finding handled (reported, allowed
     /// or baselined); findings starting before it are not handled again.
     handled_end: u64,
+    /// The stream span of the last finding of the blocks and windows
+    /// searched so far: it may run into the next window, where it is
+    /// masked in excerpts too.
+    last_mask: (u64, u64),
     found: Vec<Finding>,
+    /// The secrets found so far in this stream: later copies of them are
+    /// findings too.
+    seen: DetectedSecrets,
 }
 
 fn advance_lines(bytes: &[u8], st: &mut LineState) {

@@ -853,3 +853,35 @@ fn a_multi_line_pem_key_is_reported_once_and_redacted_line_by_line() {
     );
     assert_eq!(stdout(&red), want);
 }
+
+#[test]
+fn a_secret_found_once_is_masked_and_reported_wherever_it_is_copied() {
+    let dir = tmp();
+    let input = "connect password=Zq8-Lw3x-Pt7v host=db1\n\
+                 GET /health 200\n\
+                 token = 'Zq8-Lw3x-Pt7v' | 'Zq8-Lw3x-Pt7v'\n\
+                 auth failed for Zq8-Lw3x-Pt7v, retrying\n";
+    let redacted = run(dir.path(), &["redact"], Some(input.as_bytes()));
+    assert_eq!(code(&redacted), 0, "{}", stderr(&redacted));
+    assert_eq!(
+        stdout(&redacted),
+        "connect password=**** host=db1\n\
+         GET /health 200\n\
+         token = '****' | '****'\n\
+         auth failed for ****, retrying\n"
+    );
+    let out = run(
+        dir.path(),
+        &["scan", "--format", "json", "-"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let f = json_lines(&out);
+    let lines: Vec<u64> = f.iter().map(|f| f["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [1, 3, 3, 4]);
+    assert!(
+        f.iter()
+            .all(|x| x["rule"] == f[0]["rule"] && x["fingerprint"] == f[0]["fingerprint"])
+    );
+    assert!(!stdout(&out).contains("Zq8-Lw3x-Pt7v"), "{}", stdout(&out));
+}

@@ -1,0 +1,913 @@
+//! [`DetectedSecrets`]: the secrets found earlier in a stream, so that a
+//! later bare copy of one (`retrying with S`, with no keyword around it)
+//! is masked too.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant};
+
+use foldhash::HashMap as FastMap;
+use zeroize::Zeroizing;
+
+use super::copies::{long_enough, union};
+use super::rule::{Finding, RuleId};
+
+/// Default of [`DetectedLimits::max_values`].
+pub const DEFAULT_DETECTED_VALUES: usize = 1000;
+/// Default of [`DetectedLimits::max_bytes`] (256 KiB).
+pub const DEFAULT_DETECTED_BYTES: usize = 256 << 10;
+/// Default of [`DetectedLimits::retention`] (one hour).
+pub const DEFAULT_DETECTED_RETENTION: Duration = Duration::from_secs(3600);
+
+/// The bounds of a [`DetectedSecrets`] pool: when a new value would pass
+/// `max_values` or `max_bytes`, the values remembered longest ago are
+/// dropped first; a value not found again for `retention` is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetectedLimits {
+    /// How many values are kept (0: none, the pool is off).
+    pub max_values: usize,
+    /// How many bytes of values are kept in all.
+    pub max_bytes: usize,
+    /// How long a value stays after it was last found.
+    pub retention: Duration,
+}
+
+impl Default for DetectedLimits {
+    fn default() -> Self {
+        DetectedLimits {
+            max_values: DEFAULT_DETECTED_VALUES,
+            max_bytes: DEFAULT_DETECTED_BYTES,
+            retention: DEFAULT_DETECTED_RETENTION,
+        }
+    }
+}
+
+/// The secrets found so far in one stream (a log file, the output of a
+/// process, the events of a masking layer), matched in later text.
+///
+/// A rule finds `password=S` on line 1; line 5 says `retrying with S`,
+/// which no rule finds. [`remember`](Self::remember) the findings of each
+/// piece of text and [`find`](Self::find) in the next pieces (or do both
+/// with [`add_copies`](Self::add_copies)): every occurrence of a value
+/// remembered earlier is a finding, named after the rule that found it
+/// first.
+///
+/// The pool is bounded in count, bytes and time ([`DetectedLimits`]);
+/// it holds only what it was given, never the values of a
+/// [`KnownSecrets`](crate::masking::KnownSecrets) registry, which it
+/// neither reads nor evicts. Values shorter than
+/// [`MIN_COPY_LEN`](super::MIN_COPY_LEN) characters are not remembered,
+/// nor values of more than 64 bytes that mostly repeat themselves
+/// (`abab…ab`: the period is less than half the length), whose
+/// overlapping copies would make a search cost more than linear; both
+/// stay masked where a rule finds them (and their copies in that text).
+///
+/// # Cost
+///
+/// Remembering a value costs time in its length: there is no matcher to
+/// rebuild. Values are found with a sampled index of 4-byte windows (as
+/// the known-values matcher does): at every third byte of the text, one
+/// 4-byte load and a bit test; only a set bit looks the window up and
+/// compares the values that hold it there. Each value is indexed by the
+/// three windows of its that the fewest other values share. A pool that
+/// is empty costs nothing.
+///
+/// Values are held in zeroizing buffers; the index keeps 4-byte windows of
+/// them as plain integers (freed, not zeroized). `Debug` shows counts only.
+///
+/// # Example
+///
+/// ```
+/// use secret_chain::detect::{DetectedSecrets, RuleSet};
+///
+/// let rules = RuleSet::builtin();
+/// let mut seen = DetectedSecrets::new();
+/// let mut found = Vec::new();
+/// let line1 = "login password=Hunter2-Correct-Horse";
+/// rules.find(line1, &mut found);
+/// seen.add_copies(line1, &mut found);
+/// assert_eq!(&line1[found[0].start..found[0].end], "Hunter2-Correct-Horse");
+///
+/// let line5 = "retrying with Hunter2-Correct-Horse";
+/// let mut found = Vec::new();
+/// rules.find(line5, &mut found);
+/// assert!(found.is_empty());
+/// seen.add_copies(line5, &mut found);
+/// assert_eq!(found[0].rule.as_str(), "secret-named-key");
+/// assert_eq!(&line5[found[0].start..], "Hunter2-Correct-Horse");
+/// ```
+pub struct DetectedSecrets {
+    limits: DetectedLimits,
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    /// `(slot, stamp)` for each time a value was remembered, oldest first;
+    /// an entry whose stamp is not its slot's current one is stale.
+    order: VecDeque<(u32, u64)>,
+    /// Hash of a value -> the slots holding values with that hash.
+    by_hash: FastMap<u64, Vec<u32>>,
+    /// A 4-byte window -> `(slot, offset of the window in the value)`.
+    grams: FastMap<u32, Vec<(u32, u32)>>,
+    /// One bit per hashed window in `grams` (bits of removed windows stay
+    /// set until `stale` says to rebuild).
+    bits: Vec<u64>,
+    shift: u32,
+    stale: usize,
+    len: usize,
+    bytes: usize,
+    stamp: u64,
+    generation: u64,
+}
+
+struct Slot {
+    value: Zeroizing<Vec<u8>>,
+    rule: RuleId,
+    /// When it was last remembered.
+    seen: Instant,
+    stamp: u64,
+    /// Offset of the first of its three indexed windows.
+    at: u32,
+}
+
+impl fmt::Debug for DetectedSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DetectedSecrets")
+            .field("values", &self.len)
+            .field("bytes", &self.bytes)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Default for DetectedSecrets {
+    fn default() -> Self {
+        DetectedSecrets::with_limits(DetectedLimits::default())
+    }
+}
+
+/// Windows are read at every `STRIDE`-th byte of a text: a value of at
+/// least `4 + STRIDE - 1` bytes (every value here: 6 characters) has one
+/// of any three consecutive windows of its at such a place, wherever it
+/// occurs.
+const STRIDE: usize = 3;
+const MIN_BYTES: usize = 4 + STRIDE - 1;
+
+impl DetectedSecrets {
+    /// An empty pool with the default limits (1,000 values, 256 KiB, one
+    /// hour).
+    pub fn new() -> DetectedSecrets {
+        DetectedSecrets::default()
+    }
+
+    /// An empty pool with these limits.
+    pub fn with_limits(limits: DetectedLimits) -> DetectedSecrets {
+        // About 32 bits per indexed window, between 4 Ki and 16 Mi bits.
+        let windows = limits.max_values.min(1 << 20) * STRIDE;
+        let log2 = (windows.max(1) * 32)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(12, 24);
+        DetectedSecrets {
+            limits,
+            slots: Vec::new(),
+            free: Vec::new(),
+            order: VecDeque::new(),
+            by_hash: FastMap::default(),
+            grams: FastMap::default(),
+            bits: vec![0; 1 << (log2 - 6)],
+            shift: 32 - log2,
+            stale: 0,
+            len: 0,
+            bytes: 0,
+            stamp: 0,
+            generation: 0,
+        }
+    }
+
+    /// The limits of this pool.
+    pub fn limits(&self) -> DetectedLimits {
+        self.limits
+    }
+
+    /// How many values the pool holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the pool holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many bytes of values the pool holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Changes whenever a value is added or dropped.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Drops every value.
+    pub fn clear(&mut self) {
+        *self = DetectedSecrets::with_limits(self.limits);
+    }
+
+    /// Remembers the secret of each finding (`text[f.start..f.end]`) now;
+    /// see [`remember_at`](Self::remember_at).
+    pub fn remember(&mut self, text: impl AsRef<[u8]>, findings: &[Finding]) {
+        self.remember_at(text, findings, Instant::now());
+    }
+
+    /// Remembers the secret of each finding (`text[f.start..f.end]`) as
+    /// found at `now`, with the finding's rule. A value already held is
+    /// kept with its first rule and found again from `now` on. Values
+    /// older than the retention are dropped first; then, while the new
+    /// value would pass the count or byte limit, the value remembered
+    /// longest ago. A value that alone passes the byte limit is not kept.
+    pub fn remember_at(&mut self, text: impl AsRef<[u8]>, findings: &[Finding], now: Instant) {
+        if self.limits.max_values == 0 || findings.is_empty() {
+            return;
+        }
+        let text = text.as_ref();
+        self.expire(now);
+        for f in findings {
+            let Some(v) = text.get(f.start..f.end) else {
+                continue;
+            };
+            if v.len() < MIN_BYTES
+                || !long_enough(v)
+                || v.len() > self.limits.max_bytes
+                || u32::try_from(v.len()).is_err()
+                || too_repetitive(v)
+            {
+                continue;
+            }
+            if let Some(id) = self.lookup(v) {
+                self.stamp += 1;
+                let slot = self.slots[id as usize].as_mut().expect("a live slot");
+                slot.seen = now;
+                slot.stamp = self.stamp;
+                self.order.push_back((id, self.stamp));
+                continue;
+            }
+            while self.len > 0
+                && (self.len + 1 > self.limits.max_values
+                    || self.bytes + v.len() > self.limits.max_bytes)
+            {
+                self.evict_oldest();
+            }
+            self.insert(v, &f.rule, now);
+        }
+        // Refreshing pushes an entry per remembering: drop the stale ones
+        // before they outnumber the values.
+        if self.order.len() > 2 * self.len + 16 {
+            let slots = &self.slots;
+            self.order.retain(|&(id, stamp)| {
+                slots[id as usize]
+                    .as_ref()
+                    .is_some_and(|s| s.stamp == stamp)
+            });
+        }
+    }
+
+    /// Remembers `value`, which the caller knows to be a secret (the value
+    /// of a secret-named field, masked whole without a rule running), as
+    /// found at `now` by the `secret-named-key` rule; see
+    /// [`remember_at`](Self::remember_at).
+    pub fn remember_value_at(&mut self, value: &str, now: Instant) {
+        self.remember_at(value, &[named(value)], now);
+    }
+
+    /// [`needs_remember_at`](Self::needs_remember_at) for
+    /// [`remember_value_at`](Self::remember_value_at).
+    pub fn needs_remember_value_at(&self, value: &str, now: Instant) -> bool {
+        self.needs_remember_at(value, &[named(value)], now)
+    }
+
+    /// Whether [`remember_at`](Self::remember_at) with these findings
+    /// would change the pool: a value to add, or one to keep longer (held
+    /// for more than a sixteenth of the retention since it was last
+    /// remembered). A pool shared between threads takes its write lock
+    /// only then.
+    pub fn needs_remember_at(
+        &self,
+        text: impl AsRef<[u8]>,
+        findings: &[Finding],
+        now: Instant,
+    ) -> bool {
+        if self.limits.max_values == 0 {
+            return false;
+        }
+        let text = text.as_ref();
+        findings.iter().any(|f| {
+            let Some(v) = text.get(f.start..f.end) else {
+                return false;
+            };
+            if v.len() < MIN_BYTES || !long_enough(v) || v.len() > self.limits.max_bytes {
+                return false;
+            }
+            match self.lookup(v) {
+                Some(id) => self.slots[id as usize].as_ref().is_some_and(|s| {
+                    now.saturating_duration_since(s.seen) > self.limits.retention / 16
+                }),
+                // (A repetitive value is not kept: nothing to do.)
+                None => !too_repetitive(v),
+            }
+        })
+    }
+
+    /// Appends to `out` every occurrence in `text` of a value remembered
+    /// less than the retention ago, as findings named after the rule that
+    /// found the value: in order, overlapping occurrences merged into one.
+    pub fn find(&self, text: impl AsRef<[u8]>, out: &mut Vec<Finding>) {
+        self.find_at(text, out, Instant::now());
+    }
+
+    /// [`find`](Self::find) at time `now`.
+    pub fn find_at(&self, text: impl AsRef<[u8]>, out: &mut Vec<Finding>, now: Instant) {
+        let b = text.as_ref();
+        if self.len == 0 || b.len() < MIN_BYTES {
+            return;
+        }
+        let mut hits: Vec<Finding> = Vec::new();
+        let mut p = 0;
+        // Four probes per round: one branch covers them when no bit is
+        // set (the usual case).
+        const ROUND: usize = 4 * STRIDE;
+        while p + ROUND < b.len() {
+            let w = [
+                word(b, p),
+                word(b, p + STRIDE),
+                word(b, p + 2 * STRIDE),
+                word(b, p + 3 * STRIDE),
+            ];
+            if self.bit(w[0]) | self.bit(w[1]) | self.bit(w[2]) | self.bit(w[3]) {
+                for (k, w) in w.into_iter().enumerate() {
+                    if self.bit(w) {
+                        self.verify(b, p + k * STRIDE, w, now, &mut hits);
+                    }
+                }
+            }
+            p += ROUND;
+        }
+        while p + 4 <= b.len() {
+            let w = word(b, p);
+            if self.bit(w) {
+                self.verify(b, p, w, now, &mut hits);
+            }
+            p += STRIDE;
+        }
+        #[cfg(test)]
+        super::testing::add_work(b.len() / STRIDE);
+        if hits.is_empty() {
+            return;
+        }
+        hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+        let mut cur: Option<Finding> = None;
+        for h in hits {
+            match &mut cur {
+                Some(c) if h.start < c.end => c.end = c.end.max(h.end),
+                _ => {
+                    if let Some(c) = cur.take() {
+                        out.push(c);
+                    }
+                    cur = Some(h);
+                }
+            }
+        }
+        out.extend(cur);
+    }
+
+    /// Whether `text` holds a value remembered less than the retention ago.
+    pub fn is_match(&self, text: impl AsRef<[u8]>) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        let mut out = Vec::new();
+        self.find(text, &mut out);
+        !out.is_empty()
+    }
+
+    /// The stream step: remembers `findings` (what the rules found in
+    /// `text`, sorted and not overlapping, as [`RuleSet::find`](super::RuleSet::find)
+    /// gives them), then merges into them every occurrence in `text` of a
+    /// value remembered so far, this text's included (so copies across the
+    /// valid pieces of text that is not all UTF-8 are found too). A copy
+    /// that overlaps a finding is merged into it; the finding keeps its
+    /// rule.
+    pub fn add_copies(&mut self, text: impl AsRef<[u8]>, findings: &mut Vec<Finding>) {
+        self.add_copies_at(text, findings, Instant::now());
+    }
+
+    /// [`add_copies`](Self::add_copies) at time `now`.
+    pub fn add_copies_at(
+        &mut self,
+        text: impl AsRef<[u8]>,
+        findings: &mut Vec<Finding>,
+        now: Instant,
+    ) {
+        let text = text.as_ref();
+        self.remember_at(text, findings, now);
+        let mut copies = Vec::new();
+        self.find_at(text, &mut copies, now);
+        if copies.is_empty() {
+            return;
+        }
+        if let Some(merged) = union(findings, copies) {
+            *findings = merged;
+        }
+    }
+
+    #[inline(always)]
+    fn bit(&self, w: u32) -> bool {
+        let h = hash(w, self.shift);
+        self.bits[(h >> 6) & (self.bits.len() - 1)] & (1 << (h & 63)) != 0
+    }
+
+    fn set_bit(&mut self, w: u32) {
+        let h = hash(w, self.shift);
+        let n = self.bits.len();
+        self.bits[(h >> 6) & (n - 1)] |= 1 << (h & 63);
+    }
+
+    /// The slow path of a set bit: the values that hold window `w`, each
+    /// compared where it would start.
+    #[inline(never)]
+    fn verify(&self, b: &[u8], p: usize, w: u32, now: Instant, hits: &mut Vec<Finding>) {
+        let Some(list) = self.grams.get(&w) else {
+            return;
+        };
+        for &(id, off) in list {
+            #[cfg(test)]
+            super::testing::add_work(1);
+            let off = off as usize;
+            if off > p {
+                continue;
+            }
+            let s = p - off;
+            let Some(slot) = self.slots[id as usize].as_ref() else {
+                continue;
+            };
+            let e = s + slot.value.len();
+            if e <= b.len()
+                && b[s..e] == slot.value[..]
+                && now.saturating_duration_since(slot.seen) < self.limits.retention
+            {
+                hits.push(Finding {
+                    rule: slot.rule.clone(),
+                    start: s,
+                    end: e,
+                });
+            }
+        }
+    }
+
+    fn lookup(&self, v: &[u8]) -> Option<u32> {
+        self.by_hash
+            .get(&value_hash(v))?
+            .iter()
+            .copied()
+            .find(|&id| {
+                self.slots[id as usize]
+                    .as_ref()
+                    .is_some_and(|s| s.value[..] == *v)
+            })
+    }
+
+    fn insert(&mut self, v: &[u8], rule: &RuleId, now: Instant) {
+        // The three consecutive windows that the fewest values share.
+        let shared = |g: &FastMap<u32, Vec<(u32, u32)>>, o: usize| {
+            (0..STRIDE)
+                .map(|k| g.get(&word(v, o + k)).map_or(0, Vec::len))
+                .sum::<usize>()
+        };
+        let mut at = 0;
+        let mut best = usize::MAX;
+        for o in 0..=v.len() - MIN_BYTES {
+            let n = shared(&self.grams, o);
+            if n < best {
+                (at, best) = (o, n);
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.slots.push(None);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 values")
+            }
+        };
+        for k in 0..STRIDE {
+            let w = word(v, at + k);
+            self.grams.entry(w).or_default().push((id, (at + k) as u32));
+            self.set_bit(w);
+        }
+        self.by_hash.entry(value_hash(v)).or_default().push(id);
+        self.stamp += 1;
+        self.slots[id as usize] = Some(Slot {
+            value: Zeroizing::new(v.to_vec()),
+            rule: rule.clone(),
+            seen: now,
+            stamp: self.stamp,
+            at: at as u32,
+        });
+        self.order.push_back((id, self.stamp));
+        self.len += 1;
+        self.bytes += v.len();
+        self.generation += 1;
+    }
+
+    fn remove(&mut self, id: u32) {
+        let Some(slot) = self.slots[id as usize].take() else {
+            return;
+        };
+        let v = &slot.value[..];
+        for k in 0..STRIDE {
+            let w = word(v, slot.at as usize + k);
+            if let Some(list) = self.grams.get_mut(&w) {
+                list.retain(|&(i, _)| i != id);
+                if list.is_empty() {
+                    self.grams.remove(&w);
+                    self.stale += 1;
+                }
+            }
+        }
+        let h = value_hash(v);
+        if let Some(ids) = self.by_hash.get_mut(&h) {
+            ids.retain(|&i| i != id);
+            if ids.is_empty() {
+                self.by_hash.remove(&h);
+            }
+        }
+        self.free.push(id);
+        self.len -= 1;
+        self.bytes -= v.len();
+        self.generation += 1;
+        if self.stale > self.grams.len() + 64 {
+            // Clear the bits of removed windows: rebuild from the index.
+            self.bits.iter_mut().for_each(|b| *b = 0);
+            let keys: Vec<u32> = self.grams.keys().copied().collect();
+            for w in keys {
+                self.set_bit(w);
+            }
+            self.stale = 0;
+        }
+    }
+
+    /// Drops the value remembered longest ago.
+    fn evict_oldest(&mut self) {
+        while let Some((id, stamp)) = self.order.pop_front() {
+            if self.slots[id as usize]
+                .as_ref()
+                .is_some_and(|s| s.stamp == stamp)
+            {
+                self.remove(id);
+                return;
+            }
+        }
+    }
+
+    /// Drops the values not remembered for the retention.
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(id, stamp)) = self.order.front() {
+            match self.slots[id as usize].as_ref() {
+                Some(s) if s.stamp == stamp => {
+                    if now.saturating_duration_since(s.seen) < self.limits.retention {
+                        return;
+                    }
+                    self.order.pop_front();
+                    self.remove(id);
+                }
+                _ => {
+                    self.order.pop_front();
+                }
+            }
+        }
+    }
+}
+
+/// A finding of all of `value` by the `secret-named-key` rule.
+fn named(value: &str) -> Finding {
+    static RULE: std::sync::OnceLock<RuleId> = std::sync::OnceLock::new();
+    let rule = RULE.get_or_init(|| RuleId(std::sync::Arc::from("secret-named-key")));
+    Finding {
+        rule: rule.clone(),
+        start: 0,
+        end: value.len(),
+    }
+}
+
+#[inline(always)]
+fn word(b: &[u8], p: usize) -> u32 {
+    u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
+}
+
+#[inline(always)]
+fn hash(w: u32, shift: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B1) >> shift) as usize
+}
+
+fn value_hash(v: &[u8]) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(v)
+}
+
+/// Values up to this long are kept even when they repeat themselves.
+const MAX_REPETITIVE_LEN: usize = 64;
+
+/// Whether `v` is longer than [`MAX_REPETITIVE_LEN`] and repeats itself
+/// with a period of less than half its length (`abab…ab`): in a text that
+/// repeats the same way, its copies overlap at every period, and comparing
+/// each would cost time in the text's length times the value's. Shorter
+/// repetitive values (`abcabcabc`, a weak password) cost at most 64
+/// compares per sampled window, and are kept.
+fn too_repetitive(v: &[u8]) -> bool {
+    v.len() > MAX_REPETITIVE_LEN && periodic(v)
+}
+
+/// Whether `v` repeats itself with a period of less than half its length.
+fn periodic(v: &[u8]) -> bool {
+    // The longest proper border (prefix that is also a suffix), KMP.
+    let mut border = vec![0usize; v.len()];
+    let mut k = 0;
+    for i in 1..v.len() {
+        while k > 0 && v[i] != v[k] {
+            k = border[k - 1];
+        }
+        if v[i] == v[k] {
+            k += 1;
+        }
+        border[i] = k;
+    }
+    let period = v.len() - border[v.len() - 1];
+    2 * period < v.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::detect::RuleSet;
+    use crate::detect::testing::take_work;
+
+    fn rule(id: &str) -> RuleId {
+        RuleId(Arc::from(id))
+    }
+
+    /// A finding of `value` in `text` (its first occurrence).
+    fn at(text: &str, value: &str) -> Finding {
+        let s = text.find(value).expect("the value is in the text");
+        Finding {
+            rule: rule("r"),
+            start: s,
+            end: s + value.len(),
+        }
+    }
+
+    fn limits(max_values: usize, max_bytes: usize, secs: u64) -> DetectedLimits {
+        DetectedLimits {
+            max_values,
+            max_bytes,
+            retention: Duration::from_secs(secs),
+        }
+    }
+
+    /// What the pool finds in `text` at `now`, as strings.
+    fn found(pool: &DetectedSecrets, text: &str, now: Instant) -> Vec<String> {
+        let mut out = Vec::new();
+        pool.find_at(text, &mut out, now);
+        out.iter()
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
+    fn remember(pool: &mut DetectedSecrets, values: &[&str], now: Instant) {
+        let text = values.join(" ");
+        let f: Vec<Finding> = values.iter().map(|v| at(&text, v)).collect();
+        pool.remember_at(&text, &f, now);
+    }
+
+    #[test]
+    fn a_secret_found_on_line_one_is_found_bare_on_line_five() {
+        let rules = RuleSet::builtin();
+        let mut pool = DetectedSecrets::new();
+        let lines = [
+            "connect password=Zq8-Lw3x-Pt7v host=db1",
+            "GET /health 200",
+            "GET /health 200",
+            "GET /health 200",
+            "auth failed for Zq8-Lw3x-Pt7v, retrying",
+        ];
+        let mut per_line = Vec::new();
+        for line in lines {
+            let mut f = Vec::new();
+            rules.find(line, &mut f);
+            pool.add_copies(line, &mut f);
+            per_line.push(
+                f.iter()
+                    .map(|f| (f.rule.to_string(), line[f.start..f.end].to_string()))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let kv = ("secret-named-key".to_string(), "Zq8-Lw3x-Pt7v".to_string());
+        assert_eq!(per_line[0], std::slice::from_ref(&kv));
+        assert!(per_line[1..4].iter().all(Vec::is_empty));
+        assert_eq!(per_line[4], [kv]);
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_max_values_and_drops_the_oldest_first() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::with_limits(limits(3, 1 << 20, 3600));
+        remember(
+            &mut pool,
+            &["value-one-1", "value-two-2", "value-three-3"],
+            t0,
+        );
+        assert_eq!(pool.len(), 3);
+        // Found again: now the youngest.
+        remember(&mut pool, &["value-one-1"], t0);
+        remember(&mut pool, &["value-four-4"], t0);
+        assert_eq!(pool.len(), 3);
+        let text = "value-one-1 value-two-2 value-three-3 value-four-4";
+        assert_eq!(
+            found(&pool, text, t0),
+            ["value-one-1", "value-three-3", "value-four-4"]
+        );
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_max_bytes() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::with_limits(limits(100, 24, 3600));
+        remember(&mut pool, &["aaaa-1111", "bbbb-2222"], t0);
+        assert_eq!(pool.bytes(), 18);
+        remember(&mut pool, &["cccc-3333"], t0);
+        assert_eq!((pool.len(), pool.bytes()), (2, 18));
+        assert_eq!(
+            found(&pool, "aaaa-1111 bbbb-2222 cccc-3333", t0),
+            ["bbbb-2222", "cccc-3333"]
+        );
+        // A value bigger than the whole budget is not kept, and drops
+        // nothing.
+        remember(&mut pool, &["dddddddd-4444-4444-4444-4444"], t0);
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn values_older_than_the_retention_are_not_found_and_are_dropped() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::with_limits(limits(100, 1 << 20, 10));
+        remember(&mut pool, &["old-value-111"], t0);
+        remember(&mut pool, &["new-value-222"], t0 + Duration::from_secs(6));
+        let text = "old-value-111 new-value-222";
+        assert_eq!(found(&pool, text, t0 + Duration::from_secs(9)).len(), 2);
+        let later = t0 + Duration::from_secs(11);
+        assert_eq!(found(&pool, text, later), ["new-value-222"]);
+        let g = pool.generation();
+        remember(&mut pool, &["third-value-333"], later);
+        assert_eq!(pool.len(), 2);
+        assert_ne!(pool.generation(), g);
+        // Found again in time: kept for another retention.
+        remember(&mut pool, &["new-value-222"], t0 + Duration::from_secs(15));
+        assert_eq!(
+            found(&pool, text, t0 + Duration::from_secs(24)),
+            ["new-value-222"]
+        );
+    }
+
+    #[test]
+    fn short_repetitive_and_disabled_values_are_not_remembered() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::new();
+        let long_repetitive = "xyz".repeat(30);
+        remember(&mut pool, &["ab12z", &long_repetitive], t0);
+        assert!(pool.is_empty());
+        remember(&mut pool, &["abababab", "Zq8-Lw3x"], t0);
+        assert_eq!(pool.len(), 2);
+        assert_eq!(found(&pool, "abababababab", t0), ["abababababab"]);
+        let mut off = DetectedSecrets::with_limits(limits(0, 1 << 20, 3600));
+        remember(&mut off, &["Zq8-Lw3x"], t0);
+        assert!(off.is_empty());
+        assert!(!off.is_match("Zq8-Lw3x"));
+        let dbg = format!("{pool:?}");
+        assert!(!dbg.contains("Zq8") && dbg.contains("values: 2"), "{dbg}");
+    }
+
+    #[test]
+    fn every_occurrence_of_a_remembered_value_is_found_on_random_text() {
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let t0 = Instant::now();
+        for _ in 0..500 {
+            let n = 30 + (next() % 200) as usize;
+            let text: String = (0..n)
+                .map(|_| ['a', 'b', 'c', 'é'][(next() % 4) as usize])
+                .collect();
+            let b = text.as_bytes();
+            let mut pool = DetectedSecrets::new();
+            let mut values: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..1 + next() % 5 {
+                let mut s = (next() % (b.len() as u64 - 12)) as usize;
+                while !text.is_char_boundary(s) {
+                    s += 1;
+                }
+                let mut e = s + 8 + (next() % 8) as usize;
+                while e < b.len() && !text.is_char_boundary(e) {
+                    e += 1;
+                }
+                let e = e.min(b.len());
+                let f = Finding {
+                    rule: rule("r"),
+                    start: s,
+                    end: e,
+                };
+                pool.remember_at(b, std::slice::from_ref(&f), t0);
+                if pool.lookup(&b[s..e]).is_some() {
+                    values.push(b[s..e].to_vec());
+                }
+            }
+            let mut out = Vec::new();
+            pool.find_at(b, &mut out, t0);
+            let mut got = vec![false; b.len()];
+            for f in &out {
+                got[f.start..f.end].iter_mut().for_each(|x| *x = true);
+            }
+            let mut want = vec![false; b.len()];
+            for v in &values {
+                for s in 0..b.len() {
+                    if b[s..].starts_with(v) {
+                        want[s..s + v.len()].iter_mut().for_each(|x| *x = true);
+                    }
+                }
+            }
+            assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn values_sharing_a_prefix_are_indexed_by_their_rarer_windows() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::new();
+        let values: Vec<String> = (0..1_000)
+            .map(|i| {
+                format!(
+                    "tok_AAAAAAAA_{:08x}",
+                    (i as u32).wrapping_mul(2_654_435_761)
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        for chunk in refs.chunks(50) {
+            remember(&mut pool, chunk, t0);
+        }
+        assert_eq!(pool.len(), 1_000);
+        // A text full of the shared prefix: few compares per probe.
+        let text = "tok_AAAAAAAA_ ".repeat(5_000);
+        take_work();
+        assert!(found(&pool, &text, t0).is_empty());
+        let w = take_work();
+        assert!(
+            w <= 2 * text.len() as u64,
+            "work {w} for {} bytes",
+            text.len()
+        );
+        let hit = format!("{text}{}", values[777]);
+        assert_eq!(found(&pool, &hit, t0), [values[777].clone()]);
+    }
+
+    #[test]
+    fn a_short_repetitive_value_in_a_text_that_repeats_costs_linear_work() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::new();
+        let v = "ab".repeat(32); // 64 bytes, period 2
+        remember(&mut pool, &[&v], t0);
+        assert_eq!(pool.len(), 1);
+        let mut work = Vec::new();
+        for n in [50_000, 100_000] {
+            let text = "ab".repeat(n);
+            take_work();
+            assert_eq!(found(&pool, &text, t0), std::slice::from_ref(&text));
+            work.push(take_work());
+        }
+        assert!(work[1] <= 2 * work[0] + 100, "work {work:?}");
+        assert!(work[1] <= 200_000, "work {work:?}");
+    }
+
+    #[test]
+    fn an_empty_pool_reads_nothing() {
+        let pool = DetectedSecrets::new();
+        take_work();
+        assert!(!pool.is_match("some text password=hunter22"));
+        assert_eq!(take_work(), 0);
+    }
+}
