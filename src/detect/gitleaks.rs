@@ -446,6 +446,12 @@ impl RuleSet {
         }
     }
 
+    /// Whether some rule or allowlist of this set depends on the file path
+    /// (then [`for_path`](Self::for_path) gives each file its own set).
+    pub fn depends_on_path(&self) -> bool {
+        !matches!(self.inner.scope, Scope::None)
+    }
+
     /// The path-only rules (a `path` and no regex) that flag the file this
     /// set was resolved for by [`for_path`](Self::for_path).
     pub fn file_rules(&self) -> &[RuleId] {
