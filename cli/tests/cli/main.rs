@@ -9,4 +9,5 @@ mod bad_input;
 mod check;
 mod exit_codes;
 mod get;
+mod gitleaks;
 mod scan;
