@@ -690,6 +690,30 @@ mod tests {
     }
 
     #[test]
+    fn an_amendment_can_restrict_a_built_in_rule_to_some_paths() {
+        let gh = "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB"; // secret-chain:allow
+        let amend = GitleaksRule {
+            id: "github-pat".into(),
+            path: Some(r"^ci/".into()),
+            ..GitleaksRule::default()
+        };
+        let s = RuleSet::builtin()
+            .with_gitleaks_rules(vec![amend], vec![])
+            .unwrap();
+        assert!(s.depends_on_path());
+        let line = format!("t {gh}");
+        assert!(found(&s, &line).is_empty());
+        assert!(found(&s.for_path(Some("src/a.log")), &line).is_empty());
+        assert_eq!(
+            found(&s.for_path(Some("ci/a.log")), &line),
+            [pair("github-pat", gh)]
+        );
+        let plain = set(vec![rule("a", "acme_[a-z]{9}", &["acme_"])], vec![]);
+        assert!(!plain.depends_on_path());
+        assert_eq!(plain.for_path(Some("x")).rule_ids(), ["a"]);
+    }
+
+    #[test]
     fn bad_rules_are_refused_with_their_id() {
         for (r, what) in [
             (

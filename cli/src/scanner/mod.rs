@@ -43,7 +43,9 @@
 //! # False positives
 //!
 //! Placeholders (`sk-xxxx…`, `<redacted>`, `${VAR}`) are excluded by the rule
-//! engine. A line containing the marker [`ALLOW_MARKER`]
+//! engine. The allowlists of a gitleaks rules file (`--config`) take
+//! candidates out in the engine, per file where they name paths. A line
+//! containing the marker [`ALLOW_MARKER`]
 //! (`secret-chain:allow`) is not reported. A [`Baseline`] holds the
 //! fingerprints of accepted findings.
 //!
