@@ -37,6 +37,11 @@
 //! - `rule_set.rs`: [`RuleSet`]: building a set (built-in, user rules,
 //!   subsets), running the rules at keyword hits, `Basic` payloads, merging
 //!   overlapping candidates.
+//! - `gitleaks.rs`: rules with gitleaks' semantics ([`GitleaksRule`],
+//!   [`RuleSet::with_gitleaks_rules`]) and the sets resolved per file path
+//!   ([`RuleSet::for_path`]); `allowlist.rs` their allowlists
+//!   ([`AllowlistSpec`]); `go_regex.rs` Go (RE2) regex syntax in Rust
+//!   syntax (ASCII `\w`, `\d`, `\s`, `\b`).
 //! - `builtin/`: the built-in rules: `mod.rs` the rule definition and the
 //!   parser rules' keywords, one file per field of vendor token formats
 //!   (`ai.rs` with the `sk-` keys, `cloud.rs`, `code.rs`, `commerce.rs`,
@@ -57,12 +62,15 @@
 //!   secrets.
 //! - `entropy.rs`: [`shannon_entropy`].
 
+mod allowlist;
 #[cfg(test)]
 mod breadth;
 mod builtin;
 mod copies;
 mod entropy;
 mod filter;
+mod gitleaks;
+mod go_regex;
 mod memo;
 mod names;
 mod placeholder;
@@ -73,8 +81,10 @@ mod seen;
 mod testing;
 mod values;
 
+pub use allowlist::{AllowCondition, AllowlistSpec, RegexTarget};
 pub use copies::MIN_COPY_LEN;
 pub use entropy::shannon_entropy;
+pub use gitleaks::GitleaksRule;
 pub use names::is_secret_name;
 pub use placeholder::is_placeholder;
 pub(crate) use placeholder::is_value_word;

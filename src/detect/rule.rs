@@ -100,11 +100,15 @@ impl RuleSpec {
     }
 }
 
-/// A multi-line message (the regex crate's) on one line.
-fn one_line(s: &str) -> String {
+/// The regex crate's message on one line, without the pattern it quotes
+/// (the rule id and the file line say where): its `error: ...` line.
+pub(super) fn one_line(s: &str) -> String {
+    if let Some(reason) = s.lines().map(str::trim).find(|l| l.starts_with("error:")) {
+        return reason.trim_start_matches("error:").trim().to_owned();
+    }
     s.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '~' || c == '^'))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -156,7 +160,8 @@ pub(super) enum Check {
         back: usize,
         /// How far after the hit the match may end.
         fwd: usize,
-        /// Capture group of the secret.
+        /// Capture group of the secret ([`FIRST_GROUP`]: the first
+        /// non-empty one, as gitleaks does).
         group: usize,
         /// Snap the window to the line around the hit.
         line: bool,
@@ -185,6 +190,11 @@ pub(super) enum Check {
     /// `Basic <base64 of user:password>`.
     Basic,
 }
+
+/// The `group` of a [`Check::Regex`] whose secret is its first non-empty
+/// capture group (the whole match when every group is empty): gitleaks'
+/// rule without a `secretGroup`.
+pub(super) const FIRST_GROUP: usize = usize::MAX;
 
 /// A rule's regex, compiled on first use: most built-in rules never see a
 /// keyword hit in a given log, and compiling all of them (bounded

@@ -12,16 +12,18 @@ use regex_automata::{Anchored, Input};
 
 use crate::error::Error;
 
+use super::allowlist::{Allows, LineMemo, any_allows};
 use super::builtin::{self, exact_case_match};
 use super::entropy::shannon_entropy;
 use super::filter::KeywordFilter;
+use super::gitleaks::Scope;
 use super::memo::Memo;
 use super::placeholder::{has, is_placeholder};
-use super::rule::{Check, Finding, LazyRegex, Rule, RuleId, RuleSpec, max_match_len};
+use super::rule::{Check, FIRST_GROUP, Finding, LazyRegex, Rule, RuleId, RuleSpec, max_match_len};
 use super::values::{bearer, key_value, kv_name_span, trim_pem, url_password};
 
-struct Inner {
-    rules: Vec<Rule>,
+pub(super) struct Inner {
+    pub(super) rules: Vec<Rule>,
     keywords: Vec<String>,
     /// keyword index -> (rule, length of that rule's own keyword) to run on
     /// a hit; a hit of a keyword also runs the rules of the keywords that
@@ -33,13 +35,21 @@ struct Inner {
     unanchored: Vec<usize>,
     /// rule -> the length of its longest keyword.
     longest_keyword: Vec<usize>,
+    /// rule -> the allowlists checked at each of its candidates (gitleaks
+    /// rules files); empty when no rule has any.
+    pub(super) allows: Vec<Allows>,
+    /// The rules and allowlists that depend on the file path, when some
+    /// do (see `gitleaks.rs`).
+    pub(super) scope: Scope,
+    /// The path-only rules that flag the file this set was resolved for.
+    pub(super) file_rules: Vec<RuleId>,
 }
 
 /// A compiled set of credential rules. Cheap to clone (shared), `Send` and
 /// `Sync`.
 #[derive(Clone)]
 pub struct RuleSet {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl fmt::Debug for RuleSet {
@@ -81,12 +91,7 @@ impl RuleSet {
         }
         // Rebuild from the definitions: rules are not Clone (compiled regexes
         // are, cheaply), so re-create the set.
-        let mut all: Vec<Rule> = Vec::new();
-        let mut kws: Vec<Vec<String>> = Vec::new();
-        for (i, r) in self.inner.rules.iter().enumerate() {
-            all.push(r.clone_rule());
-            kws.push(self.keywords_of(i));
-        }
+        let (mut all, mut kws, mut allows) = self.parts();
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for spec in &rules {
             spec.check()?;
@@ -98,45 +103,51 @@ impl RuleSet {
             }
         }
         for spec in rules {
-            let re = Regex::new(&spec.regex).map_err(|e| {
-                Error::config(format!("rule '{}': the regex does not compile", spec.id))
-                    .with_source(e)
-            })?;
-            let group = spec.secret_group.unwrap_or(0);
-            let keywords: Vec<String> = spec
-                .keywords
-                .iter()
-                .filter(|k| !k.is_empty())
-                .cloned()
-                .collect();
-            all.push(Rule {
-                id: RuleId(Arc::from(spec.id.as_str())),
-                priority: 0,
-                check: Check::Regex {
-                    re: LazyRegex::compiled(re),
-                    anchored: false,
-                    back: 512,
-                    fwd: 1024,
-                    group,
-                    line: true,
-                    pre: None,
-                    needs: None,
-                    max_len: max_match_len(&spec.regex),
-                    split: None,
-                },
-                word_start: false,
-                exact_case: false,
-                min_entropy: spec.min_entropy,
-                entropy_skip: 0,
-                placeholders: true,
-                mixed: false,
-            });
+            let (rule, keywords) =
+                user_rule(&spec, spec.secret_group.unwrap_or(0), spec.min_entropy)?;
+            all.push(rule);
             kws.push(keywords);
+            if !allows.is_empty() {
+                allows.push(Arc::from(Vec::new()));
+            }
         }
-        Ok(RuleSet::assemble(all, kws))
+        Ok(RuleSet::assemble_full(
+            all,
+            kws,
+            allows,
+            Scope::None,
+            self.inner.file_rules.clone(),
+        ))
+    }
+
+    /// The rules of this set (cheap clones), their keywords and their
+    /// allowlists (empty when none has any).
+    pub(super) fn parts(&self) -> (Vec<Rule>, Vec<Vec<String>>, Vec<Allows>) {
+        let n = self.inner.rules.len();
+        let rules = self.inner.rules.iter().map(Rule::clone_rule).collect();
+        let kws = (0..n).map(|i| self.keywords_of(i)).collect();
+        (rules, kws, self.inner.allows.clone())
     }
 
     fn assemble(rules: Vec<Rule>, kws: Vec<Vec<String>>) -> RuleSet {
+        RuleSet::assemble_full(rules, kws, Vec::new(), Scope::None, Vec::new())
+    }
+
+    /// A set of `rules` with keywords `kws` (one list per rule) and
+    /// allowlists `allows` (one per rule, or none at all).
+    pub(super) fn assemble_full(
+        rules: Vec<Rule>,
+        kws: Vec<Vec<String>>,
+        allows: Vec<Allows>,
+        scope: Scope,
+        file_rules: Vec<RuleId>,
+    ) -> RuleSet {
+        debug_assert!(allows.is_empty() || allows.len() == rules.len());
+        let allows = if allows.iter().all(|a| a.is_empty()) {
+            Vec::new()
+        } else {
+            allows
+        };
         let mut keywords: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut own: Vec<Vec<usize>> = Vec::new();
@@ -182,6 +193,9 @@ impl RuleSet {
                 filter,
                 unanchored,
                 longest_keyword,
+                allows,
+                scope,
+                file_rules,
             }),
         }
     }
@@ -189,9 +203,20 @@ impl RuleSet {
     /// The ids of all rules, in definition order, without duplicates.
     pub fn rule_ids(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        for r in &self.inner.rules {
-            if !out.contains(&r.id.as_str()) {
-                out.push(r.id.as_str());
+        // A set resolved for one file lists every rule of its scope.
+        let ids: Vec<&RuleId> = match self.inner.scope.ids() {
+            Some(all) => all.iter().collect(),
+            None => self
+                .inner
+                .rules
+                .iter()
+                .map(|r| &r.id)
+                .chain(&self.inner.file_rules)
+                .collect(),
+        };
+        for id in ids {
+            if !out.contains(&id.as_str()) {
+                out.push(id.as_str());
             }
         }
         out
@@ -220,13 +245,24 @@ impl RuleSet {
     pub fn subset(&self, ids: &[&str]) -> RuleSet {
         let mut rules = Vec::new();
         let mut kws = Vec::new();
+        let mut allows = Vec::new();
         for (i, r) in self.inner.rules.iter().enumerate() {
             if ids.contains(&r.id.as_str()) {
                 rules.push(r.clone_rule());
                 kws.push(self.keywords_of(i));
+                if let Some(a) = self.inner.allows.get(i) {
+                    allows.push(a.clone());
+                }
             }
         }
-        RuleSet::assemble(rules, kws)
+        let file_rules = self
+            .inner
+            .file_rules
+            .iter()
+            .filter(|id| ids.contains(&id.as_str()))
+            .cloned()
+            .collect();
+        RuleSet::assemble_full(rules, kws, allows, Scope::None, file_rules)
     }
 
     fn keywords_of(&self, rule: usize) -> Vec<String> {
@@ -309,6 +345,8 @@ impl RuleSet {
         // What earlier hits proved, so close hits do not re-read their
         // windows (see `memo.rs`).
         let mut memo = Memo::new();
+        // The line of the last candidate that an allowlist checked.
+        let mut lines = LineMemo::default();
         self.keyword_hits(text, |hs, k| {
             for &(ri, len) in &inner.by_keyword[k] {
                 let rule = &inner.rules[ri];
@@ -318,6 +356,7 @@ impl RuleSet {
                 // The key-value rule here rather than in `run_rule`: its
                 // name span is computed once, for the repeat check and the
                 // rule.
+                let mut whole = None;
                 let found = if matches!(rule.check, Check::KeyValue) {
                     let (ns, ne) = kv_name_span(bytes, hs, hs + len);
                     if last_kv == (ri, ns, ne) {
@@ -329,6 +368,7 @@ impl RuleSet {
                     let search = Search {
                         memo: &mut memo,
                         skip: &mut skip[ri],
+                        whole: &mut whole,
                     };
                     self.run_rule(ri, text, hs, hs + len, decode_basic, search)
                 };
@@ -340,6 +380,7 @@ impl RuleSet {
                     && e > s
                     && (parsed || !(rule.placeholders && is_placeholder(&text[s..e])))
                     && self.accept_shape(rule, &text[s..e])
+                    && !self.allowed(ri, text, (s, e), whole, &mut lines)
                 {
                     skip[ri] = skip[ri].max(e);
                     cands.push(Cand {
@@ -361,9 +402,16 @@ impl RuleSet {
                 while at <= text.len() {
                     re.search_captures(&Input::new(text).range(at..), &mut caps);
                     let Some(m) = caps.get_match() else { break };
-                    if let Some(sp) = caps.get_group(*group)
+                    if let Some(sp) = secret_group(&caps, *group)
                         && sp.end > sp.start
                         && self.accept(rule, &text[sp.start..sp.end])
+                        && !self.allowed(
+                            ri,
+                            text,
+                            (sp.start, sp.end),
+                            Some((m.start(), m.end())),
+                            &mut lines,
+                        )
                     {
                         cands.push(Cand {
                             start: sp.start,
@@ -379,6 +427,23 @@ impl RuleSet {
                     };
                 }
             }
+        }
+    }
+
+    /// Whether an allowlist of rule `ri` allows the candidate `secret`, a
+    /// span of `text` (whose whole match is `whole`, when known).
+    #[inline]
+    fn allowed(
+        &self,
+        ri: usize,
+        text: &str,
+        secret: (usize, usize),
+        whole: Option<(usize, usize)>,
+        lines: &mut LineMemo,
+    ) -> bool {
+        match self.inner.allows.get(ri) {
+            Some(a) if !a.is_empty() => any_allows(a, text, secret, whole.unwrap_or(secret), lines),
+            _ => false,
         }
     }
 
@@ -416,7 +481,7 @@ impl RuleSet {
         decode_basic: bool,
         search: Search<'_>,
     ) -> Option<(usize, usize, Option<RuleId>)> {
-        let Search { memo, skip } = search;
+        let Search { memo, skip, whole } = search;
         let rule = &self.inner.rules[ri];
         match &rule.check {
             Check::Regex {
@@ -490,18 +555,31 @@ impl RuleSet {
                 };
                 #[cfg(test)]
                 super::testing::add_regex_work(re.src(), text, from, we, *anchored);
-                let input = Input::new(text).range(from..we).anchored(mode);
+                let mut input = Input::new(text).range(from..we).anchored(mode);
+                #[cfg(test)]
+                let re_src = re.src();
                 let re = re.get();
                 if *group == 0 {
-                    let Some(m) = re.search(&input) else {
-                        if !*anchored {
-                            memo.found_nothing(ri, start, we);
+                    let mut first = true;
+                    let m = loop {
+                        let Some(m) = re.search(&input) else {
+                            if !*anchored && first {
+                                memo.found_nothing(ri, start, we);
+                            }
+                            return None;
+                        };
+                        if *anchored || m.end() > hs {
+                            break m;
                         }
-                        return None;
+                        // A match that ends before the hit (one an earlier
+                        // hit found, or one that was not taken): this hit's
+                        // match, if any, lies after it.
+                        first = false;
+                        input.set_start(next_char(text, m.end().max(m.start())).min(we));
+                        #[cfg(test)]
+                        super::testing::add_regex_work(re_src, text, input.start(), we, false);
                     };
-                    if !*anchored && m.end() <= hs {
-                        return None;
-                    }
+                    *whole = Some((m.start(), m.end()));
                     Some((m.start(), m.end(), None))
                 } else {
                     #[cfg(test)]
@@ -525,6 +603,7 @@ impl RuleSet {
                         if let Some(t) = tail.get().search(&after)
                             && t.end() == m.end()
                         {
+                            *whole = Some((m.start(), m.end()));
                             return Some(trim_pem(text, t.start(), t.end(), None));
                         }
                     }
@@ -533,7 +612,19 @@ impl RuleSet {
                     if !*anchored && !caps.is_match() {
                         memo.found_nothing(ri, start, we);
                     }
-                    let sp = caps.get_group(*group)?;
+                    // As above: skip the matches that end before the hit.
+                    while !*anchored
+                        && let Some(m) = caps.get_match()
+                        && m.end() <= hs
+                    {
+                        input.set_start(next_char(text, m.end().max(m.start())).min(we));
+                        #[cfg(test)]
+                        super::testing::add_regex_work(re_src, text, input.start(), we, false);
+                        re.search_captures(&input, &mut caps);
+                    }
+                    let m = caps.get_match()?;
+                    let sp = secret_group(&caps, *group)?;
+                    *whole = Some((m.start(), m.end()));
                     Some((sp.start, sp.end, None)).map(|(s, e, id)| trim_pem(text, s, e, id))
                 }
             }
@@ -616,6 +707,48 @@ impl RuleSet {
     }
 }
 
+/// The compiled rule of a user rule (checked already) whose secret is
+/// capture group `group` and whose secret must have at least `min_entropy`
+/// bits per byte, and its keywords.
+pub(super) fn user_rule(
+    spec: &RuleSpec,
+    group: usize,
+    min_entropy: Option<f64>,
+) -> Result<(Rule, Vec<String>), Error> {
+    let re = Regex::new(&spec.regex).map_err(|e| {
+        Error::config(format!("rule '{}': the regex does not compile", spec.id)).with_source(e)
+    })?;
+    let keywords: Vec<String> = spec
+        .keywords
+        .iter()
+        .filter(|k| !k.is_empty())
+        .cloned()
+        .collect();
+    let rule = Rule {
+        id: RuleId(Arc::from(spec.id.as_str())),
+        priority: 0,
+        check: Check::Regex {
+            re: LazyRegex::compiled(re),
+            anchored: false,
+            back: 512,
+            fwd: 1024,
+            group,
+            line: true,
+            pre: None,
+            needs: None,
+            max_len: max_match_len(&spec.regex),
+            split: None,
+        },
+        word_start: false,
+        exact_case: false,
+        min_entropy,
+        entropy_skip: 0,
+        placeholders: true,
+        mixed: false,
+    };
+    Ok((rule, keywords))
+}
+
 /// The state of one search that a rule run reads and updates.
 struct Search<'a> {
     /// What earlier hits proved (see `memo.rs`).
@@ -623,6 +756,9 @@ struct Search<'a> {
     /// The rule's hits before this place are not run: raised where `memo`
     /// proves the rule finds nothing at the hits up to a later place.
     skip: &'a mut usize,
+    /// Set to the whole regex match of a found secret (for allowlists
+    /// that look at the match).
+    whole: &'a mut Option<(usize, usize)>,
 }
 
 struct Cand {
@@ -668,6 +804,22 @@ fn merge(mut cands: Vec<Cand>, rules: &[Rule], out: &mut Vec<Finding>) {
             end: e,
         });
     }
+}
+
+/// The span of the secret in a match: capture group `group`, or with
+/// [`FIRST_GROUP`] the first non-empty group (the whole match when there is
+/// none).
+fn secret_group(
+    caps: &regex_automata::util::captures::Captures,
+    group: usize,
+) -> Option<regex_automata::Span> {
+    if group != FIRST_GROUP {
+        return caps.get_group(group);
+    }
+    (1..caps.group_len())
+        .filter_map(|g| caps.get_group(g))
+        .find(|sp| sp.end > sp.start)
+        .or_else(|| caps.get_group(0))
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {
@@ -738,6 +890,41 @@ mod tests {
         assert!(ok.is_match("key acme_abcdefgh here"));
     }
     use crate::detect::testing::{secret, spans};
+
+    #[test]
+    fn every_match_of_a_user_rule_on_a_line_is_found() {
+        // The second search of a line starts where the first one did; the
+        // match it finds first ends before the second hit.
+        for (regex, group) in [
+            ("acme_[a-z0-9]{12}", None),
+            ("acme_([a-z0-9]{12})", Some(1)),
+        ] {
+            let rules = RuleSet::empty()
+                .with_user_rules(vec![RuleSpec {
+                    id: "acme".into(),
+                    regex: regex.into(),
+                    keywords: vec!["acme_".into()],
+                    min_entropy: None,
+                    secret_group: group,
+                }])
+                .unwrap();
+            let line = "k acme_abcdef123456 x acme_zyxwvu987654 y acme_qwerty135790";
+            let mut out = Vec::new();
+            rules.find(line, &mut out);
+            let got: Vec<&str> = out.iter().map(|f| &line[f.start..f.end]).collect();
+            let want: Vec<String> = ["abcdef123456", "zyxwvu987654", "qwerty135790"]
+                .iter()
+                .map(|s| {
+                    if group.is_some() {
+                        s.to_string()
+                    } else {
+                        format!("acme_{s}")
+                    }
+                })
+                .collect();
+            assert_eq!(got, want, "{regex}");
+        }
+    }
 
     #[test]
     fn basic_auth_payload_is_masked_and_an_inner_credential_names_the_finding() {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use secret_chain::detect::RuleSet;
 use secret_chain::{Error, ErrorKind};
-use secret_chain_cli::scanner;
+use secret_chain_cli::scanner::{self, ConfigFormat};
 
 use crate::Exit;
 
@@ -27,18 +27,19 @@ fn fail(e: &Error) -> Exit {
     Exit::Usage
 }
 
-/// The built-in rules plus the user rules of `--config`, shared by `scan`
-/// and `redact` so that both find the same secrets.
-fn rules(config: Option<&Path>) -> Result<RuleSet, Error> {
-    let rules = RuleSet::builtin();
+/// The rules of `scan` and `redact`: the built-in rules, or what the
+/// `--config` file declares (ours: built-in plus its rules; gitleaks': its
+/// rules, plus the built-in ones with `useDefault`), read as `format`
+/// says; shared so that both commands find the same secrets.
+fn rules(config: Option<&Path>, format: ConfigFormat) -> Result<RuleSet, Error> {
     match config {
         Some(path) => {
-            let (user, warnings) = scanner::load_rules_file_with_warnings(path)?;
+            let (rules, warnings) = scanner::load_rule_set(path, format)?;
             for w in warnings {
                 eprintln!("secret-chain: warning: {w}");
             }
-            rules.with_user_rules(user)
+            Ok(rules)
         }
-        None => Ok(rules),
+        None => Ok(RuleSet::builtin()),
     }
 }

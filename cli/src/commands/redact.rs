@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use secret_chain_cli::scanner::{self as scan, MASK};
+use secret_chain_cli::scanner::{self as scan, ConfigFormat, MASK};
 
 use super::{fail, rules};
 use crate::Exit;
@@ -15,9 +15,20 @@ pub(crate) struct RedactArgs {
     /// The file to copy with secrets masked; stdin when absent or `-`.
     #[arg(value_name = "PATH")]
     path: Option<PathBuf>,
-    /// Extra rules from a TOML file (same format as `scan --config`).
+    /// Rules from a TOML file (ours or gitleaks', as `scan --config`).
+    /// A gitleaks rule or allowlist with a `path` applies only to a file
+    /// named here, never to stdin.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// How --config is read: `auto`, `secret-chain` or `gitleaks` (as
+    /// `scan --config-format`).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "auto",
+        requires = "config"
+    )]
+    config_format: ConfigFormat,
     /// What replaces each secret.
     #[arg(long, default_value = MASK, value_name = "TEXT")]
     mask: String,
@@ -25,7 +36,7 @@ pub(crate) struct RedactArgs {
 
 /// Runs `secret-chain redact`.
 pub(crate) fn run(args: RedactArgs) -> Exit {
-    let rules = match rules(args.config.as_deref()) {
+    let rules = match rules(args.config.as_deref(), args.config_format) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -37,6 +48,8 @@ pub(crate) fn run(args: RedactArgs) -> Exit {
         ),
         Some(path) => {
             let name = path.display().to_string();
+            // Path rules and path allowlists apply as in `scan` of this file.
+            let rules = rules.for_path(Some(&scan::display_path(path)));
             match std::fs::File::open(path) {
                 Ok(f) => (name, scan::redact_stream(&rules, f, out, &args.mask)),
                 Err(e) => {

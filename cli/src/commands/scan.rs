@@ -5,7 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use secret_chain_cli::scanner::{
-    Baseline, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, ScanEvent, Scanner,
+    Baseline, ConfigFormat, DEFAULT_MAX_LINE_LEN, FindingWriter, Format, Input, ScanEvent, Scanner,
 };
 
 use super::{fail, rules};
@@ -23,9 +23,22 @@ pub(crate) struct ScanArgs {
     /// `json` (JSON Lines) or `sarif` (SARIF 2.1.0).
     #[arg(long, default_value = "text", value_name = "FORMAT")]
     format: Format,
-    /// Extra rules from a TOML file: [[rules]] id, regex, keywords, min_entropy, secret_group.
+    /// Rules from a TOML file: ours ([[rules]] id, regex, keywords,
+    /// min_entropy, secret_group; added to the built-in rules) or a
+    /// gitleaks rules file (gitleaks' semantics: only its rules unless
+    /// [extend] useDefault = true).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// How --config is read: `auto` (gitleaks' format when the file has a
+    /// gitleaks-only key such as title, [extend], [allowlist], secretGroup,
+    /// entropy, path), `secret-chain` or `gitleaks`.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "auto",
+        requires = "config"
+    )]
+    config_format: ConfigFormat,
     /// Do not report findings whose fingerprint is in FILE.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
@@ -48,7 +61,7 @@ pub(crate) struct ScanArgs {
 
 /// Runs `secret-chain scan`.
 pub(crate) fn run(args: ScanArgs) -> Exit {
-    let rules = match rules(args.config.as_deref()) {
+    let rules = match rules(args.config.as_deref(), args.config_format) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };

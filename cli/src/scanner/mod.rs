@@ -13,7 +13,9 @@
 //! - [`Scanner::scan_reader`]: scan one stream.
 //! - [`FindingWriter`]: the three output formats ([`Format::Text`],
 //!   [`Format::Json`] lines, [`Format::Sarif`] 2.1.0).
-//! - [`load_rules_file`] / [`parse_rules_toml`]: user rules from TOML.
+//! - [`load_rule_set`]: the rules of a `--config` file, in our format or
+//!   gitleaks' ([`ConfigFormat`]); [`load_rules_file`] /
+//!   [`parse_rules_toml`]: user rules in our format.
 //! - [`Baseline`]: accepted findings, stored as fingerprints.
 //! - [`redact_stream`]: copy a stream with every finding masked.
 //!
@@ -41,7 +43,9 @@
 //! # False positives
 //!
 //! Placeholders (`sk-xxxx…`, `<redacted>`, `${VAR}`) are excluded by the rule
-//! engine. A line containing the marker [`ALLOW_MARKER`]
+//! engine. The allowlists of a gitleaks rules file (`--config`) take
+//! candidates out in the engine, per file where they name paths. A line
+//! containing the marker [`ALLOW_MARKER`]
 //! (`secret-chain:allow`) is not reported. A [`Baseline`] holds the
 //! fingerprints of accepted findings.
 //!
@@ -64,6 +68,7 @@
 mod baseline;
 mod config;
 mod excerpt;
+mod gitleaks;
 mod input;
 mod output;
 mod parallel;
@@ -78,8 +83,11 @@ mod test_support;
 mod walk;
 
 pub use baseline::{Baseline, fingerprint};
-pub use config::{load_rules_file, load_rules_file_with_warnings, parse_rules_toml};
+pub use config::{
+    ConfigFormat, load_rule_set, load_rules_file, load_rules_file_with_warnings, parse_rules_toml,
+};
 pub use output::{FindingWriter, Format, SARIF_SCHEMA};
+pub use read::display_path;
 pub use redact::{RedactStats, redact_stream};
 pub use report::{ScanEvent, ScanFinding, ScanSummary};
 pub use search::Scanner;

@@ -5,9 +5,12 @@ use std::io::{self, Read, Seek};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use std::sync::Arc;
+
+use super::baseline::fingerprint;
 use super::input;
 use super::read::{display_path, open_error, read_error};
-use super::report::{ScanEvent, ScanSummary};
+use super::report::{ScanEvent, ScanFinding, ScanSummary};
 use super::search::Scanner;
 use super::walk::{self, Input};
 
@@ -93,6 +96,63 @@ impl Scanner {
     }
 
     fn run_job(&self, job: &walk::Job, on_event: &mut dyn FnMut(ScanEvent)) -> ScanSummary {
+        // Rules with a path (gitleaks rules files) apply per file.
+        let scoped;
+        let this = match job {
+            walk::Job::File(path) | walk::Job::Part { path, .. }
+                if self.rules.depends_on_path() =>
+            {
+                let name = display_path(path);
+                scoped = Scanner {
+                    rules: Arc::new(self.rules.for_path(Some(&name))),
+                    ..self.clone()
+                };
+                &scoped
+            }
+            _ => self,
+        };
+        let mut flagged = ScanSummary::default();
+        if let walk::Job::File(path) | walk::Job::Part { path, index: 0, .. } = job {
+            flagged = this.flag_file(&display_path(path), on_event);
+        }
+        let mut s = this.run_job_scoped(job, on_event);
+        s.findings += flagged.findings;
+        s.baselined += flagged.baselined;
+        s
+    }
+
+    /// Reports the file itself for each path-only rule its path matches
+    /// (line 1, column 1; the fingerprint is of the rule and the path).
+    fn flag_file(&self, name: &str, on_event: &mut dyn FnMut(ScanEvent)) -> ScanSummary {
+        let mut s = ScanSummary::default();
+        for rule in self.rules.file_rules() {
+            let rule = rule.to_string();
+            let fingerprint = fingerprint(&rule, name.as_bytes());
+            if self
+                .baseline
+                .as_ref()
+                .is_some_and(|b| b.contains(&fingerprint))
+            {
+                s.baselined += 1;
+                continue;
+            }
+            s.findings += 1;
+            on_event(ScanEvent::Finding(ScanFinding {
+                path: name.to_owned(),
+                line: 1,
+                column: 1,
+                end_column: 1,
+                char_column: 1,
+                char_end_column: 1,
+                rule,
+                excerpt: "(the file itself: its path matches the rule)".to_owned(),
+                fingerprint,
+            }));
+        }
+        s
+    }
+
+    fn run_job_scoped(&self, job: &walk::Job, on_event: &mut dyn FnMut(ScanEvent)) -> ScanSummary {
         let (name, result) = match job {
             walk::Job::Error { path, error } => {
                 on_event(ScanEvent::Error {

@@ -39,7 +39,7 @@ pub(crate) fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>
 }
 
 /// How a path is shown: as given, `/`-separated on every platform.
-pub(super) fn display_path(path: &Path) -> String {
+pub fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy();
     let s = s.strip_prefix("./").unwrap_or(&s);
     if std::path::MAIN_SEPARATOR == '/' {

@@ -10,4 +10,5 @@ mod breadth;
 mod check;
 mod exit_codes;
 mod get;
+mod gitleaks;
 mod scan;
