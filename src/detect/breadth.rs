@@ -155,3 +155,25 @@ fn every_family_case_is_found_with_its_exact_span_and_no_look_alike_is_flagged()
         failures.join("\n")
     );
 }
+
+#[test]
+fn every_family_secret_is_found_with_the_other_cases_around_it() {
+    // As `redact` and `scan` see a log: all cases in one text, so a rule
+    // whose window reaches a neighbouring line must still find its own.
+    let cases = load();
+    let text: String = cases.iter().map(|c| format!("{}\n", c.line)).collect();
+    let mut out = Vec::new();
+    RuleSet::builtin().find(&text, &mut out);
+    let found: std::collections::HashSet<&str> =
+        out.iter().map(|f| &text[f.start..f.end]).collect();
+    let missed: Vec<String> = cases
+        .iter()
+        .filter(|c| c.positive && !found.contains(c.secret.as_str()))
+        .map(|c| format!("{}:{} {}", c.file, c.line_no, c.family))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "missed next to other lines:\n{}",
+        missed.join("\n")
+    );
+}

@@ -218,7 +218,7 @@ pub(super) const DEFS: &[Def] = &[
         ..tok(
             "mailgun-api-key",
             &["mailgun"],
-            r"(?:^|[^A-Za-z0-9_\-])([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8})[^A-Za-z0-9_\-][^\r\n]{0,180}?(?i:mailgun)",
+            r"(?:^|[^A-Za-z0-9_\-])([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8})[^A-Za-z0-9_\-\r\n][^\r\n]{0,180}?(?i:mailgun)",
         )
     },
     // Mailchimp: 32 hex digits, `-us` and the data center, near the word
@@ -244,7 +244,7 @@ pub(super) const DEFS: &[Def] = &[
         ..tok(
             "mailchimp-api-key",
             &["mailchimp"],
-            r"(?:^|[^A-Za-z0-9_\-])([a-f0-9]{32}-us[0-9]{1,2})[^A-Za-z0-9_\-][^\r\n]{0,160}?(?i:mailchimp)",
+            r"(?:^|[^A-Za-z0-9_\-])([a-f0-9]{32}-us[0-9]{1,2})[^A-Za-z0-9_\-\r\n][^\r\n]{0,160}?(?i:mailchimp)",
         )
     },
     // Postmark server and account tokens (UUIDs) in settings and headers
