@@ -18,7 +18,7 @@ use super::filter::KeywordFilter;
 use super::memo::Memo;
 use super::placeholder::{has, is_placeholder};
 use super::rule::{Check, Finding, LazyRegex, Rule, RuleId, RuleSpec, max_match_len};
-use super::values::{bearer, key_value, kv_name_span, trim_pem, url_password};
+use super::values::{KvContext, bearer, key_value, kv_name_span, trim_pem, url_password};
 
 struct Inner {
     rules: Vec<Rule>,
@@ -297,6 +297,8 @@ impl RuleSet {
         // The key-value rule's last (rule, name span): a second keyword
         // in the same name (`auth.session`) gives the same result.
         let mut last_kv = (usize::MAX, 0, 0);
+        // What the key-value rule saw at earlier hits (a `curl` word).
+        let mut kv_ctx = KvContext::default();
         // What earlier hits proved, so close hits do not re-read their
         // windows (see `memo.rs`).
         let mut memo = Memo::new();
@@ -315,7 +317,7 @@ impl RuleSet {
                         continue;
                     }
                     last_kv = (ri, ns, ne);
-                    key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+                    key_value(text, ns, ne, &mut kv_ctx).map(|(s, e)| (s, e, None))
                 } else {
                     let search = Search {
                         memo: &mut memo,
@@ -530,7 +532,7 @@ impl RuleSet {
             }
             Check::KeyValue => {
                 let (ns, ne) = kv_name_span(text.as_bytes(), hs, he);
-                key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+                key_value(text, ns, ne, &mut KvContext::default()).map(|(s, e)| (s, e, None))
             }
             Check::UrlPassword => url_password(text, hs).map(|(s, e)| (s, e, None)),
             Check::Bearer => bearer(text, he).map(|(s, e)| (s, e, None)),
@@ -726,7 +728,7 @@ mod tests {
         let ok = RuleSet::empty()
             .with_user_rules(vec![spec("acme", "acme_[a-z]{8}")])
             .unwrap();
-        assert!(ok.is_match("key acme_abcdefgh here"));
+        assert!(ok.is_match("key acme_qzkvtmwp here"));
     }
     use crate::detect::testing::{secret, spans};
 
@@ -755,7 +757,7 @@ mod tests {
             }])
             .unwrap();
         let mut out = Vec::new();
-        rules.find("k acme_abcdef123456 x", &mut out);
+        rules.find("k acme_wq7f2kz90mxb x", &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].rule.as_str(), "acme-key");
         assert_eq!((out[0].start, out[0].end), (7, 19));

@@ -1,11 +1,14 @@
 //! The hand-written value parsers, run at a keyword hit: `key=value` and
 //! its many spellings (quoted, JSON-escaped, `--flag value`, a header
-//! value after an authorization scheme), the password of
-//! `scheme://user:password@host`, the token after `Bearer`, and the
-//! trimming of a PEM body. Each returns the byte span of the secret only.
+//! value after an authorization scheme), the password of `curl -u
+//! user:password`, of `scheme://user:password@host` and of Oracle's
+//! `jdbc:oracle:thin:user/password@host`, the token after `Bearer`, and
+//! the trimming of a PEM body. Each returns the byte span of the secret
+//! only.
 
-use super::names::is_secret_name;
-use super::placeholder::{is_placeholder, is_value_word};
+use super::entropy::shannon_entropy;
+use super::names::{NameKind, name_kind};
+use super::placeholder::{is_not_secret_value, is_placeholder, is_plain_word, is_value_word};
 use super::rule::RuleId;
 
 /// Authorization schemes: the value after them is the secret.
@@ -58,11 +61,63 @@ pub(super) fn kv_name_span(b: &[u8], hs: usize, he: usize) -> (usize, usize) {
     (ns, ne)
 }
 
+/// What the key-value rule has seen earlier on the text: where the last
+/// `curl` command word was, so that `-u user:password` after it is read as
+/// curl's. Hits come in order of position; the state costs each byte of
+/// the text at most one look at.
+#[derive(Debug, Default)]
+pub(super) struct KvContext {
+    /// The start of the last `curl` word, while no line break is known to
+    /// follow it.
+    curl: Option<usize>,
+    /// The text from `curl` up to here holds no line break.
+    clean_to: usize,
+}
+
+impl KvContext {
+    /// Whether a `curl` word comes before `at` on the same line.
+    fn curl_before(&mut self, b: &[u8], at: usize) -> bool {
+        let Some(c) = self.curl else {
+            return false;
+        };
+        let from = self.clean_to.max(c).min(at);
+        #[cfg(test)]
+        super::testing::add_work(at - from);
+        if memchr::memchr2(b'\n', b'\r', &b[from..at]).is_some() {
+            self.curl = None;
+            return false;
+        }
+        self.clean_to = at;
+        true
+    }
+}
+
 /// `name=value`, `name: value`, `"name": "value"`, `name => value`,
 /// `--name value`, for the key name `text[ns..ne]` (around a keyword hit,
-/// see [`kv_name_span`]): the result depends on the name span only.
-pub(super) fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
+/// see [`kv_name_span`]), and the password of curl's `-u user:password`
+/// (`--user`, `-U`, `--proxy-user`). `ctx` carries what earlier hits saw.
+pub(super) fn key_value(
+    text: &str,
+    ns: usize,
+    ne: usize,
+    ctx: &mut KvContext,
+) -> Option<(usize, usize)> {
     let b = text.as_bytes();
+    let name = &b[ns..ne];
+    if name.first() == Some(&b'-')
+        && let Some(flag) = user_flag(b, ns)
+    {
+        let in_curl = ctx.curl_before(b, ns);
+        return user_password(text, ns + flag, in_curl);
+    }
+    if name.len() > 5 && name[..5].eq_ignore_ascii_case(b"jdbc:") {
+        return oracle_thin_password(text, ns + 5);
+    }
+    if name.len() >= 4 && name[name.len() - 4..].eq_ignore_ascii_case(b"curl") {
+        ctx.curl = Some(ns);
+        ctx.clean_to = ns;
+        return None;
+    }
     let cli_flag = text[ns..ne].starts_with("--");
     let mut i = ne;
     // Closing quote of a quoted key (possibly JSON-escaped, once or more).
@@ -95,9 +150,7 @@ pub(super) fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usiz
     };
     // Most keyword hits are not secret-named (`max_tokens=`) or have no
     // value (prose): the cheaper test, the separator, runs first.
-    if !is_secret_name(&text[ns..ne]) {
-        return None;
-    }
+    let kind = name_kind(&text[ns..ne])?;
     let is_eq = sep_len == 1 && b[i] == b'=';
     i += sep_len;
     let ws_after = skip_blanks(b, i);
@@ -133,7 +186,112 @@ pub(super) fn key_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usiz
             return None;
         }
     }
-    Some((s, e))
+    let v = &text[s..e];
+    if is_not_secret_value(v) {
+        return None;
+    }
+    let keep = match kind {
+        NameKind::Password => true,
+        // `auth=oauth2`, `secret: db-credentials`: a method, an object.
+        NameKind::Secret => !is_plain_word(v),
+        NameKind::Weak => looks_random(v),
+    };
+    keep.then_some((s, e))
+}
+
+/// Long and random enough to be a key under a name that is secret only by
+/// convention (`STRIPE_WEBHOOK_KEY`, `license_key`): 16 bytes or more
+/// without blanks, a letter and a digit, and at least 3 bits of entropy
+/// per byte.
+fn looks_random(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() >= 16
+        && !b.iter().any(|c| c.is_ascii_whitespace())
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_alphabetic)
+        && !is_plain_word(v)
+        && shannon_entropy(b) >= 3.0
+}
+
+/// The length of a curl user flag at `at` (`-u`, `-U`, `--user`,
+/// `--proxy-user`), when one is there and a value can follow it.
+fn user_flag(b: &[u8], at: usize) -> Option<usize> {
+    let rest = &b[at..];
+    for (flag, attached) in [
+        (&b"--proxy-user"[..], false),
+        (b"--user", false),
+        (b"-u", true),
+        (b"-U", true),
+    ] {
+        if !rest.starts_with(flag) {
+            continue;
+        }
+        return match rest.get(flag.len()) {
+            Some(b' ' | b'\t' | b'"' | b'\'') => Some(flag.len()),
+            Some(b'=') if !attached => Some(flag.len()),
+            // `-uuser:password`.
+            Some(c) if attached && (c.is_ascii_alphanumeric() || *c == b'$') => Some(flag.len()),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The password of the `user:password` argument after a curl user flag
+/// ending at `i`; with the user alone (`-u KEY:`), the user when it is a
+/// random key. Outside a `curl` command (`docker run -u 1000:1000`,
+/// `-u app:staff`), only a password holding a digit or a symbol counts.
+fn user_password(text: &str, mut i: usize, in_curl: bool) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let limit = (i + 1024).min(b.len());
+    // `-u "user:pw"`, `-u=user:pw`, `"-u", "user:pw"` (an argv array).
+    if b.get(i) == Some(&b'=') {
+        i += 1;
+    } else if matches!(b.get(i), Some(b'"' | b'\'')) {
+        let q = b[i];
+        let mut j = i + 1 + skip_blanks(b, i + 1);
+        if b.get(j) != Some(&b',') {
+            return None;
+        }
+        j += 1;
+        j += skip_blanks(b, j);
+        if b.get(j) != Some(&q) {
+            return None;
+        }
+        i = j;
+    }
+    i += skip_blanks(b, i);
+    let (s, e) = if let Some(&q) = b.get(i).filter(|c| matches!(c, b'"' | b'\'')) {
+        let s = i + 1;
+        let e = s + memchr::memchr(q, &b[s..limit])?;
+        (s, e)
+    } else {
+        let mut e = i;
+        while e < limit
+            && !matches!(
+                b[e],
+                b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'`' | b'\\' | b'|'
+            )
+        {
+            e += 1;
+        }
+        while e > i && matches!(b[e - 1], b';' | b',' | b')') {
+            e -= 1;
+        }
+        (i, e)
+    };
+    #[cfg(test)]
+    super::testing::add_work(e - s);
+    let colon = s + memchr::memchr(b':', &b[s..e])?;
+    let (user, pass) = (&text[s..colon], &text[colon + 1..e]);
+    if pass.is_empty() {
+        return (!is_placeholder(user) && looks_random(user)).then_some((s, colon));
+    }
+    if pass == user || is_placeholder(pass) || is_value_word(pass) || is_not_secret_value(pass) {
+        return None;
+    }
+    let symbolic = pass.bytes().any(|c| !c.is_ascii_alphabetic());
+    (in_curl || (symbolic && !is_plain_word(pass))).then_some((colon + 1, e))
 }
 
 fn skip_blanks(b: &[u8], i: usize) -> usize {
@@ -362,7 +520,39 @@ pub(super) fn url_password(text: &str, hs: usize) -> Option<(usize, usize)> {
     let at = at?;
     let colon = memchr::memchr(b':', &b[auth_start..at])? + auth_start;
     let (s, e) = (colon + 1, at);
-    if e <= s || is_placeholder(&text[s..e]) {
+    // `guest:guest`, `admin:admin`: a service's default, not a secret.
+    if e <= s || is_placeholder(&text[s..e]) || text[s..e] == text[auth_start..colon] {
+        return None;
+    }
+    Some((s, e))
+}
+
+/// Oracle's `jdbc:oracle:thin:user/password@host`: the password.
+pub(super) fn oracle_thin_password(text: &str, he: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let rest = &b[he..];
+    let prefix = b"oracle:thin:";
+    if rest.len() < prefix.len() || !rest[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let s0 = he + prefix.len();
+    let limit = (s0 + 512).min(b.len());
+    let mut at = None;
+    let mut j = s0;
+    while j < limit {
+        match b[j] {
+            b'@' => {
+                at = Some(j);
+                break;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b';' | b'(' => break,
+            _ => j += 1,
+        }
+    }
+    let at = at?;
+    let slash = s0 + memchr::memchr(b'/', &b[s0..at])?;
+    let (s, e) = (slash + 1, at);
+    if e <= s || slash == s0 || is_placeholder(&text[s..e]) || is_not_secret_value(&text[s..e]) {
         return None;
     }
     Some((s, e))
@@ -445,10 +635,10 @@ mod tests {
         assert_eq!(secret(r#"{"db_password": "p@ss w0rd"}"#), vec!["p@ss w0rd"]);
         assert_eq!(secret("X-Api-Key: 9a7c2654f69d"), vec!["9a7c2654f69d"]);
         assert_eq!(
-            secret("AWS_SECRET_ACCESS_KEY='abc123def'"),
-            vec!["abc123def"]
+            secret("AWS_SECRET_ACCESS_KEY='q8Wd3kz0p'"),
+            vec!["q8Wd3kz0p"]
         );
-        assert_eq!(secret("_authToken=abcdef123456"), vec!["abcdef123456"]);
+        assert_eq!(secret("_authToken=k2x9wq7mzt4v"), vec!["k2x9wq7mzt4v"]);
         assert_eq!(secret("the password=hunter22."), vec!["hunter22"]);
         assert_eq!(secret("(password=hunter22)"), vec!["hunter22"]);
         assert_eq!(
@@ -457,8 +647,8 @@ mod tests {
         );
         assert_eq!(secret("--password s3cr3tval"), vec!["s3cr3tval"]);
         assert_eq!(
-            secret("Authorization: Token abcdef0123456789"),
-            vec!["abcdef0123456789"]
+            secret("Authorization: Token 5d2c9ae07f31b64a"),
+            vec!["5d2c9ae07f31b64a"]
         );
         assert_eq!(
             secret("auth=\"Bearer abc.def-123456\""),
@@ -490,8 +680,8 @@ mod tests {
             vec!["9lstafBh"]
         );
         assert_eq!(secret("redis://:pa:ss@h"), vec!["pa:ss"]);
-        let pem = "k -----BEGIN RSA PRIVATE KEY-----\\nABCDEF+/abc\\nGHIJ==\\n-----END RSA PRIVATE KEY----- done";
-        assert_eq!(secret(pem), vec!["ABCDEF+/abc\\nGHIJ=="]);
+        let pem = "k -----BEGIN RSA PRIVATE KEY-----\\nMIIEq+/x9Z\\nK2bT==\\n-----END RSA PRIVATE KEY----- done";
+        assert_eq!(secret(pem), vec!["MIIEq+/x9Z\\nK2bT=="]);
         let jwt = "jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U)";
         assert_eq!(
             secret(jwt),
