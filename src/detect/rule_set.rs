@@ -12,7 +12,7 @@ use regex_automata::{Anchored, Input};
 
 use crate::error::Error;
 
-use super::builtin::{self, exact_case_match};
+use super::builtin::{self, exact_case_match, valid_shape};
 use super::entropy::shannon_entropy;
 use super::filter::KeywordFilter;
 use super::memo::Memo;
@@ -379,7 +379,8 @@ impl RuleSet {
         !(rule.placeholders && is_placeholder(secret)) && self.accept_shape(rule, secret)
     }
 
-    /// The digit-and-letter and entropy tests of `accept`.
+    /// The digit-and-letter and entropy tests of `accept`, and the
+    /// family's own structure (`builtin::valid_shape`).
     fn accept_shape(&self, rule: &Rule, secret: &str) -> bool {
         let body = secret
             .get(rule.entropy_skip.min(secret.len())..)
@@ -395,7 +396,7 @@ impl RuleSet {
         {
             return false;
         }
-        true
+        valid_shape(rule, secret)
     }
 
     /// Runs rule `ri` at a keyword hit; returns the secret span and, for a

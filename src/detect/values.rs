@@ -680,8 +680,8 @@ mod tests {
             vec!["9lstafBh"]
         );
         assert_eq!(secret("redis://:pa:ss@h"), vec!["pa:ss"]);
-        let pem = "k -----BEGIN RSA PRIVATE KEY-----\\nMIIEq+/x9Z\\nK2bT==\\n-----END RSA PRIVATE KEY----- done";
-        assert_eq!(secret(pem), vec!["MIIEq+/x9Z\\nK2bT=="]);
+        let pem = "k -----BEGIN RSA PRIVATE KEY-----\\nMIIEq+/x9ZbT4kQ2vL8w\\nK2bT==\\n-----END RSA PRIVATE KEY----- done";
+        assert_eq!(secret(pem), vec!["MIIEq+/x9ZbT4kQ2vL8w\\nK2bT=="]);
         let jwt = "jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U)";
         assert_eq!(
             secret(jwt),

@@ -213,6 +213,18 @@ pub(super) fn exact_case_match(hit: &[u8], rule: &Rule) -> bool {
     }
 }
 
+/// Whether a value that rule `rule` matched keeps its family's own
+/// structure, where the family defines more than its regex can say (a
+/// JWT's header and payload decode as JSON, a PEM body is base64),
+/// decided by rule id.
+pub(super) fn valid_shape(rule: &Rule, secret: &str) -> bool {
+    match rule.id.as_str() {
+        "jwt" => keys::jwt_decodes(secret),
+        "private-key" => keys::pem_body_is_base64(secret),
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
