@@ -19,7 +19,8 @@ use aho_corasick::AhoCorasick;
 ///   (`:password`, `@password`);
 /// - a word that stands for a value: `your-token-here`, `<sk-your-key>`,
 ///   `...EXAMPLE` (AWS's documented keys), anything holding `placeholder`,
-///   `redacted`, `dummy`, `example`, `changeme`, `replace_me` or `fixme`,
+///   `redacted`, `dummy`, `example`, `changeme`, `replace_me`, `fixme` or
+///   `***` (`***REMOVED***`),
 ///   and the whole values `secret`, `password`, `passwd`, `token`,
 ///   `apikey`, `api_key`, `key`, `changeit`, `foo`, `bar`, `baz`,
 ///   `foobar`, `abc`, `xyz`, `qwerty`, `hidden`, `masked`, `filtered`,
@@ -297,7 +298,7 @@ fn repeated_unit(part: &[u8]) -> bool {
 }
 
 /// The words that `is_placeholder` looks for inside a value, by index.
-const WORDS: [&str; 26] = [
+const WORDS: [&str; 27] = [
     "****",
     "....",
     "…",
@@ -324,6 +325,7 @@ const WORDS: [&str; 26] = [
     "replace_me",
     "replace-me",
     "fixme",
+    "***",
 ];
 const STARS: usize = 0;
 const DOTS: usize = 1;
@@ -344,7 +346,7 @@ const API: usize = 15;
 const DASH_HERE_DASH: usize = 16;
 const UNDERSCORE_HERE_UNDERSCORE: usize = 17;
 /// The words that make any value holding them a dummy.
-const DUMMY_WORDS: [usize; 8] = [18, 19, 20, 21, 22, 23, 24, 25];
+const DUMMY_WORDS: [usize; 9] = [18, 19, 20, 21, 22, 23, 24, 25, 26];
 
 /// Bit `i` set when `WORDS[i]` occurs in `value`, ASCII case-insensitively.
 fn words_in(value: &[u8]) -> u32 {
@@ -502,9 +504,9 @@ fn is_code(b: &[u8]) -> bool {
         return inner.is_empty()
             || inner.split_last().is_some_and(|(&c, args)| {
                 c == close
-                    && args
-                        .iter()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b','))
+                    && args.iter().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b',' | b'\'' | b'"')
+                    })
             });
     }
     let mut segs = head.split(|&c| c == b'.');
@@ -586,8 +588,17 @@ fn is_small_number(b: &[u8]) -> bool {
         && b.iter().all(|c| c.is_ascii_digit() || *c == b'.')
 }
 
-/// A YAML tag (`!vault`, `!Ref`, `!!str`) or alias (`*db_password`).
+/// A YAML tag (`!vault`, `!Ref`, `!!str`), alias (`*db_password`) or
+/// block scalar indicator (`|`, `>-`, `|+2`).
 fn is_yaml_tag(b: &[u8]) -> bool {
+    if matches!(b.first(), Some(b'|' | b'>'))
+        && b.len() <= 3
+        && b[1..]
+            .iter()
+            .all(|c| matches!(c, b'-' | b'+' | b'1'..=b'9'))
+    {
+        return true;
+    }
     let name = if let Some(t) = b.strip_prefix(b"!!") {
         t
     } else if let Some(t) = b.strip_prefix(b"!") {

@@ -536,7 +536,7 @@ impl RuleSet {
                 key_value(text, ns, ne, &mut KvContext::default()).map(|(s, e)| (s, e, None))
             }
             Check::UrlPassword => url_password(text, hs).map(|(s, e)| (s, e, None)),
-            Check::Bearer => bearer(text, he).map(|(s, e)| (s, e, None)),
+            Check::Bearer => bearer(text, hs, he).map(|(s, e)| (s, e, None)),
             Check::Basic => self.basic(text, hs, he, decode_basic),
         }
     }

@@ -152,10 +152,16 @@ pub(super) fn key_value(
     // value (prose): the cheaper test, the separator, runs first.
     let kind = name_kind(&text[ns..ne])?;
     let is_eq = sep_len == 1 && b[i] == b'=';
+    let is_colon = sep_len == 1 && b[i] == b':';
     i += sep_len;
     let ws_after = skip_blanks(b, i);
     if is_eq && ws_before == 0 && ws_after > 0 {
         // `password= (empty)`: nothing assigned.
+        return None;
+    }
+    if is_colon && ws_before == 0 && ws_after == 0 && ns > 0 && b[ns - 1] == b':' {
+        // `arn:aws:secretsmanager:...:secret:prod/db`: a part of a
+        // colon-separated path, not a key.
         return None;
     }
     i += ws_after;
@@ -559,8 +565,12 @@ pub(super) fn oracle_thin_password(text: &str, he: usize) -> Option<(usize, usiz
 }
 
 /// `Bearer <token>`: the token.
-pub(super) fn bearer(text: &str, he: usize) -> Option<(usize, usize)> {
+pub(super) fn bearer(text: &str, hs: usize, he: usize) -> Option<(usize, usize)> {
     let b = text.as_bytes();
+    // `token_type=bearer`: the scheme named as a value.
+    if hs > 0 && matches!(b[hs - 1], b'=' | b':') {
+        return None;
+    }
     let ws = skip_blanks(b, he);
     if ws == 0 {
         return None;
@@ -578,7 +588,10 @@ pub(super) fn bearer(text: &str, he: usize) -> Option<(usize, usize)> {
         e -= 1;
     }
     let tok = &b[s..e];
-    if tok.len() < 8 {
+    // `bearer expires_in=3600`: a next `name=value`, not a token (`=`
+    // only pads a token's end).
+    let body = tok.iter().rposition(|&c| c != b'=').map_or(0, |p| p + 1);
+    if tok.len() < 8 || tok[..body].contains(&b'=') {
         return None;
     }
     let symbolic = tok
