@@ -129,6 +129,20 @@ const NOT_SECRET_KEYS: &[&str] = &[
     "hot",
     "short",
     "env",
+    "commit",
+    "build",
+    "host",
+    "ssh",
+    "gpg",
+    "pgp",
+    "fingerprint",
+    "lock",
+    "uuid",
+    "store",
+    "version",
+    "prefix",
+    "sequence",
+    "tracking",
 ];
 
 /// How strongly a key name says that its value is a secret.

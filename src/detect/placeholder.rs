@@ -385,6 +385,23 @@ pub(crate) fn is_value_word(v: &str) -> bool {
         "missing",
         "empty",
         "n/a",
+        "notset",
+        "not-set",
+        "not_set",
+        "unknown",
+        "invalid",
+        "incorrect",
+        "wrong",
+        "mismatch",
+        "expired",
+        "too_short",
+        "too-short",
+        "weak",
+        "provided",
+        "present",
+        "supplied",
+        "prompt",
+        "stdin",
     ];
     WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
 }
@@ -396,10 +413,17 @@ pub(crate) fn is_value_word(v: &str) -> bool {
 /// (`process.env.X`, `os.environ[`, `os.getenv(`, `getpass()`,
 /// `config.db.password`), a file path (`/run/secrets/db`, `~/.pgpass`,
 /// `C:\keys\app.pem`), a small number (`0`, `3600`, `-1`, `1.5`), or a
-/// YAML tag or alias (`!vault`, `!Ref`, `*db_password`).
+/// YAML tag or alias (`!vault`, `!Ref`, `*db_password`), a content
+/// digest (`sha256:<hex>`), or a URL (whose password the URL rule finds).
 pub(super) fn is_not_secret_value(v: &str) -> bool {
     let b = v.as_bytes();
-    is_store_reference(b) || is_code(b) || is_path(b) || is_small_number(b) || is_yaml_tag(b)
+    is_store_reference(b)
+        || is_code(b)
+        || is_path(b)
+        || is_small_number(b)
+        || is_yaml_tag(b)
+        // A URL: its password, if any, is the URL rule's finding.
+        || has(b, b"://", false)
 }
 
 fn starts_with_fold(b: &[u8], p: &[u8]) -> bool {
@@ -429,9 +453,15 @@ fn is_store_reference(b: &[u8]) -> bool {
         b"keyring:",
         b"enc[",
         b"$ansible_vault;",
+        b"sm://",
     ];
+    // A digest names content, it does not unlock anything.
+    const DIGESTS: &[&[u8]] = &[b"sha256:", b"sha1:", b"sha512:", b"sha384:", b"md5:"];
     PREFIXES.iter().any(|p| starts_with_fold(b, p))
         || (b.starts_with(b"projects/") && has(b, b"/secrets/", false))
+        || DIGESTS
+            .iter()
+            .any(|d| starts_with_fold(b, d) && b[d.len()..].iter().all(u8::is_ascii_hexdigit))
 }
 
 fn is_ident(s: &[u8]) -> bool {
@@ -488,30 +518,48 @@ fn is_code(b: &[u8]) -> bool {
         "creds",
         "data",
     ];
-    // The dotted path before a call or an index.
+    // The dotted path before a call or an index (`.` or `::` between
+    // names).
     let head_end = b
         .iter()
         .position(|c| matches!(c, b'(' | b'['))
         .unwrap_or(b.len());
     let head = &b[..head_end];
-    if !head.split(|&c| c == b'.').all(is_ident) {
+    let mut segs: Vec<&[u8]> = Vec::new();
+    for part in head.split(|&c| c == b'.') {
+        for seg in part.split(|&c| c == b':') {
+            segs.push(seg);
+        }
+    }
+    // `std::env::var` splits into empty names between the colons.
+    let qualified = segs.len() > 1;
+    segs.retain(|s| !s.is_empty() || !has(head, b"::", false));
+    if segs.is_empty() || !segs.iter().all(|s| is_ident(s)) {
         return false;
     }
     let tail = &b[head_end..];
     if let Some((&open, inner)) = tail.split_first() {
-        // `f(`, `m[`, `f()`, `f(32)`, `m["k"]` (cut at the quote: `m[`).
         let close = if open == b'(' { b')' } else { b']' };
-        return inner.is_empty()
-            || inner.split_last().is_some_and(|(&c, args)| {
-                c == close
-                    && args.iter().all(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b',' | b'\'' | b'"')
-                    })
-            });
+        let arg = |c: &u8| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'_' | b'.' | b',' | b'\'' | b'"' | b'-' | b':' | b'=' | b' '
+                )
+        };
+        return match inner.split_last() {
+            // `f()`, `f(32)`, `m["k"]`, `params[:password]`.
+            Some((&c, args)) if c == close => args.iter().all(arg),
+            // Cut at a quote: `os.environ[`, `os.getenv(`, `get(scope=`;
+            // a qualified name, or a lowercase function.
+            _ => {
+                inner.iter().all(arg)
+                    && (qualified || head.iter().all(|c| c.is_ascii_lowercase() || *c == b'_'))
+            }
+        };
     }
-    let mut segs = head.split(|&c| c == b'.');
-    let first = segs.next().unwrap_or_default();
-    let Some(last) = segs.next_back() else {
+    let first = segs[0];
+    let Some(&last) = segs.last().filter(|_| segs.len() > 1) else {
         return false;
     };
     let env_style = last.len() > 1
@@ -519,7 +567,10 @@ fn is_code(b: &[u8]) -> bool {
             .iter()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
         && !first.iter().any(u8::is_ascii_uppercase);
-    env_style || ROOTS.iter().any(|r| r.as_bytes() == first)
+    // `user.password`, `config.stripe.apiKey`: a field read.
+    let secret_field = first[0].is_ascii_lowercase()
+        && std::str::from_utf8(last).is_ok_and(super::names::is_secret_name);
+    env_style || secret_field || ROOTS.iter().any(|r| r.as_bytes() == first)
 }
 
 /// A file path: `~/`, `./`, `../`, `C:\`, or an absolute path under a
@@ -615,19 +666,19 @@ fn is_yaml_tag(b: &[u8]) -> bool {
     !name.is_empty()
         && name
             .iter()
-            .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'-' | b':' | b'.'))
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'-' | b':' | b'.' | b'/'))
 }
 
-/// Whether `v` is a plain word or a few joined by `-`, `_`, `.`, `/`
-/// (`oauth2`, `client_credentials`, `my-app-secret`, `prod/db`, `STRING`,
-/// `myAppSecret`): what a method or object name looks like, not a random
+/// Whether `v` is a plain word or a few joined by `-`, `_`, `.`, `/`, `:`
+/// (`oauth2`, `client_credentials`, `my-app-secret`, `prod/db`,
+/// `secret/db:password`, `STRING`, `myAppSecret`): what a method or object name looks like, not a random
 /// token. Each word is at most 15 letters and may end in two digits.
 pub(super) fn is_plain_word(v: &str) -> bool {
     let b = v.as_bytes();
     if b.is_empty() || b.len() > 40 {
         return false;
     }
-    b.split(|&c| matches!(c, b'-' | b'_' | b'.' | b'/'))
+    b.split(|&c| matches!(c, b'-' | b'_' | b'.' | b'/' | b':'))
         .all(|w| {
             let letters = w.iter().take_while(|c| c.is_ascii_alphabetic()).count();
             let digits = &w[letters..];

@@ -564,7 +564,8 @@ impl RuleSet {
             i += 1;
         }
         let e = i;
-        if e - s < 4 {
+        // `Basic realm="api"`: a challenge's parameter, not a payload.
+        if e - s < 4 || (b[e - 1] == b'=' && b.get(e) == Some(&b'"')) {
             return None;
         }
         use base64::Engine;

@@ -193,7 +193,10 @@ pub(super) fn key_value(
         }
     }
     let v = &text[s..e];
-    if is_not_secret_value(v) {
+    if is_not_secret_value(v) || cut_placeholder(b, s, e) {
+        return None;
+    }
+    if header_cookie && !v.split(';').any(|c| cookie_may_be_secret(c.trim())) {
         return None;
     }
     let keep = match kind {
@@ -205,17 +208,60 @@ pub(super) fn key_value(
     keep.then_some((s, e))
 }
 
+/// `<not set>`, `(set via env)`, `[not set]`: a bracketed placeholder
+/// whose words the value parse cut at the first blank.
+fn cut_placeholder(b: &[u8], s: usize, e: usize) -> bool {
+    let close = match b[s] {
+        b'<' => b'>',
+        b'(' => b')',
+        b'[' => b']',
+        _ => return false,
+    };
+    if b[s..e].contains(&close) {
+        return false;
+    }
+    let limit = (e + 48).min(b.len());
+    let rest = &b[e..limit];
+    rest.iter()
+        .position(|&c| c == close || c == b'\n')
+        .is_some_and(|p| {
+            rest[p] == close
+                && rest[..p]
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-' | b'_' | b'.'))
+        })
+}
+
+/// Whether one `name=value` of a Cookie header may hold a secret: its
+/// value is not a plain word, a small number or a placeholder
+/// (`consent=accepted; theme=dark` holds none).
+fn cookie_may_be_secret(cookie: &str) -> bool {
+    let value = cookie
+        .split_once('=')
+        .map_or(cookie, |(_, v)| v)
+        .trim_matches('"');
+    !(value.is_empty()
+        || is_plain_word(value)
+        || is_value_word(value)
+        || is_placeholder(value)
+        || is_not_secret_value(value))
+}
+
 /// Long and random enough to be a key under a name that is secret only by
-/// convention (`STRIPE_WEBHOOK_KEY`, `license_key`): 16 bytes or more
-/// without blanks, a letter and a digit, and at least 3 bits of entropy
-/// per byte.
+/// convention (`STRIPE_WEBHOOK_KEY`, `license_key`): 16 bytes or more of
+/// one token (no blanks, no `:`, not a path), a run of 12 letters and
+/// digits or more holding both (`build-48213-main` is a name), no
+/// `0x` number, and at least 3 bits of entropy per byte.
 fn looks_random(v: &str) -> bool {
     let b = v.as_bytes();
+    let alnum_run = b.split(|c| !c.is_ascii_alphanumeric()).any(|r| {
+        r.len() >= 12 && r.iter().any(u8::is_ascii_digit) && r.iter().any(u8::is_ascii_alphabetic)
+    });
     b.len() >= 16
-        && !b.iter().any(|c| c.is_ascii_whitespace())
-        && b.iter().any(u8::is_ascii_digit)
-        && b.iter().any(u8::is_ascii_alphabetic)
-        && !is_plain_word(v)
+        && alnum_run
+        && !b.iter().any(|c| c.is_ascii_whitespace() || *c == b':')
+        && !(b.contains(&b'/') && b.contains(&b'.'))
+        && !(b.starts_with(b"0x") && b[2..].iter().all(u8::is_ascii_hexdigit))
         && shannon_entropy(b) >= 3.0
 }
 
@@ -405,6 +451,10 @@ fn bare_value(text: &str, s: usize, limit: usize, to_line_end: bool) -> Option<(
     // and kept up to date as the end moves back (counting them again for
     // each trimmed byte was quadratic in a run of `)`).
     let mut brackets: Option<Brackets> = None;
+    // `eyJ...`, `AKIA…`: an elided value, not a secret.
+    if b[s..e].ends_with(b"...") || b[s..e].ends_with("…".as_bytes()) {
+        return None;
+    }
     // Trailing punctuation belongs to the sentence, not the value.
     while e > s {
         let c = b[e - 1];
@@ -490,7 +540,9 @@ fn finish_value(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
             return None;
         }
         let limit = (e + ws + 4096).min(b.len());
-        return bare_value(text, e + ws, limit, false).filter(|(ts, _)| *ts == e + ws);
+        // `Basic realm="api"`: a challenge's parameter, not a token.
+        return bare_value(text, e + ws, limit, false)
+            .filter(|&(ts, te)| ts == e + ws && !(b[te - 1] == b'=' && b.get(te) == Some(&b'"')));
     }
     let v = &text[s..e];
     if v.is_empty() || is_placeholder(v) || is_value_word(v) {
