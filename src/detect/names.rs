@@ -50,6 +50,8 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
     ("auth", "key"),
     ("app", "key"),
     ("account", "key"),
+    ("subscription", "key"),
+    ("key", "base"),
 ];
 
 /// Segments before a last `token` that make it a position, not a
@@ -179,12 +181,12 @@ pub(super) fn name_kind(name: &str) -> Option<NameKind> {
     // Compare lowercase copies on the stack (no word is longer than 16).
     let mut last = [0u8; 16];
     let last = fold_into(&bytes[s..e], &mut last)?;
-    // Only `...key`, `...string`, `...token` and `...pat` need the
-    // segment before.
-    let needs_prev = matches!(last, b"key" | b"string" | b"token" | b"pat");
+    // Only `...key`, `...string`, `...token`, `...pat` and `...base`
+    // need the segment before.
+    let needs_prev = matches!(last, b"key" | b"string" | b"token" | b"pat" | b"base");
     if !needs_prev {
         if !is_secret_last(last) {
-            return None;
+            return secret_suffix(last);
         }
         let password = matches!(
             last,
@@ -201,6 +203,9 @@ pub(super) fn name_kind(name: &str) -> Option<NameKind> {
     let is = |list: &[&str]| prev.is_some_and(|p| list.iter().any(|w| w.as_bytes() == p));
     match last {
         b"token" => (!is(NOT_CREDENTIAL_TOKENS)).then_some(NameKind::Secret),
+        b"base" => prev
+            .is_some_and(|p| p == b"key" && last_segment(bytes, s).is_some())
+            .then_some(NameKind::Secret),
         b"pat" => prev.is_some().then_some(NameKind::Weak),
         _ => {
             if prev.is_some_and(|p| {
@@ -273,6 +278,25 @@ fn is_secret_last(w: &[u8]) -> bool {
     )
 }
 
+/// One segment that ends in a secret word after other letters
+/// (`PGPASSWORD`, `rootpassword`, `webhooksecret`, `githubtoken`), but not
+/// a pagination `nexttoken`.
+fn secret_suffix(last: &[u8]) -> Option<NameKind> {
+    for (word, kind) in [
+        (&b"password"[..], NameKind::Password),
+        (b"passwd", NameKind::Password),
+        (b"secret", NameKind::Secret),
+        (b"token", NameKind::Secret),
+    ] {
+        if last.len() > word.len() && last.ends_with(word) {
+            let head = &last[..last.len() - word.len()];
+            let paging = NOT_CREDENTIAL_TOKENS.iter().any(|w| w.as_bytes() == head);
+            return (!(word == b"token" && paging)).then_some(kind);
+        }
+    }
+    None
+}
+
 /// `word` in ASCII lowercase in `buf`, or `None` when it does not fit.
 fn fold_into<'b>(word: &[u8], buf: &'b mut [u8; 16]) -> Option<&'b [u8]> {
     let out = buf.get_mut(..word.len())?;
@@ -309,8 +333,23 @@ mod tests {
         segs.push(cur);
         segs.retain(|s| !s.is_empty());
         let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let suffix = |w: &str| {
+            ["password", "passwd", "secret", "token"].iter().any(|s| {
+                w.len() > s.len()
+                    && w.ends_with(s)
+                    && !(*s == "token" && NOT_CREDENTIAL_TOKENS.contains(&&w[..w.len() - 5]))
+            })
+        };
         match lower.as_slice() {
             [] => false,
+            [.., last]
+                if last.len() <= 16
+                    && !SECRET_LAST.contains(&last.as_str())
+                    && !matches!(last.as_str(), "key" | "string" | "token" | "pat" | "base")
+                    && suffix(last) =>
+            {
+                true
+            }
             [.., prev, last]
                 if last == "token" && NOT_CREDENTIAL_TOKENS.contains(&prev.as_str()) =>
             {

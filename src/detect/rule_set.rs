@@ -565,7 +565,7 @@ impl RuleSet {
         }
         let e = i;
         // `Basic realm="api"`: a challenge's parameter, not a payload.
-        if e - s < 4 || (b[e - 1] == b'=' && b.get(e) == Some(&b'"')) {
+        if e - s < 4 || challenge_param(b, s, e) {
             return None;
         }
         use base64::Engine;
@@ -609,6 +609,15 @@ impl RuleSet {
         }
         None
     }
+}
+
+/// `realm=` in `Basic realm="api"`: a word and `=` before a quote, a
+/// challenge's parameter rather than a base64 payload.
+pub(super) fn challenge_param(b: &[u8], s: usize, e: usize) -> bool {
+    e > s + 1
+        && b[e - 1] == b'='
+        && b.get(e) == Some(&b'"')
+        && b[s..e - 1].iter().all(u8::is_ascii_alphabetic)
 }
 
 /// The state of one search that a rule run reads and updates.

@@ -10,6 +10,7 @@ use super::entropy::shannon_entropy;
 use super::names::{NameKind, name_kind};
 use super::placeholder::{is_not_secret_value, is_placeholder, is_plain_word, is_value_word};
 use super::rule::RuleId;
+use super::rule_set::challenge_param;
 
 /// Authorization schemes: the value after them is the secret.
 const SCHEMES: &[&str] = &[
@@ -146,7 +147,7 @@ pub(super) fn key_value(
     } else if cli_flag && ws_before == 1 && i < b.len() && b[i] != b'-' {
         0
     } else {
-        return None;
+        return xml_value(text, ns, ne).or_else(|| netrc_password(text, ns, ne));
     };
     // Most keyword hits are not secret-named (`max_tokens=`) or have no
     // value (prose): the cheaper test, the separator, runs first.
@@ -165,6 +166,9 @@ pub(super) fn key_value(
         return None;
     }
     i += ws_after;
+    if is_eq && kind == NameKind::Password && b.get(i) == Some(&b'{') {
+        return braced_password(text, i);
+    }
     let header_cookie = !is_eq && ne - ns >= 6 && b[ne - 6..ne].eq_ignore_ascii_case(b"cookie");
     if !is_eq && !header_cookie {
         // The prose test below, early, for the common case of a plain word
@@ -192,11 +196,22 @@ pub(super) fn key_value(
             return None;
         }
     }
-    let v = &text[s..e];
-    if is_not_secret_value(v) || cut_placeholder(b, s, e) {
+    if header_cookie
+        && !text[s..e]
+            .split(';')
+            .any(|c| cookie_may_be_secret(c.trim()))
+    {
         return None;
     }
-    if header_cookie && !v.split(';').any(|c| cookie_may_be_secret(c.trim())) {
+    judge(text, s, e, kind)
+}
+
+/// The checks on the value `text[s..e]` of a key of `kind` that every
+/// spelling shares: not a reference, code, path, number or cut
+/// placeholder, and random enough for the name.
+fn judge(text: &str, s: usize, e: usize, kind: NameKind) -> Option<(usize, usize)> {
+    let v = &text[s..e];
+    if is_not_secret_value(v) || cut_placeholder(text.as_bytes(), s, e) {
         return None;
     }
     let keep = match kind {
@@ -206,6 +221,67 @@ pub(super) fn key_value(
         NameKind::Weak => looks_random(v),
     };
     keep.then_some((s, e))
+}
+
+/// The value of a secret name in XML: `<password>v</password>`, or
+/// `<add key="ApiKey" value="v" />` (`name=`/`value=` attributes too).
+fn xml_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    if ns == 0 || ne >= b.len() {
+        return None;
+    }
+    let (s, e) = if b[ns - 1] == b'<' && b[ne] == b'>' {
+        let s = ne + 1;
+        let limit = (s + 4096).min(b.len());
+        let e = s + memchr::memchr2(b'<', b'\n', &b[s..limit])?;
+        if b[e] != b'<' {
+            return None;
+        }
+        (s, e)
+    } else if matches!(b[ns - 1], b'"' | b'\'') && b[ne] == b[ns - 1] {
+        let before = &b[ns.saturating_sub(6)..ns - 1];
+        let ends = |w: &[u8]| {
+            before.len() >= w.len() && before[before.len() - w.len()..].eq_ignore_ascii_case(w)
+        };
+        let mut i = ne + 1;
+        i += skip_blanks(b, i);
+        let value_attr = b
+            .get(i..i + 6)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"value="));
+        if !(ends(b"key=") || ends(b"name=")) || !value_attr {
+            return None;
+        }
+        let q = *b.get(i + 6).filter(|c| matches!(c, b'"' | b'\''))?;
+        let s = i + 7;
+        let limit = (s + 4096).min(b.len());
+        (s, s + memchr::memchr(q, &b[s..limit])?)
+    } else {
+        return None;
+    };
+    let kind = name_kind(&text[ns..ne])?;
+    let (s, e) = finish_value(text, s, e)?;
+    judge(text, s, e, kind)
+}
+
+/// ODBC's braced value, `PWD={p;a}ss}`: the password inside the braces
+/// (not a template such as `{password}` or `{0}`).
+fn braced_password(text: &str, i: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let s = i + 1;
+    let limit = (s + 256).min(b.len());
+    let e = s + memchr::memchr2(b'}', b'\n', &b[s..limit])?;
+    let v = &text[s..e];
+    if b[e] != b'}'
+        || b.get(s) == Some(&b'{')
+        || v.bytes()
+            .any(|c| matches!(c, b'"' | b'\'' | b' ' | b'{' | b'\\'))
+        || !credential_like(v)
+        || is_placeholder(v)
+        || is_not_secret_value(v)
+    {
+        return None;
+    }
+    Some((s, e))
 }
 
 /// `<not set>`, `(set via env)`, `[not set]`: a bracketed placeholder
@@ -313,28 +389,13 @@ fn user_password(text: &str, mut i: usize, in_curl: bool) -> Option<(usize, usiz
         i = j;
     }
     i += skip_blanks(b, i);
-    let (s, e) = if let Some(&q) = b.get(i).filter(|c| matches!(c, b'"' | b'\'')) {
-        let s = i + 1;
-        let e = s + memchr::memchr(q, &b[s..limit])?;
-        (s, e)
-    } else {
-        let mut e = i;
-        while e < limit
-            && !matches!(
-                b[e],
-                b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'`' | b'\\' | b'|'
-            )
-        {
-            e += 1;
-        }
-        while e > i && matches!(b[e - 1], b';' | b',' | b')') {
-            e -= 1;
-        }
-        (i, e)
-    };
+    let (s, e) = arg_token(b, i, limit)?;
     #[cfg(test)]
     super::testing::add_work(e - s);
-    let colon = s + memchr::memchr(b':', &b[s..e])?;
+    let Some(colon) = memchr::memchr(b':', &b[s..e]).map(|p| s + p) else {
+        // `-u user -p password` (docker login, mysql): the next argument.
+        return next_password_flag(text, s, e);
+    };
     let (user, pass) = (&text[s..colon], &text[colon + 1..e]);
     if pass.is_empty() {
         return (!is_placeholder(user) && looks_random(user)).then_some((s, colon));
@@ -342,8 +403,108 @@ fn user_password(text: &str, mut i: usize, in_curl: bool) -> Option<(usize, usiz
     if pass == user || is_placeholder(pass) || is_value_word(pass) || is_not_secret_value(pass) {
         return None;
     }
-    let symbolic = pass.bytes().any(|c| !c.is_ascii_alphabetic());
-    (in_curl || (symbolic && !is_plain_word(pass))).then_some((colon + 1, e))
+    (in_curl || credential_like(pass)).then_some((colon + 1, e))
+}
+
+/// `.netrc`'s `machine host login user password secret` on one line: the
+/// password after `login <user>`.
+fn netrc_password(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    if !b[ns..ne].eq_ignore_ascii_case(b"password") || skip_blanks(b, ne) == 0 || ns < 8 {
+        return None;
+    }
+    // Back over ` <user> ` to `login`.
+    let before = &b[ns.saturating_sub(256)..ns];
+    let mut k = before.len();
+    let blanks = |k: &mut usize| {
+        let end = *k;
+        while *k > 0 && matches!(before[*k - 1], b' ' | b'\t') {
+            *k -= 1;
+        }
+        end > *k
+    };
+    if !blanks(&mut k) {
+        return None;
+    }
+    let user_end = k;
+    while k > 0 && !matches!(before[k - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        k -= 1;
+    }
+    if k == user_end || !blanks(&mut k) || k < 5 || !before[k - 5..k].eq_ignore_ascii_case(b"login")
+    {
+        return None;
+    }
+    if k > 5 && before[k - 6].is_ascii_alphanumeric() {
+        return None;
+    }
+    let i = ne + skip_blanks(b, ne);
+    let limit = (i + 1024).min(b.len());
+    let (s, e) = arg_token(b, i, limit)?;
+    let v = &text[s..e];
+    if e <= s || is_placeholder(v) || is_value_word(v) || is_not_secret_value(v) {
+        return None;
+    }
+    Some((s, e))
+}
+
+/// A password outside of a known command: a digit or a symbol, and not a
+/// few words joined (`nobody:nogroup`, `app:staff` are a user and a
+/// group).
+fn credential_like(pass: &str) -> bool {
+    pass.bytes().any(|c| !c.is_ascii_alphabetic()) && !is_plain_word(pass)
+}
+
+/// One shell argument at `i`: quoted (the span inside the quotes) or bare
+/// (up to a blank or a quote, without a closing `;`, `,` or `)`).
+fn arg_token(b: &[u8], i: usize, limit: usize) -> Option<(usize, usize)> {
+    if let Some(&q) = b.get(i).filter(|c| matches!(c, b'"' | b'\'')) {
+        let s = i + 1;
+        let e = s + memchr::memchr(q, &b[s..limit])?;
+        return Some((s, e));
+    }
+    let mut e = i;
+    while e < limit
+        && !matches!(
+            b[e],
+            b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'`' | b'\\' | b'|'
+        )
+    {
+        e += 1;
+    }
+    while e > i && matches!(b[e - 1], b';' | b',' | b')') {
+        e -= 1;
+    }
+    Some((i, e))
+}
+
+/// After the user argument `b[us..ue]` of `-u`, a `-p password` or
+/// `-ppassword` argument right next: the password, when it looks like one.
+fn next_password_flag(text: &str, us: usize, ue: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut j = ue + usize::from(matches!(b.get(ue), Some(b'"' | b'\'')));
+    let ws = skip_blanks(b, j);
+    j += ws;
+    if ws == 0 || !b[j..].starts_with(b"-p") {
+        return None;
+    }
+    j += 2;
+    j += skip_blanks(b, j);
+    if matches!(b.get(j), None | Some(b'-' | b'\n' | b'\r')) {
+        return None;
+    }
+    let limit = (j + 1024).min(b.len());
+    let (s, e) = arg_token(b, j, limit)?;
+    let pass = &text[s..e];
+    if e <= s
+        || pass == &text[us..ue]
+        || is_placeholder(pass)
+        || is_value_word(pass)
+        || is_not_secret_value(pass)
+        || !credential_like(pass)
+    {
+        return None;
+    }
+    Some((s, e))
 }
 
 fn skip_blanks(b: &[u8], i: usize) -> usize {
@@ -507,15 +668,23 @@ impl Brackets {
     }
 }
 
+/// Whether `b` starts with `name=` (a name may hold single spaces, as the
+/// keys of a connection string do: `Persist Security Info=False`).
 fn next_is_assignment(b: &[u8]) -> bool {
     let mut k = 0;
     while k < b.len()
         && k < 64
-        && (b[k].is_ascii_alphanumeric() || matches!(b[k], b'_' | b'-' | b'.'))
+        && (b[k].is_ascii_alphanumeric()
+            || matches!(b[k], b'_' | b'-' | b'.')
+            || (b[k] == b' ' && k > 0 && b[k - 1] != b' '))
     {
         k += 1;
     }
-    k > 0 && k < b.len() && b[k] == b'=' && b[0].is_ascii_alphabetic() | (b[0] == b'_')
+    k > 0
+        && k < b.len()
+        && b[k] == b'='
+        && b[k - 1] != b' '
+        && b[0].is_ascii_alphabetic() | (b[0] == b'_')
 }
 
 /// Strips an authorization scheme and rejects placeholders and plain words.
@@ -524,6 +693,14 @@ fn finish_value(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
         return None;
     }
     let mut s = s;
+    let v = &text[s..e];
+    // `Bearer%20<token>` (URL-encoded): the secret is after the scheme.
+    if let Some(p) = memchr::memchr(b'%', v.as_bytes())
+        && v[p..].starts_with("%20")
+        && SCHEMES.iter().any(|w| v[..p].eq_ignore_ascii_case(w))
+    {
+        s += p + 3;
+    }
     let v = &text[s..e];
     // `Bearer <token>`: the secret is after the scheme.
     if let Some(sp) = memchr::memchr2(b' ', b'\t', v.as_bytes()) {
@@ -542,7 +719,7 @@ fn finish_value(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
         let limit = (e + ws + 4096).min(b.len());
         // `Basic realm="api"`: a challenge's parameter, not a token.
         return bare_value(text, e + ws, limit, false)
-            .filter(|&(ts, te)| ts == e + ws && !(b[te - 1] == b'=' && b.get(te) == Some(&b'"')));
+            .filter(|&(ts, te)| ts == e + ws && !challenge_param(b, ts, te));
     }
     let v = &text[s..e];
     if v.is_empty() || is_placeholder(v) || is_value_word(v) {
