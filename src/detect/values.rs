@@ -73,6 +73,12 @@ pub(super) struct KvContext {
     curl: Option<usize>,
     /// The text from `curl` up to here holds no line break.
     clean_to: usize,
+    /// The start of the last user flag parsed.
+    flag_at: Option<usize>,
+    /// The end of that flag's argument.
+    arg_end: usize,
+    /// The end of the last Cookie header value.
+    cookie_end: usize,
 }
 
 impl KvContext {
@@ -108,8 +114,14 @@ pub(super) fn key_value(
     if name.first() == Some(&b'-')
         && let Some(flag) = user_flag(b, ns)
     {
+        // Later keyword hits in the same name (`-ua-ub`) or inside the
+        // argument of the last flag (`--user=--user=`) start no flag.
+        if ctx.flag_at == Some(ns) || ns < ctx.arg_end {
+            return None;
+        }
+        ctx.flag_at = Some(ns);
         let in_curl = ctx.curl_before(b, ns);
-        return user_password(text, ns + flag, in_curl);
+        return user_password(text, ns + flag, in_curl, &mut ctx.arg_end);
     }
     if name.len() > 5 && name[..5].eq_ignore_ascii_case(b"jdbc:") {
         return oracle_thin_password(text, ns + 5);
@@ -187,7 +199,15 @@ pub(super) fn key_value(
             return None;
         }
     }
+    // A later `cookie` in a Cookie header read to its end reads the same
+    // cookies again.
+    if header_cookie && ns < ctx.cookie_end {
+        return None;
+    }
     let (s, e) = value_span(text, i, header_cookie)?;
+    if header_cookie {
+        ctx.cookie_end = e;
+    }
     // `auth: session started` (a log target, prose): after a colon, a bare
     // value must look like a credential, not a word.
     if !is_eq && s > 0 && !matches!(b[s - 1], b'"' | b'\'' | b'`') {
@@ -234,6 +254,8 @@ fn xml_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
         let s = ne + 1;
         let limit = (s + 4096).min(b.len());
         let e = s + memchr::memchr2(b'<', b'\n', &b[s..limit])?;
+        #[cfg(test)]
+        super::testing::add_work(e - s);
         if b[e] != b'<' {
             return None;
         }
@@ -254,7 +276,10 @@ fn xml_value(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
         let q = *b.get(i + 6).filter(|c| matches!(c, b'"' | b'\''))?;
         let s = i + 7;
         let limit = (s + 4096).min(b.len());
-        (s, s + memchr::memchr(q, &b[s..limit])?)
+        let e = s + memchr::memchr(q, &b[s..limit])?;
+        #[cfg(test)]
+        super::testing::add_work(e - s);
+        (s, e)
     } else {
         return None;
     };
@@ -269,7 +294,9 @@ fn braced_password(text: &str, i: usize) -> Option<(usize, usize)> {
     let b = text.as_bytes();
     let s = i + 1;
     let limit = (s + 256).min(b.len());
-    let e = s + memchr::memchr2(b'}', b'\n', &b[s..limit])?;
+    let e = s + memchr::memchr3(b'}', b'{', b'\n', &b[s..limit])?;
+    #[cfg(test)]
+    super::testing::add_work(e - s);
     let v = &text[s..e];
     if b[e] != b'}'
         || b.get(s) == Some(&b'{')
@@ -369,7 +396,12 @@ fn user_flag(b: &[u8], at: usize) -> Option<usize> {
 /// ending at `i`; with the user alone (`-u KEY:`), the user when it is a
 /// random key. Outside a `curl` command (`docker run -u 1000:1000`,
 /// `-u app:staff`), only a password holding a digit or a symbol counts.
-fn user_password(text: &str, mut i: usize, in_curl: bool) -> Option<(usize, usize)> {
+fn user_password(
+    text: &str,
+    mut i: usize,
+    in_curl: bool,
+    arg_end: &mut usize,
+) -> Option<(usize, usize)> {
     let b = text.as_bytes();
     let limit = (i + 1024).min(b.len());
     // `-u "user:pw"`, `-u=user:pw`, `"-u", "user:pw"` (an argv array).
@@ -390,6 +422,7 @@ fn user_password(text: &str, mut i: usize, in_curl: bool) -> Option<(usize, usiz
     }
     i += skip_blanks(b, i);
     let (s, e) = arg_token(b, i, limit)?;
+    *arg_end = e;
     #[cfg(test)]
     super::testing::add_work(e - s);
     let Some(colon) = memchr::memchr(b':', &b[s..e]).map(|p| s + p) else {
@@ -440,6 +473,8 @@ fn netrc_password(text: &str, ns: usize, ne: usize) -> Option<(usize, usize)> {
     let i = ne + skip_blanks(b, ne);
     let limit = (i + 1024).min(b.len());
     let (s, e) = arg_token(b, i, limit)?;
+    #[cfg(test)]
+    super::testing::add_work(e - s);
     let v = &text[s..e];
     if e <= s || is_placeholder(v) || is_value_word(v) || is_not_secret_value(v) {
         return None;
@@ -494,6 +529,8 @@ fn next_password_flag(text: &str, us: usize, ue: usize) -> Option<(usize, usize)
     }
     let limit = (j + 1024).min(b.len());
     let (s, e) = arg_token(b, j, limit)?;
+    #[cfg(test)]
+    super::testing::add_work(e - s);
     let pass = &text[s..e];
     if e <= s
         || pass == &text[us..ue]
@@ -780,10 +817,13 @@ pub(super) fn oracle_thin_password(text: &str, he: usize) -> Option<(usize, usiz
                 at = Some(j);
                 break;
             }
-            b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b';' | b'(' => break,
+            // `:` ends the `user/password@` part (and a next `jdbc:`).
+            b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b';' | b'(' | b':' => break,
             _ => j += 1,
         }
     }
+    #[cfg(test)]
+    super::testing::add_work(j - s0);
     let at = at?;
     let slash = s0 + memchr::memchr(b'/', &b[s0..at])?;
     let (s, e) = (slash + 1, at);
@@ -869,7 +909,8 @@ pub(super) fn trim_pem(
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::testing::{secret, spans};
+    use crate::detect::RuleSet;
+    use crate::detect::testing::{secret, spans, take_work};
 
     #[test]
     fn secret_named_keys_mask_only_the_value() {
@@ -931,5 +972,60 @@ mod tests {
                 "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
             ]
         );
+    }
+
+    /// The work of finding in `text` (see `testing::add_work`).
+    fn work(text: &str) -> u64 {
+        take_work();
+        let mut out = Vec::new();
+        RuleSet::builtin().find(text, &mut out);
+        take_work()
+    }
+
+    #[test]
+    fn dense_lines_of_the_parser_keywords_cost_work_linear_in_their_length() {
+        for unit in [
+            "-u a:b1 ",
+            "curl -u a:b1 ",
+            "curl ",
+            "-ua",
+            "-u ",
+            "-u \"",
+            "-u \"a:b1\" ",
+            "--user=",
+            "--user a ",
+            "--proxy-user a:b1 ",
+            "-u a -p b1 ",
+            "-u a -p",
+            "jdbc:",
+            "jdbc:oracle:thin:a/",
+            "jdbc:oracle:thin:a/b1@h ",
+            "_authToken=x1 ",
+            "//r/:_authToken = x1y2 ",
+            "_key=",
+            "X_KEY=a1b2c3d4e5f6g7h8i9 ",
+            "PWD={",
+            "PWD={a1;b}",
+            "<password>",
+            "<password>a1b2</password>",
+            "login a password b1 ",
+            "key=\"password\" value=\"a1\" ",
+            "password=<not ",
+            "cookie: a=b; ",
+            "token=eyJ... ",
+        ] {
+            let n = 16_000 / unit.len();
+            let (short, long) = (unit.repeat(n), unit.repeat(2 * n));
+            let w = [work(&short), work(&long)];
+            // Twice the text, at most twice the work, plus what a hit near
+            // the end may read past the shorter text (two windows of the
+            // widest rule, as in `memo.rs`).
+            assert!(w[1] <= 2 * w[0] + 2 * 65_600, "{unit:?}: work {w:?}");
+            let per_byte = w[1] as f64 / long.len() as f64;
+            assert!(
+                per_byte <= 16.0,
+                "{unit:?}: {per_byte:.1} bytes read per byte"
+            );
+        }
     }
 }
