@@ -452,4 +452,41 @@ mod tests {
             assert!(!is_secret_name(n), "{n}");
         }
     }
+
+    #[test]
+    fn names_say_how_strongly_their_value_is_a_secret() {
+        use NameKind::{Password, Secret, Weak};
+        for (name, want) in [
+            ("password", Some(Password)),
+            ("DB_PASS", Some(Password)),
+            ("PGPASSWORD", Some(Password)),
+            ("passphrase", Some(Password)),
+            ("smtp_pwd", Some(Password)),
+            ("client_secret", Some(Secret)),
+            ("x-api-key", Some(Secret)),
+            ("_authToken", Some(Secret)),
+            ("SECRET_KEY_BASE", Some(Secret)),
+            ("Ocp-Apim-Subscription-Key", Some(Secret)),
+            ("githubtoken", Some(Secret)),
+            ("STRIPE_WEBHOOK_KEY", Some(Weak)),
+            ("license_key", Some(Weak)),
+            ("ADO_PAT", Some(Weak)),
+            ("NextToken", None),
+            ("nextPageToken", None),
+            ("ClientToken", None),
+            ("nexttoken", None),
+            ("cache_key", None),
+            ("public_key", None),
+            ("partition_key", None),
+            ("commit_key", None),
+            ("key", None),
+            ("pat", None),
+            ("path", None),
+            ("passwordless", None),
+            ("password_reset", None),
+            ("oauth", None),
+        ] {
+            assert_eq!(name_kind(name), want, "{name}");
+        }
+    }
 }

@@ -947,4 +947,126 @@ mod tests {
             assert!(spans(line).is_empty(), "{line:?} gave {:?}", spans(line));
         }
     }
+
+    #[test]
+    fn placeholders_templates_and_made_up_values_are_placeholders() {
+        use super::is_placeholder;
+        for v in [
+            "DUMMY",
+            "dummy-token-for-tests",
+            "EXAMPLE",
+            "my-example-key",
+            "changeme",
+            "%s",
+            "%-8d",
+            "%(db_password)s",
+            "<redacted>",
+            "${VAR:=x}",
+            "#{db_password}",
+            "<%= ENV[\"X\"] %>",
+            "{% raw %}",
+            "__DB_PASSWORD__",
+            "@db.password@",
+            ":password",
+            "aaaaaaaa",
+            "••••••••",
+            "XXXX-XXXX",
+            "***-**-****",
+            "***REMOVED***",
+            "1234567890",
+            "abcdefghijklmnop",
+            "0123456789abcdef0123456789abcdef",
+            "abcdef123456",
+            "9876543210",
+            "ababababababab",
+            "deadbeefdeadbeef",
+            "sk-1234567890abcdef1234567890abcdef",
+            "secret",
+            "password",
+            "hidden",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+        for v in [
+            "q8Wd3kz0pTx7Lm2v",
+            "hunter22",
+            "abc123",
+            "12345678",
+            "pass",
+            "MkCE9p_%(or5hAUd",
+            "SH((45u5p1ucQZ6z",
+            ")fM1lcOTqrKb3uLy",
+            "sk-24e440066559a6656c90bd5482a90a29",
+            "x1y2z3",
+        ] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn references_code_paths_numbers_and_tags_are_not_secret_values() {
+        use super::{is_not_secret_value, is_plain_word};
+        for v in [
+            "vault:secret/data/x#key",
+            "ref+vault://secret/x#/k",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+            "op://Eng/GitHub/credential",
+            "ENC[AES256_GCM,data:x]",
+            "$ANSIBLE_VAULT;1.1;AES256",
+            "projects/p/secrets/s/versions/1",
+            "sha256:52d3a23d2e33a2b1",
+            "process.env.DB_PASSWORD",
+            "os.environ[",
+            "os.getenv(",
+            "getpass()",
+            "secrets.token_hex(32)",
+            "config.db.password",
+            "user.password",
+            "std::env::var(",
+            "/run/secrets/db",
+            "~/.pgpass",
+            "/x/y/app.pem",
+            "0",
+            "3600",
+            "-1",
+            "1.5",
+            "!vault",
+            "!!python/name:os.environ",
+            "*db_password",
+            "|",
+            ">-",
+            "https://host/x",
+        ] {
+            assert!(is_not_secret_value(v), "{v}");
+        }
+        for v in [
+            "q8Wd3kz0pTx7Lm2v",
+            "/K7MDENG/bPxRfiCY",
+            "VuTV.MR9P6_IUda#",
+            "Qx7k(m2P9",
+            "1234567",
+            "!Zq8fK2pLx9",
+            "*Zq8fK2pLx9",
+        ] {
+            assert!(!is_not_secret_value(v), "{v}");
+        }
+        for v in [
+            "oauth2",
+            "client_credentials",
+            "my-app-secret",
+            "prod/db",
+            "STRING",
+            "myAppSecret",
+        ] {
+            assert!(is_plain_word(v), "{v}");
+        }
+        for v in [
+            "q8Wd3kz0pTx7",
+            "kQxLmZp",
+            "avordwruyk8d50hp",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
+            assert!(!is_plain_word(v), "{v}");
+        }
+    }
 }

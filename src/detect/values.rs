@@ -974,6 +974,225 @@ mod tests {
         );
     }
 
+    /// Each line holds exactly one finding, of `rule`, whose text is `want`.
+    fn assert_one(cases: &[(&str, &str)], rule: &str) {
+        for (line, want) in cases {
+            assert_eq!(
+                spans(line),
+                vec![(rule.to_string(), want.to_string())],
+                "in {line:?}"
+            );
+        }
+    }
+
+    fn assert_none(lines: &[&str]) {
+        for line in lines {
+            assert!(spans(line).is_empty(), "{line:?} gave {:?}", spans(line));
+        }
+    }
+
+    #[test]
+    fn curl_user_flags_mask_the_password_only() {
+        assert_one(
+            &[
+                (
+                    "+ curl -sS -u deploy:T4v#9qLx2 https://nexus.internal/x",
+                    "T4v#9qLx2",
+                ),
+                ("curl --user ci:Wq7_zK2mP https://api.internal", "Wq7_zK2mP"),
+                ("curl --user=ci:Wq7_zK2mP https://api.internal", "Wq7_zK2mP"),
+                ("curl -uadmin:Wq7_zK2mP http://localhost:15672", "Wq7_zK2mP"),
+                ("curl -u user:pass https://api.internal", "pass"),
+                (
+                    r#"{"cmd":"curl -u svc:Wq7zK2mPx https://h/x","exit":0}"#,
+                    "Wq7zK2mPx",
+                ),
+                (
+                    "  run: curl -fsSL -u \"release:Wq7zK2mPx\" https://h/",
+                    "Wq7zK2mPx",
+                ),
+                (
+                    "curl -s -u 'monitor:Wq7zK2mPx' http://grafana:3000",
+                    "Wq7zK2mPx",
+                ),
+                (
+                    "curl -U proxy:Wq7zK2mPx --proxy http://p:3128 https://h",
+                    "Wq7zK2mPx",
+                ),
+                ("curl --proxy-user proxy:Wq7zK2mPx https://h", "Wq7zK2mPx"),
+                (
+                    r#"spawn ["curl", "-u", "bot:Wq7zK2mPx", "https://h"]"#,
+                    "Wq7zK2mPx",
+                ),
+                ("CURL_FLAGS=\"-u builder:Wq7#zK2mPx\"", "Wq7#zK2mPx"),
+                (
+                    "curl https://api.h/v1 -u q8Wd3kz0pTx7Lm2v: -d x=1",
+                    "q8Wd3kz0pTx7Lm2v",
+                ),
+                (
+                    "docker login -u ci -p Wq7zK2mPx9 registry.acme.io",
+                    "Wq7zK2mPx9",
+                ),
+                ("mysql -h db -u root -pR00t_Wq7zK2 orders", "R00t_Wq7zK2"),
+            ],
+            "secret-named-key",
+        );
+        assert_none(&[
+            "curl -u alice https://api.internal/v1/me",
+            "curl -u $USER:$PASS https://api.internal",
+            "curl -u \"${NEXUS_USER}:${NEXUS_PASSWORD}\" https://h/",
+            "curl -u admin:<password> https://h/",
+            "curl -s http://localhost:8080/health -u healthcheck:healthcheck",
+            "docker run --rm -u 1000:1000 builder:latest",
+            "docker exec -u www-data:www-data app php artisan migrate",
+            "docker run -u nobody:nogroup alpine id",
+            "docker run -u \"$(id -u):$(id -g)\" node:20 npm ci",
+            "git push -u origin main",
+            "python -u manage.py runserver",
+            "curl --user-agent ci/1.0 https://status.internal/",
+            "mysql -u root -p mydb",
+            "docker login -u $REGISTRY_USER -p $REGISTRY_PASS registry",
+        ]);
+    }
+
+    #[test]
+    fn other_spellings_of_a_secret_value_are_found() {
+        let b64 = "Y2k6V3E3ektMMm1QeDk=";
+        assert_one(
+            &[
+                (
+                    "//registry.npmjs.org/:_authToken=3f2c9a0e-7b1d-4e8f-9a6b-2c5d8e1f0a3b",
+                    "3f2c9a0e-7b1d-4e8f-9a6b-2c5d8e1f0a3b",
+                ),
+                ("_authToken = Wq7zK2mPx9Lm4vT8", "Wq7zK2mPx9Lm4vT8"),
+                ("_auth=Y2k6V3E3ektMMm1QeDk=", b64),
+                (
+                    "machine api.acme.io login bot password Wq7zK2mPx9",
+                    "Wq7zK2mPx9",
+                ),
+                ("PGPASSWORD=Wq7zK2mPx9 psql -h db", "Wq7zK2mPx9"),
+                ("<password>Wq7zK2mPx9</password>", "Wq7zK2mPx9"),
+                (
+                    "<add key=\"ApiKey\" value=\"Wq7zK2mPx9Lm4vT8\" />",
+                    "Wq7zK2mPx9Lm4vT8",
+                ),
+                (
+                    "Driver={ODBC Driver 18};UID=sa;PWD={Wq7;zK2mPx9};",
+                    "Wq7;zK2mPx9",
+                ),
+                (
+                    "Server=db;User ID=svc;Password=Wq7zK2mPx9;Persist Security Info=False",
+                    "Wq7zK2mPx9",
+                ),
+                (
+                    "jdbc:postgresql://db:5432/app?user=app&password=Wq7zK2mPx9&ssl=true",
+                    "Wq7zK2mPx9",
+                ),
+                (
+                    "jdbc:oracle:thin:scott/Wq7zK2mPx9@db.acme.io:1521:ORCL",
+                    "Wq7zK2mPx9",
+                ),
+                (
+                    "authorization=Bearer%20Wq7zK2mPx9Lm4vT8",
+                    "Wq7zK2mPx9Lm4vT8",
+                ),
+                (
+                    "STRIPE_WEBHOOK_KEY=Wq7zK2mPx9Lm4vT8aB3cD5eF",
+                    "Wq7zK2mPx9Lm4vT8aB3cD5eF",
+                ),
+                (
+                    "  license_key: Wq7zK2mPx9Lm4vT8aB3c",
+                    "Wq7zK2mPx9Lm4vT8aB3c",
+                ),
+                (
+                    "> Ocp-Apim-Subscription-Key: 3f2c9a0e7b1d4e8f9a6b2c5d8e1f0a3b",
+                    "3f2c9a0e7b1d4e8f9a6b2c5d8e1f0a3b",
+                ),
+                (
+                    "SECRET_KEY_BASE=3f2c9a0e7b1d4e8f9a6b2c5d8e1f0a3b",
+                    "3f2c9a0e7b1d4e8f9a6b2c5d8e1f0a3b",
+                ),
+                (r#"{"db":{"password":"(Wq7zK2mPx9"}}"#, "(Wq7zK2mPx9"),
+            ],
+            "secret-named-key",
+        );
+        assert_one(
+            &[
+                (
+                    "mongodb+srv://app:Wq7zK2mPx9@cluster0.k2x9q.mongodb.net/db",
+                    "Wq7zK2mPx9",
+                ),
+                ("amqps://svc:Wq7zK2mPx9@mq.acme.io:5671/prod", "Wq7zK2mPx9"),
+                (
+                    "REDIS_URL=rediss://default:Wq7zK2mPx9@cache:6380/0",
+                    "Wq7zK2mPx9",
+                ),
+                (
+                    "url = postgresql+asyncpg://svc:Wq7zK2mPx9@db:5432/app",
+                    "Wq7zK2mPx9",
+                ),
+                ("jdbc:mysql://app:Wq7zK2mPx9@db:3306/shop", "Wq7zK2mPx9"),
+                ("sftp://deploy:Wq7zK2mPx9@files.acme.io/in", "Wq7zK2mPx9"),
+                ("smtp://mailer:Wq7zK2mPx9@smtp.acme.io:587", "Wq7zK2mPx9"),
+                (
+                    "\"ldaps://reader:Wq7zK2mPx9@ldap.acme.io:636\"",
+                    "Wq7zK2mPx9",
+                ),
+            ],
+            "url-password",
+        );
+        assert_none(&[
+            "postgres://app@db.internal:5432/orders",
+            "postgres://app:<password>@db/x",
+            "postgres://app:${DB_PASS}@db/x",
+            "amqp://guest:guest@localhost:5672/",
+            "mongodb://user:password@localhost:27017/test",
+            "redis://default:%s@%s:%d/0",
+            "jdbc:oracle:thin:@db.acme.io:1521:ORCL",
+            "PWD={password};Server=db",
+            "<password>${DB_PASSWORD}</password>",
+            "machine h login bot password ${NETRC_PASS}",
+            "cache_key=9f8e7d6c5b4a39281706f5e4d3c2b1a0 BUILD_KEY=build-48213-main",
+            "GPG_KEY=0xA1B2C3D4E5F60718 lock_key=job:nightly:2025-03-01",
+            "NextToken: AQICAHjq8nZr1W5xw3bd2UuS9yHkLmP0v7TqYcRf",
+            "Authorization: Basic realm=\"api\"",
+            "token_type=bearer expires_in=3600",
+            "cookie: consent=accepted; theme=dark",
+        ]);
+    }
+
+    #[test]
+    fn references_code_and_placeholders_under_secret_names_are_not_findings() {
+        assert_none(&[
+            "passwd: !vault |",
+            "password: *db_password",
+            "password: >-",
+            "password: ENC[AES256_GCM,data:Tr7o=,iv:1=,tag:k=,type:str]",
+            "password=vault:secret/data/prod/db#password",
+            "secret=arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+            "password=projects/acme/secrets/db/versions/latest token=op://Eng/GitHub/credential",
+            "password: /run/secrets/db_password key_file=/etc/ssl/key.pem",
+            "password=process.env.DB_PASSWORD",
+            "password = os.environ['DB_PASSWORD']",
+            "password = os.getenv(\"DB_PASSWORD\")",
+            "let token = std::env::var(\"TOKEN\")?;",
+            "password = getpass.getpass() password = user.password",
+            "password=null password=None password=0 password=3600 password=-1",
+            "password=DUMMY api_key=EXAMPLE token=%s secret=${VAR:=x}",
+            "password=1234567890 token=abcdefghijklmnop secret=aaaaaaaa",
+            "Authorization: Bearer <redacted>",
+            "Authorization: Bearer %s",
+            "password: ******** password=•••••••• password=XXXX-XXXX",
+            "token=[REDACTED] secret=[FILTERED] api_key=<hidden> password=(hidden)",
+            "password=<not set> password: (set via env)",
+            "token=eyJ... api_key=AKIA...",
+            "token=sha256:52d3a23d2e33a2b1ef0c300fec088294a955743b4e1e3ad23351180f5e59cdf5",
+            "auth=oauth2 session=new secret: db-credentials token=expired",
+            "password=notset password=invalid password=too_short",
+            "dsn=postgres://app@db:5432/app",
+        ]);
+    }
+
     /// The work of finding in `text` (see `testing::add_work`).
     fn work(text: &str) -> u64 {
         take_work();

@@ -113,4 +113,39 @@ mod tests {
         }
         assert!(checked > 1000, "only {checked} keys the generic rule takes");
     }
+
+    #[test]
+    fn generic_keys_are_found_with_their_exact_span_in_every_context() {
+        let k = "sk-q8Wd3kz0pTx7Lm2vB5nYc0dFs7gJ";
+        let p = "pk-Zq8fK2pLx9Wm3TzB5nYc0dFs7gJp4a";
+        for line in [
+            format!("2025-03-01T10:00:00Z WARN retry with key {k} after 429"),
+            format!(r#"{{"level":"debug","llm":"{k}"}}"#),
+            format!("  llm: {k}"),
+            format!("export LLM={k}"),
+            format!("GET /v1/models?key={k} HTTP/1.1"),
+            format!("X-Llm: {k}"),
+        ] {
+            assert_eq!(
+                spans(&line),
+                vec![("generic-prefixed-key".to_string(), k.to_string())],
+                "{line}"
+            );
+        }
+        assert_eq!(
+            spans(&format!("client pk={p}")),
+            vec![("generic-prefixed-key".to_string(), p.to_string())]
+        );
+        for line in [
+            "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "expected format sk-... or sk-proj-...",
+            "pk-orders-primary-key-index-rebuild-nightly",
+            "sk-aaaaaaaaaaaaaaaaaaaaaaaaaaaa1",
+            "sk-1234567890abcdef1234567890abcdef",
+            "sk-dummy-key-for-local-development-00",
+            "task-runner-7d9f8b6c5-x2k4z disk-usage-48213abc",
+        ] {
+            assert!(spans(line).is_empty(), "{line}: {:?}", spans(line));
+        }
+    }
 }
