@@ -145,17 +145,26 @@ const NOT_SECRET_KEYS: &[&str] = &[
     "prefix",
     "sequence",
     "tracking",
+    "checksum",
+    "digest",
+    "etag",
+    "content",
+    "route",
+    "rate",
+    "limit",
+    "tenant",
+    "user",
 ];
 
 /// How strongly a key name says that its value is a secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum NameKind {
-    /// `password`, `passwd`, `pwd`, `pass`, `passphrase`: any value that
-    /// is not a placeholder, even a plain word.
+    /// `password`, `passwd`, `pwd`, `passphrase`: any value that is not a
+    /// placeholder, even a plain word.
     Password,
-    /// `token`, `secret`, `api_key`, ...: a value that is not a plain
-    /// word (`auth=oauth2`, `secret: db-credentials` name a method or an
-    /// object).
+    /// `token`, `secret`, `api_key`, `pass`, ...: a value that is not a
+    /// plain word (`auth=oauth2`, `secret: db-credentials`, `pass=ok` name
+    /// a method, an object, a result).
     Secret,
     /// Secret only by convention: a last `key` or `pat` after a name
     /// (`STRIPE_WEBHOOK_KEY`, `license_key`, `ADO_PAT`): only a long,
@@ -188,10 +197,8 @@ pub(super) fn name_kind(name: &str) -> Option<NameKind> {
         if !is_secret_last(last) {
             return secret_suffix(last);
         }
-        let password = matches!(
-            last,
-            b"password" | b"passwd" | b"pwd" | b"pass" | b"passphrase"
-        );
+        // (`pass` alone is also a test result: `pass=ok` is no password.)
+        let password = matches!(last, b"password" | b"passwd" | b"pwd" | b"passphrase");
         return Some(if password {
             NameKind::Password
         } else {
@@ -458,7 +465,7 @@ mod tests {
         use NameKind::{Password, Secret, Weak};
         for (name, want) in [
             ("password", Some(Password)),
-            ("DB_PASS", Some(Password)),
+            ("DB_PASS", Some(Secret)),
             ("PGPASSWORD", Some(Password)),
             ("passphrase", Some(Password)),
             ("smtp_pwd", Some(Password)),
