@@ -547,16 +547,17 @@ fn is_code(b: &[u8]) -> bool {
                     b'_' | b'.' | b',' | b'\'' | b'"' | b'-' | b':' | b'=' | b' '
                 )
         };
-        return match inner.split_last() {
-            // `f()`, `f(32)`, `m["k"]`, `params[:password]`.
-            Some((&c, args)) if c == close => args.iter().all(arg),
-            // Cut at a quote: `os.environ[`, `os.getenv(`, `get(scope=`;
-            // a qualified name, or a lowercase function.
-            _ => {
-                inner.iter().all(arg)
-                    && (qualified || head.iter().all(|c| c.is_ascii_lowercase() || *c == b'_'))
-            }
-        };
+        // A qualified name (`os.getenv`) or a lowercase function
+        // (`getpass`): `Qx7k(m2P9)` is a password.
+        let named = qualified || head.iter().all(|c| c.is_ascii_lowercase() || *c == b'_');
+        return named
+            && match inner.split_last() {
+                // `f()`, `f(32)`, `m["k"]`, `params[:password]`.
+                Some((&c, args)) if c == close => args.iter().all(arg),
+                // Cut at a quote: `os.environ[`, `os.getenv(`, `get(scope=`.
+                Some((&c, args)) => c == b'=' && args.iter().all(arg),
+                None => true,
+            };
     }
     let first = segs[0];
     let Some(&last) = segs.last().filter(|_| segs.len() > 1) else {
@@ -691,8 +692,19 @@ pub(super) fn is_plain_word(v: &str) -> bool {
 }
 
 /// Lowercase, Capitalized, UPPERCASE or camelCase (each capital followed
-/// by two lowercase letters or more).
+/// by two lowercase letters or more), and pronounceable: no five
+/// consonants in a row, a vowel in six letters (`NhghdvEwombe` is drawn
+/// at random).
 fn word_case(w: &[u8]) -> bool {
+    let vowel = |c: &u8| {
+        matches!(
+            c.to_ascii_lowercase(),
+            b'a' | b'e' | b'i' | b'o' | b'u' | b'y'
+        )
+    };
+    if w.split(vowel).any(|run| run.len() >= 5) {
+        return false;
+    }
     if w.iter().all(u8::is_ascii_uppercase) {
         return true;
     }

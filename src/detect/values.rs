@@ -192,6 +192,7 @@ pub(super) fn key_value(
             .count();
         if (1..20).contains(&word)
             && matches!(b.get(i + word), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+            && (word > 15 || is_plain_word(&text[i..i + word]))
             && !SCHEMES
                 .iter()
                 .any(|w| b[i..i + word].eq_ignore_ascii_case(w.as_bytes()))
@@ -212,7 +213,11 @@ pub(super) fn key_value(
     // value must look like a credential, not a word.
     if !is_eq && s > 0 && !matches!(b[s - 1], b'"' | b'\'' | b'`') {
         let v = &b[s..e];
-        if v.len() < 20 && v.iter().all(|c| c.is_ascii_alphabetic()) {
+        // (Letters drawn at random, `KisBVQMUCaMV`, are no word.)
+        if v.len() < 20
+            && v.iter().all(|c| c.is_ascii_alphabetic())
+            && (v.len() > 15 || is_plain_word(&text[s..e]))
+        {
             return None;
         }
     }
