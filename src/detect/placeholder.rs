@@ -691,6 +691,11 @@ pub(super) fn is_plain_word(v: &str) -> bool {
         })
 }
 
+/// Whether the letters `w` make a word (see `word_case`), as prose has.
+pub(super) fn is_word(w: &[u8]) -> bool {
+    w.iter().all(u8::is_ascii_alphabetic) && word_case(w)
+}
+
 /// Lowercase, Capitalized, UPPERCASE or camelCase (each capital followed
 /// by two lowercase letters or more), and pronounceable: no five
 /// consonants in a row, a vowel in six letters (`NhghdvEwombe` is drawn
@@ -708,20 +713,26 @@ fn word_case(w: &[u8]) -> bool {
     if w.iter().all(u8::is_ascii_uppercase) {
         return true;
     }
-    let mut i = 1;
-    while i < w.len() {
-        if w[i].is_ascii_uppercase() {
-            let lower = w[i + 1..]
-                .iter()
-                .take_while(|c| c.is_ascii_lowercase())
-                .count();
-            if lower < 2 {
-                return false;
-            }
-            i += 1 + lower;
-        } else {
-            i += 1;
+    // The parts of a camelCase word (`my`, `App`, `Secret`): lowercase
+    // letters after one capital (two at least, but in the first part),
+    // and a vowel (`RdrYuoiEtre` is drawn at random).
+    let mut start = 0;
+    for i in 1..=w.len() {
+        if i < w.len() && !w[i].is_ascii_uppercase() {
+            continue;
         }
+        let part = &w[start..i];
+        let lower = part[1..]
+            .iter()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count();
+        // (`db`, `svc`: a short word alone may lack a vowel.)
+        let camel = start > 0 || i < w.len();
+        let voiced = part.iter().any(vowel) || (!camel && part.len() <= 3);
+        if (start > 0 && lower < 2) || lower + 1 < part.len() || !voiced {
+            return false;
+        }
+        start = i;
     }
     true
 }

@@ -8,7 +8,9 @@
 
 use super::entropy::shannon_entropy;
 use super::names::{NameKind, name_kind};
-use super::placeholder::{is_not_secret_value, is_placeholder, is_plain_word, is_value_word};
+use super::placeholder::{
+    is_not_secret_value, is_placeholder, is_plain_word, is_value_word, is_word,
+};
 use super::rule::RuleId;
 use super::rule_set::challenge_param;
 
@@ -192,7 +194,7 @@ pub(super) fn key_value(
             .count();
         if (1..20).contains(&word)
             && matches!(b.get(i + word), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
-            && (word > 15 || is_plain_word(&text[i..i + word]))
+            && is_word(&b[i..i + word])
             && !SCHEMES
                 .iter()
                 .any(|w| b[i..i + word].eq_ignore_ascii_case(w.as_bytes()))
@@ -214,10 +216,7 @@ pub(super) fn key_value(
     if !is_eq && s > 0 && !matches!(b[s - 1], b'"' | b'\'' | b'`') {
         let v = &b[s..e];
         // (Letters drawn at random, `KisBVQMUCaMV`, are no word.)
-        if v.len() < 20
-            && v.iter().all(|c| c.is_ascii_alphabetic())
-            && (v.len() > 15 || is_plain_word(&text[s..e]))
-        {
+        if v.len() < 20 && v.iter().all(|c| c.is_ascii_alphabetic()) && is_word(v) {
             return None;
         }
     }
@@ -1196,6 +1195,53 @@ mod tests {
             "password=notset password=invalid password=too_short",
             "dsn=postgres://app@db:5432/app",
         ]);
+    }
+
+    #[test]
+    fn random_values_under_secret_names_are_found_in_every_context() {
+        // The not-a-secret checks (words, code, paths, templates) must
+        // not take values drawn at random.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let alphabets: [&[u8]; 6] = [
+            ALNUM,
+            b"abcdefghijklmnopqrstuvwxyz0123456789",
+            b"0123456789abcdef",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%^*_-+.~()",
+        ];
+        for round in 0..3000 {
+            let alphabet = alphabets[round % alphabets.len()];
+            let len = 12 + next(37);
+            let mut v: String = (0..len - 1)
+                .map(|_| alphabet[next(alphabet.len())] as char)
+                .collect();
+            // Sentence punctuation at the end is not part of a value.
+            v.push(ALNUM[next(ALNUM.len())] as char);
+            let name = [
+                "password",
+                "token",
+                "client_secret",
+                "X-Auth-Token",
+                "api_key",
+            ][next(5)];
+            let line = match round % 5 {
+                0 => format!("2025-03-01 DEBUG {name}={v} status=200"),
+                1 => format!(r#"{{"{name}":"{v}"}}"#),
+                2 => format!("  {name}: {v}"),
+                3 => format!("> {name}: {v}"),
+                _ => format!("export {}=\"{v}\"", name.to_uppercase().replace('-', "_")),
+            };
+            let found = spans(&line);
+            assert!(found.iter().any(|(_, s)| *s == v), "{line}: {found:?}");
+        }
     }
 
     /// The work of finding in `text` (see `testing::add_work`).
