@@ -1,6 +1,8 @@
 //! Secret names: whether a key or field name (`db_password`, `x-api-key`,
 //! `authToken`) names a secret, judged by its last name segment or last
-//! two.
+//! two, and how strongly ([`NameKind`]): a password takes any value, a
+//! token or secret a value that is not a plain word, and a name that is
+//! secret only by convention (`STRIPE_WEBHOOK_KEY`) a long random one.
 
 /// Words that make a key name secret when they are its last name segment
 /// (matched by [`is_secret_last`]; a test checks that both agree).
@@ -9,6 +11,7 @@ const SECRET_LAST: &[&str] = &[
     "password",
     "passwd",
     "pwd",
+    "pass",
     "passphrase",
     "secret",
     "token",
@@ -47,40 +50,184 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
     ("auth", "key"),
     ("app", "key"),
     ("account", "key"),
+    ("subscription", "key"),
+    ("key", "base"),
 ];
+
+/// Segments before a last `token` that make it a position, not a
+/// credential: AWS and Google pagination (`NextToken`, `nextPageToken`),
+/// idempotency (`ClientToken`), sync and resume markers.
+const NOT_CREDENTIAL_TOKENS: &[&str] = &[
+    "next",
+    "page",
+    "continuation",
+    "pagination",
+    "cursor",
+    "sync",
+    "resume",
+    "client",
+    "idempotency",
+    "change",
+    "marker",
+];
+
+/// Segments before a last `key` that make it a lookup key rather than a
+/// secret (`cache_key`, `partition_key`, `public_key`, `s3_key`).
+const NOT_SECRET_KEYS: &[&str] = &[
+    "cache",
+    "idempotency",
+    "partition",
+    "sort",
+    "primary",
+    "foreign",
+    "unique",
+    "composite",
+    "object",
+    "s3",
+    "blob",
+    "file",
+    "routing",
+    "dedup",
+    "dedupe",
+    "public",
+    "lookup",
+    "hash",
+    "group",
+    "message",
+    "msg",
+    "trace",
+    "request",
+    "event",
+    "shard",
+    "bucket",
+    "registry",
+    "metric",
+    "label",
+    "kms",
+    "row",
+    "column",
+    "index",
+    "map",
+    "search",
+    "query",
+    "config",
+    "setting",
+    "translation",
+    "i18n",
+    "locale",
+    "field",
+    "attribute",
+    "attr",
+    "redis",
+    "state",
+    "table",
+    "item",
+    "record",
+    "entity",
+    "resource",
+    "asset",
+    "sharding",
+    "join",
+    "hot",
+    "short",
+    "env",
+    "commit",
+    "build",
+    "host",
+    "ssh",
+    "gpg",
+    "pgp",
+    "fingerprint",
+    "lock",
+    "uuid",
+    "store",
+    "version",
+    "prefix",
+    "sequence",
+    "tracking",
+    "checksum",
+    "digest",
+    "etag",
+    "content",
+    "route",
+    "rate",
+    "limit",
+    "tenant",
+    "user",
+];
+
+/// How strongly a key name says that its value is a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NameKind {
+    /// `password`, `passwd`, `pwd`, `passphrase`: any value that is not a
+    /// placeholder, even a plain word.
+    Password,
+    /// `token`, `secret`, `api_key`, `pass`, ...: a value that is not a
+    /// plain word (`auth=oauth2`, `secret: db-credentials`, `pass=ok` name
+    /// a method, an object, a result).
+    Secret,
+    /// Secret only by convention: a last `key` or `pat` after a name
+    /// (`STRIPE_WEBHOOK_KEY`, `license_key`, `ADO_PAT`): only a long,
+    /// random value.
+    Weak,
+}
 
 /// Whether a key or field name is secret-named: its last name segment (or
 /// last two) is a secret word. Segments split on `_`, `-`, `.`, spaces and
 /// camelCase, so `db_password`, `x-api-key`, `AWS_SECRET_ACCESS_KEY`,
 /// `authToken` are secret, while `max_tokens`, `token_count`,
-/// `password_reset`, `key_id`, `public_key` and `api_version` are not.
+/// `password_reset`, `key_id`, `public_key`, `api_version` and the
+/// pagination `NextToken` are not.
 pub fn is_secret_name(name: &str) -> bool {
+    matches!(name_kind(name), Some(NameKind::Password | NameKind::Secret))
+}
+
+/// What a key name says about its value: see [`NameKind`]; `None` for a
+/// name that is not secret.
+pub(super) fn name_kind(name: &str) -> Option<NameKind> {
     let bytes = name.as_bytes();
-    let Some((s, e)) = last_segment(bytes, bytes.len()) else {
-        return false;
-    };
+    let (s, e) = last_segment(bytes, bytes.len())?;
     // Compare lowercase copies on the stack (no word is longer than 16).
     let mut last = [0u8; 16];
-    let Some(last) = fold_into(&bytes[s..e], &mut last) else {
-        return false;
-    };
-    if is_secret_last(last) {
-        return true;
+    let last = fold_into(&bytes[s..e], &mut last)?;
+    // Only `...key`, `...string`, `...token`, `...pat` and `...base`
+    // need the segment before.
+    let needs_prev = matches!(last, b"key" | b"string" | b"token" | b"pat" | b"base");
+    if !needs_prev {
+        if !is_secret_last(last) {
+            return secret_suffix(last);
+        }
+        // (`pass` alone is also a test result: `pass=ok` is no password.)
+        let password = matches!(last, b"password" | b"passwd" | b"pwd" | b"passphrase");
+        return Some(if password {
+            NameKind::Password
+        } else {
+            NameKind::Secret
+        });
     }
-    // Only `...key` and `...string` need the segment before.
-    if !matches!(last, b"key" | b"string") {
-        return false;
+    let mut prev_buf = [0u8; 16];
+    let prev = last_segment(bytes, s).and_then(|(ps, pe)| fold_into(&bytes[ps..pe], &mut prev_buf));
+    let is = |list: &[&str]| prev.is_some_and(|p| list.iter().any(|w| w.as_bytes() == p));
+    match last {
+        b"token" => (!is(NOT_CREDENTIAL_TOKENS)).then_some(NameKind::Secret),
+        b"base" => prev
+            .is_some_and(|p| p == b"key" && last_segment(bytes, s).is_some())
+            .then_some(NameKind::Secret),
+        b"pat" => prev.is_some().then_some(NameKind::Weak),
+        _ => {
+            if prev.is_some_and(|p| {
+                SECRET_PAIRS
+                    .iter()
+                    .any(|(a, b)| a.as_bytes() == p && b.as_bytes() == last)
+            }) {
+                Some(NameKind::Secret)
+            } else if last == b"key" && prev.is_some() && !is(NOT_SECRET_KEYS) {
+                Some(NameKind::Weak)
+            } else {
+                None
+            }
+        }
     }
-    let Some((ps, pe)) = last_segment(bytes, s) else {
-        return false;
-    };
-    let mut prev = [0u8; 16];
-    let Some(prev) = fold_into(&bytes[ps..pe], &mut prev) else {
-        return false;
-    };
-    SECRET_PAIRS
-        .iter()
-        .any(|(a, b)| a.as_bytes() == prev && b.as_bytes() == last)
 }
 
 /// The last name segment of `bytes[..end]`, found from the end: a segment
@@ -113,6 +260,7 @@ fn is_secret_last(w: &[u8]) -> bool {
         b"password"
             | b"passwd"
             | b"pwd"
+            | b"pass"
             | b"passphrase"
             | b"secret"
             | b"token"
@@ -135,6 +283,25 @@ fn is_secret_last(w: &[u8]) -> bool {
             | b"connectionstring"
             | b"connstr"
     )
+}
+
+/// One segment that ends in a secret word after other letters
+/// (`PGPASSWORD`, `rootpassword`, `webhooksecret`, `githubtoken`), but not
+/// a pagination `nexttoken`.
+fn secret_suffix(last: &[u8]) -> Option<NameKind> {
+    for (word, kind) in [
+        (&b"password"[..], NameKind::Password),
+        (b"passwd", NameKind::Password),
+        (b"secret", NameKind::Secret),
+        (b"token", NameKind::Secret),
+    ] {
+        if last.len() > word.len() && last.ends_with(word) {
+            let head = &last[..last.len() - word.len()];
+            let paging = NOT_CREDENTIAL_TOKENS.iter().any(|w| w.as_bytes() == head);
+            return (!(word == b"token" && paging)).then_some(kind);
+        }
+    }
+    None
 }
 
 /// `word` in ASCII lowercase in `buf`, or `None` when it does not fit.
@@ -173,8 +340,28 @@ mod tests {
         segs.push(cur);
         segs.retain(|s| !s.is_empty());
         let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let suffix = |w: &str| {
+            ["password", "passwd", "secret", "token"].iter().any(|s| {
+                w.len() > s.len()
+                    && w.ends_with(s)
+                    && !(*s == "token" && NOT_CREDENTIAL_TOKENS.contains(&&w[..w.len() - 5]))
+            })
+        };
         match lower.as_slice() {
             [] => false,
+            [.., last]
+                if last.len() <= 16
+                    && !SECRET_LAST.contains(&last.as_str())
+                    && !matches!(last.as_str(), "key" | "string" | "token" | "pat" | "base")
+                    && suffix(last) =>
+            {
+                true
+            }
+            [.., prev, last]
+                if last == "token" && NOT_CREDENTIAL_TOKENS.contains(&prev.as_str()) =>
+            {
+                false
+            }
             [.., last] if SECRET_LAST.contains(&last.as_str()) => true,
             [.., prev, last] => SECRET_PAIRS.iter().any(|(a, b)| a == prev && b == last),
             _ => false,
@@ -201,6 +388,9 @@ mod tests {
             "::",
             "connection",
             "String",
+            "next",
+            "Page",
+            "cache",
             "auth",
             "A",
             "key",
@@ -267,6 +457,43 @@ mod tests {
             "author",
         ] {
             assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn names_say_how_strongly_their_value_is_a_secret() {
+        use NameKind::{Password, Secret, Weak};
+        for (name, want) in [
+            ("password", Some(Password)),
+            ("DB_PASS", Some(Secret)),
+            ("PGPASSWORD", Some(Password)),
+            ("passphrase", Some(Password)),
+            ("smtp_pwd", Some(Password)),
+            ("client_secret", Some(Secret)),
+            ("x-api-key", Some(Secret)),
+            ("_authToken", Some(Secret)),
+            ("SECRET_KEY_BASE", Some(Secret)),
+            ("Ocp-Apim-Subscription-Key", Some(Secret)),
+            ("githubtoken", Some(Secret)),
+            ("STRIPE_WEBHOOK_KEY", Some(Weak)),
+            ("license_key", Some(Weak)),
+            ("ADO_PAT", Some(Weak)),
+            ("NextToken", None),
+            ("nextPageToken", None),
+            ("ClientToken", None),
+            ("nexttoken", None),
+            ("cache_key", None),
+            ("public_key", None),
+            ("partition_key", None),
+            ("commit_key", None),
+            ("key", None),
+            ("pat", None),
+            ("path", None),
+            ("passwordless", None),
+            ("password_reset", None),
+            ("oauth", None),
+        ] {
+            assert_eq!(name_kind(name), want, "{name}");
         }
     }
 }

@@ -6,15 +6,50 @@ use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
-/// Whether `value` is a placeholder rather than a secret: `xxxx`, `****`,
-/// `<your-key>`, `${VAR}`, `{{ .Values.x }}`, `[REDACTED]`, `$VAR`,
-/// `%VAR%`, `your-token-here`, AWS's `...EXAMPLE` keys, `(empty)`.
+/// Whether `value` is a placeholder rather than a secret:
+///
+/// - a masked or elided value: `xxxx`, `****`, `••••`, `XXXX-XXXX`,
+///   `....`, `…`, one character repeated (`aaaaaaaa`, `0000`, `~`),
+///   `[REDACTED]`, `[FILTERED]`, `(hidden)`, `<redacted>` (anything in
+///   `<...>`), `(empty)`;
+/// - a template or variable: `${VAR}`, `${VAR:=x}`, `$VAR`, `%VAR%`,
+///   `$(cmd)`, `{{ .Values.x }}`, `${{ secrets.X }}`, `#{VAR}`, `<%= x %>`,
+///   `{% x %}`, `%(name)s`, `%{x}`, `@@VAR@@`, `@db.password@`,
+///   `__VAR__`, a printf verb alone (`%s`, `%v`, `%-8d`), a SQL parameter
+///   (`:password`, `@password`);
+/// - a word that stands for a value: `your-token-here`, `<sk-your-key>`,
+///   `...EXAMPLE` (AWS's documented keys), anything holding `placeholder`,
+///   `redacted`, `dummy`, `example`, `changeme`, `replace_me`, `fixme` or
+///   `***` (`***REMOVED***`),
+///   and the whole values `secret`, `password`, `passwd`, `token`,
+///   `apikey`, `api_key`, `key`, `changeit`, `foo`, `bar`, `baz`,
+///   `foobar`, `abc`, `xyz`, `qwerty`, `hidden`, `masked`, `filtered`,
+///   `removed`, `omitted`, `sensitive`, `scrubbed`, `censored`,
+///   `obfuscated`, `truncated`, `value`, `string`, `default`, `todo`,
+///   `tbd`;
+/// - a made-up sequence: every alphanumeric run of ten or more is runs of
+///   three or more consecutive characters (`1234567890`, `abcdefghij`,
+///   `abcdef123456`, `0123456789abcdef`, `9876543210`) or one unit of at
+///   most eight repeated (`ababababab`, `123123123123`,
+///   `deadbeefdeadbeef`), and there is one.
 pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
     if v.is_empty() {
         return true;
     }
     let b = v.as_bytes();
+    let found = words_in(b);
+    marked(v, found) || named_dummy(v, found) || is_mask(v) || is_template(b) || is_sequence(b)
+}
+
+/// The placeholder marks that `is_placeholder` had before the dummy words,
+/// masks, templates and sequences (a test compares them with one search
+/// per word).
+fn marked(v: &str, found: u32) -> bool {
+    let b = v.as_bytes();
+    if b.is_empty() {
+        return true;
+    }
     let first = b[0];
     let last = b[b.len() - 1];
     if (first == b'<' && last == b'>')
@@ -55,9 +90,6 @@ pub fn is_placeholder(value: &str) -> bool {
     if b.iter().all(|&c| c == b[0]) {
         return true;
     }
-    // Every word below, found in one pass (one search per word was most
-    // of the cost of a line of many secrets).
-    let found = words_in(b);
     let has = |word: usize| found & (1 << word) != 0;
     // The words without letters match the same with case folding or not.
     if has(STARS) || has(DOTS) || has(ELLIPSIS) || (has(EXAMPLE) && self::has(b, b"EXAMPLE", false))
@@ -77,15 +109,196 @@ pub fn is_placeholder(value: &str) -> bool {
         return true;
     }
     let ends = |w: &[u8]| b.len() >= w.len() && b[b.len() - w.len()..].eq_ignore_ascii_case(w);
-    if ends(b"-here") || ends(b"_here") || has(DASH_HERE_DASH) || has(UNDERSCORE_HERE_UNDERSCORE) {
+    ends(b"-here") || ends(b"_here") || has(DASH_HERE_DASH) || has(UNDERSCORE_HERE_UNDERSCORE)
+}
+
+/// A dummy word in the value, or a whole value that is a word standing
+/// for one.
+fn named_dummy(v: &str, found: u32) -> bool {
+    const WHOLE: &[&str] = &[
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "apikey",
+        "api_key",
+        "api-key",
+        "key",
+        "changeit",
+        "foo",
+        "bar",
+        "baz",
+        "foobar",
+        "abc",
+        "xyz",
+        "qwerty",
+        "hidden",
+        "masked",
+        "filtered",
+        "removed",
+        "omitted",
+        "sensitive",
+        "scrubbed",
+        "censored",
+        "obfuscated",
+        "truncated",
+        "value",
+        "string",
+        "default",
+        "todo",
+        "tbd",
+    ];
+    DUMMY_WORDS.iter().any(|&w| found & (1 << w) != 0)
+        || WHOLE.iter().any(|w| v.eq_ignore_ascii_case(w))
+}
+
+/// Mask characters: a value of only these (and separators) hides one.
+fn is_mask_char(c: char) -> bool {
+    matches!(
+        c,
+        '*' | 'x'
+            | 'X'
+            | '#'
+            | '•'
+            | '●'
+            | '·'
+            | '∙'
+            | '⁎'
+            | '∗'
+            | '█'
+            | '▒'
+            | '░'
+            | '■'
+            | '.'
+            | '…'
+            | '?'
+    )
+}
+
+/// One character repeated, or mask characters with separators
+/// (`XXXX-XXXX`, `***-**-****`).
+fn is_mask(v: &str) -> bool {
+    let mut chars = v.chars();
+    let Some(first) = chars.next() else {
+        return true;
+    };
+    if chars.all(|c| c == first) {
         return true;
     }
-    // sk-... / sk_test_... with only punctuation after the prefix.
+    let mut masks = 0;
+    for c in v.chars() {
+        if is_mask_char(c) {
+            masks += 1;
+        } else if !matches!(c, '-' | '_' | ' ' | ':' | '/') {
+            return false;
+        }
+    }
+    masks >= 2
+}
+
+/// A template, a variable, a format verb or a query parameter.
+fn is_template(b: &[u8]) -> bool {
+    const OPENERS: &[&[u8]] = &[b"#{", b"<%", b"{%", b"%(", b"%{", b"@@", b"$env:", b"$ENV{"];
+    if OPENERS.iter().any(|o| b.starts_with(o)) {
+        return true;
+    }
+    let ident = |s: &[u8]| {
+        !s.is_empty()
+            && (s[0].is_ascii_alphabetic() || s[0] == b'_')
+            && s.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    };
+    let n = b.len();
+    // `__DB_PASSWORD__`, `@db.password@` (build-time substitution).
+    if n > 4 && b.starts_with(b"__") && b.ends_with(b"__") && ident(&b[2..n - 2]) {
+        return true;
+    }
+    if n > 2 && b[0] == b'@' && b[n - 1] == b'@' && b[1..n - 1].split(|&c| c == b'.').all(ident) {
+        return true;
+    }
+    // A printf verb alone: `%s`, `%v`, `%+v`, `%-8d`, `%.2f`.
+    if b.first() == Some(&b'%') {
+        let mut i = 1;
+        while i < n && matches!(b[i], b'-' | b'+' | b'#' | b' ' | b'0'..=b'9' | b'.') {
+            i += 1;
+        }
+        if i + 1 == n && b[i].is_ascii_alphabetic() {
+            return true;
+        }
+    }
+    // `:password`, `@password` (SQL parameters): a lowercase name.
+    if n > 1
+        && matches!(b[0], b':' | b'@')
+        && b[1].is_ascii_lowercase()
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+    {
+        return true;
+    }
     false
 }
 
+/// Whether every alphanumeric run of ten or more bytes in `b` is made up
+/// (consecutive characters, a repeated unit), and there is one.
+fn is_sequence(b: &[u8]) -> bool {
+    let mut any = false;
+    for part in b.split(|c| !c.is_ascii_alphanumeric()) {
+        if part.len() < 10 {
+            continue;
+        }
+        if !(steps_only(part) || repeated_unit(part)) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// Runs of three or more consecutive characters (up or down, `9` to `0`
+/// wrapping, case ignored) from end to end: `abc123`, `1234567890`.
+fn steps_only(part: &[u8]) -> bool {
+    let step = |a: u8, b: u8| -> i8 {
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        if b == a.wrapping_add(1) || (a == b'9' && b == b'0') {
+            1
+        } else if b == a.wrapping_sub(1) || (a == b'0' && b == b'9') {
+            -1
+        } else {
+            0
+        }
+    };
+    let mut run = 1;
+    let mut dir = 0i8;
+    for w in part.windows(2) {
+        let d = step(w[0], w[1]);
+        if d != 0 && (dir == 0 || d == dir) {
+            run += 1;
+            dir = d;
+        } else {
+            if run < 3 {
+                return false;
+            }
+            run = 1;
+            dir = 0;
+        }
+    }
+    run >= 3
+}
+
+/// One unit of at most eight bytes repeated at least twice (case
+/// ignored).
+fn repeated_unit(part: &[u8]) -> bool {
+    (1..=8).any(|u| {
+        part.len() >= 2 * u
+            && part
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.eq_ignore_ascii_case(&part[i % u]))
+    })
+}
+
 /// The words that `is_placeholder` looks for inside a value, by index.
-const WORDS: [&str; 18] = [
+const WORDS: [&str; 27] = [
     "****",
     "....",
     "…",
@@ -104,6 +317,15 @@ const WORDS: [&str; 18] = [
     "api",
     "-here-",
     "_here_",
+    "dummy",
+    "example",
+    "changeme",
+    "change_me",
+    "change-me",
+    "replace_me",
+    "replace-me",
+    "fixme",
+    "***",
 ];
 const STARS: usize = 0;
 const DOTS: usize = 1;
@@ -123,6 +345,8 @@ const HERE: usize = 14;
 const API: usize = 15;
 const DASH_HERE_DASH: usize = 16;
 const UNDERSCORE_HERE_UNDERSCORE: usize = 17;
+/// The words that make any value holding them a dummy.
+const DUMMY_WORDS: [usize; 9] = [18, 19, 20, 21, 22, 23, 24, 25, 26];
 
 /// Bit `i` set when `WORDS[i]` occurs in `value`, ASCII case-insensitively.
 fn words_in(value: &[u8]) -> u32 {
@@ -161,8 +385,356 @@ pub(crate) fn is_value_word(v: &str) -> bool {
         "missing",
         "empty",
         "n/a",
+        "notset",
+        "not-set",
+        "not_set",
+        "unknown",
+        "invalid",
+        "incorrect",
+        "wrong",
+        "mismatch",
+        "expired",
+        "too_short",
+        "too-short",
+        "weak",
+        "provided",
+        "present",
+        "supplied",
+        "prompt",
+        "stdin",
     ];
     WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
+}
+
+/// Whether the value of a secret-named key is something other than a
+/// secret written out: a reference to a secret store (`vault:secret/x#k`,
+/// `arn:aws:secretsmanager:...`, `op://...`, `ref+...`), an encrypted
+/// value (`ENC[...]` from sops, `$ANSIBLE_VAULT;...`), code that reads it
+/// (`process.env.X`, `os.environ[`, `os.getenv(`, `getpass()`,
+/// `config.db.password`), a file path (`/run/secrets/db`, `~/.pgpass`,
+/// `C:\keys\app.pem`), a small number (`0`, `3600`, `-1`, `1.5`), or a
+/// YAML tag or alias (`!vault`, `!Ref`, `*db_password`), a content
+/// digest (`sha256:<hex>`), or a URL (whose password the URL rule finds).
+pub(super) fn is_not_secret_value(v: &str) -> bool {
+    let b = v.as_bytes();
+    is_store_reference(b)
+        || is_code(b)
+        || is_path(b)
+        || is_small_number(b)
+        || is_yaml_tag(b)
+        // A URL: its password, if any, is the URL rule's finding.
+        || has(b, b"://", false)
+}
+
+fn starts_with_fold(b: &[u8], p: &[u8]) -> bool {
+    b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p)
+}
+
+fn is_store_reference(b: &[u8]) -> bool {
+    const PREFIXES: &[&[u8]] = &[
+        b"vault:",
+        b"ref+",
+        b"arn:aws:",
+        b"arn:aws-",
+        b"op://",
+        b"ssm:",
+        b"secretsmanager:",
+        b"awssm:",
+        b"awskms:",
+        b"gcpsm:",
+        b"sm://",
+        b"azkv:",
+        b"keyvault:",
+        b"@microsoft.keyvault(",
+        b"secret://",
+        b"secretref:",
+        b"file:",
+        b"env:",
+        b"keyring:",
+        b"enc[",
+        b"$ansible_vault;",
+        b"sm://",
+    ];
+    // A digest names content, it does not unlock anything.
+    const DIGESTS: &[&[u8]] = &[b"sha256:", b"sha1:", b"sha512:", b"sha384:", b"md5:"];
+    PREFIXES.iter().any(|p| starts_with_fold(b, p))
+        || (b.starts_with(b"projects/") && has(b, b"/secrets/", false))
+        || DIGESTS
+            .iter()
+            .any(|d| starts_with_fold(b, d) && b[d.len()..].iter().all(u8::is_ascii_hexdigit))
+}
+
+fn is_ident(s: &[u8]) -> bool {
+    !s.is_empty()
+        && (s[0].is_ascii_alphabetic() || s[0] == b'_' || s[0] == b'$')
+        && s.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
+}
+
+/// Code that reads a secret: a call or an index cut at its quote
+/// (`os.environ[`, `os.getenv(`), a call (`getpass()`,
+/// `secrets.token_hex(32)`), or a dotted path from a known root or to an
+/// environment-style name (`process.env.DB_PASSWORD`, `config.db.password`).
+fn is_code(b: &[u8]) -> bool {
+    const ROOTS: &[&str] = &[
+        "process",
+        "os",
+        "env",
+        "ENV",
+        "System",
+        "import",
+        "Deno",
+        "config",
+        "settings",
+        "self",
+        "this",
+        "cfg",
+        "conf",
+        "app",
+        "secrets",
+        "vars",
+        "context",
+        "ctx",
+        "params",
+        "args",
+        "opts",
+        "options",
+        "props",
+        "Rails",
+        "environ",
+        "window",
+        "global",
+        "request",
+        "req",
+        "values",
+        "Values",
+        "locals",
+        "inputs",
+        "steps",
+        "needs",
+        "github",
+        "matrix",
+        "credentials",
+        "creds",
+        "data",
+    ];
+    // The dotted path before a call or an index (`.` or `::` between
+    // names).
+    let head_end = b
+        .iter()
+        .position(|c| matches!(c, b'(' | b'['))
+        .unwrap_or(b.len());
+    let head = &b[..head_end];
+    let mut segs: Vec<&[u8]> = Vec::new();
+    for part in head.split(|&c| c == b'.') {
+        for seg in part.split(|&c| c == b':') {
+            segs.push(seg);
+        }
+    }
+    // `std::env::var` splits into empty names between the colons.
+    let qualified = segs.len() > 1;
+    segs.retain(|s| !s.is_empty() || !has(head, b"::", false));
+    if segs.is_empty() || !segs.iter().all(|s| is_ident(s)) {
+        return false;
+    }
+    let tail = &b[head_end..];
+    if let Some((&open, inner)) = tail.split_first() {
+        let close = if open == b'(' { b')' } else { b']' };
+        let arg = |c: &u8| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'_' | b'.' | b',' | b'\'' | b'"' | b'-' | b':' | b'=' | b' '
+                )
+        };
+        // A qualified name (`os.getenv`) or a lowercase function
+        // (`getpass`): `Qx7k(m2P9)` is a password.
+        let named = qualified || head.iter().all(|c| c.is_ascii_lowercase() || *c == b'_');
+        return named
+            && match inner.split_last() {
+                // `f()`, `f(32)`, `m["k"]`, `params[:password]`.
+                Some((&c, args)) if c == close => args.iter().all(arg),
+                // Cut at a quote: `os.environ[`, `os.getenv(`, `get(scope=`.
+                Some((&c, args)) => c == b'=' && args.iter().all(arg),
+                None => true,
+            };
+    }
+    let first = segs[0];
+    let Some(&last) = segs.last().filter(|_| segs.len() > 1) else {
+        return false;
+    };
+    let env_style = last.len() > 1
+        && last
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+        && !first.iter().any(u8::is_ascii_uppercase);
+    // `user.password`, `config.stripe.apiKey`: a field read.
+    let secret_field = first[0].is_ascii_lowercase()
+        && std::str::from_utf8(last).is_ok_and(super::names::is_secret_name);
+    env_style || secret_field || ROOTS.iter().any(|r| r.as_bytes() == first)
+}
+
+/// A file path: `~/`, `./`, `../`, `C:\`, or an absolute path under a
+/// system directory or ending in a file name with an extension.
+fn is_path(b: &[u8]) -> bool {
+    if b.starts_with(b"~/") || b.starts_with(b"./") || b.starts_with(b"../") {
+        return true;
+    }
+    if b.len() > 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\' {
+        return true;
+    }
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    const ROOTS: &[&[u8]] = &[
+        b"etc/",
+        b"run/",
+        b"var/",
+        b"home/",
+        b"usr/",
+        b"opt/",
+        b"tmp/",
+        b"secrets/",
+        b"mnt/",
+        b"srv/",
+        b"root/",
+        b"dev/",
+        b"proc/",
+        b"Users/",
+        b"data/",
+        b"vault/",
+        b"app/",
+        b"config/",
+        b"certs/",
+        b"keys/",
+        b"workspace/",
+    ];
+    let path_bytes = b
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-'));
+    if !path_bytes {
+        return false;
+    }
+    if ROOTS.iter().any(|r| b[1..].starts_with(r)) {
+        return true;
+    }
+    // `/x/y/name.ext`: a short lowercase extension after the last `/`.
+    let name = b.rsplit(|&c| c == b'/').next().unwrap_or_default();
+    b[1..].contains(&b'/')
+        && name.iter().rposition(|&c| c == b'.').is_some_and(|dot| {
+            let ext = &name[dot + 1..];
+            dot > 0 && (1..=5).contains(&ext.len()) && ext.iter().all(|c| c.is_ascii_lowercase())
+        })
+}
+
+/// Up to six digits, with a sign or a fraction: a count, a port, a flag.
+fn is_small_number(b: &[u8]) -> bool {
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let b = b
+        .strip_prefix(b"-")
+        .or_else(|| b.strip_prefix(b"+"))
+        .unwrap_or(b);
+    (1..=6).contains(&digits)
+        && b.first().is_some_and(u8::is_ascii_digit)
+        && b.iter().filter(|&&c| c == b'.').count() <= 1
+        && b.iter().all(|c| c.is_ascii_digit() || *c == b'.')
+}
+
+/// A YAML tag (`!vault`, `!Ref`, `!!str`), alias (`*db_password`) or
+/// block scalar indicator (`|`, `>-`, `|+2`).
+fn is_yaml_tag(b: &[u8]) -> bool {
+    if matches!(b.first(), Some(b'|' | b'>'))
+        && b.len() <= 3
+        && b[1..]
+            .iter()
+            .all(|c| matches!(c, b'-' | b'+' | b'1'..=b'9'))
+    {
+        return true;
+    }
+    let name = if let Some(t) = b.strip_prefix(b"!!") {
+        t
+    } else if let Some(t) = b.strip_prefix(b"!") {
+        t
+    } else if let Some(t) = b.strip_prefix(b"*") {
+        // An alias names an anchor: lowercase words.
+        return !t.is_empty()
+            && t[0].is_ascii_lowercase()
+            && t.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-'));
+    } else {
+        return false;
+    };
+    !name.is_empty()
+        && name
+            .iter()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'-' | b':' | b'.' | b'/'))
+}
+
+/// Whether `v` is a plain word or a few joined by `-`, `_`, `.`, `/`, `:`
+/// (`oauth2`, `client_credentials`, `my-app-secret`, `prod/db`,
+/// `secret/db:password`, `STRING`, `myAppSecret`): what a method or object name looks like, not a random
+/// token. Each word is at most 15 letters and may end in two digits.
+pub(super) fn is_plain_word(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.is_empty() || b.len() > 40 {
+        return false;
+    }
+    b.split(|&c| matches!(c, b'-' | b'_' | b'.' | b'/' | b':'))
+        .all(|w| {
+            let letters = w.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            let digits = &w[letters..];
+            let l = &w[..letters];
+            (1..=15).contains(&letters)
+                && digits.len() <= 2
+                && digits.iter().all(u8::is_ascii_digit)
+                && word_case(l)
+        })
+}
+
+/// Whether the letters `w` make a word (see `word_case`), as prose has.
+pub(super) fn is_word(w: &[u8]) -> bool {
+    w.iter().all(u8::is_ascii_alphabetic) && word_case(w)
+}
+
+/// Lowercase, Capitalized, UPPERCASE or camelCase (each capital followed
+/// by two lowercase letters or more), and pronounceable: no five
+/// consonants in a row, a vowel in six letters (`NhghdvEwombe` is drawn
+/// at random).
+fn word_case(w: &[u8]) -> bool {
+    let vowel = |c: &u8| {
+        matches!(
+            c.to_ascii_lowercase(),
+            b'a' | b'e' | b'i' | b'o' | b'u' | b'y'
+        )
+    };
+    if w.split(vowel).any(|run| run.len() >= 5) {
+        return false;
+    }
+    if w.iter().all(u8::is_ascii_uppercase) {
+        return true;
+    }
+    // The parts of a camelCase word (`my`, `App`, `Secret`): lowercase
+    // letters after one capital (two at least, but in the first part),
+    // and a vowel (`RdrYuoiEtre` is drawn at random).
+    let mut start = 0;
+    for i in 1..=w.len() {
+        if i < w.len() && !w[i].is_ascii_uppercase() {
+            continue;
+        }
+        let part = &w[start..i];
+        let lower = part[1..]
+            .iter()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count();
+        // (`db`, `svc`: a short word alone may lack a vowel.)
+        let camel = start > 0 || i < w.len();
+        let voiced = part.iter().any(vowel) || (!camel && part.len() <= 3);
+        if (start > 0 && lower < 2) || lower + 1 < part.len() || !voiced {
+            return false;
+        }
+        start = i;
+    }
+    true
 }
 
 /// Whether `hay` contains `needle` (ASCII case-insensitively when `fold`).
@@ -225,7 +797,7 @@ mod tests {
             })
     }
 
-    /// `is_placeholder` as it was, one search per word.
+    /// The marks of `is_placeholder` as they were, one search per word.
     fn reference(value: &str) -> bool {
         let v = value.trim();
         if v.is_empty() {
@@ -307,7 +879,7 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_are_what_they_were_with_one_search_per_word() {
+    fn placeholder_marks_are_what_they_were_with_one_search_per_word() {
         let parts = [
             "your", "YOUR-", "_", "-", "key", "Token", "secret", "pass", "word", "here", "api",
             "x", "X", "*", "*", ".", "…", "EXAMPLE", "example", "red", "acted", "place", "holder",
@@ -323,7 +895,12 @@ mod tests {
             for k in 0..n {
                 v.push_str(parts[((state >> (8 * k)) % parts.len() as u64) as usize]);
             }
-            assert_eq!(super::is_placeholder(&v), reference(&v), "{v:?}");
+            let t = v.trim();
+            assert_eq!(
+                super::marked(t, words_in(t.as_bytes())),
+                reference(&v),
+                "{v:?}"
+            );
         }
         for word in WORDS {
             for hay in [
@@ -391,6 +968,128 @@ mod tests {
             "-----BEGIN PUBLIC KEY-----\\nMOcCr/YHIU6XGMopztmQR6QlIDXD\\n-----END PUBLIC KEY-----",
         ] {
             assert!(spans(line).is_empty(), "{line:?} gave {:?}", spans(line));
+        }
+    }
+
+    #[test]
+    fn placeholders_templates_and_made_up_values_are_placeholders() {
+        use super::is_placeholder;
+        for v in [
+            "DUMMY",
+            "dummy-token-for-tests",
+            "EXAMPLE",
+            "my-example-key",
+            "changeme",
+            "%s",
+            "%-8d",
+            "%(db_password)s",
+            "<redacted>",
+            "${VAR:=x}",
+            "#{db_password}",
+            "<%= ENV[\"X\"] %>",
+            "{% raw %}",
+            "__DB_PASSWORD__",
+            "@db.password@",
+            ":password",
+            "aaaaaaaa",
+            "••••••••",
+            "XXXX-XXXX",
+            "***-**-****",
+            "***REMOVED***",
+            "1234567890",
+            "abcdefghijklmnop",
+            "0123456789abcdef0123456789abcdef",
+            "abcdef123456",
+            "9876543210",
+            "ababababababab",
+            "deadbeefdeadbeef",
+            "sk-1234567890abcdef1234567890abcdef",
+            "secret",
+            "password",
+            "hidden",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+        for v in [
+            "q8Wd3kz0pTx7Lm2v",
+            "hunter22",
+            "abc123",
+            "12345678",
+            "pass",
+            "MkCE9p_%(or5hAUd",
+            "SH((45u5p1ucQZ6z",
+            ")fM1lcOTqrKb3uLy",
+            "sk-24e440066559a6656c90bd5482a90a29",
+            "x1y2z3",
+        ] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn references_code_paths_numbers_and_tags_are_not_secret_values() {
+        use super::{is_not_secret_value, is_plain_word};
+        for v in [
+            "vault:secret/data/x#key",
+            "ref+vault://secret/x#/k",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+            "op://Eng/GitHub/credential",
+            "ENC[AES256_GCM,data:x]",
+            "$ANSIBLE_VAULT;1.1;AES256",
+            "projects/p/secrets/s/versions/1",
+            "sha256:52d3a23d2e33a2b1",
+            "process.env.DB_PASSWORD",
+            "os.environ[",
+            "os.getenv(",
+            "getpass()",
+            "secrets.token_hex(32)",
+            "config.db.password",
+            "user.password",
+            "std::env::var(",
+            "/run/secrets/db",
+            "~/.pgpass",
+            "/x/y/app.pem",
+            "0",
+            "3600",
+            "-1",
+            "1.5",
+            "!vault",
+            "!!python/name:os.environ",
+            "*db_password",
+            "|",
+            ">-",
+            "https://host/x",
+        ] {
+            assert!(is_not_secret_value(v), "{v}");
+        }
+        for v in [
+            "q8Wd3kz0pTx7Lm2v",
+            "/K7MDENG/bPxRfiCY",
+            "VuTV.MR9P6_IUda#",
+            "Qx7k(m2P9",
+            "1234567",
+            "!Zq8fK2pLx9",
+            "*Zq8fK2pLx9",
+        ] {
+            assert!(!is_not_secret_value(v), "{v}");
+        }
+        for v in [
+            "oauth2",
+            "client_credentials",
+            "my-app-secret",
+            "prod/db",
+            "STRING",
+            "myAppSecret",
+        ] {
+            assert!(is_plain_word(v), "{v}");
+        }
+        for v in [
+            "q8Wd3kz0pTx7",
+            "kQxLmZp",
+            "avordwruyk8d50hp",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
+            assert!(!is_plain_word(v), "{v}");
         }
     }
 }

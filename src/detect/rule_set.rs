@@ -13,14 +13,14 @@ use regex_automata::{Anchored, Input};
 use crate::error::Error;
 
 use super::allowlist::{Allows, LineMemo, any_allows};
-use super::builtin::{self, exact_case_match};
+use super::builtin::{self, exact_case_match, valid_shape};
 use super::entropy::shannon_entropy;
 use super::filter::KeywordFilter;
 use super::gitleaks::Scope;
 use super::memo::Memo;
 use super::placeholder::{has, is_placeholder};
 use super::rule::{Check, FIRST_GROUP, Finding, LazyRegex, Rule, RuleId, RuleSpec, max_match_len};
-use super::values::{bearer, key_value, kv_name_span, trim_pem, url_password};
+use super::values::{KvContext, bearer, key_value, kv_name_span, trim_pem, url_password};
 
 pub(super) struct Inner {
     pub(super) rules: Vec<Rule>,
@@ -342,6 +342,8 @@ impl RuleSet {
         // The key-value rule's last (rule, name span): a second keyword
         // in the same name (`auth.session`) gives the same result.
         let mut last_kv = (usize::MAX, 0, 0);
+        // What the key-value rule saw at earlier hits (a `curl` word).
+        let mut kv_ctx = KvContext::default();
         // What earlier hits proved, so close hits do not re-read their
         // windows (see `memo.rs`).
         let mut memo = Memo::new();
@@ -363,7 +365,7 @@ impl RuleSet {
                         continue;
                     }
                     last_kv = (ri, ns, ne);
-                    key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+                    key_value(text, ns, ne, &mut kv_ctx).map(|(s, e)| (s, e, None))
                 } else {
                     let search = Search {
                         memo: &mut memo,
@@ -451,7 +453,8 @@ impl RuleSet {
         !(rule.placeholders && is_placeholder(secret)) && self.accept_shape(rule, secret)
     }
 
-    /// The digit-and-letter and entropy tests of `accept`.
+    /// The digit-and-letter and entropy tests of `accept`, and the
+    /// family's own structure (`builtin::valid_shape`).
     fn accept_shape(&self, rule: &Rule, secret: &str) -> bool {
         let body = secret
             .get(rule.entropy_skip.min(secret.len())..)
@@ -467,7 +470,7 @@ impl RuleSet {
         {
             return false;
         }
-        true
+        valid_shape(rule, secret)
     }
 
     /// Runs rule `ri` at a keyword hit; returns the secret span and, for a
@@ -630,10 +633,10 @@ impl RuleSet {
             }
             Check::KeyValue => {
                 let (ns, ne) = kv_name_span(text.as_bytes(), hs, he);
-                key_value(text, ns, ne).map(|(s, e)| (s, e, None))
+                key_value(text, ns, ne, &mut KvContext::default()).map(|(s, e)| (s, e, None))
             }
             Check::UrlPassword => url_password(text, hs).map(|(s, e)| (s, e, None)),
-            Check::Bearer => bearer(text, he).map(|(s, e)| (s, e, None)),
+            Check::Bearer => bearer(text, hs, he).map(|(s, e)| (s, e, None)),
             Check::Basic => self.basic(text, hs, he, decode_basic),
         }
     }
@@ -661,7 +664,8 @@ impl RuleSet {
             i += 1;
         }
         let e = i;
-        if e - s < 4 {
+        // `Basic realm="api"`: a challenge's parameter, not a payload.
+        if e - s < 4 || challenge_param(b, s, e) {
             return None;
         }
         use base64::Engine;
@@ -747,6 +751,15 @@ pub(super) fn user_rule(
         mixed: false,
     };
     Ok((rule, keywords))
+}
+
+/// `realm=` in `Basic realm="api"`: a word and `=` before a quote, a
+/// challenge's parameter rather than a base64 payload.
+pub(super) fn challenge_param(b: &[u8], s: usize, e: usize) -> bool {
+    e > s + 1
+        && b[e - 1] == b'='
+        && b.get(e) == Some(&b'"')
+        && b[s..e - 1].iter().all(u8::is_ascii_alphabetic)
 }
 
 /// The state of one search that a rule run reads and updates.
@@ -887,7 +900,7 @@ mod tests {
         let ok = RuleSet::empty()
             .with_user_rules(vec![spec("acme", "acme_[a-z]{8}")])
             .unwrap();
-        assert!(ok.is_match("key acme_abcdefgh here"));
+        assert!(ok.is_match("key acme_qzkvtmwp here"));
     }
     use crate::detect::testing::{secret, spans};
 
@@ -908,11 +921,11 @@ mod tests {
                     secret_group: group,
                 }])
                 .unwrap();
-            let line = "k acme_abcdef123456 x acme_zyxwvu987654 y acme_qwerty135790";
+            let line = "k acme_k7m2q9x4b1z8 x acme_p3w8r5t1v6n0 y acme_h4j9d2s7f5g1";
             let mut out = Vec::new();
             rules.find(line, &mut out);
             let got: Vec<&str> = out.iter().map(|f| &line[f.start..f.end]).collect();
-            let want: Vec<String> = ["abcdef123456", "zyxwvu987654", "qwerty135790"]
+            let want: Vec<String> = ["k7m2q9x4b1z8", "p3w8r5t1v6n0", "h4j9d2s7f5g1"]
                 .iter()
                 .map(|s| {
                     if group.is_some() {
@@ -951,7 +964,7 @@ mod tests {
             }])
             .unwrap();
         let mut out = Vec::new();
-        rules.find("k acme_abcdef123456 x", &mut out);
+        rules.find("k acme_wq7f2kz90mxb x", &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].rule.as_str(), "acme-key");
         assert_eq!((out[0].start, out[0].end), (7, 19));

@@ -80,7 +80,7 @@ pub(super) const fn tok(
 
 /// Keywords that start the key-name check.
 const KV_KEYWORDS: &[&str] = &[
-    "passw",
+    "pass",
     "pwd",
     "passphrase",
     "secret",
@@ -114,6 +114,18 @@ const KV_KEYWORDS: &[&str] = &[
     "connectionstring",
     "conn_str",
     "connstr",
+    // Names secret only by convention, with a random value (`*_KEY`,
+    // `*_PAT`).
+    "_key",
+    "-key",
+    "_pat",
+    // curl's user flags, and the `curl` word that makes `-u` curl's.
+    "-u",
+    "--user",
+    "--proxy-user",
+    "curl",
+    // Oracle's `jdbc:oracle:thin:user/password@host`.
+    "jdbc:",
 ];
 
 /// The built-in rules and the keywords of each, in definition order
@@ -205,6 +217,18 @@ pub(super) fn exact_case_match(hit: &[u8], rule: &Rule) -> bool {
     }
 }
 
+/// Whether a value that rule `rule` matched keeps its family's own
+/// structure, where the family defines more than its regex can say (a
+/// JWT's header and payload decode as JSON, a PEM body is base64),
+/// decided by rule id.
+pub(super) fn valid_shape(rule: &Rule, secret: &str) -> bool {
+    match rule.id.as_str() {
+        "jwt" => keys::jwt_decodes(secret),
+        "private-key" => keys::pem_body_is_base64(secret),
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,28 +285,28 @@ mod tests {
                 "npm_Bmhxmcm8KO6turIKxGjHsVaGoEuvbFsQ0mIm",
             ),
             (
-                "hf hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh ok",
-                "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
+                "hf 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 ok",
+                "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",
             ),
             (
-                "'shpat_0123456789abcdef0123456789ABCDEF'",
-                "shpat_0123456789abcdef0123456789ABCDEF",
+                "'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'",
+                "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",
             ),
             (
-                "dapi0123456789abcdef0123456789abcdef-2 x",
-                "dapi0123456789abcdef0123456789abcdef-2",
+                "dapi00661fccd268a29a0d347301ef56e64d-2 x",
+                "dapi00661fccd268a29a0d347301ef56e64d-2",
             ),
             (
-                "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "dop_v1_c3cd6089065c3146e80a9c222670bbe4f4c54977656cf2d133187c8df95247f2",
+                "dop_v1_c3cd6089065c3146e80a9c222670bbe4f4c54977656cf2d133187c8df95247f2",
             ),
             (
                 "AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE",
                 "AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE",
             ),
             (
-                "deepseek sk-0123456789abcdef0123456789abcdef",
-                "sk-0123456789abcdef0123456789abcdef",
+                "deepseek sk-866028de71159b42b4ea410fb9102f29",
+                "sk-866028de71159b42b4ea410fb9102f29",
             ),
         ];
         for (text, want) in cases {
