@@ -1,0 +1,5 @@
+//! Built-in rules: stub.
+
+use super::Def;
+
+pub(super) const DEFS: &[Def] = &[];
