@@ -169,7 +169,7 @@ mod tests {
             "model xai-grok-4 selected".to_string(),
             format!("key {}", GROQ.replace("gsk_", "gsx_")),
             "gsk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".to_string(),
-            format!("{}", &PPLX[..30]),
+            PPLX[..30].to_string(),
             "r8_short".to_string(),
             "cohere_model: command-r-plus-08-2024-aaaaaaaaaaaaaaaaaaa".to_string(),
             "CO_API_KEY=${CO_API_KEY}".to_string(),

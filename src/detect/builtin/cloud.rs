@@ -522,7 +522,7 @@ mod tests {
         use crate::detect::testing::spans;
         let lines = [
             "da2-xxxxxxxxxxxxxxxxxxxxxxxxxx".to_string(),
-            format!("{}", &APPSYNC[..20]),
+            APPSYNC[..20].to_string(),
             "ABSKQmVkcm9ja0FQSUtleS1".to_string(),
             "IBM_CLOUD_API_KEY=${IBM_CLOUD_API_KEY}".to_string(),
             "ibm_region: us-south-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_string(),
