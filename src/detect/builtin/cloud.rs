@@ -215,7 +215,11 @@ pub(super) const DEFS: &[Def] = &[
     },
     // Netlify: personal access tokens (`nfp_`) and the older ones after a
     // Netlify name.
-    tok("netlify-token", &["nfp_"], r"nfp_[A-Za-z0-9_]{36}\b"),
+    Def {
+        entropy: Some(3.5),
+        entropy_skip: 4,
+        ..tok("netlify-token", &["nfp_"], r"nfp_[A-Za-z0-9_]{36}\b")
+    },
     Def {
         fwd: 120,
         group: 1,
