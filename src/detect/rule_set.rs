@@ -298,7 +298,11 @@ impl RuleSet {
         let mut memo = Memo::new();
         self.keyword_hits(text, |hs, k| {
             let skip: &mut [usize] = if rules_len <= 256 {
-                &mut stack.get_or_insert_with(|| [0; 256])[..rules_len]
+                // Lazily: `get_or_insert` would build (zero) the array at
+                // every hit.
+                #[allow(clippy::unnecessary_lazy_evaluations)]
+                let made = stack.get_or_insert_with(|| [0; 256]);
+                &mut made[..rules_len]
             } else {
                 if heap.is_empty() {
                     heap.resize(rules_len, 0);

@@ -2,6 +2,7 @@
 //! xAI, Groq, Perplexity, Replicate, Cohere (the only one found only after
 //! its name: its keys have no prefix).
 
+use super::context::{at, name_ends_at};
 use super::{Def, tok};
 
 pub(super) const DEFS: &[Def] = &[
@@ -84,11 +85,13 @@ pub(super) const DEFS: &[Def] = &[
         group: 1,
         entropy: Some(3.5),
         mixed: true,
+        word_start: false,
+        pre: Some(cohere_pre),
         ..tok(
             "cohere-api-key",
-            &["cohere", "co_api_key"],
+            &["cohere", "api_key"],
             concat!(
-                r"(?i:cohere|co_api_key)[\w.\-]{0,32}",
+                r"(?i:cohere|api_key)[\w.\-]{0,32}",
                 nested!(),
                 assign!(),
                 r"([A-Za-z0-9]{40})\b"
@@ -96,6 +99,16 @@ pub(super) const DEFS: &[Def] = &[
         )
     },
 ];
+
+/// `cohere` at a word start, or `api_key` in `CO_API_KEY` (the secret-named
+/// key rule's keyword: `co_api_key` would hide its hit).
+fn cohere_pre(b: &[u8], hs: usize) -> bool {
+    if at(b, hs, b"api_key") {
+        name_ends_at(b, hs, &[b"co_"])
+    } else {
+        hs == 0 || !b[hs - 1].is_ascii_alphanumeric()
+    }
+}
 
 #[cfg(test)]
 mod tests {

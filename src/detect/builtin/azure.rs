@@ -10,6 +10,7 @@
 //! found only after their key name (`AccountKey=`, `SharedAccessKey=`,
 //! `sig=`, a `*_DEVOPS_*` setting).
 
+use super::context::run_before;
 use super::{Def, tok};
 
 pub(super) const DEFS: &[Def] = &[
@@ -95,15 +96,18 @@ pub(super) const DEFS: &[Def] = &[
             r"(?:^|[^A-Za-z0-9+/_\-])([A-Za-z0-9+/]{33}(?:\+ASb|\+AEh|\+ARm|AIoT|AZEG)[A-P][A-Za-z0-9+/]{5}=)(?:[^A-Za-z0-9+/=_\-]|$)",
         )
     },
-    // Older 44-character shared access keys after `SharedAccessKey=`.
+    // Older 44-character shared access keys after `SharedAccessKey=` (the
+    // secret-named key rule's `accesskey` keyword: no keyword of its own).
     Def {
+        word_start: false,
+        pre: Some(shared_pre),
         fwd: 60,
         group: 1,
         entropy: Some(3.5),
         ..tok(
             "azure-shared-access-key",
-            &["sharedaccesskey="],
-            r"(?i:SharedAccessKey)=([A-Za-z0-9+/]{43}=)(?:[^A-Za-z0-9+/=]|$)",
+            &["accesskey"],
+            r"(?i:AccessKey)=([A-Za-z0-9+/]{43}=)(?:[^A-Za-z0-9+/=]|$)",
         )
     },
     // The signature of a SAS token (a URL's or a connection string's
@@ -183,7 +187,6 @@ pub(super) const DEFS: &[Def] = &[
                 "azure-devops",
                 "azuredevops",
                 "ado_pat",
-                "ado-pat",
                 "ado_token",
             ],
             concat!(
@@ -202,16 +205,6 @@ fn b64(c: u8) -> bool {
 
 fn alnum(c: u8) -> bool {
     c.is_ascii_alphanumeric()
-}
-
-/// Whether exactly `n` bytes of `class` end at `hs`: the start of the
-/// text or a byte outside `class` before them. The regex of a rule that
-/// looks back from a signature checks more; this checks the run in about
-/// as many bytes as the hits are apart (a byte outside the class one
-/// period back ends it), so a line of repeated signatures costs linear
-/// work: only hits `n + 1` or more bytes apart pass.
-pub(super) fn run_before(b: &[u8], hs: usize, n: usize, class: fn(u8) -> bool) -> bool {
-    hs >= n && (hs == n || !class(b[hs - n - 1])) && b[hs - n..hs].iter().all(|&c| class(c))
 }
 
 fn client_secret_pre(b: &[u8], hs: usize) -> bool {
@@ -245,6 +238,10 @@ fn service_pre(b: &[u8], hs: usize) -> bool {
         b"+ACR" => run_before(b, hs, 42, b64),
         _ => false,
     }
+}
+
+fn shared_pre(b: &[u8], hs: usize) -> bool {
+    hs >= 6 && b[hs - 6..hs].eq_ignore_ascii_case(b"shared")
 }
 
 fn annotated_pre(b: &[u8], hs: usize) -> bool {

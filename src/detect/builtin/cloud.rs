@@ -7,6 +7,7 @@
 //! setting name that holds the vendor's name (`CLOUDFLARE_API_TOKEN=`,
 //! `heroku_api_key:`).
 
+use super::context::{at, name_ends_at};
 use super::{Def, tok};
 use crate::detect::placeholder::has;
 
@@ -84,7 +85,7 @@ pub(super) const DEFS: &[Def] = &[
         mixed: true,
         ..tok(
             "ibm-cloud-api-key",
-            &["ibm_", "ibm-", "ibm.", "ibmcloud"],
+            &["ibm_", "ibmcloud"],
             concat!(
                 r"(?i:ibm)[\w.\-]{0,32}",
                 nested!(),
@@ -111,9 +112,9 @@ pub(super) const DEFS: &[Def] = &[
         mixed: true,
         ..tok(
             "alibaba-access-key-secret",
-            &["alibaba", "aliyun", "alicloud"],
+            &["alibaba", "aliyun"],
             concat!(
-                r"(?i:alibaba|aliyun|alicloud)[\w.\-]{0,40}",
+                r"(?i:alibaba|aliyun)[\w.\-]{0,40}",
                 nested!(),
                 assign!(),
                 r"([A-Za-z0-9]{30})\b"
@@ -122,23 +123,27 @@ pub(super) const DEFS: &[Def] = &[
     },
     // Cloudflare API tokens (`cfut_`, `cfat_`), global API keys (`cfk_`),
     // origin CA keys (`v1.0-`), and the older unprefixed tokens (40) and
-    // global keys (37 hex) after a Cloudflare name or `X-Auth-Key`.
+    // global keys (37 hex) in `CLOUDFLARE_API_TOKEN`, `CF_API_KEY` style
+    // names or `X-Auth-Key` (on the secret-named key rule's `token` and
+    // `api_key` hits: `cloudflare` as a keyword would add `clou`, which
+    // starts many log words, to the keyword filter).
     tok(
         "cloudflare-api-token",
         &["cfut_", "cfat_"],
         r"cf[ua]t_[A-Za-z0-9]{40}[a-f0-9]{8}\b",
     ),
     Def {
-        fwd: 120,
+        fwd: 100,
         group: 1,
+        word_start: false,
         entropy: Some(3.5),
         mixed: true,
+        pre: Some(cloudflare_token_pre),
         ..tok(
             "cloudflare-api-token",
-            &["cloudflare", "cf_api_"],
+            &["token"],
             concat!(
-                r"(?i:cloudflare|cf_api_)[\w.\-]{0,32}",
-                nested!(),
+                r"(?i:token)",
                 assign!(),
                 r"([A-Za-z0-9_\-]{40})(?:[^A-Za-z0-9_\-]|$)"
             ),
@@ -150,16 +155,17 @@ pub(super) const DEFS: &[Def] = &[
         r"cfk_[A-Za-z0-9]{40}[a-f0-9]{8}\b",
     ),
     Def {
-        fwd: 120,
+        fwd: 100,
         group: 1,
+        word_start: false,
         entropy: Some(3.0),
         mixed: true,
+        pre: Some(cloudflare_key_pre),
         ..tok(
             "cloudflare-global-api-key",
-            &["cloudflare", "cf_api_", "x-auth-key"],
+            &["api_key", "api-key", "apikey", "auth"],
             concat!(
-                r"(?i:cloudflare|cf_api_|x-auth-key)[\w.\-]{0,32}",
-                nested!(),
+                r"(?i:api[_\-]?key|auth-key)",
                 assign!(),
                 r"([a-f0-9]{37})\b"
             ),
@@ -174,15 +180,15 @@ pub(super) const DEFS: &[Def] = &[
             r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}\b",
         )
     },
-    // Fly.io: `fo1_` tokens and macaroons (`fm1a_`, `fm1r_`, `fm2_`, several
-    // joined by commas after `FlyV1 `).
+    // Fly.io: `fo1_` tokens and `fm2_` macaroons (several joined by commas
+    // after `FlyV1 `).
     Def {
         fwd: 8192,
         entropy: Some(3.5),
         ..tok(
             "flyio-access-token",
-            &["fo1_", "fm1a_", "fm1r_", "fm2_"],
-            r"fo1_[A-Za-z0-9_\-]{43}|fm(?:1[ar]|2)_[A-Za-z0-9+/]{64,2048}={0,3}(?:,fm(?:1[ar]|2)_[A-Za-z0-9+/]{64,2048}={0,3}){0,3}",
+            &["fo1_", "fm2_"],
+            r"fo1_[A-Za-z0-9_\-]{43}|fm2_[A-Za-z0-9+/]{64,2048}={0,3}(?:,fm2_[A-Za-z0-9+/]{64,2048}={0,3}){0,3}",
         )
     },
     // Vercel: prefixed tokens (personal `vcp_`, integration `vci_`, app
@@ -276,6 +282,32 @@ pub(super) const DEFS: &[Def] = &[
         )
     },
 ];
+
+const CLOUDFLARE: &[&[u8]] = &[
+    b"cf_api_",
+    b"cf-api-",
+    b"cf_",
+    b"cloudflare_api_",
+    b"cloudflare-api-",
+    b"cloudflareapi",
+    b"cloudflare_",
+    b"cloudflare-",
+    b"cloudflare",
+];
+
+/// `token` in a Cloudflare setting name (`CLOUDFLARE_API_TOKEN`).
+fn cloudflare_token_pre(b: &[u8], hs: usize) -> bool {
+    name_ends_at(b, hs, CLOUDFLARE)
+}
+
+/// `api_key` in a Cloudflare setting name, or `X-Auth-Key`.
+fn cloudflare_key_pre(b: &[u8], hs: usize) -> bool {
+    if at(b, hs, b"auth") {
+        at(b, hs, b"auth-key") && name_ends_at(b, hs, &[b"x-"])
+    } else {
+        name_ends_at(b, hs, CLOUDFLARE)
+    }
+}
 
 /// The `aws-secret-access-key` regex needs `secret` or `sk` in the name
 /// run (`[\w.\-]`) right after an `aws` in its window (the hit's `aws` or
@@ -413,8 +445,13 @@ mod tests {
                 CF_TOKEN_OLD,
             ),
             (
-                format!("cloudflare:\n  token: {CF_TOKEN_OLD}"),
+                format!("CF_API_TOKEN: {CF_TOKEN_OLD}"),
                 "cloudflare-api-token",
+                CF_TOKEN_OLD,
+            ),
+            (
+                format!("cloudflare:\n  token: {CF_TOKEN_OLD}"),
+                "secret-named-key",
                 CF_TOKEN_OLD,
             ),
             (
@@ -534,7 +571,7 @@ mod tests {
             "cloudflare_zone: example.com".to_string(),
             "CLOUDFLARE_API_TOKEN=your-cloudflare-token-here".to_string(),
             format!("cloudflare token {}", &CF_TOKEN_OLD[..30]),
-            "X-Auth-Key: 0123456789abcdef".to_string(),
+            "X-Auth-Key: ${CF_KEY}".to_string(),
             "fo1_short".to_string(),
             "VERCEL_ORG_ID=team_abcdefghijklmnopqrstuvwx".to_string(),
             "vcp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_string(),

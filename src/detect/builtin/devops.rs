@@ -8,7 +8,7 @@
 //! API tokens and Atlassian's older 24-character tokens are found only after
 //! a setting name (or header) that holds the vendor's name.
 
-use super::azure::run_before;
+use super::context::run_before;
 use super::{Def, tok};
 
 pub(super) const DEFS: &[Def] = &[
@@ -185,20 +185,18 @@ pub(super) const DEFS: &[Def] = &[
         )
     },
     // Sidekiq Pro / Enterprise credentials (`user:password`, 8 hex each)
-    // in Bundler settings, after a Sidekiq name, and in gem source URLs.
+    // in Bundler settings (`BUNDLE_GEMS__CONTRIBSYS__COM`) and gem source
+    // URLs (not after `sidekiq`: `side` starts `sidecar`).
     Def {
+        word_start: false,
         fwd: 120,
         group: 1,
         entropy: Some(2.5),
         ..tok(
             "sidekiq-secret",
-            &[
-                "bundle_enterprise__contribsys__com",
-                "bundle_gems__contribsys__com",
-                "sidekiq",
-            ],
+            &["__contribsys__com"],
             concat!(
-                r"(?i:bundle_(?:enterprise|gems)__contribsys__com|sidekiq[\w.\-]{0,32})",
+                r"(?i:__contribsys__com)",
                 assign!(),
                 r"([a-f0-9]{8}:[a-f0-9]{8})\b"
             ),
@@ -237,7 +235,8 @@ pub(super) const DEFS: &[Def] = &[
     },
     // Atlassian (Jira, Confluence, Bitbucket) API tokens and Connect /
     // admin tokens: `ATATT3` or `ATCTT3`, the token, `=` and an 8-character
-    // checksum; older 24-character tokens after an Atlassian key name.
+    // checksum; older 24-character tokens after an Atlassian or Jira key
+    // name (not `confluence`: `conf` starts `config`).
     Def {
         fwd: 260,
         entropy: Some(3.5),
@@ -255,9 +254,9 @@ pub(super) const DEFS: &[Def] = &[
         mixed: true,
         ..tok(
             "atlassian-api-token",
-            &["atlassian", "jira", "confluence"],
+            &["atlassian", "jira"],
             concat!(
-                r"(?i:atlassian|jira|confluence)(?::[ \t]{0,4}\r?\n[ \t]{1,16})?[\w.\-]{0,16}?(?i:token|key|secret|pass|auth)[\w.\-]{0,16}",
+                r"(?i:atlassian|jira)(?::[ \t]{0,4}\r?\n[ \t]{1,16})?[\w.\-]{0,16}?(?i:token|key|secret|pass|auth)[\w.\-]{0,16}",
                 assign!(),
                 r"([A-Za-z0-9]{24})\b"
             ),
@@ -413,7 +412,7 @@ mod tests {
                 SIDEKIQ,
             ),
             (
-                format!("sidekiq_credentials: \"{SIDEKIQ}\""),
+                format!("export BUNDLE_GEMS__CONTRIBSYS__COM=\"{SIDEKIQ}\""),
                 "sidekiq-secret",
                 SIDEKIQ,
             ),

@@ -32,6 +32,7 @@ mod azure;
 mod cloud;
 mod code;
 mod commerce;
+mod context;
 #[cfg(test)]
 mod dense;
 mod devops;

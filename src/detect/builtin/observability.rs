@@ -7,7 +7,7 @@
 //! name or header that holds the vendor's name (`DD_API_KEY`,
 //! `X-Honeycomb-Team`).
 
-use super::azure::run_before;
+use super::context::{at, name_ends_at, run_before};
 use super::{Def, tok};
 
 pub(super) const DEFS: &[Def] = &[
@@ -41,7 +41,7 @@ pub(super) const DEFS: &[Def] = &[
         )
     },
     // New Relic: user (`NRAK-`) and admin (`NRAA-`) API keys, browser keys
-    // (`NRJS-`, `NRBR-`), Insights insert/query keys (`NRII-`, `NRIQ-`),
+    // (`NRJS-`), Insights insert/query keys (`NRII-`, `NRIQ-`),
     // license keys (40 characters ending `NRAL`) and mobile app tokens
     // (ending `-NRMA`).
     Def {
@@ -60,8 +60,8 @@ pub(super) const DEFS: &[Def] = &[
         entropy_skip: 5,
         ..tok(
             "newrelic-browser-api-key",
-            &["NRJS-", "NRBR-"],
-            r"NR(?:JS|BR)-[a-f0-9]{19}\b",
+            &["NRJS-"],
+            r"NRJS-[a-f0-9]{19}\b",
         )
     },
     Def {
@@ -121,15 +121,15 @@ pub(super) const DEFS: &[Def] = &[
     },
     Def {
         back: Some(112),
-        fwd: 4,
+        fwd: 16,
         group: 1,
         word_start: false,
         entropy: Some(3.0),
         pre: Some(dsn_pre),
         ..tok(
             "sentry-dsn-key",
-            &["sentry.io"],
-            r"://([a-f0-9]{32})(?::[a-f0-9]{32})?@(?:o[0-9]{1,20}\.)?(?:ingest\.)?(?:[a-z]{2}\.)?sentry\.io\b",
+            &[".ingest."],
+            r"://([a-f0-9]{32})(?::[a-f0-9]{32})?@o[0-9]{1,20}\.ingest\.(?:[a-z]{2}\.)?sentry\.io\b",
         )
     },
     // Sumo Logic access ids (`su` + 12) and access keys (64) after a Sumo
@@ -167,21 +167,22 @@ pub(super) const DEFS: &[Def] = &[
         )
     },
     // Datadog API keys (32 hex) and application keys (40 hex) after a
-    // Datadog key name (`DATADOG_API_KEY`; a W3C trace id is 32 hex too)
-    // or a `DD_API_KEY` / `DD-API-KEY` style name.
+    // `DD_API_KEY` / `DATADOG_API_KEY` / `DD-APPLICATION-KEY` style name
+    // (on the secret-named key rule's `api_key` / `app_key` hits where the
+    // name has `dd_` or `datadog_` before them: `datadog` as a keyword
+    // would add `data`, which starts many log words, to the keyword
+    // filter).
     Def {
         fwd: 100,
         group: 1,
         entropy: Some(3.0),
         mixed: true,
+        word_start: false,
+        pre: Some(datadog_pre),
         ..tok(
             "datadog-api-key",
-            &["datadog", "dd_api_key", "dd-api-key", "ddapikey"],
-            concat!(
-                r"(?i:datadog(?::[ \t]{0,4}\r?\n[ \t]{1,16})?[\w.\-]{0,16}?(?i:key|token|secret)[\w.\-]{0,16}|dd[_\-]?api[_\-]?key)",
-                assign!(),
-                r"([a-f0-9]{32})\b"
-            ),
+            &["api_key", "api-key"],
+            concat!(r"(?i:api[_\-]key)", assign!(), r"([a-f0-9]{32})\b"),
         )
     },
     Def {
@@ -189,17 +190,18 @@ pub(super) const DEFS: &[Def] = &[
         group: 1,
         entropy: Some(3.0),
         mixed: true,
+        word_start: false,
+        pre: Some(datadog_app_pre),
         ..tok(
             "datadog-app-key",
             &[
-                "datadog",
-                "dd_app_key",
+                "app_key",
                 "dd-app-key",
                 "dd_application_key",
                 "dd-application-key",
             ],
             concat!(
-                r"(?i:datadog(?::[ \t]{0,4}\r?\n[ \t]{1,16})?[\w.\-]{0,16}?(?i:key|token|secret)[\w.\-]{0,16}|dd[_\-]app(?:lication)?[_\-]key)",
+                r"(?i:app_key|dd[_\-]app(?:lication)?[_\-]key)",
                 assign!(),
                 r"([a-f0-9]{40})\b"
             ),
@@ -223,6 +225,17 @@ pub(super) const DEFS: &[Def] = &[
         )
     },
 ];
+
+const DATADOG: &[&[u8]] = &[b"dd_", b"dd-", b"datadog_", b"datadog-", b"datadog"];
+
+fn datadog_pre(b: &[u8], hs: usize) -> bool {
+    name_ends_at(b, hs, DATADOG)
+}
+
+/// `app_key` after a Datadog name; the `dd-app-key` style keywords hold it.
+fn datadog_app_pre(b: &[u8], hs: usize) -> bool {
+    !at(b, hs, b"app_key") || name_ends_at(b, hs, DATADOG)
+}
 
 fn license_pre(b: &[u8], hs: usize) -> bool {
     b[hs..].starts_with(b"FFFFNRAL") && run_before(b, hs, 32, |c| c.is_ascii_alphanumeric())
@@ -372,7 +385,7 @@ mod tests {
             ),
             (
                 format!("datadog:\n  app_key: {DD_APP}"),
-                "datadog-app-key",
+                "secret-named-key",
                 DD_APP,
             ),
             (
