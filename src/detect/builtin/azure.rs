@@ -60,7 +60,6 @@ pub(super) const DEFS: &[Def] = &[
                 "storagekey",
                 "storage_key",
                 "storage-key",
-                "storage_access_key",
             ],
             concat!(
                 r"(?i:account|storage)[_.\-]?(?i:access[_.\-]?)?(?i:key)(?:",
@@ -187,7 +186,6 @@ pub(super) const DEFS: &[Def] = &[
                 "azure-devops",
                 "azuredevops",
                 "ado_pat",
-                "ado_token",
             ],
             concat!(
                 r"(?i:azure[_\-]?devops|ado)[\w.\-]{0,32}",
