@@ -181,12 +181,7 @@ pub(super) const DEFS: &[Def] = &[
         entropy: Some(3.5),
         ..tok(
             "azure-devops-pat",
-            &[
-                "azure_devops",
-                "azure-devops",
-                "azuredevops",
-                "ado_pat",
-            ],
+            &["azure_devops", "azure-devops", "azuredevops", "ado_pat"],
             concat!(
                 r"(?i:azure[_\-]?devops|ado)[\w.\-]{0,32}",
                 assign!(),
