@@ -33,6 +33,12 @@ const BUCKETS: usize = 16;
 const TOP: u32 = (BUCKETS * (WIDTH - 1)) as u32;
 /// Most prefixes whose buckets are chosen by merging.
 const MERGE_AT_MOST: usize = 160;
+/// Most prefixes that are first merged with their neighbours in sorted
+/// order down to [`MERGE_AT_MOST`] groups (more are cut into even runs).
+const PREMERGE_AT_MOST: usize = 1024;
+/// How many groups the neighbour merging leaves (the greedy merging costs
+/// the cube of it, once per filter).
+const PREMERGE_TO: usize = 112;
 /// Bytes tested with one branch.
 const CHUNK: usize = 8;
 /// Texts shorter than this are searched in one stream.
@@ -403,7 +409,7 @@ fn bucket_cost(set: &[&[u8]]) -> f64 {
 /// again and again, the two groups whose merge adds the least cost, until
 /// [`BUCKETS`] groups are left.
 fn assign_buckets(prefixes: &[&[u8]]) -> Vec<usize> {
-    if prefixes.len() > MERGE_AT_MOST {
+    if prefixes.len() > PREMERGE_AT_MOST {
         // Merging costs n^3: with very many (user) keywords, cut the
         // sorted prefixes into even runs instead (neighbours look alike).
         let per = prefixes.len().div_ceil(BUCKETS);
@@ -415,8 +421,12 @@ fn assign_buckets(prefixes: &[&[u8]]) -> Vec<usize> {
         }
         return out;
     }
-    let mut groups: Vec<Vec<usize>> = (0..prefixes.len()).map(|i| vec![i]).collect();
     let members = |g: &[usize]| -> Vec<&[u8]> { g.iter().map(|&i| prefixes[i]).collect() };
+    let mut groups: Vec<Vec<usize>> = if prefixes.len() > MERGE_AT_MOST {
+        premerge(prefixes)
+    } else {
+        (0..prefixes.len()).map(|i| vec![i]).collect()
+    };
     let mut cost: Vec<f64> = groups.iter().map(|g| bucket_cost(&members(g))).collect();
     let merged_cost = |a: &[usize], b: &[usize]| -> f64 {
         let mut both = members(a);
@@ -469,6 +479,43 @@ fn assign_buckets(prefixes: &[&[u8]]) -> Vec<usize> {
         }
     }
     out
+}
+
+/// [`PREMERGE_TO`] groups of `prefixes`: in sorted order (neighbours
+/// look alike), the two neighbouring groups whose merge adds the least
+/// cost are merged, again and again (n^2: a scan per merge).
+fn premerge(prefixes: &[&[u8]]) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..prefixes.len()).collect();
+    order.sort_by_key(|&i| prefixes[i]);
+    let mut groups: Vec<Vec<usize>> = order.into_iter().map(|i| vec![i]).collect();
+    let cost_of = |g: &[usize]| bucket_cost(&g.iter().map(|&i| prefixes[i]).collect::<Vec<_>>());
+    let mut cost: Vec<f64> = groups.iter().map(|g| cost_of(g)).collect();
+    let joined = |a: &[usize], b: &[usize]| {
+        let mut both = a.to_vec();
+        both.extend_from_slice(b);
+        both
+    };
+    // grow[i]: what merging groups i and i + 1 adds.
+    let mut grow: Vec<f64> = (0..groups.len() - 1)
+        .map(|i| cost_of(&joined(&groups[i], &groups[i + 1])) - cost[i] - cost[i + 1])
+        .collect();
+    while groups.len() > PREMERGE_TO {
+        let i = (0..grow.len())
+            .min_by(|&a, &b| grow[a].total_cmp(&grow[b]))
+            .expect("two groups or more");
+        let next = groups.remove(i + 1);
+        groups[i].extend(next);
+        cost.remove(i + 1);
+        cost[i] = cost_of(&groups[i]);
+        grow.remove(i);
+        if i < grow.len() {
+            grow[i] = cost_of(&joined(&groups[i], &groups[i + 1])) - cost[i] - cost[i + 1];
+        }
+        if i > 0 {
+            grow[i - 1] = cost_of(&joined(&groups[i - 1], &groups[i])) - cost[i - 1] - cost[i];
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

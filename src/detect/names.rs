@@ -90,6 +90,7 @@ const NOT_SECRET_KEYS: &[&str] = &[
     "dedup",
     "dedupe",
     "public",
+    "publishable",
     "lookup",
     "hash",
     "group",

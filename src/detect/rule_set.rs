@@ -329,16 +329,12 @@ impl RuleSet {
         let bytes = text.as_bytes();
         // skip[rule]: no hit of the rule before it can give a finding: the
         // end of its last finding (hits inside it), or where `memo` proved
-        // the rule finds nothing up to (on the stack for the usual number
-        // of rules).
-        let mut stack = [0usize; 64];
+        // the rule finds nothing up to (on the stack for up to 256 rules).
+        // Made at the first hit: most lines have none, and zeroing (or
+        // allocating) one slot per rule was a good part of a line's cost.
+        let mut stack: Option<[usize; 256]> = None;
         let mut heap = Vec::new();
-        let skip: &mut [usize] = if inner.rules.len() <= stack.len() {
-            &mut stack[..inner.rules.len()]
-        } else {
-            heap.resize(inner.rules.len(), 0);
-            &mut heap
-        };
+        let rules_len = inner.rules.len();
         // The key-value rule's last (rule, name span): a second keyword
         // in the same name (`auth.session`) gives the same result.
         let mut last_kv = (usize::MAX, 0, 0);
@@ -350,6 +346,18 @@ impl RuleSet {
         // The line of the last candidate that an allowlist checked.
         let mut lines = LineMemo::default();
         self.keyword_hits(text, |hs, k| {
+            let skip: &mut [usize] = if rules_len <= 256 {
+                // Lazily: `get_or_insert` would build (zero) the array at
+                // every hit.
+                #[allow(clippy::unnecessary_lazy_evaluations)]
+                let made = stack.get_or_insert_with(|| [0; 256]);
+                &mut made[..rules_len]
+            } else {
+                if heap.is_empty() {
+                    heap.resize(rules_len, 0);
+                }
+                &mut heap
+            };
             for &(ri, len) in &inner.by_keyword[k] {
                 let rule = &inner.rules[ri];
                 if hs < skip[ri] || !self.hit_passes(rule, bytes, hs, len) {

@@ -8,14 +8,39 @@ use std::sync::Arc;
 
 use super::rule::{Check, LazyRegex, Rule, RuleId, max_match_len};
 
+/// The regex text between a context keyword's name and its value:
+/// `name=value`, `name: value`, `"name": "value"`, `name => value`,
+/// `name := value`, JSON-escaped quotes; bounded (an unanchored window
+/// rule needs matches of bounded length).
+macro_rules! assign {
+    () => {
+        r#"(?:\\*["'])?\s{0,4}(?::|=>|:=|=)\s{0,4}(?:\\*["'])?"#
+    };
+}
+
+/// A context keyword's setting as a YAML block one level deep
+/// (`cloudflare:` then an indented `api_token: ...` on the next line): the
+/// regex text between the vendor name and the nested key's name.
+macro_rules! nested {
+    () => {
+        r"(?::[ \t]{0,4}\r?\n[ \t]{1,16}[\w.\-]{1,32})?"
+    };
+}
+
 mod ai;
+mod azure;
 mod cloud;
 mod code;
 mod commerce;
+mod context;
+#[cfg(test)]
+mod dense;
+mod devops;
 mod generic;
 mod keys;
 mod messaging;
 mod near;
+mod observability;
 mod work;
 
 /// Every family file's rules, in the order their candidates are made (the
@@ -28,6 +53,9 @@ const FAMILIES: &[&[Def]] = &[
     messaging::DEFS,
     keys::DEFS,
     work::DEFS,
+    azure::DEFS,
+    devops::DEFS,
+    observability::DEFS,
     generic::DEFS,
 ];
 
