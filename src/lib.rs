@@ -14,7 +14,7 @@
 //!
 //! | to find | look in |
 //! | --- | --- |
-//! | the API most code needs | [`get_secret`], [`get_secret_opt`], [`get_secret_json`] (the global manager, configured from the environment; [`init`] installs your own) and [`install`] (masked logging) |
+//! | the API most code needs | [`get_secret`], [`get_secret_opt`], [`get_secret_json`], [`load`] (a struct of secrets, one per field) (the global manager, configured from the environment; [`init`] installs your own) and [`install`] (masked logging) |
 //! | the chain: order, cache, resilience | [`SecretsManager`] (`src/chain/`): `manager.rs` the API, `hit.rs` a cache hit, `miss.rs` single-flight, stale-on-error and negative caching, `prefetch.rs` warming the cache in batches ([`SecretsManager::prefetch`]), `refresh.rs` refresh-ahead, `metadata.rs` the metadata kept beside each cached value ([`SecretsManager::get_secret_metadata`]), **`fallback.rs` where fallback happens** and the error that lists every provider's answer, `attempt.rs` one provider attempt with retry, breaker and audit, `named.rs` a provider under its name in the chain, `blocking.rs` the blocking twins |
 //! | the backends, and how to add one | [`providers`]: the [`Provider`](providers::Provider) trait (`providers/mod.rs`), [`SecretValue`](providers::SecretValue) and its [`SecretMetadata`] (`value.rs`, `metadata.rs`), [`EnvProvider`](providers::EnvProvider), `batch.rs` (the default of [`fetch_many`](providers::Provider::fetch_many)), `endpoint.rs` (endpoint URLs checked up front), `aws/` (the provider, `batch.rs` `BatchGetSecretValue`, `errors.rs`), `vault/` (builder, auth, http, kv) |
 //! | settings from the environment | [`settings::Settings`] (every getter names its variable on error; `for_instance` the view of a named instance, `SECRETS_DR_...` first) and [`Config`] (the chain's own, and the [`ProviderEntry`]s of `SECRETS_PROVIDERS`) |
@@ -171,6 +171,7 @@ pub use chain::global::{
     get_secret, get_secret_blocking, get_secret_json, get_secret_opt, global, init, install,
     try_global,
 };
+pub use chain::load::{load, load_blocking};
 pub use chain::{
     AUDIT_TARGET, BreakerState, Config, ProviderEntry, ProviderHealth, ProviderKind, ProviderStats,
     SecretsManager, SecretsManagerBuilder, Stats,
