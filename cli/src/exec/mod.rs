@@ -116,15 +116,10 @@ pub(crate) fn run(plan: Plan) -> u8 {
     // Wait for the exit without reaping, so that no signal goes to a
     // reused pid: the forwarder stops first, then the child is reaped.
     let pid = Pid::from_child(&child);
-    loop {
-        match waitid(
-            WaitId::Pid(pid),
-            WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
-        ) {
-            Err(rustix::io::Errno::INTR) => continue,
-            _ => break,
-        }
-    }
+    while let Err(rustix::io::Errno::INTR) = waitid(
+        WaitId::Pid(pid),
+        WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+    ) {}
     forwarder.child_exited();
     let status = child.wait();
     forwarder.stop();

@@ -7,6 +7,8 @@ mod support;
 
 mod bad_input;
 mod check;
+mod exec;
 mod exit_codes;
 mod get;
+mod manifest;
 mod scan;
