@@ -158,6 +158,9 @@ fn spawn_failed(program: &OsString, e: &io::Error) -> u8 {
     }
 }
 
+/// The size asked for the child's pipes, and of one read.
+const PIPE_SIZE: usize = 1 << 20;
+
 /// A pipe end to read and poll.
 trait Source: Read + AsFd + Send {}
 impl<T: Read + AsFd + Send> Source for T {}
@@ -174,7 +177,10 @@ fn dup_stderr() -> io::Result<File> {
 /// closed (a reader that went away), the pipe is closed too, so that the
 /// child gets the broken pipe it would have had without `exec`.
 fn pump(mut src: Box<dyn Source>, mut dst: File, mut masker: Masker) {
-    let mut buf = vec![0u8; 256 * 1024];
+    // Larger reads, fewer wake-ups (the default pipe holds 64 KiB); a
+    // refusal (the user's pipe limit) only costs speed.
+    let _ = rustix::pipe::fcntl_setpipe_size(&src, PIPE_SIZE);
+    let mut buf = vec![0u8; PIPE_SIZE];
     let idle = Timespec {
         tv_sec: 0,
         tv_nsec: IDLE.as_nanos() as _,

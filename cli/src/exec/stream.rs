@@ -57,10 +57,10 @@ impl Masker {
             Some(last) => {
                 let (lines, rest) = data.split_at(last + 1);
                 if self.pending.is_empty() {
-                    mask_into(&self.redactor, lines, out)?;
+                    mask_lines(&self.redactor, lines, out)?;
                 } else {
                     self.pending.extend_from_slice(lines);
-                    mask_into(&self.redactor, &self.pending, out)?;
+                    mask_lines(&self.redactor, &self.pending, out)?;
                     self.pending.clear();
                 }
                 self.pending.extend_from_slice(rest);
@@ -119,11 +119,40 @@ impl Masker {
     }
 }
 
+/// Complete lines from one read of this size or more are masked in two
+/// halves on two threads: reads are this large when the child writes
+/// faster than one thread masks (its pipe fills up), which is when a
+/// second thread helps.
+const PARALLEL_MIN: usize = 256 * 1024;
+
+/// Writes complete `lines` masked; a large block is cut at a newline
+/// near its middle and the second half is masked on another thread.
+fn mask_lines(redactor: &Redactor, lines: &[u8], out: &mut impl Write) -> io::Result<()> {
+    if lines.len() < PARALLEL_MIN {
+        return mask_into(redactor, lines, out);
+    }
+    let Some(mid) = memchr::memchr(b'\n', &lines[lines.len() / 2..]) else {
+        return mask_into(redactor, lines, out);
+    };
+    let (first, second) = lines.split_at(lines.len() / 2 + mid + 1);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            let mut buf = Vec::with_capacity(second.len() + 64);
+            mask_into(redactor, second, &mut buf).map(|()| buf)
+        });
+        mask_into(redactor, first, out)?;
+        let buf = other
+            .join()
+            .map_err(|_| io::Error::other("the masking thread panicked"))??;
+        out.write_all(&buf)
+    })
+}
+
 /// Writes `bytes` masked: each UTF-8 run through the redactor, the bytes
 /// that are not UTF-8 as they are.
 fn mask_into(redactor: &Redactor, bytes: &[u8], out: &mut impl Write) -> io::Result<()> {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return match redactor.redact_lines(text) {
+        return match redactor.redact(text) {
             Cow::Borrowed(_) => out.write_all(bytes),
             Cow::Owned(masked) => out.write_all(masked.as_bytes()),
         };
@@ -131,7 +160,7 @@ fn mask_into(redactor: &Redactor, bytes: &[u8], out: &mut impl Write) -> io::Res
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         if !valid.is_empty() {
-            out.write_all(redactor.redact_lines(valid).as_bytes())?;
+            out.write_all(redactor.redact(valid).as_bytes())?;
         }
         out.write_all(chunk.invalid())?;
     }
@@ -278,6 +307,24 @@ mod tests {
         let clean: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
         let (_, out) = run(&[&clean[..1234], &clean[1234..]], true);
         assert_eq!(out, clean);
+    }
+
+    #[test]
+    fn a_large_block_is_masked_in_two_halves_like_in_one() {
+        let mut text = String::new();
+        let mut want = String::new();
+        for i in 0..40_000 {
+            if i % 997 == 0 {
+                text.push_str(&format!("line {i} token {SECRET} end\n"));
+                want.push_str(&format!("line {i} token **** end\n"));
+            } else {
+                text.push_str(&format!("line {i} plain text here\n"));
+                want.push_str(&format!("line {i} plain text here\n"));
+            }
+        }
+        assert!(text.len() > PARALLEL_MIN);
+        let (_, out) = run(&[text.as_bytes()], false);
+        assert!(String::from_utf8(out).unwrap() == want);
     }
 
     #[test]
