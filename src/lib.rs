@@ -14,16 +14,17 @@
 //!
 //! | to find | look in |
 //! | --- | --- |
-//! | the API most code needs | [`get_secret`], [`get_secret_opt`], [`get_secret_json`] (the global manager, configured from the environment; [`init`] installs your own) and [`install`] (masked logging) |
-//! | the chain: order, cache, resilience | [`SecretsManager`] (`src/chain/`): `manager.rs` the API, `hit.rs` a cache hit, `miss.rs` single-flight, stale-on-error and negative caching, `prefetch.rs` warming the cache in batches ([`SecretsManager::prefetch`]), `refresh.rs` refresh-ahead, `metadata.rs` the metadata kept beside each cached value ([`SecretsManager::get_secret_metadata`]), **`fallback.rs` where fallback happens** and the error that lists every provider's answer, `attempt.rs` one provider attempt with retry, breaker and audit, `named.rs` a provider under its name in the chain, `blocking.rs` the blocking twins |
+//! | the API most code needs | [`get_secret`], [`get_secret_opt`], [`get_secret_json`], [`load`] (a struct of secrets, one per field) (the global manager, configured from the environment; [`init`] installs your own) and [`install`] (masked logging) |
+//! | the chain: order, cache, resilience | [`SecretsManager`] (`src/chain/`): `manager.rs` the API, `hit.rs` a cache hit, `miss.rs` single-flight, stale-on-error and negative caching, `prefetch.rs` warming the cache in batches ([`SecretsManager::prefetch`]), `refresh.rs` refresh-ahead, `metadata.rs` the metadata kept beside each cached value ([`SecretsManager::get_secret_metadata`]), `load.rs` a struct of secrets, one per field ([`SecretsManager::load`]), **`fallback.rs` where fallback happens** and the error that lists every provider's answer, `attempt.rs` one provider attempt with retry, breaker and audit, `named.rs` a provider under its name in the chain, `blocking.rs` the blocking twins |
 //! | the backends, and how to add one | [`providers`]: the [`Provider`](providers::Provider) trait (`providers/mod.rs`), [`SecretValue`](providers::SecretValue) and its [`SecretMetadata`] (`value.rs`, `metadata.rs`), [`EnvProvider`](providers::EnvProvider), `batch.rs` (the default of [`fetch_many`](providers::Provider::fetch_many)), `endpoint.rs` (endpoint URLs checked up front), `aws/` (the provider, `batch.rs` `BatchGetSecretValue`, `errors.rs`), `vault/` (builder, auth, http, kv) |
 //! | settings from the environment | [`settings::Settings`] (every getter names its variable on error; `for_instance` the view of a named instance, `SECRETS_DR_...` first) and [`Config`] (the chain's own, and the [`ProviderEntry`]s of `SECRETS_PROVIDERS`) |
 //! | **how a value is hidden** | [`masking`]: `known.rs` the registry of fetched values and their encodings, `redactor.rs` text in, masked text out, `layer.rs` the `tracing` integration, `json.rs` JSON lines |
 //! | credential detection, **the `sk-` rule** | [`detect`]: `builtin/` every vendor format, one file per field (`generic.rs` the catch-all `sk-`/`pk-` rule), `names.rs` secret-named keys, `values.rs` the `key=value` / URL / `Authorization` parsers, `placeholder.rs`, `entropy.rs`, `filter.rs` the keyword prefilter, `rule_set.rs` the engine |
 //! | errors | [`Error`] and [`ErrorKind`]: one error type; messages name the path and the provider, never a value; each [`ProviderOutcome`] keeps the backend's code and HTTP status |
 //!
-//! The `secret-chain` command (`get`, `list`, `check`, `scan`, `redact`) is
-//! the `secret-chain-cli` package in `cli/`.
+//! The `secret-chain` command (`get`, `list`, `check`, `scan`, `redact`,
+//! `exec`: a process's secrets from a manifest in its environment, its
+//! output masked) is the `secret-chain-cli` package in `cli/`.
 //!
 //! ## Features
 //!
@@ -171,6 +172,7 @@ pub use chain::global::{
     get_secret, get_secret_blocking, get_secret_json, get_secret_opt, global, init, install,
     try_global,
 };
+pub use chain::load::{load, load_blocking};
 pub use chain::{
     AUDIT_TARGET, BreakerState, Config, ProviderEntry, ProviderHealth, ProviderKind, ProviderStats,
     SecretsManager, SecretsManagerBuilder, Stats,

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod exec;
+mod manifest;
 use secret_chain::{Error, ErrorKind};
 
 /// What `--help` says about exit codes: the same table for every command,
@@ -15,21 +17,24 @@ use secret_chain::{Error, ErrorKind};
 const EXIT_CODES: &str = "\
 Exit codes (the same for every command):
   0  ok
-  1  the answer is no: get: not found in any provider; scan: credentials
-     found (to come: a required secret missing, a secret overdue, an
-     overwrite refused, a rotation check failed)
+  1  the answer is no: get: not found in any provider; check --manifest:
+     a required secret missing; scan: credentials found (to come: a secret
+     overdue, an overwrite refused, a rotation check failed)
   2  usage, configuration or a bad file: bad arguments, a bad SECRETS_*
-     value or .env file, an unreadable path, a bad --config or --baseline
+     value or .env file, an unreadable path, a bad --config, --baseline
+     or --manifest
   3  a backend unavailable or access denied: get: a provider failed and
      no other one had the secret; list: no provider answers; check: any
      provider does not answer
   A 2 or 3 wins over a 1 (scan: an unreadable path and a finding exit 2).
-  To come: exec is the exception and follows env(1): the command's own
-  status, 125 secret-chain itself failed, 126 cannot run it, 127 not
-  found, 128+N killed by signal N. The agent: 0 after a clean shutdown,
-  2 bad configuration, 3 cannot bind or its credentials fail validation.";
+  exec is the exception and follows env(1): the command's own status,
+  125 secret-chain itself failed (bad arguments, configuration or
+  manifest, a secret that does not resolve: nothing was run), 126 the
+  command cannot be run, 127 not found, 128+N killed by signal N. To
+  come: the agent: 0 after a clean shutdown, 2 bad configuration, 3
+  cannot bind or its credentials fail validation.";
 
-/// The exit status of every command except the coming `exec`: one table,
+/// The exit status of every command except `exec`: one table,
 /// printed by `--help` ([`EXIT_CODES`]) and listed in the README.
 ///
 /// The order is the precedence: when a command has several answers (scan
@@ -105,30 +110,49 @@ enum Commands {
     /// Print the names of the secrets under PREFIX, one a line.
     #[command(after_help = EXIT_CODES)]
     List(commands::list::ListArgs),
-    /// Print each configured provider and whether it answers; never a value.
+    /// Print each configured provider and whether it answers (or, with
+    /// --manifest, whether each secret of a manifest resolves); never a value.
     #[command(after_help = EXIT_CODES)]
-    Check,
+    Check(commands::check::CheckArgs),
     /// Scan logs and files for credentials (CI gate); the secret is never printed.
     #[command(after_help = EXIT_CODES)]
     Scan(commands::scan::ScanArgs),
     /// Copy a file or stdin to stdout with every credential masked.
     #[command(after_help = EXIT_CODES)]
     Redact(commands::redact::RedactArgs),
+    /// Run a command with the secrets of a manifest in its environment and
+    /// every secret masked in its output (pipes, not a terminal).
+    #[command(after_help = EXIT_CODES)]
+    Exec(commands::exec::ExecArgs),
 }
 
 fn main() -> ExitCode {
-    // A usage error is reported by clap, which exits 2 (our `Exit::Usage`);
-    // --help and --version exit 0.
-    let cli = Cli::parse();
+    // A usage error is reported by clap, which exits 2 (our `Exit::Usage`),
+    // or 125 for exec (env(1)'s "exec itself failed"); --help and
+    // --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && is_exec(std::env::args_os()) => {
+            let _ = e.print();
+            return ExitCode::from(exec::FAILED);
+        }
+        Err(e) => e.exit(),
+    };
     let exit = match cli.command {
+        Commands::Exec(args) => return ExitCode::from(commands::exec::run(args)),
         Commands::Get(args) => block_on(commands::get::run(args)),
         Commands::List(args) => block_on(commands::list::run(args)),
-        Commands::Check => block_on(commands::check::run()),
+        Commands::Check(args) => block_on(commands::check::run(args)),
         // scan and redact are synchronous (threads, no runtime).
         Commands::Scan(args) => commands::scan::run(args),
         Commands::Redact(args) => commands::redact::run(args),
     };
     exit.into()
+}
+
+/// Whether the command line asks for `exec` (its first argument).
+fn is_exec(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.nth(1).is_some_and(|a| a == "exec")
 }
 
 /// Runs a command that talks to the providers on a one-thread runtime,

@@ -92,7 +92,7 @@ impl SecretsManager {
         self.block_on("list_secrets_blocking", self.list_secrets(prefix))
     }
 
-    fn block_on<T>(
+    pub(super) fn block_on<T>(
         &self,
         what: &str,
         fut: impl std::future::Future<Output = Result<T, Error>>,

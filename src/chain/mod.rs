@@ -50,6 +50,9 @@
 //! - `metadata.rs`: the metadata kept beside each cached value
 //!   (`get_secret_metadata`);
 //! - `register.rs`: fetched values registered for masking;
+//! - `load.rs`: [`SecretsManager::load`], a `#[derive(Deserialize)]`
+//!   struct filled field by field from one prefetch, every missing
+//!   required field reported at once;
 //! - `blocking.rs`: the blocking twins (`get_secret_blocking`, ...) and
 //!   the [`ErrorKind::BlockingInRuntime`](crate::ErrorKind::BlockingInRuntime)
 //!   check.
@@ -69,6 +72,7 @@ mod attempt;
 mod blocking;
 mod fallback;
 mod hit;
+pub(crate) mod load;
 mod metadata;
 mod miss;
 mod prefetch;

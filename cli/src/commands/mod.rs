@@ -9,6 +9,7 @@ use secret_chain_cli::scanner::{self, ConfigFormat};
 use crate::Exit;
 
 pub(crate) mod check;
+pub(crate) mod exec;
 pub(crate) mod get;
 pub(crate) mod list;
 pub(crate) mod redact;
