@@ -1,17 +1,15 @@
 //! The tracing integration: redact where the text is produced.
 //!
 //! A tracing `Layer` cannot change what another layer prints, so masking
-//! happens inside the `fmt` layer:
+//! happens inside the `fmt` layer, whichever writer it is given:
 //!
-//! - Text output: [`MaskingFields`], a [`FormatFields`] that formats every
-//!   field (the message, event fields, span fields including
-//!   `#[instrument]` arguments, `%`/`?` values and errors, `log` records)
-//!   into a reused buffer and masks it with the [`Redactor`] in one pass; a
-//!   field whose *name* is secret-named (`password`, `api_key`, ...) has its
-//!   whole value masked. Span fields are formatted once, when the span is
-//!   created; before an event, the spans whose fields were masked before a
-//!   value was registered are masked again. The rest of the line (time,
-//!   level, target, span names) holds no field text and is not scanned.
+//! - Text output: the event formatter formats the whole line (time, level,
+//!   span names and span fields, target, message and fields) into a reused
+//!   buffer and redacts it in one pass before it reaches the writer: the
+//!   finished line is the final pass, so a span name, a literal target or
+//!   the target of a `log` record is masked like a message. Fields are
+//!   formatted by [`MaskingFields`], which masks the whole value of a
+//!   secret-named field (`password`, `api_key`, ...) by its *name*.
 //! - JSON output: tracing-subscriber's JSON formatter writes event fields
 //!   without going through `FormatFields`, so the layer's event formatter
 //!   formats each line into a reused buffer and masks the event's part of
@@ -19,7 +17,10 @@
 //!   match is passed through untouched, otherwise each JSON string is
 //!   decoded, masked and re-encoded, so the output stays valid JSON. Span
 //!   fields are masked the same way when the span is created, and again
-//!   before an event when values were registered since.
+//!   before an event when values were registered since; span names are
+//!   checked at the same moments, and a line under a span whose name needs
+//!   masking is masked whole. Only the time and the level, which the
+//!   formatter writes itself, are never scanned.
 //! - [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the final bytes
 //!   of every write (JSON lines string by string), for other formatters.
 //!
@@ -61,8 +62,8 @@ pub struct MaskingFields {
 
 impl MaskingFields {
     /// Field formatting that masks with `redactor`: secret-named fields
-    /// whole, every other value through the redactor. This is what the
-    /// text output of [`MaskingLayer`] uses.
+    /// whole, every other value through the redactor, for a formatter of
+    /// your own that does not redact its finished line.
     pub fn new(redactor: Redactor) -> MaskingFields {
         MaskingFields {
             redactor,
@@ -71,8 +72,9 @@ impl MaskingFields {
     }
 
     /// Field formatting that masks only the values of secret-named fields,
-    /// for use together with a [`MaskingMakeWriter`] over the same
-    /// redactor, which then masks the rest of each event.
+    /// for use together with a final pass over the finished line (a
+    /// [`MaskingMakeWriter`] over the same redactor, or the text output of
+    /// [`MaskingLayer`]), which then masks the rest of each event.
     pub fn names_only(redactor: Redactor) -> MaskingFields {
         MaskingFields {
             redactor,
@@ -81,8 +83,32 @@ impl MaskingFields {
     }
 }
 
-/// Above this capacity the thread-local field buffer is not kept.
+/// Above this capacity a thread-local buffer is not kept.
 const KEEP_BUF: usize = 64 << 10;
+
+/// Runs `f` with the thread-local buffer of `key`, cleared; a nested call
+/// on the same thread (a field's `Debug` that logs) gets a buffer of its
+/// own.
+fn with_buf<R>(
+    key: &'static std::thread::LocalKey<RefCell<String>>,
+    f: impl FnOnce(&mut String) -> R,
+) -> R {
+    key.with(|cell| {
+        let mut owned = String::new();
+        let mut borrowed = cell.try_borrow_mut().ok();
+        let buf: &mut String = match borrowed.as_deref_mut() {
+            Some(b) => b,
+            None => &mut owned,
+        };
+        buf.clear();
+        let res = f(&mut *buf);
+        buf.clear();
+        if buf.capacity() > KEEP_BUF {
+            *buf = String::new();
+        }
+        res
+    })
+}
 
 impl<'writer> FormatFields<'writer> for MaskingFields {
     fn format_fields<R: RecordFields>(
@@ -94,36 +120,24 @@ impl<'writer> FormatFields<'writer> for MaskingFields {
             static BUF: RefCell<String> = const { RefCell::new(String::new()) };
         }
         let ansi = writer.has_ansi_escapes();
-        BUF.with(|cell| {
-            // A field's `Debug` may log: the nested call gets its own buffer.
-            let mut owned = String::new();
-            let mut borrowed = cell.try_borrow_mut().ok();
-            let buf: &mut String = match borrowed.as_deref_mut() {
-                Some(b) => b,
-                None => &mut owned,
-            };
-            buf.clear();
+        let sanitize = writer.sanitizes_ansi_escapes();
+        with_buf(&BUF, |buf| {
             let mut v = MaskingVisitor {
                 buf: &mut *buf,
                 mask: self.redactor.mask(),
                 first: true,
                 ansi,
-                sanitize: writer.sanitizes_ansi_escapes(),
+                sanitize,
             };
             fields.record(&mut v);
-            let res = if self.values {
+            if self.values {
                 match self.redactor.redact(buf) {
                     Cow::Borrowed(text) => writer.write_str(text),
                     Cow::Owned(text) => writer.write_str(&text),
                 }
             } else {
                 writer.write_str(buf)
-            };
-            buf.clear();
-            if buf.capacity() > KEEP_BUF {
-                *buf = String::new();
             }
-            res
         })
     }
 }
@@ -282,49 +296,14 @@ impl Visit for MaskingVisitor<'_> {
 }
 
 /// The text event formatter of [`MaskingLayer`]: tracing-subscriber's
-/// `Full` format. The fields of a span are formatted (and masked) once,
-/// when it is created; before each event, the spans of its scope whose
-/// fields were masked before the last value was registered are masked
-/// again, so a value registered while a span is open is still hidden.
+/// `Full` format into a reused buffer, then the whole line redacted in one
+/// pass (the final pass: time, level, span names and fields, target,
+/// message and fields), so a value registered while a span is open is
+/// hidden in the span's fields too.
 #[derive(Debug)]
 struct MaskingFormat {
     inner: Format<Full, SystemTime>,
     redactor: Redactor,
-}
-
-/// The redactor generation a span's formatted fields were last masked at.
-struct MaskedAt(u64);
-
-/// Masks again, with `mask`, the formatted fields of the spans of the
-/// event in `ctx` that were masked at an older redactor generation.
-fn refresh_spans<S, N>(
-    ctx: &FmtContext<'_, S, N>,
-    redactor: &Redactor,
-    mask: impl Fn(&str) -> Option<String>,
-) where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    let Some(scope) = ctx.event_scope() else {
-        return;
-    };
-    let generation = redactor.generation();
-    for span in scope {
-        if span
-            .extensions()
-            .get::<MaskedAt>()
-            .is_some_and(|m| m.0 == generation)
-        {
-            continue;
-        }
-        let mut ext = span.extensions_mut();
-        if let Some(f) = ext.get_mut::<FormattedFields<N>>()
-            && let Some(masked) = mask(&f.fields)
-        {
-            f.fields = masked;
-        }
-        ext.replace(MaskedAt(generation));
-    }
 }
 
 impl<S, N> FormatEvent<S, N> for MaskingFormat
@@ -335,17 +314,70 @@ where
     fn format_event(
         &self,
         ctx: &FmtContext<'_, S, N>,
-        writer: Writer<'_>,
+        mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        refresh_spans(ctx, &self.redactor, |text| {
-            match self.redactor.redact(text) {
-                Cow::Owned(masked) => Some(masked),
-                Cow::Borrowed(_) => None,
+        thread_local! {
+            static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        with_buf(&LINE, |line| {
+            self.inner
+                .format_event(ctx, Writer::new(&mut *line), event)?;
+            match self.redactor.redact(line) {
+                Cow::Borrowed(text) => writer.write_str(text),
+                Cow::Owned(text) => writer.write_str(&text),
             }
-        });
-        self.inner.format_event(ctx, writer, event)
+        })
     }
+}
+
+/// What the JSON output knows of a span: the redactor generation its
+/// formatted fields and its name were last checked at, and whether its
+/// name needs masking.
+struct MaskedAt {
+    generation: u64,
+    name_secret: bool,
+}
+
+/// Masks again, with `mask`, the formatted fields of the spans of the
+/// event in `ctx` that were masked at an older redactor generation, and
+/// checks their names at the same moment; `true` when a span name of the
+/// scope needs masking.
+fn refresh_spans<S, N>(
+    ctx: &FmtContext<'_, S, N>,
+    redactor: &Redactor,
+    mask: impl Fn(&str) -> Option<String>,
+) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    let Some(scope) = ctx.event_scope() else {
+        return false;
+    };
+    let generation = redactor.generation();
+    let mut any_name = false;
+    for span in scope {
+        if let Some(m) = span.extensions().get::<MaskedAt>()
+            && m.generation == generation
+        {
+            any_name |= m.name_secret;
+            continue;
+        }
+        let mut ext = span.extensions_mut();
+        if let Some(f) = ext.get_mut::<FormattedFields<N>>()
+            && let Some(masked) = mask(&f.fields)
+        {
+            f.fields = masked;
+        }
+        let name_secret = matches!(redactor.redact(span.name()), Cow::Owned(_));
+        any_name |= name_secret;
+        ext.replace(MaskedAt {
+            generation,
+            name_secret,
+        });
+    }
+    any_name
 }
 
 /// The span field formatter of the JSON output: tracing-subscriber's
@@ -388,7 +420,8 @@ impl<'writer> FormatFields<'writer> for MaskingJsonFields {
 /// line (its fields and target) masked string by string, so the line
 /// stays valid JSON. The span objects hold span fields masked when the
 /// span was created, masked again before an event when values were
-/// registered since.
+/// registered since; when a span name of the scope needs masking, the
+/// whole line is masked.
 #[derive(Debug)]
 struct MaskingJsonFormat {
     inner: Format<Json, SystemTime>,
@@ -409,36 +442,27 @@ where
         thread_local! {
             static LINE: RefCell<String> = const { RefCell::new(String::new()) };
         }
-        refresh_spans(ctx, &self.redactor, |text| {
+        let span_name_secret = refresh_spans(ctx, &self.redactor, |text| {
             super::json::redact_json(&self.redactor, text)
         });
-        LINE.with(|cell| {
-            let mut owned = String::new();
-            let mut borrowed = cell.try_borrow_mut().ok();
-            let line: &mut String = match borrowed.as_deref_mut() {
-                Some(b) => b,
-                None => &mut owned,
+        with_buf(&LINE, |line| {
+            self.inner
+                .format_event(ctx, Writer::new(&mut *line), event)?;
+            // A span name to mask: the whole line (span objects included),
+            // string by string.
+            let region = if span_name_secret {
+                0..line.trim_end_matches(['\n', '\r']).len()
+            } else {
+                super::json::event_region(line)
             };
-            line.clear();
-            let res = self
-                .inner
-                .format_event(ctx, Writer::new(&mut *line), event)
-                .and_then(|()| {
-                    let region = super::json::event_region(line);
-                    match super::json::redact_json(&self.redactor, &line[region.clone()]) {
-                        Some(masked) => {
-                            writer.write_str(&line[..region.start])?;
-                            writer.write_str(&masked)?;
-                            writer.write_str(&line[region.end..])
-                        }
-                        None => writer.write_str(line),
-                    }
-                });
-            line.clear();
-            if line.capacity() > KEEP_BUF {
-                *line = String::new();
+            match super::json::redact_json(&self.redactor, &line[region.clone()]) {
+                Some(masked) => {
+                    writer.write_str(&line[..region.start])?;
+                    writer.write_str(&masked)?;
+                    writer.write_str(&line[region.end..])
+                }
+                None => writer.write_str(line),
             }
-            res
         })
     }
 }
@@ -664,7 +688,20 @@ impl<W> MaskingLayerBuilder<W> {
         S: Subscriber + for<'a> LookupSpan<'a>,
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
+        Ok(self.build_with_redactor()?.0)
+    }
+
+    /// [`build`](Self::build), and the redactor the layer masks with (the
+    /// same one, for the panic hook of `install`).
+    pub(crate) fn build_with_redactor<S>(
+        self,
+    ) -> Result<(Box<dyn Layer<S> + Send + Sync + 'static>, Redactor), Error>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
         let redactor = self.redactor.build()?;
+        let shared = redactor.clone();
         let layer: Box<dyn Layer<S> + Send + Sync> = if self.json {
             // The JSON formatter writes event fields itself: the event
             // formatter masks its output (string by string, so the line
@@ -684,22 +721,24 @@ impl<W> MaskingLayerBuilder<W> {
                     .with_writer(self.writer),
             )
         } else {
-            // Text: every field, span field and message goes through
-            // `MaskingFields`; the rest of the line is the time, level,
-            // target and span names.
+            // Text: fields are formatted with secret-named values masked
+            // by name; the event formatter redacts the finished line
+            // (time, level, span names and fields, target, message).
             let format = MaskingFormat {
-                inner: tracing_subscriber::fmt::format().with_target(self.target),
+                inner: tracing_subscriber::fmt::format()
+                    .with_target(self.target)
+                    .with_ansi(self.ansi),
                 redactor: redactor.clone(),
             };
             Box::new(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(self.ansi)
-                    .fmt_fields(MaskingFields::new(redactor))
+                    .fmt_fields(MaskingFields::names_only(redactor))
                     .event_format(format)
                     .with_writer(self.writer),
             )
         };
-        Ok(layer)
+        Ok((layer, shared))
     }
 }
 
@@ -840,6 +879,75 @@ mod tests {
             out.contains("red \\x1b[31m bell \\x07 c1 \\u{9b} end"),
             "{out:?}"
         );
+    }
+
+    const TOKEN: &str = "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB";
+
+    /// A span named by a token, an event with a token as its literal
+    /// target, a `log` record whose target is a known value.
+    fn log_names_and_targets(known: &KnownSecrets) {
+        known.register("target-known-Value-31");
+        let span = tracing::info_span!("ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB", n = 1);
+        let _g = span.enter();
+        tracing::info!(target: "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB", "literal target");
+        tracing_log::format_trace(
+            &log::Record::builder()
+                .args(format_args!("a log record"))
+                .level(log::Level::Info)
+                .target("target-known-Value-31")
+                .build(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn span_names_and_targets_are_masked_in_text() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(known.clone(), &cap));
+        tracing::subscriber::with_default(subscriber, || log_names_and_targets(&known));
+        let out = cap.text();
+        assert!(
+            !out.contains(TOKEN) && !out.contains("target-known-Value-31"),
+            "{out}"
+        );
+        assert!(
+            out.contains("INFO ****{n=1}: ****: literal target"),
+            "{out}"
+        );
+        assert!(out.contains("INFO ****{n=1}: ****: a log record"), "{out}");
+    }
+
+    #[test]
+    fn span_names_and_targets_are_masked_in_json() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let c = cap.clone();
+        let layer = MaskingLayer::builder()
+            .known(known.clone())
+            .json(true)
+            .writer(move || c.clone())
+            .build()
+            .unwrap();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || log_names_and_targets(&known));
+        let out = cap.text();
+        assert!(
+            !out.contains(TOKEN) && !out.contains("target-known-Value-31"),
+            "{out}"
+        );
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("valid JSON"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        for l in &lines {
+            assert_eq!(l["target"], "****", "{out}");
+            assert_eq!(l["span"]["name"], "****", "{out}");
+            assert_eq!(l["spans"][0]["name"], "****", "{out}");
+            assert_eq!(l["span"]["n"], 1, "{out}");
+        }
+        assert_eq!(lines[1]["fields"]["message"], "a log record");
     }
 
     #[test]
