@@ -11,6 +11,8 @@
 //!   call ([`crate::install`] does it with the global manager's registry).
 //! - [`set_panic_hook`]: panic messages printed as the default hook
 //!   does, masked ([`install_with`] sets it).
+//! - `otel` (cargo feature `otel`): span and log exporter wrappers that
+//!   mask what OpenTelemetry exports.
 //! - [`mask_secret`], [`mask_json`]: helpers for values you print yourself.
 //!
 //! # Example
@@ -40,6 +42,9 @@ mod install;
 mod json;
 mod known;
 mod layer;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
 mod panic_hook;
 mod redactor;
 
