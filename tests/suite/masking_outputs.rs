@@ -271,6 +271,13 @@ fn panic_child() {
         .build()
         .unwrap();
     secret_chain::init(manager).unwrap();
+    if mode == "bad" {
+        let e = secret_chain::install().expect_err("a bad SECRETS_PANIC_HOOK is refused");
+        assert_eq!(e.kind(), secret_chain::ErrorKind::Config);
+        assert!(e.to_string().contains("SECRETS_PANIC_HOOK"), "{e}");
+        println!("panic child done");
+        return;
+    }
     secret_chain::install().expect("install succeeds in the child");
     secret_chain::get_secret_blocking("api/token").unwrap();
     secret_chain::get_secret_blocking("db/creds").unwrap();
@@ -291,6 +298,20 @@ fn panic_child() {
 
 /// Runs [`panic_child`] in a child process; returns (stdout, stderr).
 fn run_panic_child(mode: &str, json: bool, backtrace: &str, opt_out: bool) -> (String, String) {
+    run_panic_child_with(
+        mode,
+        json,
+        backtrace,
+        if opt_out { Some("0") } else { None },
+    )
+}
+
+fn run_panic_child_with(
+    mode: &str,
+    json: bool,
+    backtrace: &str,
+    hook_setting: Option<&str>,
+) -> (String, String) {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
@@ -307,11 +328,10 @@ fn run_panic_child(mode: &str, json: bool, backtrace: &str, opt_out: bool) -> (S
     } else {
         cmd.env_remove("LOG_FORMAT");
     }
-    if opt_out {
-        cmd.env("SECRETS_PANIC_HOOK", "0");
-    } else {
-        cmd.env_remove("SECRETS_PANIC_HOOK");
-    }
+    match hook_setting {
+        Some(v) => cmd.env("SECRETS_PANIC_HOOK", v),
+        None => cmd.env_remove("SECRETS_PANIC_HOOK"),
+    };
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -385,4 +405,9 @@ fn secrets_panic_hook_0_keeps_the_default_hook() {
     let (_, stderr) = run_panic_child("one", false, "0", false);
     assert!(!stderr.contains(API_TOKEN), "the masking hook did not mask");
     assert!(stderr.contains("request failed with ****"));
+}
+
+#[test]
+fn a_secrets_panic_hook_that_is_not_a_boolean_is_a_config_error() {
+    run_panic_child_with("bad", false, "0", Some("maybe"));
 }
