@@ -3,13 +3,18 @@
 //! A tracing `Layer` cannot change what another layer prints, so masking
 //! happens inside the `fmt` layer, whichever writer it is given:
 //!
-//! - Text output: the event formatter formats the whole line (time, level,
-//!   span names and span fields, target, message and fields) into a reused
-//!   buffer and redacts it in one pass before it reaches the writer: the
-//!   finished line is the final pass, so a span name, a literal target or
-//!   the target of a `log` record is masked like a message. Fields are
-//!   formatted by [`MaskingFields`], which masks the whole value of a
-//!   secret-named field (`password`, `api_key`, ...) by its *name*.
+//! - Text output: [`MaskingFields`], a [`FormatFields`] that formats every
+//!   field (the message, event fields, span fields including
+//!   `#[instrument]` arguments, `%`/`?` values and errors, `log` records)
+//!   into a reused buffer and masks it with the [`Redactor`] in one pass; a
+//!   field whose *name* is secret-named (`password`, `api_key`, ...) has its
+//!   whole value masked. Span fields are formatted once, when the span
+//!   records them; before an event, the spans whose fields were masked
+//!   before a value was registered are masked again. Span names and the
+//!   target are checked at the same moments (a call site's once, a `log`
+//!   record's target on every record); when one needs masking, the whole
+//!   line is formatted into a buffer and redacted. Only the time and the
+//!   level, which the formatter writes itself, are never scanned.
 //! - JSON output: tracing-subscriber's JSON formatter writes event fields
 //!   without going through `FormatFields`, so the layer's event formatter
 //!   formats each line into a reused buffer and masks the event's part of
@@ -62,8 +67,8 @@ pub struct MaskingFields {
 
 impl MaskingFields {
     /// Field formatting that masks with `redactor`: secret-named fields
-    /// whole, every other value through the redactor, for a formatter of
-    /// your own that does not redact its finished line.
+    /// whole, every other value through the redactor. This is what the
+    /// text output of [`MaskingLayer`] uses.
     pub fn new(redactor: Redactor) -> MaskingFields {
         MaskingFields {
             redactor,
@@ -72,9 +77,8 @@ impl MaskingFields {
     }
 
     /// Field formatting that masks only the values of secret-named fields,
-    /// for use together with a final pass over the finished line (a
-    /// [`MaskingMakeWriter`] over the same redactor, or the text output of
-    /// [`MaskingLayer`]), which then masks the rest of each event.
+    /// for use together with a [`MaskingMakeWriter`] over the same
+    /// redactor, which then masks the rest of each event.
     pub fn names_only(redactor: Redactor) -> MaskingFields {
         MaskingFields {
             redactor,
@@ -296,10 +300,13 @@ impl Visit for MaskingVisitor<'_> {
 }
 
 /// The text event formatter of [`MaskingLayer`]: tracing-subscriber's
-/// `Full` format into a reused buffer, then the whole line redacted in one
-/// pass (the final pass: time, level, span names and fields, target,
-/// message and fields), so a value registered while a span is open is
-/// hidden in the span's fields too.
+/// `Full` format. Event fields are masked by [`MaskingFields`] as they are
+/// formatted; the fields of a span when it records them, and again before
+/// an event when a value was registered since (so a value registered while
+/// a span is open is still hidden). Span names and the target are checked
+/// at the same moments (a `log` record's target on every record); when one
+/// of them needs masking, the line is formatted into a buffer and redacted
+/// as a whole.
 #[derive(Debug)]
 struct MaskingFormat {
     inner: Format<Full, SystemTime>,
@@ -320,6 +327,15 @@ where
         thread_local! {
             static LINE: RefCell<String> = const { RefCell::new(String::new()) };
         }
+        let span_name_secret = refresh_spans(ctx, &self.redactor, |text| {
+            match self.redactor.redact(text) {
+                Cow::Owned(masked) => Some(masked),
+                Cow::Borrowed(_) => None,
+            }
+        });
+        if !span_name_secret && !target_secret(&self.redactor, event) {
+            return self.inner.format_event(ctx, writer, event);
+        }
         with_buf(&LINE, |line| {
             self.inner
                 .format_event(ctx, Writer::new(&mut *line), event)?;
@@ -331,9 +347,42 @@ where
     }
 }
 
-/// What the JSON output knows of a span: the redactor generation its
-/// formatted fields and its name were last checked at, and whether its
-/// name needs masking.
+/// Whether the target of `event` needs masking: a `log` record's target
+/// is checked every time; a call site's (a `'static` string) once per
+/// thread and redactor generation.
+fn target_secret(redactor: &Redactor, event: &Event<'_>) -> bool {
+    use tracing_log::NormalizeEvent;
+    if let Some(meta) = event.normalized_metadata() {
+        return matches!(redactor.redact(meta.target()), Cow::Owned(_));
+    }
+    static_secret(redactor, event.metadata().target())
+}
+
+/// Whether `text` (a call site's target) needs masking, remembered per
+/// thread by its address and the redactor generation.
+fn static_secret(redactor: &Redactor, text: &'static str) -> bool {
+    const SLOTS: usize = 64;
+    thread_local! {
+        static CACHE: [Cell<(usize, usize, u64, bool)>; SLOTS] =
+            const { [const { Cell::new((0, 0, 0, false)) }; SLOTS] };
+    }
+    let key = (text.as_ptr() as usize, text.len());
+    let slot = ((key.0 >> 3) ^ key.1) % SLOTS;
+    let generation = redactor.generation();
+    CACHE.with(|c| {
+        let (p, l, g, secret) = c[slot].get();
+        if (p, l) == key && p != 0 && g == generation {
+            return secret;
+        }
+        let secret = matches!(redactor.redact(text), Cow::Owned(_));
+        c[slot].set((key.0, key.1, generation, secret));
+        secret
+    })
+}
+
+/// What the layer knows of a span: the redactor generation its formatted
+/// fields and its name were last checked at, and whether its name needs
+/// masking.
 struct MaskedAt {
     generation: u64,
     name_secret: bool,
@@ -721,9 +770,9 @@ impl<W> MaskingLayerBuilder<W> {
                     .with_writer(self.writer),
             )
         } else {
-            // Text: fields are formatted with secret-named values masked
-            // by name; the event formatter redacts the finished line
-            // (time, level, span names and fields, target, message).
+            // Text: every field, span field and message goes through
+            // `MaskingFields`; the event formatter checks span names and
+            // the target (and redacts the whole line when one needs it).
             let format = MaskingFormat {
                 inner: tracing_subscriber::fmt::format()
                     .with_target(self.target)
@@ -733,7 +782,7 @@ impl<W> MaskingLayerBuilder<W> {
             Box::new(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(self.ansi)
-                    .fmt_fields(MaskingFields::names_only(redactor))
+                    .fmt_fields(MaskingFields::new(redactor))
                     .event_format(format)
                     .with_writer(self.writer),
             )
@@ -948,6 +997,25 @@ mod tests {
             assert_eq!(l["span"]["n"], 1, "{out}");
         }
         assert_eq!(lines[1]["fields"]["message"], "a log record");
+    }
+
+    #[test]
+    fn span_names_and_targets_that_look_like_keys_are_kept() {
+        let cap = Capture::default();
+        let subscriber =
+            tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            let auth = tracing::info_span!("auth");
+            let _a = auth.enter();
+            let token = tracing::info_span!("token", id = 3);
+            let _t = token.enter();
+            tracing::info!(target: "app::session", "refreshed");
+        });
+        let out = cap.text();
+        assert!(
+            out.contains("INFO auth:token{id=3}: app::session: refreshed"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -33,9 +33,9 @@
 //! split across two `write` calls of a custom writer is not seen whole by
 //! [`MaskingMakeWriter`]. Known values shorter than the minimum length
 //! (default 6 characters) are not masked by value. [`MaskingLayer`] masks
-//! the whole line in text output (time, level, span names and fields,
-//! target, message, fields, `log` records); in JSON output everything but
-//! the time and the level, which the formatter writes itself.
+//! every part of a line but the time and the level, which the formatter
+//! writes itself: message, fields, span fields, span names, the target
+//! and `log` records.
 //! [`set_panic_hook`] (set by [`install_with`]) masks panic messages.
 
 mod install;
