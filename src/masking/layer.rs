@@ -1019,6 +1019,27 @@ mod tests {
     }
 
     #[test]
+    fn a_span_name_and_a_target_registered_while_in_use_are_masked_after() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(known.clone(), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("late-name-Value-55");
+            let _g = span.enter();
+            for i in 0..2 {
+                if i == 1 {
+                    known.register("late-name-Value-55");
+                    known.register("late-target-Value-66");
+                }
+                tracing::info!(target: "late-target-Value-66", "event {i}");
+            }
+        });
+        let out = cap.text();
+        let after = out.lines().find(|l| l.contains("event 1")).unwrap();
+        assert!(after.contains("INFO ****: ****: event 1"), "{out}");
+    }
+
+    #[test]
     fn a_field_that_logs_while_formatted_is_masked_too() {
         struct Noisy;
         impl fmt::Debug for Noisy {
