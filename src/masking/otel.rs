@@ -159,6 +159,9 @@ impl<E: fmt::Debug> fmt::Debug for MaskingLogExporter<E> {
 impl<E> MaskingLogExporter<E> {
     /// Wraps `inner`, masking with `redactor`.
     pub fn new(inner: E, redactor: Redactor) -> MaskingLogExporter<E> {
+        // The logger that makes blank records is built here, not during an
+        // export (where the SDK's own logs of building it would be dropped).
+        blank_logger();
         MaskingLogExporter { inner, redactor }
     }
 
@@ -338,14 +341,17 @@ fn masked_any(redactor: &Redactor, value: &AnyValue, secret: bool) -> Option<Any
 /// An empty record to copy a masked one into: `SdkLogRecord` has no public
 /// constructor, and its attributes cannot be replaced in place.
 fn blank_record() -> SdkLogRecord {
+    blank_logger().create_log_record()
+}
+
+/// A logger of a provider without processors: it only makes records.
+fn blank_logger() -> &'static SdkLogger {
     static LOGGER: OnceLock<SdkLogger> = OnceLock::new();
-    LOGGER
-        .get_or_init(|| {
-            SdkLoggerProvider::builder()
-                .build()
-                .logger("secret-chain-masking")
-        })
-        .create_log_record()
+    LOGGER.get_or_init(|| {
+        SdkLoggerProvider::builder()
+            .build()
+            .logger("secret-chain-masking")
+    })
 }
 
 /// A masked copy of `record`, or `None` when nothing in it is masked.
