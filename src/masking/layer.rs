@@ -1,17 +1,20 @@
 //! The tracing integration: redact where the text is produced.
 //!
 //! A tracing `Layer` cannot change what another layer prints, so masking
-//! happens inside the `fmt` layer:
+//! happens inside the `fmt` layer, whichever writer it is given:
 //!
 //! - Text output: [`MaskingFields`], a [`FormatFields`] that formats every
 //!   field (the message, event fields, span fields including
 //!   `#[instrument]` arguments, `%`/`?` values and errors, `log` records)
 //!   into a reused buffer and masks it with the [`Redactor`] in one pass; a
 //!   field whose *name* is secret-named (`password`, `api_key`, ...) has its
-//!   whole value masked. Span fields are formatted once, when the span is
-//!   created; before an event, the spans whose fields were masked before a
-//!   value was registered are masked again. The rest of the line (time,
-//!   level, target, span names) holds no field text and is not scanned.
+//!   whole value masked. Span fields are formatted once, when the span
+//!   records them; before an event, the spans whose fields were masked
+//!   before a value was registered are masked again. Span names and the
+//!   target are checked at the same moments (a call site's once, a `log`
+//!   record's target on every record); when one needs masking, the whole
+//!   line is formatted into a buffer and redacted. Only the time and the
+//!   level, which the formatter writes itself, are never scanned.
 //! - JSON output: tracing-subscriber's JSON formatter writes event fields
 //!   without going through `FormatFields`, so the layer's event formatter
 //!   formats each line into a reused buffer and masks the event's part of
@@ -19,7 +22,10 @@
 //!   match is passed through untouched, otherwise each JSON string is
 //!   decoded, masked and re-encoded, so the output stays valid JSON. Span
 //!   fields are masked the same way when the span is created, and again
-//!   before an event when values were registered since.
+//!   before an event when values were registered since; span names are
+//!   checked at the same moments, and a line under a span whose name needs
+//!   masking is masked whole. Only the time and the level, which the
+//!   formatter writes itself, are never scanned.
 //! - [`MaskingMakeWriter`], a [`MakeWriter`] that redacts the final bytes
 //!   of every write (JSON lines string by string), for other formatters.
 //!
@@ -88,8 +94,32 @@ impl MaskingFields {
     }
 }
 
-/// Above this capacity the thread-local field buffer is not kept.
+/// Above this capacity a thread-local buffer is not kept.
 const KEEP_BUF: usize = 64 << 10;
+
+/// Runs `f` with the thread-local buffer of `key`, cleared; a nested call
+/// on the same thread (a field's `Debug` that logs) gets a buffer of its
+/// own.
+fn with_buf<R>(
+    key: &'static std::thread::LocalKey<RefCell<String>>,
+    f: impl FnOnce(&mut String) -> R,
+) -> R {
+    key.with(|cell| {
+        let mut owned = String::new();
+        let mut borrowed = cell.try_borrow_mut().ok();
+        let buf: &mut String = match borrowed.as_deref_mut() {
+            Some(b) => b,
+            None => &mut owned,
+        };
+        buf.clear();
+        let res = f(&mut *buf);
+        buf.clear();
+        if buf.capacity() > KEEP_BUF {
+            *buf = String::new();
+        }
+        res
+    })
+}
 
 impl<'writer> FormatFields<'writer> for MaskingFields {
     fn format_fields<R: RecordFields>(
@@ -101,37 +131,25 @@ impl<'writer> FormatFields<'writer> for MaskingFields {
             static BUF: RefCell<String> = const { RefCell::new(String::new()) };
         }
         let ansi = writer.has_ansi_escapes();
-        BUF.with(|cell| {
-            // A field's `Debug` may log: the nested call gets its own buffer.
-            let mut owned = String::new();
-            let mut borrowed = cell.try_borrow_mut().ok();
-            let buf: &mut String = match borrowed.as_deref_mut() {
-                Some(b) => b,
-                None => &mut owned,
-            };
-            buf.clear();
+        let sanitize = writer.sanitizes_ansi_escapes();
+        with_buf(&BUF, |buf| {
             let mut v = MaskingVisitor {
                 buf: &mut *buf,
                 redactor: &self.redactor,
                 mask: self.redactor.mask(),
                 first: true,
                 ansi,
-                sanitize: writer.sanitizes_ansi_escapes(),
+                sanitize,
             };
             fields.record(&mut v);
-            let res = if self.values {
+            if self.values {
                 match self.redactor.redact(buf) {
                     Cow::Borrowed(text) => writer.write_str(text),
                     Cow::Owned(text) => writer.write_str(&text),
                 }
             } else {
                 writer.write_str(buf)
-            };
-            buf.clear();
-            if buf.capacity() > KEEP_BUF {
-                *buf = String::new();
             }
-            res
         })
     }
 }
@@ -303,49 +321,17 @@ impl Visit for MaskingVisitor<'_> {
 }
 
 /// The text event formatter of [`MaskingLayer`]: tracing-subscriber's
-/// `Full` format. The fields of a span are formatted (and masked) once,
-/// when it is created; before each event, the spans of its scope whose
-/// fields were masked before the last value was registered are masked
-/// again, so a value registered while a span is open is still hidden.
+/// `Full` format. Event fields are masked by [`MaskingFields`] as they are
+/// formatted; the fields of a span when it records them, and again before
+/// an event when a value was registered since (so a value registered while
+/// a span is open is still hidden). Span names and the target are checked
+/// at the same moments (a `log` record's target on every record); when one
+/// of them needs masking, the line is formatted into a buffer and redacted
+/// as a whole.
 #[derive(Debug)]
 struct MaskingFormat {
     inner: Format<Full, SystemTime>,
     redactor: Redactor,
-}
-
-/// The redactor generation a span's formatted fields were last masked at.
-struct MaskedAt(u64);
-
-/// Masks again, with `mask`, the formatted fields of the spans of the
-/// event in `ctx` that were masked at an older redactor generation.
-fn refresh_spans<S, N>(
-    ctx: &FmtContext<'_, S, N>,
-    redactor: &Redactor,
-    mask: impl Fn(&str) -> Option<String>,
-) where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    let Some(scope) = ctx.event_scope() else {
-        return;
-    };
-    let generation = redactor.generation();
-    for span in scope {
-        if span
-            .extensions()
-            .get::<MaskedAt>()
-            .is_some_and(|m| m.0 == generation)
-        {
-            continue;
-        }
-        let mut ext = span.extensions_mut();
-        if let Some(f) = ext.get_mut::<FormattedFields<N>>()
-            && let Some(masked) = mask(&f.fields)
-        {
-            f.fields = masked;
-        }
-        ext.replace(MaskedAt(generation));
-    }
 }
 
 impl<S, N> FormatEvent<S, N> for MaskingFormat
@@ -356,17 +342,112 @@ where
     fn format_event(
         &self,
         ctx: &FmtContext<'_, S, N>,
-        writer: Writer<'_>,
+        mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        refresh_spans(ctx, &self.redactor, |text| {
+        thread_local! {
+            static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        let span_name_secret = refresh_spans(ctx, &self.redactor, |text| {
             match self.redactor.redact(text) {
                 Cow::Owned(masked) => Some(masked),
                 Cow::Borrowed(_) => None,
             }
         });
-        self.inner.format_event(ctx, writer, event)
+        if !span_name_secret && !target_secret(&self.redactor, event) {
+            return self.inner.format_event(ctx, writer, event);
+        }
+        with_buf(&LINE, |line| {
+            self.inner
+                .format_event(ctx, Writer::new(&mut *line), event)?;
+            match self.redactor.redact(line) {
+                Cow::Borrowed(text) => writer.write_str(text),
+                Cow::Owned(text) => writer.write_str(&text),
+            }
+        })
     }
+}
+
+/// Whether the target of `event` needs masking: a `log` record's target
+/// is checked every time; a call site's (a `'static` string) once per
+/// thread and redactor generation.
+fn target_secret(redactor: &Redactor, event: &Event<'_>) -> bool {
+    use tracing_log::NormalizeEvent;
+    if let Some(meta) = event.normalized_metadata() {
+        return matches!(redactor.redact(meta.target()), Cow::Owned(_));
+    }
+    static_secret(redactor, event.metadata().target())
+}
+
+/// Whether `text` (a call site's target) needs masking, remembered per
+/// thread by its address and the redactor generation.
+fn static_secret(redactor: &Redactor, text: &'static str) -> bool {
+    const SLOTS: usize = 64;
+    thread_local! {
+        static CACHE: [Cell<(usize, usize, u64, bool)>; SLOTS] =
+            const { [const { Cell::new((0, 0, 0, false)) }; SLOTS] };
+    }
+    let key = (text.as_ptr() as usize, text.len());
+    let slot = ((key.0 >> 3) ^ key.1) % SLOTS;
+    let generation = redactor.generation();
+    CACHE.with(|c| {
+        let (p, l, g, secret) = c[slot].get();
+        if (p, l) == key && p != 0 && g == generation {
+            return secret;
+        }
+        let secret = matches!(redactor.redact(text), Cow::Owned(_));
+        c[slot].set((key.0, key.1, generation, secret));
+        secret
+    })
+}
+
+/// What the layer knows of a span: the redactor generation its formatted
+/// fields and its name were last checked at, and whether its name needs
+/// masking.
+struct MaskedAt {
+    generation: u64,
+    name_secret: bool,
+}
+
+/// Masks again, with `mask`, the formatted fields of the spans of the
+/// event in `ctx` that were masked at an older redactor generation, and
+/// checks their names at the same moment; `true` when a span name of the
+/// scope needs masking.
+fn refresh_spans<S, N>(
+    ctx: &FmtContext<'_, S, N>,
+    redactor: &Redactor,
+    mask: impl Fn(&str) -> Option<String>,
+) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    let Some(scope) = ctx.event_scope() else {
+        return false;
+    };
+    let generation = redactor.generation();
+    let mut any_name = false;
+    for span in scope {
+        if let Some(m) = span.extensions().get::<MaskedAt>()
+            && m.generation == generation
+        {
+            any_name |= m.name_secret;
+            continue;
+        }
+        let mut ext = span.extensions_mut();
+        if let Some(f) = ext.get_mut::<FormattedFields<N>>()
+            && let Some(masked) = mask(&f.fields)
+        {
+            f.fields = masked;
+        }
+        let name_secret = matches!(redactor.redact(span.name()), Cow::Owned(_));
+        any_name |= name_secret;
+        ext.replace(MaskedAt {
+            generation,
+            name_secret,
+        });
+    }
+    any_name
 }
 
 /// The span field formatter of the JSON output: tracing-subscriber's
@@ -409,7 +490,8 @@ impl<'writer> FormatFields<'writer> for MaskingJsonFields {
 /// line (its fields and target) masked string by string, so the line
 /// stays valid JSON. The span objects hold span fields masked when the
 /// span was created, masked again before an event when values were
-/// registered since.
+/// registered since; when a span name of the scope needs masking, the
+/// whole line is masked.
 #[derive(Debug)]
 struct MaskingJsonFormat {
     inner: Format<Json, SystemTime>,
@@ -430,36 +512,27 @@ where
         thread_local! {
             static LINE: RefCell<String> = const { RefCell::new(String::new()) };
         }
-        refresh_spans(ctx, &self.redactor, |text| {
+        let span_name_secret = refresh_spans(ctx, &self.redactor, |text| {
             super::json::redact_json(&self.redactor, text)
         });
-        LINE.with(|cell| {
-            let mut owned = String::new();
-            let mut borrowed = cell.try_borrow_mut().ok();
-            let line: &mut String = match borrowed.as_deref_mut() {
-                Some(b) => b,
-                None => &mut owned,
+        with_buf(&LINE, |line| {
+            self.inner
+                .format_event(ctx, Writer::new(&mut *line), event)?;
+            // A span name to mask: the whole line (span objects included),
+            // string by string.
+            let region = if span_name_secret {
+                0..line.trim_end_matches(['\n', '\r']).len()
+            } else {
+                super::json::event_region(line)
             };
-            line.clear();
-            let res = self
-                .inner
-                .format_event(ctx, Writer::new(&mut *line), event)
-                .and_then(|()| {
-                    let region = super::json::event_region(line);
-                    match super::json::redact_json(&self.redactor, &line[region.clone()]) {
-                        Some(masked) => {
-                            writer.write_str(&line[..region.start])?;
-                            writer.write_str(&masked)?;
-                            writer.write_str(&line[region.end..])
-                        }
-                        None => writer.write_str(line),
-                    }
-                });
-            line.clear();
-            if line.capacity() > KEEP_BUF {
-                *line = String::new();
+            match super::json::redact_json(&self.redactor, &line[region.clone()]) {
+                Some(masked) => {
+                    writer.write_str(&line[..region.start])?;
+                    writer.write_str(&masked)?;
+                    writer.write_str(&line[region.end..])
+                }
+                None => writer.write_str(line),
             }
-            res
         })
     }
 }
@@ -699,7 +772,20 @@ impl<W> MaskingLayerBuilder<W> {
         S: Subscriber + for<'a> LookupSpan<'a>,
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
+        Ok(self.build_with_redactor()?.0)
+    }
+
+    /// [`build`](Self::build), and the redactor the layer masks with (the
+    /// same one, for the panic hook of `install`).
+    pub(crate) fn build_with_redactor<S>(
+        self,
+    ) -> Result<(Box<dyn Layer<S> + Send + Sync + 'static>, Redactor), Error>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
         let redactor = self.redactor.build()?;
+        let shared = redactor.clone();
         let layer: Box<dyn Layer<S> + Send + Sync> = if self.json {
             // The JSON formatter writes event fields itself: the event
             // formatter masks its output (string by string, so the line
@@ -720,10 +806,12 @@ impl<W> MaskingLayerBuilder<W> {
             )
         } else {
             // Text: every field, span field and message goes through
-            // `MaskingFields`; the rest of the line is the time, level,
-            // target and span names.
+            // `MaskingFields`; the event formatter checks span names and
+            // the target (and redacts the whole line when one needs it).
             let format = MaskingFormat {
-                inner: tracing_subscriber::fmt::format().with_target(self.target),
+                inner: tracing_subscriber::fmt::format()
+                    .with_target(self.target)
+                    .with_ansi(self.ansi),
                 redactor: redactor.clone(),
             };
             Box::new(
@@ -734,7 +822,7 @@ impl<W> MaskingLayerBuilder<W> {
                     .with_writer(self.writer),
             )
         };
-        Ok(layer)
+        Ok((layer, shared))
     }
 }
 
@@ -875,6 +963,115 @@ mod tests {
             out.contains("red \\x1b[31m bell \\x07 c1 \\u{9b} end"),
             "{out:?}"
         );
+    }
+
+    const TOKEN: &str = "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB";
+
+    /// A span named by a token, an event with a token as its literal
+    /// target, a `log` record whose target is a known value.
+    fn log_names_and_targets(known: &KnownSecrets) {
+        known.register("target-known-Value-31");
+        let span = tracing::info_span!("ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB", n = 1);
+        let _g = span.enter();
+        tracing::info!(target: "ghp_b5h9M344OTFAQdfeb4g0MRcoIztgBqkFLglB", "literal target");
+        tracing_log::format_trace(
+            &log::Record::builder()
+                .args(format_args!("a log record"))
+                .level(log::Level::Info)
+                .target("target-known-Value-31")
+                .build(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn span_names_and_targets_are_masked_in_text() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(known.clone(), &cap));
+        tracing::subscriber::with_default(subscriber, || log_names_and_targets(&known));
+        let out = cap.text();
+        assert!(
+            !out.contains(TOKEN) && !out.contains("target-known-Value-31"),
+            "{out}"
+        );
+        assert!(
+            out.contains("INFO ****{n=1}: ****: literal target"),
+            "{out}"
+        );
+        assert!(out.contains("INFO ****{n=1}: ****: a log record"), "{out}");
+    }
+
+    #[test]
+    fn span_names_and_targets_are_masked_in_json() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let c = cap.clone();
+        let layer = MaskingLayer::builder()
+            .known(known.clone())
+            .json(true)
+            .writer(move || c.clone())
+            .build()
+            .unwrap();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || log_names_and_targets(&known));
+        let out = cap.text();
+        assert!(
+            !out.contains(TOKEN) && !out.contains("target-known-Value-31"),
+            "{out}"
+        );
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("valid JSON"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        for l in &lines {
+            assert_eq!(l["target"], "****", "{out}");
+            assert_eq!(l["span"]["name"], "****", "{out}");
+            assert_eq!(l["spans"][0]["name"], "****", "{out}");
+            assert_eq!(l["span"]["n"], 1, "{out}");
+        }
+        assert_eq!(lines[1]["fields"]["message"], "a log record");
+    }
+
+    #[test]
+    fn span_names_and_targets_that_look_like_keys_are_kept() {
+        let cap = Capture::default();
+        let subscriber =
+            tracing_subscriber::registry().with(text_layer(Arc::new(KnownSecrets::new()), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            let auth = tracing::info_span!("auth");
+            let _a = auth.enter();
+            let token = tracing::info_span!("token", id = 3);
+            let _t = token.enter();
+            tracing::info!(target: "app::session", "refreshed");
+        });
+        let out = cap.text();
+        assert!(
+            out.contains("INFO auth:token{id=3}: app::session: refreshed"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_span_name_and_a_target_registered_while_in_use_are_masked_after() {
+        let known = Arc::new(KnownSecrets::new());
+        let cap = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(text_layer(known.clone(), &cap));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("late-name-Value-55");
+            let _g = span.enter();
+            for i in 0..2 {
+                if i == 1 {
+                    known.register("late-name-Value-55");
+                    known.register("late-target-Value-66");
+                }
+                tracing::info!(target: "late-target-Value-66", "event {i}");
+            }
+        });
+        let out = cap.text();
+        let after = out.lines().find(|l| l.contains("event 1")).unwrap();
+        assert!(after.contains("INFO ****: ****: event 1"), "{out}");
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! - [`MaskingLayer`], [`MaskingFields`], [`MaskingMakeWriter`]: the tracing
 //!   integration; [`install_with`] sets the global subscriber up in one
 //!   call ([`crate::install`] does it with the global manager's registry).
+//! - [`set_panic_hook`]: panic messages printed as the default hook
+//!   does, masked ([`install_with`] sets it).
+//! - `otel` (cargo feature `otel`): span and log exporter wrappers that
+//!   mask what OpenTelemetry exports.
 //! - [`mask_secret`], [`mask_json`]: helpers for values you print yourself.
 //!
 //! # Example
@@ -25,17 +29,23 @@
 //! # What is not protected
 //!
 //! Text that does not pass through a [`Redactor`] (a `println!`, another
-//! logger, a panic message) is not masked. A secret split across two
-//! `write` calls of a custom writer is not seen whole by
+//! logger, a panic hook set after [`install_with`]) is not masked. A secret
+//! split across two `write` calls of a custom writer is not seen whole by
 //! [`MaskingMakeWriter`]. Known values shorter than the minimum length
 //! (default 6 characters) are not masked by value. [`MaskingLayer`] masks
-//! every field, span field and message (and `log` record), not the event's
-//! metadata: the time, level, span names, and (in text output) the target.
+//! every part of a line but the time and the level, which the formatter
+//! writes itself: message, fields, span fields, span names, the target
+//! and `log` records.
+//! [`set_panic_hook`] (set by [`install_with`]) masks panic messages.
 
 mod install;
 mod json;
 mod known;
 mod layer;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
+mod panic_hook;
 mod redactor;
 
 pub use install::install_with;
@@ -46,6 +56,7 @@ pub use known::{
 pub use layer::{
     MaskingFields, MaskingLayer, MaskingLayerBuilder, MaskingMakeWriter, MaskingWriter,
 };
+pub use panic_hook::set_panic_hook;
 pub use redactor::{DEFAULT_MASK, Redactor, RedactorBuilder};
 
 use std::sync::{Arc, OnceLock};

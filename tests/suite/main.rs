@@ -16,6 +16,9 @@ mod fuzz_smoke;
 mod layout;
 mod masking_fuzz_smoke;
 mod masking_leaks;
+#[cfg(feature = "otel")]
+mod masking_otel;
+mod masking_outputs;
 mod masking_props;
 mod metadata;
 mod named;

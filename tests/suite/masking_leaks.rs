@@ -18,7 +18,7 @@ use crate::support::capture::Capture;
 use crate::support::scripted::Scripted;
 
 /// Runs `f` under a masking subscriber and returns what it wrote.
-fn capture(json: bool, known: Option<Arc<KnownSecrets>>, f: impl FnOnce()) -> String {
+pub(crate) fn capture(json: bool, known: Option<Arc<KnownSecrets>>, f: impl FnOnce()) -> String {
     let cap = Capture::default();
     let mut b = MaskingLayer::builder().json(json).writer(cap.clone());
     if let Some(k) = known {
@@ -38,7 +38,7 @@ fn capture(json: bool, known: Option<Arc<KnownSecrets>>, f: impl FnOnce()) -> St
     out
 }
 
-fn corpus(file: &str) -> Vec<(String, String)> {
+pub(crate) fn corpus(file: &str) -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -63,7 +63,7 @@ fn corpus(file: &str) -> Vec<(String, String)> {
 }
 
 /// Every string inside the JSON lines of `out`, decoded, one per line.
-fn json_strings(out: &str) -> String {
+pub(crate) fn json_strings(out: &str) -> String {
     fn walk(v: &serde_json::Value, acc: &mut String) {
         match v {
             serde_json::Value::String(s) => {
@@ -97,7 +97,7 @@ fn windows(s: &str, w: usize) -> Vec<&str> {
 }
 
 /// Fails if any `w`-character window of `secret` is in `hay`.
-fn assert_absent(hay: &str, secret: &str, w: usize, what: &str) {
+pub(crate) fn assert_absent(hay: &str, secret: &str, w: usize, what: &str) {
     for win in windows(secret, w) {
         if let Some(line) = hay.lines().find(|l| l.contains(win)) {
             panic!("{what}: a piece of the secret ({win:?}) survived in:\n{line}");
@@ -107,7 +107,7 @@ fn assert_absent(hay: &str, secret: &str, w: usize, what: &str) {
 
 /// The credential(s) of a corpus line: the spans the rule engine reports.
 /// Every positive line must yield at least one, at least 6 bytes long.
-fn credentials(kind: &str, line: &str) -> Vec<String> {
+pub(crate) fn credentials(kind: &str, line: &str) -> Vec<String> {
     let mut found = Vec::new();
     RuleSet::builtin().find(line, &mut found);
     assert!(!found.is_empty(), "{kind}: no credential found in the line");
@@ -182,9 +182,9 @@ fn corpus_negatives_come_out_unchanged() {
     }
 }
 
-const API_TOKEN: &str = "Zr9!kQ2#vW7$pL4x-t0ken";
-const DB_DOC: &str = r#"{"user":"svc-orders","password":"pä\"ss\\w0rd-ümlaut"}"#;
-const DB_PASSWORD: &str = "pä\"ss\\w0rd-ümlaut";
+pub(crate) const API_TOKEN: &str = "Zr9!kQ2#vW7$pL4x-t0ken";
+pub(crate) const DB_DOC: &str = r#"{"user":"svc-orders","password":"pä\"ss\\w0rd-ümlaut"}"#;
+pub(crate) const DB_PASSWORD: &str = "pä\"ss\\w0rd-ümlaut";
 
 #[derive(Debug)]
 #[allow(dead_code)]
@@ -200,7 +200,7 @@ fn connect(host: &str, dsn_part: &str) {
 
 /// Every encoded form of `v` and the part of it that depends only on `v`
 /// (base64 of a prefixed value starts with characters of the prefix).
-fn encodings(v: &str) -> Vec<(String, String)> {
+pub(crate) fn encodings(v: &str) -> Vec<(String, String)> {
     let std = base64::engine::general_purpose::STANDARD;
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut out = vec![(v.to_string(), v.to_string())];
@@ -247,7 +247,7 @@ fn log_everywhere(enc: &str) {
     log::warn!(target: "legacy", "log debug {:?}", enc);
 }
 
-fn assert_no_form_survives(out: &str, json: bool, value: &str, label: &str) {
+pub(crate) fn assert_no_form_survives(out: &str, json: bool, value: &str, label: &str) {
     let hay = if json {
         json_strings(out)
     } else {
