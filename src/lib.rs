@@ -33,6 +33,7 @@
 //! | `aws` | yes | [`providers::aws`]: AWS Secrets Manager (aws-config, aws-sdk-secretsmanager) |
 //! | `vault` | yes | [`providers::vault`]: Vault / OpenBao KV v2 (reqwest with rustls) |
 //! | `metrics` | no | cache and backend counters through the [`metrics`](https://docs.rs/metrics) facade |
+//! | `otel` | no | `masking::otel`: span and log exporter wrappers that mask what OpenTelemetry exports |
 //! | `test-util` | no | [`MockClock`] and `Clock::mock`, to test TTLs without sleeping |
 //!
 //! # Examples
