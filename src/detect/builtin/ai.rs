@@ -194,6 +194,6 @@ mod tests {
 
     #[test]
     fn breadth_ai_keyword_lines_cost_linear_work() {
-        crate::detect::builtin::dense::assert_keywords_linear(DEFS);
+        crate::detect::builtin::near::testing::assert_dense_lines_linear(DEFS, &[]);
     }
 }

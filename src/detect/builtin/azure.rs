@@ -244,7 +244,7 @@ fn annotated_pre(b: &[u8], hs: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::builtin::dense::assert_keywords_linear;
+    use crate::detect::builtin::near::testing::assert_dense_lines_linear;
     use crate::detect::testing::spans;
 
     /// Fake keys in each format (random, generated for these tests).
@@ -410,6 +410,6 @@ mod tests {
 
     #[test]
     fn breadth_azure_keyword_lines_cost_linear_work() {
-        assert_keywords_linear(DEFS);
+        assert_dense_lines_linear(DEFS, &[]);
     }
 }

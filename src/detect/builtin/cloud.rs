@@ -589,6 +589,6 @@ mod tests {
 
     #[test]
     fn breadth_cloud_keyword_lines_cost_linear_work() {
-        crate::detect::builtin::dense::assert_keywords_linear(DEFS);
+        crate::detect::builtin::near::testing::assert_dense_lines_linear(DEFS, &[]);
     }
 }

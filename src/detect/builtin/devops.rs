@@ -478,6 +478,6 @@ mod tests {
 
     #[test]
     fn breadth_devops_keyword_lines_cost_linear_work() {
-        crate::detect::builtin::dense::assert_keywords_linear(DEFS);
+        crate::detect::builtin::near::testing::assert_dense_lines_linear(DEFS, &[]);
     }
 }

@@ -33,8 +33,6 @@ mod cloud;
 mod code;
 mod commerce;
 mod context;
-#[cfg(test)]
-mod dense;
 mod devops;
 mod generic;
 mod keys;

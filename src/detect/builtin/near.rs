@@ -61,7 +61,8 @@ pub(super) mod testing {
     /// twice the line costs at most about twice the work, a few bytes read
     /// per byte, and the memo changes no finding. As
     /// `dense_lines_cost_work_linear_in_their_length` in `memo.rs`, for the
-    /// rules of one family file only.
+    /// rules of one family file only (`a_line_of_any_builtin_keyword_...`
+    /// there runs every keyword against the whole set).
     pub(in crate::detect::builtin) fn assert_dense_lines_linear(defs: &[Def], units: &[&str]) {
         let mut ids: Vec<&str> = defs.iter().map(|d| d.id).collect();
         ids.dedup();
@@ -99,6 +100,10 @@ pub(super) mod testing {
                 ] {
                     all.push(format!("{kw}{tail}"));
                 }
+                // Assigned in upper case, and after a run of token bytes
+                // (rules that look back from their keyword).
+                all.push(format!("{}=", kw.to_ascii_uppercase()));
+                all.push(format!("a1b+2c/3-_{kw}"));
             }
         }
         all.extend(units.iter().map(|u| u.to_string()));
