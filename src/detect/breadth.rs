@@ -4,12 +4,12 @@
 //! secret, not the key or the prefix around it) and every look-alike must
 //! not be flagged.
 //!
-//! File format, tab-separated, one header line:
+//! File format, tab-separated (`<TAB>` below), one header line:
 //!
 //! ```text
-//! family	expect	secret	line
-//! azure-storage-key	pos	<the exact text to mask>	<the line>
-//! azure-storage-key	neg		<a look-alike line>
+//! family<TAB>expect<TAB>secret<TAB>line
+//! azure-storage-key<TAB>pos<TAB><the exact text to mask><TAB><the line>
+//! azure-storage-key<TAB>neg<TAB><TAB><a look-alike line>
 //! ```
 //!
 //! Run `cargo test --lib --no-default-features -- breadth --nocapture` for

@@ -42,10 +42,9 @@ pub fn is_placeholder(value: &str) -> bool {
     marked(v, found) || named_dummy(v, found) || is_mask(v) || is_template(b) || is_sequence(b)
 }
 
-/// The placeholder marks that `is_placeholder` had before the dummy words,
-/// masks, templates and sequences (a test compares them with one search
-/// per word).
-fn marked(v: &str, found: u32) -> bool {
+/// The marks that need no word: empty, `<...>`, `${`, `{{`, `$(`,
+/// `[WORDS]`, `(words)`, `$VAR`, `%VAR%`, one character repeated.
+fn marked_by_shape(v: &str) -> bool {
     let b = v.as_bytes();
     if b.is_empty() {
         return true;
@@ -87,7 +86,15 @@ fn marked(v: &str, found: u32) -> bool {
     if first == b'%' && last == b'%' && b.len() > 2 {
         return true;
     }
-    if b.iter().all(|&c| c == b[0]) {
+    b.iter().all(|&c| c == b[0])
+}
+
+/// The placeholder marks that `is_placeholder` had before the dummy words,
+/// masks, templates and sequences (a test compares them with one search
+/// per word).
+fn marked(v: &str, found: u32) -> bool {
+    let b = v.as_bytes();
+    if marked_by_shape(v) {
         return true;
     }
     let has = |word: usize| found & (1 << word) != 0;
@@ -799,51 +806,14 @@ mod tests {
 
     /// The marks of `is_placeholder` as they were, one search per word.
     fn reference(value: &str) -> bool {
+        use super::marked_by_shape;
         let v = value.trim();
-        if v.is_empty() {
+        // The marks without words are shared (`marked_by_shape`): what is
+        // compared here is the word search.
+        if marked_by_shape(v) {
             return true;
         }
         let b = v.as_bytes();
-        let first = b[0];
-        let last = b[b.len() - 1];
-        if (first == b'<' && last == b'>')
-            || v.starts_with("${")
-            || v.starts_with("{{")
-            || v.starts_with("$(")
-        {
-            return true;
-        }
-        if first == b'['
-            && last == b']'
-            && b[1..b.len() - 1]
-                .iter()
-                .all(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b' ' || *c == b'-')
-        {
-            return true;
-        }
-        if first == b'('
-            && last == b')'
-            && b[1..b.len() - 1]
-                .iter()
-                .all(|c| c.is_ascii_alphabetic() || *c == b' ')
-        {
-            return true;
-        }
-        if first == b'$'
-            && b.len() > 1
-            && b[1..]
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            && (b[1].is_ascii_alphabetic() || b[1] == b'_')
-        {
-            return true;
-        }
-        if first == b'%' && last == b'%' && b.len() > 2 {
-            return true;
-        }
-        if b.iter().all(|&c| c == b[0]) {
-            return true;
-        }
         if window_has(b, b"****", false)
             || window_has(b, b"....", false)
             || window_has(b, "…".as_bytes(), false)

@@ -497,8 +497,7 @@ fn for_each_candidate(value: &str, min_len: usize, mut f: impl FnMut(&str)) {
             serde_json::Value::String(s) if long_enough(s) => Some(s),
             _ => None,
         });
-        let mut taken = 0;
-        for s in strings {
+        for (taken, s) in strings.enumerate() {
             if taken == MAX_REGISTERED_FIELDS {
                 tracing::warn!(
                     fields = map.len(),
@@ -508,7 +507,6 @@ fn for_each_candidate(value: &str, min_len: usize, mut f: impl FnMut(&str)) {
                 break;
             }
             f(s);
-            taken += 1;
         }
     }
 }
