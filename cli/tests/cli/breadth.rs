@@ -4,9 +4,7 @@
 //! look-alike line, and no output format of `scan` prints a secret.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_secret-chain");
+use std::process::Output;
 
 /// `(positive, secret, line)` of every case in the corpus files.
 fn cases() -> Vec<(bool, String, String)> {
@@ -32,20 +30,7 @@ fn cases() -> Vec<(bool, String, String)> {
 }
 
 fn run(args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the secret-chain binary runs");
-    let mut w = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    std::thread::spawn(move || {
-        let _ = w.write_all(&input);
-    });
-    child.wait_with_output().unwrap()
+    crate::scan::run(Path::new("."), args, Some(stdin))
 }
 
 #[test]
