@@ -9,14 +9,11 @@
 //!   has something to mask). Reported per span (`Throughput::Elements`).
 //!   Target: the masking exporter adds under 2 µs per span.
 //! - `span_export/masking_clean`: the same spans with nothing to mask.
-//! - Before the criterion runs, the masking `fmt` layer (span names and
-//!   targets scanned) and the plain `fmt` layer are timed interleaved on
-//!   the event of `benches/masking.rs` and the median ratio is printed
-//!   (`layer/text: masking/plain ...`). Target: >= 0.75x.
+//! - The masking `fmt` layer's ratio to the plain one (span names and
+//!   targets scanned) is `cargo bench --bench masking -- layer`.
 
 use std::future::Future;
 use std::hint::black_box;
-use std::io;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -27,8 +24,7 @@ use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
 use secret_chain::masking::otel::MaskingSpanExporter;
-use secret_chain::masking::{KnownSecrets, MaskingLayer, Redactor};
-use tracing_subscriber::layer::SubscriberExt;
+use secret_chain::masking::{KnownSecrets, Redactor};
 
 /// A small deterministic generator (xorshift), so every run sees the same values.
 struct Rng(u64);
@@ -158,89 +154,6 @@ fn span_benches(c: &mut Criterion) {
     g.finish();
 }
 
-/// The event of `benches/masking.rs`, inside a request span.
-fn log_event() {
-    tracing::info!(
-        user = "alice",
-        request_id = "0754de3f-5e66-461e-9c83-f14f2bc2fc7a",
-        status = 200,
-        latency_ms = 12,
-        "handled request in {} ms with {} rows",
-        black_box(12),
-        black_box(48)
-    );
-}
-
-/// Plain and masking `fmt` layers timed in short alternating rounds; the
-/// median of the per-round ratios (events/s masking over plain).
-fn layer_ratio(json: bool, known: &Arc<KnownSecrets>) {
-    use tracing::Dispatch;
-    let plain = if json {
-        Dispatch::new(
-            tracing_subscriber::registry().with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_writer(io::sink),
-            ),
-        )
-    } else {
-        Dispatch::new(
-            tracing_subscriber::registry().with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(io::sink),
-            ),
-        )
-    };
-    let layer = MaskingLayer::builder()
-        .known(known.clone())
-        .json(json)
-        .writer(io::sink)
-        .build()
-        .unwrap();
-    let masking = Dispatch::new(tracing_subscriber::registry().with(layer));
-    let time = |d: &Dispatch, n: u32| {
-        tracing::dispatcher::with_default(d, || {
-            let span =
-                tracing::info_span!("request", method = "GET", path = "/api/v1/orders/48213");
-            let _g = span.enter();
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                log_event();
-            }
-            t.elapsed().as_secs_f64() / f64::from(n)
-        })
-    };
-    time(&plain, 20_000);
-    time(&masking, 20_000);
-    let mut ratios: Vec<f64> = (0..31)
-        .map(|i| {
-            let (p, m) = if i % 2 == 0 {
-                (time(&plain, 5_000), time(&masking, 5_000))
-            } else {
-                let m = time(&masking, 5_000);
-                (time(&plain, 5_000), m)
-            };
-            p / m
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    eprintln!(
-        "layer/{}: masking/plain events per second, interleaved: median {:.2}x (quartiles {:.2}x..{:.2}x)",
-        if json { "json" } else { "text" },
-        ratios[15],
-        ratios[7],
-        ratios[23]
-    );
-}
-
-fn layer_benches(_c: &mut Criterion) {
-    let (known, _) = known_1000();
-    for json in [false, true] {
-        layer_ratio(json, &known);
-    }
-}
-
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -251,6 +164,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = layer_benches, span_benches
+    targets = span_benches
 }
 criterion_main!(benches);
