@@ -1,10 +1,14 @@
-//! Copies: once a secret is found in a text, every other occurrence of it
-//! in that text is a finding too (`token = 'S' | 'S'` masks both `S`).
+//! Copies: once a secret is found on a line, every other occurrence of it
+//! on that line is a finding too (`token = 'S' | 'S'` masks both `S`).
 //!
 //! [`RuleSet::find`](super::RuleSet::find) runs this pass after it has
-//! merged its candidates: one search over the text for the distinct secret
-//! strings of its findings, whatever their number, so the cost stays linear
-//! in the text (not one search per finding).
+//! merged its candidates: one search over each line that holds findings
+//! (a finding across lines, a PEM key, takes all of its lines as one) for
+//! the distinct secret strings of its findings, whatever their number, so
+//! the cost stays linear in those lines (not one search per finding), and
+//! the clean lines of a text (most of a log block) are not read again.
+//! Copies on other lines are the [`DetectedSecrets`](super::DetectedSecrets)
+//! pool's work: it is given the findings and searches the whole stream.
 //!
 //! The search is exact: every byte of every occurrence is covered, also
 //! where occurrences overlap each other (a value whose end is another
@@ -56,27 +60,77 @@ pub(super) fn add_copies(text: &str, out: &mut Vec<Finding>, from: usize) {
         return;
     }
     let bytes = text.as_bytes();
+    // The findings in order, cut in runs that share lines: each run is
+    // searched in its lines only.
+    let mut result: Option<Vec<Finding>> = None;
+    let mut i = from;
+    while i < out.len() {
+        let rs = memchr::memrchr(b'\n', &bytes[..out[i].start]).map_or(0, |p| p + 1);
+        let mut re = line_end(bytes, out[i].end);
+        let mut j = i + 1;
+        while j < out.len() && out[j].start < re {
+            re = re.max(line_end(bytes, out[j].end));
+            j += 1;
+        }
+        match copies_in_lines(bytes, rs, re, &out[i..j]) {
+            Some(merged) => result
+                .get_or_insert_with(|| out[from..i].to_vec())
+                .extend(merged),
+            None => {
+                if let Some(r) = result.as_mut() {
+                    r.extend_from_slice(&out[i..j]);
+                }
+            }
+        }
+        i = j;
+    }
+    if let Some(merged) = result {
+        out.truncate(from);
+        out.extend(merged);
+    }
+}
+
+/// Where the line of a finding that ends at `end` ends: the first `\n` at
+/// or after `end`, or the text's end.
+fn line_end(bytes: &[u8], end: usize) -> usize {
+    memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |p| end + p)
+}
+
+/// The findings `found` of the lines `bytes[rs..re]` with the copies there
+/// of their values added (in text offsets), or `None` when there are none
+/// to add.
+fn copies_in_lines(bytes: &[u8], rs: usize, re: usize, found: &[Finding]) -> Option<Vec<Finding>> {
+    let lines = &bytes[rs..re];
     // The distinct values, with the rule of their first finding.
     let mut values: Vec<(&[u8], &RuleId)> = Vec::new();
     let mut seen: FastMap<&[u8], ()> = FastMap::default();
-    for f in &out[from..] {
+    for f in found {
         let v = &bytes[f.start..f.end];
         if long_enough(v) && seen.insert(v, ()).is_none() {
             values.push((v, &f.rule));
         }
     }
     if values.is_empty() {
-        return;
+        return None;
     }
-    if values.len() == 1 && only_where_found(bytes, values[0].0, &out[from..]) {
-        return;
+    let local: Vec<Finding> = found
+        .iter()
+        .map(|f| Finding {
+            rule: f.rule.clone(),
+            start: f.start - rs,
+            end: f.end - rs,
+        })
+        .collect();
+    if values.len() == 1 && only_where_found(lines, values[0].0, &local) {
+        return None;
     }
-    let copies = cover(bytes, &values);
-    let merged = union(&out[from..], copies);
-    if let Some(merged) = merged {
-        out.truncate(from);
-        out.extend(merged);
+    let copies = cover(lines, &values);
+    let mut merged = union(&local, copies)?;
+    for f in &mut merged {
+        f.start += rs;
+        f.end += rs;
     }
+    Some(merged)
 }
 
 /// Whether `value` occurs in `text` only at the starts of findings that
@@ -526,6 +580,36 @@ mod tests {
             work.push(take_work());
         }
         assert!(work[1] <= 2 * work[0] + 1_000, "work {work:?}");
+    }
+
+    #[test]
+    fn only_the_lines_of_the_findings_are_searched_for_copies() {
+        // `find` masks copies on the finding's line; a copy on another line
+        // of the text is the pool's (`DetectedSecrets`) work.
+        let text = format!("retry {STRIPE}\nkey: {STRIPE} and {STRIPE}\nbare {STRIPE}");
+        let mut found = Vec::new();
+        RuleSet::builtin().find(&text, &mut found);
+        let lines: Vec<usize> = found
+            .iter()
+            .map(|f| text[..f.start].matches('\n').count())
+            .collect();
+        assert!(found.iter().all(|f| &text[f.start..f.end] == STRIPE));
+        // Line 0 and 2 hold the key bare: found there by its rule (a
+        // Stripe key needs no keyword), so each line has its own finding.
+        assert_eq!(lines, vec![0, 1, 1, 2]);
+        // A value found only on line 1, copied bare on lines 0 and 2.
+        let secret = "Zq8-Lw3x-Pt7v-Rm2K";
+        let text = format!("was {secret}\npassword={secret} again {secret}\nthen {secret}");
+        let mut found = Vec::new();
+        RuleSet::builtin().find(&text, &mut found);
+        let spans: Vec<(usize, usize)> = found.iter().map(|f| (f.start, f.end)).collect();
+        let line1 = text.find("password=").unwrap();
+        let first = line1 + "password=".len();
+        let again = text.rfind(&format!("again {secret}")).unwrap() + "again ".len();
+        assert_eq!(
+            spans,
+            vec![(first, first + secret.len()), (again, again + secret.len())]
+        );
     }
 
     #[test]

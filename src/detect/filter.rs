@@ -9,13 +9,19 @@
 //! earlier. Case folding is in the table (`A` and `a` have the same entry),
 //! so the text is read as it is: no folded copy, no blocks. The state holds
 //! only the last four bytes, so the text is cut in two halves searched in
-//! one loop, which lets the CPU work on both at once.
+//! one loop, which lets the CPU work on both at once (more parts were
+//! measured slower: the loop is bound by its instructions, not by the wait
+//! of each step on the one before).
 //!
-//! The loop tests eight bytes per branch (the AND of their states) and
-//! replays a chunk byte by byte only when something may start in it.
+//! The loop tests eight bytes per branch (the AND of their states, which it
+//! keeps) and looks at each state of a chunk only when something may start
+//! in it.
 //!
-//! A candidate is confirmed by comparing, ASCII case-insensitively, the
-//! keywords of its buckets (longest first). Buckets group prefixes that look
+//! A candidate is first tested exactly against the set of prefixes (a
+//! hashed bit set, see [`PrefixSet`]): with a couple of hundred keywords,
+//! most of the buckets' candidates start none. The others are confirmed by
+//! comparing, ASCII case-insensitively, the keywords of its buckets
+//! (longest first). Buckets group prefixes that look
 //! alike at each position (`xoxa`, `xoxb`, ...) and mix common letters as
 //! little as possible: a bucket's false candidates grow with the product,
 //! over the four positions, of how common the bytes it accepts there are,
@@ -41,8 +47,10 @@ const PREMERGE_AT_MOST: usize = 1024;
 const PREMERGE_TO: usize = 112;
 /// Bytes tested with one branch.
 const CHUNK: usize = 8;
-/// Texts shorter than this are searched in one stream.
-const TWO_STREAMS_FROM: usize = 4096;
+/// Texts of this length or more are searched in [`STREAMS`] parts at once,
+/// shorter ones in one.
+const STREAMS_FROM: usize = 4096;
+const STREAMS: usize = 2;
 
 /// Finds keywords, ASCII case-insensitively, leftmost-longest.
 #[derive(Clone)]
@@ -57,6 +65,9 @@ pub(super) struct KeywordFilter {
     keywords: usize,
     /// The prefixes of each bucket.
     buckets: Vec<Vec<Prefix>>,
+    /// Which words start with a prefix (the exact test between the
+    /// shift-or pass and `confirm`).
+    exact: PrefixSet,
     /// No keywords at all.
     empty: bool,
 }
@@ -105,6 +116,7 @@ impl KeywordFilter {
         let all = prefixes.clone();
         prefixes.retain(|p| !all.iter().any(|q| q.len() < p.len() && p.starts_with(q)));
         let bucket_of_prefix = assign_buckets(&prefixes);
+        let exact = PrefixSet::new(&prefixes);
 
         let mut table = Box::new([!0u64; 256]);
         let mut pad = !0u64;
@@ -161,6 +173,7 @@ impl KeywordFilter {
             empty: prefixes.is_empty(),
             keywords: keywords.len(),
             buckets,
+            exact,
         }
     }
 
@@ -185,97 +198,132 @@ impl KeywordFilter {
                 None => true,
             }
         };
-        if text.len() < TWO_STREAMS_FROM {
-            self.one_stream(text, &mut on_candidate);
+        if text.len() < STREAMS_FROM {
+            self.streams::<1>(text, &mut on_candidate);
         } else {
-            self.two_streams(text, &mut on_candidate);
-        }
-    }
-
-    /// Candidate starts in `text`, in order.
-    fn one_stream(&self, text: &[u8], on: &mut impl FnMut(usize, u16) -> bool) {
-        let t = &*self.table;
-        let mut d = !0u64;
-        let mut chunks = text.chunks_exact(CHUNK);
-        for (ci, chunk) in chunks.by_ref().enumerate() {
-            // Most chunks start nothing: test them with one branch.
-            let before = d;
-            let mut all = !0u64;
-            for &c in chunk {
-                d = step(t, d, c);
-                all &= d;
-            }
-            if starts(all).is_some() {
-                d = before;
-                if !feed(t, &mut d, chunk, ci * CHUNK, on) {
-                    return;
-                }
-            }
-        }
-        let done = text.len() - chunks.remainder().len();
-        if feed(t, &mut d, chunks.remainder(), done, on) {
-            self.tail(text.len(), d, on);
+            self.streams::<STREAMS>(text, &mut on_candidate);
         }
     }
 
     /// The last `WIDTH - 1` starts, with virtual bytes past the end.
     #[inline]
-    fn tail(&self, len: usize, mut d: u64, on: &mut impl FnMut(usize, u16) -> bool) {
+    fn tail(&self, text: &[u8], mut d: u64, on: &mut impl FnMut(usize, u16) -> bool) {
+        let len = text.len();
         for i in len..len + WIDTH - 1 {
             d = (d << BUCKETS) | self.pad;
-            if let Some(mask) = starts(d)
-                && !on(i + 1 - WIDTH, mask)
-            {
-                return;
+            if let Some(mask) = starts(d) {
+                let p = i + 1 - WIDTH;
+                if self.exact.may_start(text, p) && !on(p, mask) {
+                    return;
+                }
             }
         }
     }
 
-    /// Candidate starts in `text`, in order: the two halves are searched in
-    /// one loop; the second half's candidates wait in a buffer until the
-    /// first half's are done.
-    fn two_streams(&self, text: &[u8], on: &mut impl FnMut(usize, u16) -> bool) {
+    /// Candidate starts in `text`, in order: the text is cut in `N` parts
+    /// searched in one loop, which lets the CPU work on `N` states at once
+    /// (each byte's step waits on the one before in its part); the later
+    /// parts' candidates wait in buffers until the parts before are done.
+    fn streams<const N: usize>(&self, text: &[u8], on: &mut impl FnMut(usize, u16) -> bool) {
         let t = &*self.table;
-        let half = text.len() / 2;
-        // The first stream also reads the second's first WIDTH - 1 bytes, so
-        // starts up to `half` are its own.
-        let (a, b) = (&text[..half + WIDTH - 1], &text[half..]);
-        let mut later: Vec<(usize, u16)> = Vec::new();
-        let (mut da, mut db) = (!0u64, !0u64);
-        let n = (a.len().min(b.len()) / CHUNK) * CHUNK;
-        let pairs = a[..n].chunks_exact(CHUNK).zip(b[..n].chunks_exact(CHUNK));
-        for (ci, (ca, cb)) in pairs.enumerate() {
-            let before = (da, db);
+        let part = text.len() / N;
+        // Part `s` starts at `s * part`; every part but the last also reads
+        // the next one's first WIDTH - 1 bytes, so the starts up to the
+        // next part's are its own.
+        let parts: [&[u8]; N] = std::array::from_fn(|s| {
+            let end = if s + 1 == N {
+                text.len()
+            } else {
+                (s + 1) * part + WIDTH - 1
+            };
+            &text[s * part..end]
+        });
+        let mut later: [Vec<(usize, u16)>; N] = std::array::from_fn(|_| Vec::new());
+        let mut d = [!0u64; N];
+        let n = (parts.iter().map(|p| p.len()).min().unwrap_or(0) / CHUNK) * CHUNK;
+        for ci in (0..n).step_by(CHUNK) {
+            let mut states = [[0u64; CHUNK]; N];
             let mut all = !0u64;
-            for (&x, &y) in ca.iter().zip(cb) {
-                da = step(t, da, x);
-                db = step(t, db, y);
-                all &= da & db;
+            for k in 0..CHUNK {
+                for s in 0..N {
+                    d[s] = step(t, d[s], parts[s][ci + k]);
+                    states[s][k] = d[s];
+                    all &= d[s];
+                }
             }
             if starts(all).is_none() {
                 continue;
             }
-            (da, db) = before;
-            if !feed(t, &mut da, ca, ci * CHUNK, on) {
+            if !self.emit(text, &states[0], ci, on) {
                 return;
             }
-            feed(t, &mut db, cb, half + ci * CHUNK, &mut |p, mask| {
-                later.push((p, mask));
-                true
-            });
+            for s in 1..N {
+                let buf = &mut later[s];
+                self.emit(text, &states[s], s * part + ci, &mut |p, mask| {
+                    buf.push((p, mask));
+                    true
+                });
+            }
         }
-        // The rest of the first half, the second's first part, its rest.
-        if !feed(t, &mut da, &a[n..], n, on) {
-            return;
-        }
-        for &(p, mask) in &later {
-            if !on(p, mask) {
+        // Each part's candidates in order: those found in the loop, then
+        // its rest.
+        for s in 0..N {
+            for &(p, mask) in &later[s] {
+                if !on(p, mask) {
+                    return;
+                }
+            }
+            if !self.feed(text, &mut d[s], &parts[s][n..], s * part + n, on) {
                 return;
             }
         }
-        if feed(t, &mut db, &b[n..], half + n, on) {
-            self.tail(text.len(), db, on);
+        self.tail(text, d[N - 1], on);
+    }
+
+    /// Calls `on` with the candidate starts of a chunk at `base` in the
+    /// text whose states after each byte are `states`, those that pass the
+    /// exact prefix test; `false` when `on` asked to stop.
+    #[inline(always)]
+    fn emit(
+        &self,
+        text: &[u8],
+        states: &[u64; CHUNK],
+        base: usize,
+        on: &mut impl FnMut(usize, u16) -> bool,
+    ) -> bool {
+        for (k, &d) in states.iter().enumerate() {
+            if let Some(mask) = starts(d) {
+                let p = base + k + 1 - WIDTH;
+                if self.exact.may_start(text, p) && !on(p, mask) {
+                    return false;
+                }
+            }
         }
+        true
+    }
+
+    /// Steps through `bytes` (at `base` in the text) one by one, calling
+    /// `on` with each candidate start that passes the exact prefix test;
+    /// `false` when `on` asked to stop.
+    #[inline]
+    fn feed(
+        &self,
+        text: &[u8],
+        d: &mut u64,
+        bytes: &[u8],
+        base: usize,
+        on: &mut impl FnMut(usize, u16) -> bool,
+    ) -> bool {
+        for (k, &c) in bytes.iter().enumerate() {
+            *d = step(&self.table, *d, c);
+            if let Some(mask) = starts(*d) {
+                let p = base + k + 1 - WIDTH;
+                if self.exact.may_start(text, p) && !on(p, mask) {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// The longest keyword of the buckets in `mask` at `text[p..]`. At most
@@ -318,6 +366,85 @@ impl KeywordFilter {
     }
 }
 
+/// The prefixes as a set of hashed words: whether some prefix starts at a
+/// place, in a few operations, without the buckets' mixing. A bucket
+/// accepts at each position every byte that one of its prefixes has
+/// there, so with many keywords most of the shift-or pass's candidates
+/// (`mple`, `n_id` in a log) start no prefix at all; this test turns them
+/// away before `confirm` walks the bucket's prefixes. One bit per hashed
+/// `(word, length)` in 2^16 (8 KiB): with a few hundred prefixes, well
+/// under one false candidate in a hundred passes. (An exact hash set was
+/// slower: its probe loop branches where the bit test does not.)
+#[derive(Clone)]
+struct PrefixSet {
+    bits: Box<[u64]>,
+    /// The lengths of the prefixes, longest first (`lens[..n]`).
+    lens: [usize; WIDTH],
+    n: usize,
+}
+
+const PREFIX_BITS_LOG2: u32 = 16;
+
+impl PrefixSet {
+    fn new(prefixes: &[&[u8]]) -> PrefixSet {
+        let mut bits = vec![0u64; 1 << (PREFIX_BITS_LOG2 - 6)].into_boxed_slice();
+        let mut lengths = [false; WIDTH + 1];
+        for p in prefixes {
+            let mut bytes = [0u8; WIDTH];
+            bytes[..p.len()].copy_from_slice(p);
+            let h = prefix_hash(u32::from_le_bytes(bytes), p.len());
+            bits[h >> 6] |= 1 << (h & 63);
+            lengths[p.len()] = true;
+        }
+        let mut lens = [0; WIDTH];
+        let mut n = 0;
+        for len in (1..=WIDTH).rev().filter(|&l| lengths[l]) {
+            lens[n] = len;
+            n += 1;
+        }
+        PrefixSet { bits, lens, n }
+    }
+
+    /// Whether a prefix may start at `text[p..]` (never `false` where one
+    /// does).
+    #[inline(always)]
+    fn may_start(&self, text: &[u8], p: usize) -> bool {
+        let rest = &text[p..];
+        let word = match rest.first_chunk::<WIDTH>() {
+            Some(head) => lowercase_word(u32::from_le_bytes(*head)),
+            None => {
+                let mut head = [0u8; WIDTH];
+                for (d, s) in head.iter_mut().zip(rest) {
+                    *d = s.to_ascii_lowercase();
+                }
+                u32::from_le_bytes(head)
+            }
+        };
+        self.lens[..self.n].iter().any(|&len| {
+            len <= rest.len() && {
+                let h = prefix_hash(word & len_mask(len), len);
+                self.bits[h >> 6] & (1 << (h & 63)) != 0
+            }
+        })
+    }
+}
+
+/// The low `len` bytes of a word.
+#[inline(always)]
+fn len_mask(len: usize) -> u32 {
+    if len >= WIDTH {
+        !0
+    } else {
+        (1u32 << (8 * len)) - 1
+    }
+}
+
+#[inline(always)]
+fn prefix_hash(word: u32, len: usize) -> usize {
+    let x = (u64::from(word) | ((len as u64) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> (64 - PREFIX_BITS_LOG2)) as usize
+}
+
 /// The state after byte `c`.
 #[inline(always)]
 fn step(table: &[u64; 256], d: u64, c: u8) -> u64 {
@@ -330,27 +457,6 @@ fn step(table: &[u64; 256], d: u64, c: u8) -> u64 {
 fn starts(d: u64) -> Option<u16> {
     let top = (d >> TOP) as u16;
     (top != 0xFFFF).then_some(!top)
-}
-
-/// Steps through `bytes` (at `base` in the text) one by one, calling `on`
-/// with each candidate start; `false` when `on` asked to stop.
-#[inline]
-fn feed(
-    table: &[u64; 256],
-    d: &mut u64,
-    bytes: &[u8],
-    base: usize,
-    on: &mut impl FnMut(usize, u16) -> bool,
-) -> bool {
-    for (k, &c) in bytes.iter().enumerate() {
-        *d = step(table, *d, c);
-        if let Some(mask) = starts(*d)
-            && !on(base + k + 1 - WIDTH, mask)
-        {
-            return false;
-        }
-    }
-    true
 }
 
 /// `w` with its ASCII capitals lowercased, four bytes at once.
@@ -577,7 +683,7 @@ mod tests {
     }
 
     #[test]
-    fn long_texts_searched_in_two_halves_give_the_same_hits() {
+    fn long_texts_searched_in_parts_give_the_same_hits() {
         let kws = ["passw", "token", "sk-", "ghp_", "ab", "x"];
         let f = KeywordFilter::new(&kws);
         let unit = "lorem token ipsum PASSWORD=1 ghp_xyz sk-a tokensk- abx ";
@@ -625,6 +731,35 @@ mod tests {
             let text = unit.repeat(reps);
             proptest::prop_assert_eq!(hits(&f, text.as_bytes()), naive(&refs, text.as_bytes()));
         }
+    }
+
+    #[test]
+    fn the_prefix_set_admits_every_prefix_in_any_case_and_few_other_words() {
+        let prefixes: Vec<&[u8]> = vec![b"toke", b"sk-", b"-u", b"x", b"@ent"];
+        let set = PrefixSet::new(&prefixes);
+        for p in &prefixes {
+            for text in [
+                p.to_vec(),
+                p.to_ascii_uppercase(),
+                [p, &b"tail"[..]].concat(),
+            ] {
+                assert!(
+                    set.may_start(&text, 0),
+                    "{:?}",
+                    String::from_utf8_lossy(&text)
+                );
+                let padded = [&b"ab "[..], &text].concat();
+                assert!(set.may_start(&padded, 3));
+            }
+        }
+        // Words that start no prefix: at most a few false admissions.
+        let others = (0..10_000u32)
+            .map(|i| format!("{:04}", i).into_bytes())
+            .filter(|w| set.may_start(w, 0))
+            .count();
+        assert!(others < 100, "{others} of 10,000 digit words admitted");
+        // A prefix cut by the end of the text is not there.
+        assert!(!set.may_start(b"tok", 0));
     }
 
     #[test]

@@ -50,7 +50,8 @@
 //! - `copies.rs`: the last pass of a search: every other occurrence of a
 //!   secret found in the text is a finding too ([`MIN_COPY_LEN`]).
 //! - `seen.rs`: [`DetectedSecrets`], the secrets found earlier in a
-//!   stream, matched in its later text.
+//!   stream, matched in its later text; `window_index.rs` its sampled
+//!   index of 4-byte windows.
 //! - `filter.rs`: the first pass, the keyword prefilter.
 //! - `memo.rs`: what the earlier hits of a search proved (where the next
 //!   PEM END line is, which windows hold no match), so close hits do not
@@ -80,6 +81,7 @@ mod seen;
 #[cfg(test)]
 mod testing;
 mod values;
+mod window_index;
 
 pub use allowlist::{AllowCondition, AllowlistSpec, RegexTarget};
 pub use copies::MIN_COPY_LEN;

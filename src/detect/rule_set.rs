@@ -226,12 +226,14 @@ impl RuleSet {
     /// in order of position, placeholders excluded. Overlapping candidates
     /// are merged into one span named after the most specific rule.
     ///
-    /// Every other occurrence in `text` of a secret found there (of at
-    /// least [`MIN_COPY_LEN`](super::MIN_COPY_LEN) characters) is a
+    /// Every other occurrence, on its line, of a secret found there (of
+    /// at least [`MIN_COPY_LEN`](super::MIN_COPY_LEN) characters) is a
     /// finding too, named after the rule of the original: in
     /// `token = 'S' | 'S'` both `S` are found. This takes one more pass
-    /// over the text when it has findings, whatever their number, and
-    /// none when it has none (see `copies.rs`).
+    /// over the lines that have findings, whatever their number, and none
+    /// over the others (see `copies.rs`). Copies on other lines of `text`
+    /// are found by a [`DetectedSecrets`](super::DetectedSecrets) pool
+    /// given these findings, as `redact`, `scan` and the masking layer do.
     pub fn find(&self, text: &str, out: &mut Vec<Finding>) {
         let mut cands: Vec<Cand> = Vec::new();
         self.candidates(text, &mut cands, true);

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use super::copies::{long_enough, union};
 use super::rule::{Finding, RuleId};
+use super::window_index::WindowIndex;
 
 /// Default of [`DetectedLimits::max_values`].
 pub const DEFAULT_DETECTED_VALUES: usize = 1000;
@@ -66,12 +67,13 @@ impl Default for DetectedLimits {
 /// # Cost
 ///
 /// Remembering a value costs time in its length: there is no matcher to
-/// rebuild. Values are found with a sampled index of 4-byte windows (as
-/// the known-values matcher does): at every third byte of the text, one
-/// 4-byte load and a bit test; only a set bit looks the window up and
-/// compares the values that hold it there. Each value is indexed by the
-/// three windows of its that the fewest other values share. A pool that
-/// is empty costs nothing.
+/// rebuild. Values are found with sampled indexes of 4-byte windows (as
+/// the known-values matcher does, see `window_index.rs`): values of 15
+/// bytes or more (tokens, keys: most found secrets) at every twelfth byte
+/// of the text, shorter ones at every third, only while the pool holds
+/// one; one 4-byte load and a bit test per sample, and only a set bit
+/// looks the window up and compares the values that hold it there. A pool
+/// that is empty costs nothing.
 ///
 /// Values are held in zeroizing buffers; the index keeps 4-byte windows of
 /// them as plain integers (freed, not zeroized). `Debug` shows counts only.
@@ -106,13 +108,10 @@ pub struct DetectedSecrets {
     order: VecDeque<(u32, u64)>,
     /// Hash of a value -> the slots holding values with that hash.
     by_hash: FastMap<u64, Vec<u32>>,
-    /// A 4-byte window -> `(slot, offset of the window in the value)`.
-    grams: FastMap<u32, Vec<(u32, u32)>>,
-    /// One bit per hashed window in `grams` (bits of removed windows stay
-    /// set until `stale` says to rebuild).
-    bits: Vec<u64>,
-    shift: u32,
-    stale: usize,
+    /// The values shorter than `long.min_len()` bytes.
+    short: WindowIndex,
+    /// The others, sampled more sparsely.
+    long: WindowIndex,
     len: usize,
     bytes: usize,
     stamp: u64,
@@ -125,8 +124,10 @@ struct Slot {
     /// When it was last remembered.
     seen: Instant,
     stamp: u64,
-    /// Offset of the first of its three indexed windows.
+    /// Offset of the first of its indexed windows.
     at: u32,
+    /// In the index of long values.
+    long: bool,
 }
 
 impl fmt::Debug for DetectedSecrets {
@@ -145,12 +146,15 @@ impl Default for DetectedSecrets {
     }
 }
 
-/// Windows are read at every `STRIDE`-th byte of a text: a value of at
-/// least `4 + STRIDE - 1` bytes (every value here: 6 characters) has one
-/// of any three consecutive windows of its at such a place, wherever it
-/// occurs.
-const STRIDE: usize = 3;
-const MIN_BYTES: usize = 4 + STRIDE - 1;
+/// The stride of the index of short values: a value of at least
+/// `4 + SHORT_STRIDE - 1` bytes (every value here: 6 characters) has one
+/// of any three consecutive windows of its at a sampled place, wherever
+/// it occurs.
+const SHORT_STRIDE: usize = 3;
+const MIN_BYTES: usize = 4 + SHORT_STRIDE - 1;
+/// The stride of the index of values of `4 + LONG_STRIDE - 1` (15) bytes
+/// or more.
+const LONG_STRIDE: usize = 12;
 
 impl DetectedSecrets {
     /// An empty pool with the default limits (1,000 values, 256 KiB, one
@@ -161,22 +165,14 @@ impl DetectedSecrets {
 
     /// An empty pool with these limits.
     pub fn with_limits(limits: DetectedLimits) -> DetectedSecrets {
-        // About 32 bits per indexed window, between 4 Ki and 16 Mi bits.
-        let windows = limits.max_values.min(1 << 20) * STRIDE;
-        let log2 = (windows.max(1) * 32)
-            .next_power_of_two()
-            .trailing_zeros()
-            .clamp(12, 24);
         DetectedSecrets {
             limits,
             slots: Vec::new(),
             free: Vec::new(),
             order: VecDeque::new(),
             by_hash: FastMap::default(),
-            grams: FastMap::default(),
-            bits: vec![0; 1 << (log2 - 6)],
-            shift: 32 - log2,
-            stale: 0,
+            short: WindowIndex::new(SHORT_STRIDE, limits.max_values),
+            long: WindowIndex::new(LONG_STRIDE, limits.max_values),
             len: 0,
             bytes: 0,
             stamp: 0,
@@ -332,35 +328,9 @@ impl DetectedSecrets {
             return;
         }
         let mut hits: Vec<Finding> = Vec::new();
-        let mut p = 0;
-        // Four probes per round: one branch covers them when no bit is
-        // set (the usual case).
-        const ROUND: usize = 4 * STRIDE;
-        while p + ROUND < b.len() {
-            let w = [
-                word(b, p),
-                word(b, p + STRIDE),
-                word(b, p + 2 * STRIDE),
-                word(b, p + 3 * STRIDE),
-            ];
-            if self.bit(w[0]) | self.bit(w[1]) | self.bit(w[2]) | self.bit(w[3]) {
-                for (k, w) in w.into_iter().enumerate() {
-                    if self.bit(w) {
-                        self.verify(b, p + k * STRIDE, w, now, &mut hits);
-                    }
-                }
-            }
-            p += ROUND;
+        for index in [&self.long, &self.short] {
+            index.probe(b, |p, holders| self.verify(b, p, holders, now, &mut hits));
         }
-        while p + 4 <= b.len() {
-            let w = word(b, p);
-            if self.bit(w) {
-                self.verify(b, p, w, now, &mut hits);
-            }
-            p += STRIDE;
-        }
-        #[cfg(test)]
-        super::testing::add_work(b.len() / STRIDE);
         if hits.is_empty() {
             return;
         }
@@ -420,26 +390,18 @@ impl DetectedSecrets {
         }
     }
 
-    #[inline(always)]
-    fn bit(&self, w: u32) -> bool {
-        let h = hash(w, self.shift);
-        self.bits[(h >> 6) & (self.bits.len() - 1)] & (1 << (h & 63)) != 0
-    }
-
-    fn set_bit(&mut self, w: u32) {
-        let h = hash(w, self.shift);
-        let n = self.bits.len();
-        self.bits[(h >> 6) & (n - 1)] |= 1 << (h & 63);
-    }
-
-    /// The slow path of a set bit: the values that hold window `w`, each
-    /// compared where it would start.
+    /// The slow path of a set bit: the values that hold the window at
+    /// `p`, each compared where it would start.
     #[inline(never)]
-    fn verify(&self, b: &[u8], p: usize, w: u32, now: Instant, hits: &mut Vec<Finding>) {
-        let Some(list) = self.grams.get(&w) else {
-            return;
-        };
-        for &(id, off) in list {
+    fn verify(
+        &self,
+        b: &[u8],
+        p: usize,
+        holders: &[(u32, u32)],
+        now: Instant,
+        hits: &mut Vec<Finding>,
+    ) {
+        for &(id, off) in holders {
             #[cfg(test)]
             super::testing::add_work(1);
             let off = off as usize;
@@ -476,24 +438,24 @@ impl DetectedSecrets {
             })
     }
 
-    fn insert(&mut self, v: &[u8], rule: &RuleId, now: Instant) {
-        // The three consecutive windows that the fewest values share.
-        let shared = |g: &FastMap<u32, Vec<(u32, u32)>>, o: usize| {
-            (0..STRIDE)
-                .map(|k| g.get(&word(v, o + k)).map_or(0, Vec::len))
-                .sum::<usize>()
-        };
-        let mut at = 0;
-        let mut best = usize::MAX;
-        for o in 0..=v.len() - MIN_BYTES {
-            let n = shared(&self.grams, o);
-            if n < best {
-                (at, best) = (o, n);
-                if n == 0 {
-                    break;
-                }
+    /// Where to index `v`: in the index of long values when it is long
+    /// enough and a span of its windows there is shared by few other
+    /// values (about one per window); else in the index of short values,
+    /// whose three windows can avoid what values share (`tok_AAAAAAAA_…`
+    /// for a thousand of them: a long span would hold shared windows, and
+    /// each place of the text with one would be compared with every value
+    /// holding it).
+    fn place(&self, v: &[u8]) -> (bool, u32) {
+        if v.len() >= self.long.min_len() {
+            let (at, shared) = self.long.best_span(v);
+            if shared <= LONG_STRIDE {
+                return (true, at);
             }
         }
+        (false, self.short.best_span(v).0)
+    }
+
+    fn insert(&mut self, v: &[u8], rule: &RuleId, now: Instant) {
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
@@ -501,10 +463,11 @@ impl DetectedSecrets {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 values")
             }
         };
-        for k in 0..STRIDE {
-            let w = word(v, at + k);
-            self.grams.entry(w).or_default().push((id, (at + k) as u32));
-            self.set_bit(w);
+        let (long, at) = self.place(v);
+        if long {
+            self.long.insert(id, v, at);
+        } else {
+            self.short.insert(id, v, at);
         }
         self.by_hash.entry(value_hash(v)).or_default().push(id);
         self.stamp += 1;
@@ -513,7 +476,8 @@ impl DetectedSecrets {
             rule: rule.clone(),
             seen: now,
             stamp: self.stamp,
-            at: at as u32,
+            at,
+            long,
         });
         self.order.push_back((id, self.stamp));
         self.len += 1;
@@ -526,15 +490,10 @@ impl DetectedSecrets {
             return;
         };
         let v = &slot.value[..];
-        for k in 0..STRIDE {
-            let w = word(v, slot.at as usize + k);
-            if let Some(list) = self.grams.get_mut(&w) {
-                list.retain(|&(i, _)| i != id);
-                if list.is_empty() {
-                    self.grams.remove(&w);
-                    self.stale += 1;
-                }
-            }
+        if slot.long {
+            self.long.remove(id, v, slot.at);
+        } else {
+            self.short.remove(id, v, slot.at);
         }
         let h = value_hash(v);
         if let Some(ids) = self.by_hash.get_mut(&h) {
@@ -547,15 +506,6 @@ impl DetectedSecrets {
         self.len -= 1;
         self.bytes -= v.len();
         self.generation += 1;
-        if self.stale > self.grams.len() + 64 {
-            // Clear the bits of removed windows: rebuild from the index.
-            self.bits.iter_mut().for_each(|b| *b = 0);
-            let keys: Vec<u32> = self.grams.keys().copied().collect();
-            for w in keys {
-                self.set_bit(w);
-            }
-            self.stale = 0;
-        }
     }
 
     /// Drops the value remembered longest ago.
@@ -599,16 +549,6 @@ fn named(value: &str) -> Finding {
         start: 0,
         end: value.len(),
     }
-}
-
-#[inline(always)]
-fn word(b: &[u8], p: usize) -> u32 {
-    u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
-}
-
-#[inline(always)]
-fn hash(w: u32, shift: u32) -> usize {
-    (w.wrapping_mul(0x9E37_79B1) >> shift) as usize
 }
 
 fn value_hash(v: &[u8]) -> u64 {
