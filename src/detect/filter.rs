@@ -242,11 +242,17 @@ impl KeywordFilter {
         let mut d = [!0u64; N];
         let n = (parts.iter().map(|p| p.len()).min().unwrap_or(0) / CHUNK) * CHUNK;
         for ci in (0..n).step_by(CHUNK) {
+            // One bounds check per chunk and part, none per byte.
+            let chunks: [&[u8; CHUNK]; N] = std::array::from_fn(|s| {
+                parts[s][ci..ci + CHUNK]
+                    .try_into()
+                    .expect("a chunk below the shortest part's length")
+            });
             let mut states = [[0u64; CHUNK]; N];
             let mut all = !0u64;
             for k in 0..CHUNK {
                 for s in 0..N {
-                    d[s] = step(t, d[s], parts[s][ci + k]);
+                    d[s] = step(t, d[s], chunks[s][k]);
                     states[s][k] = d[s];
                     all &= d[s];
                 }
