@@ -228,18 +228,21 @@ impl DetectedSecrets {
         }
         let text = text.as_ref();
         self.expire(now);
-        for f in findings {
-            let Some(v) = text.get(f.start..f.end) else {
+        let max_bytes = self.limits.max_bytes;
+        let keepable = |f: &Finding| -> Option<&[u8]> {
+            let v = text.get(f.start..f.end)?;
+            let keep = v.len() >= MIN_BYTES
+                && long_enough(v)
+                && v.len() <= max_bytes
+                && u32::try_from(v.len()).is_ok()
+                && !too_repetitive(v);
+            keep.then_some(v)
+        };
+        let from = self.first_kept(findings, &keepable);
+        for f in &findings[from..] {
+            let Some(v) = keepable(f) else {
                 continue;
             };
-            if v.len() < MIN_BYTES
-                || !long_enough(v)
-                || v.len() > self.limits.max_bytes
-                || u32::try_from(v.len()).is_err()
-                || too_repetitive(v)
-            {
-                continue;
-            }
             if let Some(id) = self.lookup(v) {
                 self.stamp += 1;
                 let slot = self.slots[id as usize].as_mut().expect("a live slot");
@@ -266,6 +269,43 @@ impl DetectedSecrets {
                     .is_some_and(|s| s.stamp == stamp)
             });
         }
+    }
+
+    /// Where in `findings` the values that the pool would still hold
+    /// after remembering them all, in order, begin: with more findings
+    /// than the pool holds values (a hostile line of thousands of
+    /// `password=` values), the earlier ones would each be added and then
+    /// dropped again, oldest first, by the later ones. So the findings are
+    /// read from the end until their distinct values fill the pool (in
+    /// count or bytes); the ones before are skipped, which leaves the pool
+    /// as remembering them all would.
+    fn first_kept<'t>(
+        &self,
+        findings: &[Finding],
+        keepable: &impl Fn(&Finding) -> Option<&'t [u8]>,
+    ) -> usize {
+        if findings.len() <= self.limits.max_values {
+            return 0;
+        }
+        let mut distinct: FastMap<&[u8], ()> = FastMap::default();
+        let mut bytes = 0;
+        for (i, f) in findings.iter().enumerate().rev() {
+            let Some(v) = keepable(f) else {
+                continue;
+            };
+            if distinct.contains_key(v) {
+                continue;
+            }
+            if bytes + v.len() > self.limits.max_bytes {
+                return i + 1;
+            }
+            bytes += v.len();
+            distinct.insert(v, ());
+            if distinct.len() == self.limits.max_values {
+                return i;
+            }
+        }
+        0
     }
 
     /// Remembers `value`, which the caller knows to be a secret (the value
@@ -791,6 +831,51 @@ mod tests {
                 }
             }
             assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn remembering_more_findings_than_the_pool_holds_keeps_what_one_by_one_would() {
+        let t0 = Instant::now();
+        // Values with repeats, some too short to keep, of varied lengths.
+        let values: Vec<String> = (0..400u32)
+            .map(|i| {
+                let n = i.wrapping_mul(2_654_435_761) % 97;
+                format!("v{n:02}-{}", "x".repeat((n % 23) as usize))
+            })
+            .collect();
+        let text = values.join(" ");
+        let mut at = 0;
+        let findings: Vec<Finding> = values
+            .iter()
+            .map(|v| {
+                let f = Finding {
+                    rule: rule("r"),
+                    start: at,
+                    end: at + v.len(),
+                };
+                at += v.len() + 1;
+                f
+            })
+            .collect();
+        for lim in [
+            limits(10, 10_000, 60),
+            limits(100, 300, 60),
+            limits(50, 64, 60),
+        ] {
+            let mut all = DetectedSecrets::with_limits(lim);
+            all.remember_at(&text, &findings, t0);
+            let mut one = DetectedSecrets::with_limits(lim);
+            for f in &findings {
+                one.remember_at(&text, std::slice::from_ref(f), t0);
+            }
+            assert_eq!(
+                (all.len(), all.bytes()),
+                (one.len(), one.bytes()),
+                "{lim:?}"
+            );
+            assert_eq!(found(&all, &text, t0), found(&one, &text, t0), "{lim:?}");
+            assert!(!all.is_empty());
         }
     }
 
