@@ -337,16 +337,7 @@ impl KeywordFilter {
     #[inline]
     fn confirm(&self, text: &[u8], p: usize, mut mask: u16) -> Option<(usize, usize)> {
         let rest = &text[p..];
-        let word = match rest.first_chunk::<WIDTH>() {
-            Some(head) => lowercase_word(u32::from_le_bytes(*head)),
-            None => {
-                let mut head = [0u8; WIDTH];
-                for (d, s) in head.iter_mut().zip(rest) {
-                    *d = s.to_ascii_lowercase();
-                }
-                u32::from_le_bytes(head)
-            }
-        };
+        let word = head_word(rest);
         while mask != 0 {
             let b = mask.trailing_zeros() as usize;
             mask &= mask - 1;
@@ -416,16 +407,7 @@ impl PrefixSet {
     #[inline(always)]
     fn may_start(&self, text: &[u8], p: usize) -> bool {
         let rest = &text[p..];
-        let word = match rest.first_chunk::<WIDTH>() {
-            Some(head) => lowercase_word(u32::from_le_bytes(*head)),
-            None => {
-                let mut head = [0u8; WIDTH];
-                for (d, s) in head.iter_mut().zip(rest) {
-                    *d = s.to_ascii_lowercase();
-                }
-                u32::from_le_bytes(head)
-            }
-        };
+        let word = head_word(rest);
         self.lens[..self.n].iter().any(|&len| {
             len <= rest.len() && {
                 let h = prefix_hash(word & len_mask(len), len);
@@ -463,6 +445,22 @@ fn step(table: &[u64; 256], d: u64, c: u8) -> u64 {
 fn starts(d: u64) -> Option<u16> {
     let top = (d >> TOP) as u16;
     (top != 0xFFFF).then_some(!top)
+}
+
+/// The first [`WIDTH`] bytes of `rest`, lowercased, as a little-endian
+/// word (zeros past its end).
+#[inline(always)]
+fn head_word(rest: &[u8]) -> u32 {
+    match rest.first_chunk::<WIDTH>() {
+        Some(head) => lowercase_word(u32::from_le_bytes(*head)),
+        None => {
+            let mut head = [0u8; WIDTH];
+            for (d, s) in head.iter_mut().zip(rest) {
+                *d = s.to_ascii_lowercase();
+            }
+            u32::from_le_bytes(head)
+        }
+    }
 }
 
 /// `w` with its ASCII capitals lowercased, four bytes at once.
