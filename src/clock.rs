@@ -1,37 +1,113 @@
 //! The clock the cache reads: the system clock, or a mock driven by tests.
 //!
 //! The cache-hit path reads a *recent* time instead of the clock itself: a
-//! timestamp that one process-wide background thread (`quanta`'s upkeep,
-//! named `quanta-upkeep`) refreshes every [`RECENT_RESOLUTION`]. Reading it is
-//! one atomic load instead of a clock read, which is a large share of a hit
-//! on virtual machines. Expiry can so be seen up to that resolution late.
-//! If the thread cannot be started, the clock is read directly.
+//! timestamp that one process-wide background thread (`secret-chain-clock`)
+//! refreshes every [`RECENT_RESOLUTION`]. Reading it is one atomic load
+//! instead of a clock read, which is a large share of a hit on virtual
+//! machines. Expiry can so be seen up to that resolution late. If the
+//! thread cannot be started, the clock is read directly.
+//!
+//! Time is `std::time::Instant` counted in nanoseconds from a process-wide
+//! origin. (`quanta`, used before, calibrates its TSC clock against the
+//! system clock the first time a clock is made: at least half a
+//! millisecond of busy-waiting, and up to 200 ms on a loaded machine, in
+//! the start-up of every `secret-chain exec` and `get`.)
 
 use std::fmt;
-#[cfg(any(test, feature = "test-util"))]
-use std::sync::Arc;
-use std::sync::OnceLock;
+use std::ops::{Add, Sub};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How often the process-wide recent time is refreshed.
 pub(crate) const RECENT_RESOLUTION: Duration = Duration::from_millis(2);
 
-/// Starts the upkeep thread once per process; true when it runs.
-fn upkeep_running() -> bool {
-    static HANDLE: OnceLock<Option<quanta::Handle>> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| quanta::Upkeep::new(RECENT_RESOLUTION).start().ok())
-        .is_some()
+/// The origin of [`Instant`]s: the first time the clock was read.
+fn origin() -> std::time::Instant {
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(std::time::Instant::now)
 }
 
-/// A monotonic clock. [`Clock::system`] is the real one (a fast TSC-based
-/// clock from `quanta`); [`Clock::mock`] gives a clock that only moves when
-/// a test advances it, so TTL expiry is tested without sleeping.
+/// Nanoseconds since [`origin`] now. Starts at one second, so that an
+/// instant minus a stale window never underflows and 0 can mean "not yet".
+fn system_nanos() -> u64 {
+    let d = origin().elapsed();
+    u64::try_from(d.as_nanos())
+        .unwrap_or(u64::MAX / 2)
+        .saturating_add(1_000_000_000)
+}
+
+/// The recent time the upkeep thread keeps, 0 until its first tick; `None`
+/// when the thread could not be started.
+fn recent_cell() -> Option<&'static AtomicU64> {
+    static RECENT: OnceLock<Option<&'static AtomicU64>> = OnceLock::new();
+    *RECENT.get_or_init(|| {
+        let cell: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+        std::thread::Builder::new()
+            .name("secret-chain-clock".into())
+            .spawn(move || {
+                loop {
+                    cell.store(system_nanos(), Ordering::Release);
+                    std::thread::sleep(RECENT_RESOLUTION);
+                }
+            })
+            .ok()
+            .map(|_| cell)
+    })
+}
+
+/// A point in time of a [`Clock`], in nanoseconds since the process-wide
+/// origin (or the mock's start).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Instant(u64);
+
+impl Instant {
+    /// The time from `earlier` to `self`, zero if `earlier` is later.
+    pub(crate) fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(nanos(d)))
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_sub(nanos(d)))
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Instant({:?})", Duration::from_nanos(self.0))
+    }
+}
+
+/// A monotonic clock. [`Clock::system`] is the real one; [`Clock::mock`]
+/// gives a clock that only moves when a test advances it, so TTL expiry is
+/// tested without sleeping.
 #[derive(Clone)]
 pub struct Clock {
-    inner: quanta::Clock,
-    /// Whether [`Clock::recent`] may read the upkeep's timestamp.
-    recent: bool,
+    /// `None`: the system clock; else the mock's time.
+    mock: Option<Arc<AtomicU64>>,
+    /// The upkeep's recent time, when it runs (system clock only).
+    recent: Option<&'static AtomicU64>,
 }
 
 /// The handle that moves a mock [`Clock`] forward (feature `test-util`).
@@ -39,18 +115,15 @@ pub struct Clock {
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[derive(Clone)]
 pub struct MockClock {
-    mock: Arc<quanta::Mock>,
+    mock: Arc<AtomicU64>,
 }
-
-/// A point in time of a [`Clock`].
-pub(crate) type Instant = quanta::Instant;
 
 impl Clock {
     /// The system's monotonic clock.
     pub fn system() -> Clock {
         Clock {
-            inner: quanta::Clock::new(),
-            recent: upkeep_running(),
+            mock: None,
+            recent: recent_cell(),
         }
     }
 
@@ -58,14 +131,13 @@ impl Clock {
     #[cfg(any(test, feature = "test-util"))]
     #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn mock() -> (Clock, MockClock) {
-        let (inner, mock) = quanta::Clock::mock();
-        // quanta's mock starts at zero; start later so that subtracting a
+        // Start late, as the system clock does, so that subtracting a
         // stale window never underflows.
-        mock.increment(Duration::from_secs(1_000_000));
+        let mock = Arc::new(AtomicU64::new(1_000_000 * 1_000_000_000));
         (
             Clock {
-                inner,
-                recent: true,
+                mock: Some(mock.clone()),
+                recent: None,
             },
             MockClock { mock },
         )
@@ -74,21 +146,24 @@ impl Clock {
     /// The current instant.
     #[inline]
     pub(crate) fn now(&self) -> Instant {
-        self.inner.now()
+        match &self.mock {
+            Some(m) => Instant(m.load(Ordering::Acquire)),
+            None => Instant(system_nanos()),
+        }
     }
 
     /// The current instant to within [`RECENT_RESOLUTION`]: one atomic
     /// load (a mock clock returns its exact time).
     #[inline]
     pub(crate) fn recent(&self) -> Instant {
-        if self.recent {
-            let t = self.inner.recent();
+        if let Some(cell) = self.recent {
+            let t = cell.load(Ordering::Acquire);
             // Zero until the upkeep thread's first tick.
-            if t.checked_sub(Duration::from_nanos(1)).is_some() {
-                return t;
+            if t != 0 {
+                return Instant(t);
             }
         }
-        self.inner.now()
+        self.now()
     }
 }
 
@@ -108,7 +183,7 @@ impl fmt::Debug for Clock {
 impl MockClock {
     /// Moves the mock clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        self.mock.increment(by);
+        self.mock.fetch_add(nanos(by), Ordering::AcqRel);
     }
 }
 
@@ -126,7 +201,7 @@ mod tests {
     #[test]
     fn recent_time_trails_the_clock_by_about_the_resolution() {
         let c = Clock::system();
-        assert!(c.recent, "the upkeep thread did not start");
+        assert!(c.recent.is_some(), "the upkeep thread did not start");
         std::thread::sleep(RECENT_RESOLUTION * 3);
         // One sample can be late by a whole scheduling slice on a busy
         // machine; the median of many cannot, unless the upkeep is stuck.
