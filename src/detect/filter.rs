@@ -140,12 +140,9 @@ impl KeywordFilter {
         let mut buckets: Vec<Vec<Prefix>> = vec![Vec::new(); BUCKETS];
         // In a bucket, the prefixes most likely in text (`toke`, `sess`) are
         // compared first.
+        let alone: Vec<f64> = prefixes.iter().map(|p| bucket_cost(&[p])).collect();
         let mut order: Vec<usize> = (0..prefixes.len()).collect();
-        order.sort_by(|&a, &b| {
-            bucket_cost(&[prefixes[b]])
-                .total_cmp(&bucket_cost(&[prefixes[a]]))
-                .then(a.cmp(&b))
-        });
+        order.sort_by(|&a, &b| alone[b].total_cmp(&alone[a]).then(a.cmp(&b)));
         for (p, &b) in order.iter().map(|&i| (prefixes[i], &bucket_of_prefix[i])) {
             let mut bytes = [0u8; WIDTH];
             bytes[..p.len()].copy_from_slice(p);
