@@ -42,6 +42,7 @@ pub struct SecretMetadata {
     stages: Vec<String>,
     created: Option<SystemTime>,
     lease: Option<Lease>,
+    value_type: Option<String>,
     provider: Option<String>,
 }
 
@@ -82,6 +83,13 @@ impl SecretMetadata {
     /// Sets the lease of a leased (dynamic) secret.
     pub fn with_lease(mut self, lease: Lease) -> SecretMetadata {
         self.lease = Some(lease);
+        self
+    }
+
+    /// Sets the backend's type of the value (SSM's `String`, `StringList`
+    /// or `SecureString`).
+    pub fn with_value_type(mut self, value_type: impl Into<String>) -> SecretMetadata {
+        self.value_type = Some(value_type.into());
         self
     }
 
@@ -126,6 +134,13 @@ impl SecretMetadata {
     /// The lease of a leased (dynamic) secret; `None` for static secrets.
     pub fn lease(&self) -> Option<&Lease> {
         self.lease.as_ref()
+    }
+
+    /// The backend's type of the value, for a backend that has types:
+    /// SSM Parameter Store's `String`, `StringList` or `SecureString`.
+    /// `None` for the others.
+    pub fn value_type(&self) -> Option<&str> {
+        self.value_type.as_deref()
     }
 
     /// The name of the provider in the chain that answered. Filled by the
@@ -200,5 +215,10 @@ mod tests {
         assert!(m.has_stage("AWSCURRENT") && !m.has_stage("awscurrent"));
         assert_eq!(m.created(), None);
         assert_eq!(m.provider(), None);
+        assert_eq!(m.value_type(), None);
+        assert_eq!(
+            m.with_value_type("SecureString").value_type(),
+            Some("SecureString")
+        );
     }
 }

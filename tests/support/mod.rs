@@ -680,22 +680,38 @@ fn wait_until_stopped(pid: u32) {
     }
 }
 
-/// An AWS SDK client for seeding moto in test set-up (outside the code under
-/// test), with the dummy credentials.
+/// An SDK client of the crate `$sdk` (`aws_sdk_secretsmanager`,
+/// `aws_sdk_ssm`) for seeding moto at `$endpoint`, with the dummy
+/// credentials.
+#[cfg(any(feature = "aws", feature = "ssm"))]
+macro_rules! moto_client {
+    ($sdk:ident, $endpoint:expr) => {{
+        use $sdk::config::{BehaviorVersion, Credentials, Region};
+        let conf = $sdk::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(AWS_TEST_REGION))
+            .endpoint_url($endpoint)
+            .credentials_provider(Credentials::new(
+                AWS_TEST_ACCESS_KEY_ID,
+                AWS_TEST_SECRET_ACCESS_KEY,
+                None,
+                None,
+                "tests",
+            ))
+            .build();
+        $sdk::Client::from_conf(conf)
+    }};
+}
+
+/// An AWS Secrets Manager client for seeding moto in test set-up (outside
+/// the code under test).
 #[cfg(feature = "aws")]
 pub fn seed_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(AWS_TEST_REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            AWS_TEST_ACCESS_KEY_ID,
-            AWS_TEST_SECRET_ACCESS_KEY,
-            None,
-            None,
-            "tests",
-        ))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(conf)
+    moto_client!(aws_sdk_secretsmanager, endpoint)
+}
+
+/// An SSM client for seeding moto's Parameter Store in test set-up.
+#[cfg(feature = "ssm")]
+pub fn ssm_seed_client(endpoint: &str) -> aws_sdk_ssm::Client {
+    moto_client!(aws_sdk_ssm, endpoint)
 }

@@ -14,6 +14,7 @@ use aws_sdk_secretsmanager::types::SecretValueEntry;
 use super::errors::classify_service_error;
 use super::{AwsProvider, metadata_from, secret_value};
 use crate::error::Error;
+use crate::providers::aws_common::errors::for_secret;
 use crate::providers::batch::join_bounded;
 use crate::providers::{BoxFuture, FETCH_MANY_CONCURRENCY, SecretValue, Version};
 
@@ -237,19 +238,14 @@ fn batch_refusal<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Opti
     }
 }
 
-/// The answer to a whole batch call (`shared`), as one secret's error.
-fn for_secret(shared: &Error, what: &str) -> Error {
-    Error::new(shared.kind(), format!("{shared} ({what})")).with_backend_answer_of(shared)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::providers::SecretData;
-    use crate::providers::aws::ClientSettings;
     use crate::providers::aws::errors::map_sdk_error;
     use crate::providers::aws::testing::{TARGET, raw, service_error};
+    use crate::providers::aws_common::ClientSettings;
     use aws_sdk_secretsmanager::error::ErrorMetadata;
     use aws_sdk_secretsmanager::primitives::Blob;
     use secrecy::ExposeSecret;
