@@ -100,16 +100,16 @@ impl SecretMetadata {
         self
     }
 
-    /// The backend's id for the secret: the ARN in AWS Secrets Manager,
-    /// the data path (`secret/data/app/db`) in Vault KV v2, the variable
+    /// The backend's id for the secret: the ARN in AWS Secrets Manager
+    /// and SSM Parameter Store, the data path (`secret/data/app/db`) in Vault KV v2, the variable
     /// name (`DATABASE_URL`) for the environment, or `{file}:{variable}`
     /// (`.env:DATABASE_URL`) for a variable read from a `.env` file.
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
 
-    /// The id of the version that was read: the AWS `VersionId`, the Vault
-    /// version number (`"2"`). Pass it back as
+    /// The id of the version that was read: the AWS `VersionId`, the SSM
+    /// parameter version or the Vault version number (`"2"`). Pass it back as
     /// [`Version::Id`](crate::Version::Id) to read that version again.
     pub fn version_id(&self) -> Option<&str> {
         self.version_id.as_deref()

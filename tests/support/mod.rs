@@ -40,6 +40,25 @@ pub const AWS_TEST_ACCESS_KEY_ID: &str = "testing";
 pub const AWS_TEST_SECRET_ACCESS_KEY: &str = "testing";
 pub const AWS_TEST_REGION: &str = "us-east-1";
 
+/// The variables a deployment pointing an AWS provider at moto would set:
+/// `base` (the provider list, the endpoint), the test region and
+/// credentials, then `extra` (which win).
+pub fn aws_vars(
+    base: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> std::collections::HashMap<String, String> {
+    let common = [
+        ("SECRETS_AWS_REGION", AWS_TEST_REGION),
+        ("AWS_ACCESS_KEY_ID", AWS_TEST_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", AWS_TEST_SECRET_ACCESS_KEY),
+    ];
+    base.iter()
+        .chain(common.iter())
+        .chain(extra.iter())
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // Shared servers (started by scripts/test)
 // ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 //! with `GetParameters` (see the [module docs](super#batches-and-listing)),
 //! and single `GetParameter` calls for what a batch did not answer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::error::ProvideErrorMetadata;
@@ -11,11 +11,8 @@ use zeroize::Zeroize;
 use super::{SsmProvider, parameter_value};
 use crate::error::Error;
 use crate::providers::aws_common::errors::for_secret;
-use crate::providers::batch::join_bounded;
+use crate::providers::batch::{Indexed, in_batches};
 use crate::providers::{BoxFuture, SecretValue, fetch_each};
-
-/// An answer of a batch, with the index of the name it answers.
-type Indexed = (usize, Result<SecretValue, Error>);
 
 /// The most names one `GetParameters` call takes (Parameter Store's limit).
 pub(super) const BATCH_SIZE: usize = 10;
@@ -38,41 +35,21 @@ impl SsmProvider {
             Err(e) => return paths.iter().map(|_| Err(e.clone())).collect(),
         };
         let names: Vec<String> = paths.iter().map(|p| self.parameter_name(p)).collect();
-        // Each name is asked for once; a repeated one, or one the single
-        // read refuses with its reason (a `:` in it), is read alone below.
-        let mut firsts: Vec<usize> = Vec::with_capacity(names.len());
-        {
-            let mut seen = HashSet::with_capacity(names.len());
-            for (i, name) in names.iter().enumerate() {
-                let plain = name.starts_with("arn:") || !name.contains(':');
-                if plain && seen.insert(name.as_str()) {
-                    firsts.push(i);
-                }
-            }
-        }
-        let chunks: Vec<BoxFuture<'_, Vec<Indexed>>> = firsts
-            .chunks(BATCH_SIZE)
-            .map(|chunk| Box::pin(self.batch_chunk(client, &names, chunk)) as BoxFuture<'_, _>)
-            .collect();
-        let mut answers: Vec<Option<Result<SecretValue, Error>>> =
-            paths.iter().map(|_| None).collect();
-        for (i, answer) in join_bounded(chunks, BATCH_CALLS_IN_FLIGHT)
-            .await
-            .into_iter()
-            .flatten()
-        {
-            answers[i] = Some(answer);
-        }
-        let unanswered: Vec<usize> = (0..paths.len()).filter(|&i| answers[i].is_none()).collect();
-        let alone: Vec<&str> = unanswered.iter().map(|&i| paths[i]).collect();
-        let singles = fetch_each(self, &alone).await;
-        for (i, answer) in unanswered.into_iter().zip(singles) {
-            answers[i] = Some(answer);
-        }
-        answers
-            .into_iter()
-            .map(|a| a.unwrap_or_else(|| Err(Error::unavailable("unavailable (no answer)"))))
-            .collect()
+        // A name with a `:` (outside an ARN) is left to the single read,
+        // which refuses it saying why.
+        in_batches(
+            &names,
+            |name| name.starts_with("arn:") || !name.contains(':'),
+            (BATCH_SIZE, BATCH_CALLS_IN_FLIGHT),
+            |chunk| Box::pin(self.batch_chunk(client, &names, chunk)) as BoxFuture<'_, _>,
+            |unanswered| {
+                Box::pin(async move {
+                    let alone: Vec<&str> = unanswered.iter().map(|&i| paths[i]).collect();
+                    fetch_each(self, &alone).await
+                }) as BoxFuture<'_, _>
+            },
+        )
+        .await
     }
 
     /// One `GetParameters` call for `names[i]` for each `i` in `chunk`:
@@ -83,7 +60,7 @@ impl SsmProvider {
         &self,
         client: &Client,
         names: &[String],
-        chunk: &[usize],
+        chunk: Vec<usize>,
     ) -> Vec<Indexed> {
         let index: HashMap<&str, usize> = chunk.iter().map(|&i| (names[i].as_str(), i)).collect();
         let what = |i: usize| format!("parameter {}", names[i]);
