@@ -8,7 +8,8 @@
 //! its instance's view ([`Settings::for_instance`]).
 //!
 //! `SECRETS_PROVIDERS` is a comma list of entries, each `KIND` or
-//! `NAME=KIND` ([`ProviderEntry`]): `aws,dr=vault,env` chains AWS, a Vault
+//! `NAME=KIND` ([`ProviderEntry`]; kinds `aws`, `ssm`, `vault`, `env`):
+//! `aws,dr=vault,env` chains AWS, a Vault
 //! instance named `dr` (which reads `SECRETS_DR_VAULT_ADDR` before
 //! `VAULT_ADDR`, and so on) and the env provider.
 
@@ -35,6 +36,8 @@ pub(crate) const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 pub enum ProviderKind {
     /// AWS Secrets Manager (`aws`).
     Aws,
+    /// AWS Systems Manager Parameter Store (`ssm`).
+    Ssm,
     /// HashiCorp Vault / OpenBao KV v2 (`vault`).
     Vault,
     /// Environment variables and a `.env` file (`env`).
@@ -46,6 +49,7 @@ impl ProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Aws => "aws",
+            ProviderKind::Ssm => "ssm",
             ProviderKind::Vault => "vault",
             ProviderKind::Env => "env",
         }
@@ -63,6 +67,7 @@ impl FromStr for ProviderKind {
     fn from_str(s: &str) -> Result<Self, ()> {
         match s.trim().to_ascii_lowercase().as_str() {
             "aws" | "aws-secrets-manager" | "secretsmanager" => Ok(ProviderKind::Aws),
+            "ssm" | "parameter-store" | "parameterstore" => Ok(ProviderKind::Ssm),
             "vault" | "openbao" | "bao" => Ok(ProviderKind::Vault),
             "env" | "dotenv" => Ok(ProviderKind::Env),
             _ => Err(()),
@@ -309,6 +314,7 @@ fn build_provider(kind: ProviderKind, settings: &Settings) -> Result<Box<dyn Pro
     match kind {
         ProviderKind::Env => Ok(Box::new(EnvProvider::from_settings(settings)?)),
         ProviderKind::Aws => build_aws(settings),
+        ProviderKind::Ssm => build_ssm(settings),
         ProviderKind::Vault => build_vault(settings),
     }
 }
@@ -323,6 +329,19 @@ fn build_aws(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
 fn build_aws(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
     Err(Error::config(
         "SECRETS_PROVIDERS names 'aws', but secret-chain was built without its 'aws' feature",
+    ))
+}
+
+#[cfg(feature = "ssm")]
+fn build_ssm(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    crate::providers::ssm::SsmProvider::from_settings(settings)
+        .map(|p| Box::new(p) as Box<dyn Provider>)
+}
+
+#[cfg(not(feature = "ssm"))]
+fn build_ssm(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    Err(Error::config(
+        "SECRETS_PROVIDERS names 'ssm', but secret-chain was built without its 'ssm' feature",
     ))
 }
 
@@ -344,7 +363,7 @@ fn build_vault(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
 /// variable may hold a secret); a duplicate name, being a valid name, is
 /// named.
 fn parse_provider_list(list: &str, var: &str) -> Result<Vec<ProviderEntry>, Error> {
-    const KINDS: &str = "aws, vault or env";
+    const KINDS: &str = "aws, ssm, vault or env";
     let mut out: Vec<ProviderEntry> = Vec::new();
     for (i, item) in list.split(',').enumerate() {
         let n = i + 1;

@@ -6,6 +6,7 @@
 //! the futures borrow the provider and the names (tokio's `JoinSet` would
 //! need them `'static`), and nothing else in the crate needs `futures`.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::task::Poll;
 
@@ -35,6 +36,57 @@ pub async fn fetch_each<P: Provider + ?Sized>(
         .map(|name| provider.fetch(name, &current))
         .collect();
     join_bounded(futures, FETCH_MANY_CONCURRENCY).await
+}
+
+/// An answer of a backend's batch call, with the index of the name it
+/// answers.
+#[cfg(any(feature = "aws", feature = "ssm"))]
+pub(crate) type Indexed = (usize, Result<SecretValue, Error>);
+
+/// The frame of a backend's own batch call (AWS `BatchGetSecretValue`, SSM
+/// `GetParameters`): each of `ids` that `batchable` accepts is asked for
+/// once (a repeated id only the first time), `size` ids a `call`, at most
+/// `in_flight` calls at once; the ids no call answered (a repeated one, one
+/// a call left out or refused) go to `alone`, by index, to be read one by
+/// one. One answer per id, in order.
+#[cfg(any(feature = "aws", feature = "ssm"))]
+pub(crate) async fn in_batches<'a, C, A>(
+    ids: &[String],
+    batchable: impl Fn(&str) -> bool,
+    (size, in_flight): (usize, usize),
+    call: C,
+    alone: A,
+) -> Vec<Result<SecretValue, Error>>
+where
+    C: Fn(Vec<usize>) -> BoxFuture<'a, Vec<Indexed>>,
+    A: FnOnce(Vec<usize>) -> BoxFuture<'a, Vec<Result<SecretValue, Error>>>,
+{
+    let mut firsts: Vec<usize> = Vec::with_capacity(ids.len());
+    let mut seen = HashSet::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        if batchable(id) && seen.insert(id.as_str()) {
+            firsts.push(i);
+        }
+    }
+    let calls: Vec<BoxFuture<'a, Vec<Indexed>>> = firsts
+        .chunks(size.max(1))
+        .map(|chunk| call(chunk.to_vec()))
+        .collect();
+    let mut answers: Vec<Option<Result<SecretValue, Error>>> = ids.iter().map(|_| None).collect();
+    for (i, answer) in join_bounded(calls, in_flight).await.into_iter().flatten() {
+        if let Some(slot @ None) = answers.get_mut(i) {
+            *slot = Some(answer);
+        }
+    }
+    let unanswered: Vec<usize> = (0..ids.len()).filter(|&i| answers[i].is_none()).collect();
+    let singles = alone(unanswered.clone()).await;
+    for (i, answer) in unanswered.into_iter().zip(singles) {
+        answers[i] = Some(answer);
+    }
+    answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(Error::unavailable("unavailable (no answer)"))))
+        .collect()
 }
 
 /// Runs `futures` with at most `limit` of them in flight (started in order

@@ -42,6 +42,7 @@ pub struct SecretMetadata {
     stages: Vec<String>,
     created: Option<SystemTime>,
     lease: Option<Lease>,
+    value_type: Option<String>,
     provider: Option<String>,
 }
 
@@ -85,6 +86,13 @@ impl SecretMetadata {
         self
     }
 
+    /// Sets the backend's type of the value (SSM's `String`, `StringList`
+    /// or `SecureString`).
+    pub fn with_value_type(mut self, value_type: impl Into<String>) -> SecretMetadata {
+        self.value_type = Some(value_type.into());
+        self
+    }
+
     /// Sets the provider that answered. Only the chain calls this: a
     /// provider does not know the name it has in a chain.
     pub(crate) fn with_provider(mut self, provider: impl Into<String>) -> SecretMetadata {
@@ -92,16 +100,16 @@ impl SecretMetadata {
         self
     }
 
-    /// The backend's id for the secret: the ARN in AWS Secrets Manager,
-    /// the data path (`secret/data/app/db`) in Vault KV v2, the variable
+    /// The backend's id for the secret: the ARN in AWS Secrets Manager
+    /// and SSM Parameter Store, the data path (`secret/data/app/db`) in Vault KV v2, the variable
     /// name (`DATABASE_URL`) for the environment, or `{file}:{variable}`
     /// (`.env:DATABASE_URL`) for a variable read from a `.env` file.
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
 
-    /// The id of the version that was read: the AWS `VersionId`, the Vault
-    /// version number (`"2"`). Pass it back as
+    /// The id of the version that was read: the AWS `VersionId`, the SSM
+    /// parameter version or the Vault version number (`"2"`). Pass it back as
     /// [`Version::Id`](crate::Version::Id) to read that version again.
     pub fn version_id(&self) -> Option<&str> {
         self.version_id.as_deref()
@@ -126,6 +134,13 @@ impl SecretMetadata {
     /// The lease of a leased (dynamic) secret; `None` for static secrets.
     pub fn lease(&self) -> Option<&Lease> {
         self.lease.as_ref()
+    }
+
+    /// The backend's type of the value, for a backend that has types:
+    /// SSM Parameter Store's `String`, `StringList` or `SecureString`.
+    /// `None` for the others.
+    pub fn value_type(&self) -> Option<&str> {
+        self.value_type.as_deref()
     }
 
     /// The name of the provider in the chain that answered. Filled by the
@@ -200,5 +215,10 @@ mod tests {
         assert!(m.has_stage("AWSCURRENT") && !m.has_stage("awscurrent"));
         assert_eq!(m.created(), None);
         assert_eq!(m.provider(), None);
+        assert_eq!(m.value_type(), None);
+        assert_eq!(
+            m.with_value_type("SecureString").value_type(),
+            Some("SecureString")
+        );
     }
 }

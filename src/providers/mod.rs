@@ -48,15 +48,21 @@ use crate::error::Error;
 #[cfg(feature = "aws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub mod aws;
+// The client settings and the error mapping the AWS providers share.
+#[cfg(any(feature = "aws", feature = "ssm"))]
+mod aws_common;
 pub(crate) mod batch;
 mod dotenv;
-#[cfg(any(feature = "aws", feature = "vault"))]
+#[cfg(any(feature = "aws", feature = "ssm", feature = "vault"))]
 mod endpoint;
 pub mod env;
 mod metadata;
 // Only Vault reports dates as text so far.
 #[cfg(feature = "vault")]
 mod rfc3339;
+#[cfg(feature = "ssm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssm")))]
+pub mod ssm;
 mod value;
 #[cfg(feature = "vault")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]

@@ -31,21 +31,14 @@ const BATCH: &str = "secretsmanager.BatchGetSecretValue";
 const GET: &str = "secretsmanager.GetSecretValue";
 
 fn vars(endpoint: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let mut v: HashMap<String, String> = [
-        ("SECRETS_PROVIDERS", "aws"),
-        ("SECRETS_AWS_ENDPOINT", endpoint),
-        ("SECRETS_AWS_REGION", support::AWS_TEST_REGION),
-        ("AWS_ACCESS_KEY_ID", support::AWS_TEST_ACCESS_KEY_ID),
-        ("AWS_SECRET_ACCESS_KEY", support::AWS_TEST_SECRET_ACCESS_KEY),
-        ("SECRETS_AWS_TIMEOUT_MS", "5000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    for (k, val) in extra {
-        v.insert((*k).to_owned(), (*val).to_owned());
-    }
-    v
+    support::aws_vars(
+        &[
+            ("SECRETS_PROVIDERS", "aws"),
+            ("SECRETS_AWS_ENDPOINT", endpoint),
+            ("SECRETS_AWS_TIMEOUT_MS", "5000"),
+        ],
+        extra,
+    )
 }
 
 fn aws(endpoint: &str, extra: &[(&str, &str)]) -> AwsProvider {

@@ -24,4 +24,6 @@ mod metadata;
 mod named;
 mod resilience;
 mod servers;
+#[cfg(feature = "ssm")]
+mod ssm;
 mod vault;

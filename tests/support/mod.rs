@@ -40,6 +40,25 @@ pub const AWS_TEST_ACCESS_KEY_ID: &str = "testing";
 pub const AWS_TEST_SECRET_ACCESS_KEY: &str = "testing";
 pub const AWS_TEST_REGION: &str = "us-east-1";
 
+/// The variables a deployment pointing an AWS provider at moto would set:
+/// `base` (the provider list, the endpoint), the test region and
+/// credentials, then `extra` (which win).
+pub fn aws_vars(
+    base: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> std::collections::HashMap<String, String> {
+    let common = [
+        ("SECRETS_AWS_REGION", AWS_TEST_REGION),
+        ("AWS_ACCESS_KEY_ID", AWS_TEST_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", AWS_TEST_SECRET_ACCESS_KEY),
+    ];
+    base.iter()
+        .chain(common.iter())
+        .chain(extra.iter())
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // Shared servers (started by scripts/test)
 // ---------------------------------------------------------------------------
@@ -680,22 +699,38 @@ fn wait_until_stopped(pid: u32) {
     }
 }
 
-/// An AWS SDK client for seeding moto in test set-up (outside the code under
-/// test), with the dummy credentials.
+/// An SDK client of the crate `$sdk` (`aws_sdk_secretsmanager`,
+/// `aws_sdk_ssm`) for seeding moto at `$endpoint`, with the dummy
+/// credentials.
+#[cfg(any(feature = "aws", feature = "ssm"))]
+macro_rules! moto_client {
+    ($sdk:ident, $endpoint:expr) => {{
+        use $sdk::config::{BehaviorVersion, Credentials, Region};
+        let conf = $sdk::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(AWS_TEST_REGION))
+            .endpoint_url($endpoint)
+            .credentials_provider(Credentials::new(
+                AWS_TEST_ACCESS_KEY_ID,
+                AWS_TEST_SECRET_ACCESS_KEY,
+                None,
+                None,
+                "tests",
+            ))
+            .build();
+        $sdk::Client::from_conf(conf)
+    }};
+}
+
+/// An AWS Secrets Manager client for seeding moto in test set-up (outside
+/// the code under test).
 #[cfg(feature = "aws")]
 pub fn seed_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(AWS_TEST_REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            AWS_TEST_ACCESS_KEY_ID,
-            AWS_TEST_SECRET_ACCESS_KEY,
-            None,
-            None,
-            "tests",
-        ))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(conf)
+    moto_client!(aws_sdk_secretsmanager, endpoint)
+}
+
+/// An SSM client for seeding moto's Parameter Store in test set-up.
+#[cfg(feature = "ssm")]
+pub fn ssm_seed_client(endpoint: &str) -> aws_sdk_ssm::Client {
+    moto_client!(aws_sdk_ssm, endpoint)
 }

@@ -236,3 +236,74 @@ fn every_provider_unavailable_exits_three() {
         text(&out.stdout)
     );
 }
+
+#[cfg(feature = "ssm")]
+#[tokio::test]
+async fn ssm_then_env_chain_works_for_get_list_and_check() {
+    use aws_sdk_ssm::types::ParameterType;
+    let endpoint = crate::support::aws_endpoint();
+    let client = crate::support::ssm_seed_client(&endpoint);
+    let folder = crate::support::unique_name("cli-params");
+    client
+        .put_parameter()
+        .name(format!("/{folder}/database/url"))
+        .value("postgres://app:cli-ssm-pw-7@db/app")
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let dir = dir_with_env("LOCAL_ONLY=cli-env-pw-8\n");
+    let env = [
+        ("SECRETS_PROVIDERS", "ssm,env"),
+        ("SECRETS_SSM_PREFIX", folder.as_str()),
+        ("SECRETS_SSM_ENDPOINT", endpoint.as_str()),
+        ("SECRETS_AWS_REGION", crate::support::AWS_TEST_REGION),
+        ("AWS_ACCESS_KEY_ID", crate::support::AWS_TEST_ACCESS_KEY_ID),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            crate::support::AWS_TEST_SECRET_ACCESS_KEY,
+        ),
+        ("SECRETS_RETRIES", "0"),
+    ];
+
+    let out = run(dir.path(), &["get", "database/url"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "postgres://app:cli-ssm-pw-7@db/app\n");
+
+    let out = run(dir.path(), &["get", "nowhere/at-all"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "ssm: not found (parameter /{folder}/nowhere/at-all)"
+        )),
+        "{err}"
+    );
+
+    let out = run(dir.path(), &["list"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let names = text(&out.stdout);
+    assert!(names.lines().any(|l| l == "database/url"), "{names}");
+    assert!(!names.contains("cli-ssm-pw-7"), "{names}");
+
+    let out = run(dir.path(), &["check"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ssm: ok"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A dead endpoint: unavailable, exit 3.
+    let dead = format!("http://127.0.0.1:{}", crate::support::free_port());
+    let mut env = env.to_vec();
+    env[0] = ("SECRETS_PROVIDERS", "ssm");
+    env[2] = ("SECRETS_SSM_ENDPOINT", dead.as_str());
+    let out = run(dir.path(), &["get", "database/url"], &env);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot connect to AWS SSM Parameter Store"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -3,7 +3,7 @@
 //! the fallback to single `GetSecretValue` calls when AWS refuses the
 //! batch call or leaves an id unanswered.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use aws_sdk_secretsmanager::Client;
@@ -14,11 +14,9 @@ use aws_sdk_secretsmanager::types::SecretValueEntry;
 use super::errors::classify_service_error;
 use super::{AwsProvider, metadata_from, secret_value};
 use crate::error::Error;
-use crate::providers::batch::join_bounded;
+use crate::providers::aws_common::errors::for_secret;
+use crate::providers::batch::{Indexed, in_batches, join_bounded};
 use crate::providers::{BoxFuture, FETCH_MANY_CONCURRENCY, SecretValue, Version};
-
-/// An answer of a batch, with the index of the name it answers.
-type Indexed = (usize, Result<SecretValue, Error>);
 
 /// The most ids one `BatchGetSecretValue` call takes (AWS's limit).
 const BATCH_SIZE: usize = 20;
@@ -47,49 +45,31 @@ impl AwsProvider {
             return self.fetch_singly(names.iter().copied()).await;
         }
         let ids: Vec<String> = names.iter().map(|n| self.secret_id(n)).collect();
-        // Each id is asked for once; a repeated name is read alone below.
-        let mut firsts: Vec<usize> = Vec::with_capacity(ids.len());
-        {
-            let mut seen = HashSet::with_capacity(ids.len());
-            for (i, id) in ids.iter().enumerate() {
-                if seen.insert(id.as_str()) {
-                    firsts.push(i);
-                }
-            }
-        }
-        let chunks: Vec<BoxFuture<'_, Vec<Indexed>>> = firsts
-            .chunks(BATCH_SIZE)
-            .map(|chunk| Box::pin(self.batch_chunk(client, &ids, chunk)) as BoxFuture<'_, _>)
-            .collect();
-        let mut answers: Vec<Option<Result<SecretValue, Error>>> =
-            names.iter().map(|_| None).collect();
-        for (i, answer) in join_bounded(chunks, BATCH_CALLS_IN_FLIGHT)
-            .await
-            .into_iter()
-            .flatten()
-        {
-            answers[i] = Some(answer);
-        }
         // What no batch answered (a repeated name, an id the answer spells
         // differently, a chunk AWS refused) is read alone.
-        let unanswered: Vec<usize> = (0..names.len()).filter(|&i| answers[i].is_none()).collect();
-        let singles = self
-            .fetch_singly(unanswered.iter().map(|&i| names[i]))
-            .await;
-        for (i, answer) in unanswered.into_iter().zip(singles) {
-            answers[i] = Some(answer);
-        }
-        answers
-            .into_iter()
-            .map(|a| a.unwrap_or_else(|| Err(Error::unavailable("unavailable (no answer)"))))
-            .collect()
+        in_batches(
+            &ids,
+            |_| true,
+            (BATCH_SIZE, BATCH_CALLS_IN_FLIGHT),
+            |chunk| Box::pin(self.batch_chunk(client, &ids, chunk)) as BoxFuture<'_, _>,
+            |unanswered| {
+                Box::pin(self.fetch_singly(unanswered.into_iter().map(|i| names[i])))
+                    as BoxFuture<'_, _>
+            },
+        )
+        .await
     }
 
     /// One `BatchGetSecretValue` call (following `NextToken`, which AWS
     /// does not send for an id list but documents) for `ids[i]` for each
     /// `i` in `chunk`: the answers it has, by index. A refused call answers
     /// nothing, so that the caller reads those ids alone.
-    async fn batch_chunk(&self, client: &Client, ids: &[String], chunk: &[usize]) -> Vec<Indexed> {
+    async fn batch_chunk(
+        &self,
+        client: &Client,
+        ids: &[String],
+        chunk: Vec<usize>,
+    ) -> Vec<Indexed> {
         let index: HashMap<&str, usize> = chunk.iter().map(|&i| (ids[i].as_str(), i)).collect();
         let what = |i: usize| format!("secret id {}", ids[i]);
         let mut answers: Vec<Indexed> = Vec::with_capacity(chunk.len());
@@ -113,7 +93,7 @@ impl AwsProvider {
                             // Throttled, unreachable, bad credentials: the
                             // same answer for every id of the chunk.
                             let shared = self.sdk_error(e, "BatchGetSecretValue");
-                            for &i in chunk {
+                            for &i in &chunk {
                                 if !answers.iter().any(|(j, _)| *j == i) {
                                     answers.push((i, Err(for_secret(&shared, &what(i)))));
                                 }
@@ -237,19 +217,14 @@ fn batch_refusal<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Opti
     }
 }
 
-/// The answer to a whole batch call (`shared`), as one secret's error.
-fn for_secret(shared: &Error, what: &str) -> Error {
-    Error::new(shared.kind(), format!("{shared} ({what})")).with_backend_answer_of(shared)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::providers::SecretData;
-    use crate::providers::aws::ClientSettings;
     use crate::providers::aws::errors::map_sdk_error;
     use crate::providers::aws::testing::{TARGET, raw, service_error};
+    use crate::providers::aws_common::ClientSettings;
     use aws_sdk_secretsmanager::error::ErrorMetadata;
     use aws_sdk_secretsmanager::primitives::Blob;
     use secrecy::ExposeSecret;

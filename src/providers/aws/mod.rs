@@ -103,14 +103,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::Credentials;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
-use aws_sdk_secretsmanager::config::retry::RetryConfig;
-use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::primitives::Blob;
@@ -120,23 +116,25 @@ use tokio::sync::OnceCell;
 use zeroize::Zeroize;
 
 use crate::error::Error;
-use crate::providers::endpoint::{Endpoint, is_loopback, parse_url};
+use crate::providers::aws_common::ClientSettings;
 use crate::providers::{BoxFuture, Provider, SecretData, SecretMetadata, SecretValue, Version};
 use crate::settings::Settings;
 
 mod batch;
 mod errors;
 
-use errors::map_sdk_error;
+use errors::{SECRETS_MANAGER, map_sdk_error};
 
-/// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
-/// Default of `SECRETS_AWS_CONNECT_TIMEOUT_MS`.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
-/// Default of `SECRETS_AWS_MAX_ATTEMPTS`.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 1;
-/// The largest `SECRETS_AWS_MAX_ATTEMPTS` accepted.
-pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
+/// Where the endpoint is read from, the first that is set.
+const ENDPOINT_VARS: &[&str] = &[
+    "SECRETS_AWS_ENDPOINT",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL",
+];
+
+pub use crate::providers::aws_common::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, MAX_ATTEMPTS_LIMIT,
+};
 
 /// Reads secrets from AWS Secrets Manager, one by one or in batches (see
 /// the [module docs](self#batches)).
@@ -154,32 +152,12 @@ pub struct AwsProvider {
     batch_refused: AtomicBool,
 }
 
-/// What [`AwsProvider::from_settings`] read; used to build the client lazily.
-#[derive(Clone, Default)]
-struct ClientSettings {
-    region: Option<String>,
-    endpoint: Option<String>,
-    /// The endpoint's `host:port`, which errors name.
-    endpoint_authority: Option<String>,
-    profile: Option<String>,
-    credentials: Option<Credentials>,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    max_attempts: Option<u32>,
-}
-
 impl fmt::Debug for AwsProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.settings;
-        f.debug_struct("AwsProvider")
-            .field("prefix", &self.prefix)
-            .field("region", &s.region)
-            .field("endpoint", &s.endpoint)
-            .field("profile", &s.profile)
-            .field("static_credentials", &s.credentials.is_some())
-            .field("timeout", &s.timeout)
-            .field("connect_timeout", &s.connect_timeout)
-            .field("max_attempts", &s.max_attempts)
+        let mut d = f.debug_struct("AwsProvider");
+        d.field("prefix", &self.prefix);
+        self.settings
+            .debug_fields(&mut d)
             .field("client_ready", &self.client.initialized())
             .field("batch_refused", &self.batch_refused.load(Ordering::Relaxed))
             .finish()
@@ -200,76 +178,9 @@ impl AwsProvider {
     /// `SECRETS_AWS_ALLOW_HTTP=true`), or when only one of
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` is set.
     pub fn from_settings(config: &Settings) -> Result<AwsProvider, Error> {
-        let first = |names: &[&'static str]| config.first(names).map(|(v, _)| v.to_owned());
-
-        let (endpoint, endpoint_authority) = match config.first(&[
-            "SECRETS_AWS_ENDPOINT",
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-            "AWS_ENDPOINT_URL",
-        ]) {
-            Some((url, read)) => {
-                let checked = check_endpoint(url, &read, config)?;
-                (Some(url.to_owned()), Some(checked.authority()))
-            }
-            None => (None, None),
-        };
-
-        let credentials = match (
-            config.var("AWS_ACCESS_KEY_ID"),
-            config.var("AWS_SECRET_ACCESS_KEY"),
-        ) {
-            (Some(id), Some(secret)) => Some(Credentials::new(
-                id.trim(),
-                secret.trim(),
-                config.var("AWS_SESSION_TOKEN").map(|t| t.trim().to_owned()),
-                None,
-                "secret-chain-config",
-            )),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(Error::config(
-                    "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither to use the AWS credential chain",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(Error::config(
-                    "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither to use the AWS credential chain",
-                ));
-            }
-        };
-
-        let timeout = millis_setting(config, "SECRETS_AWS_TIMEOUT_MS", DEFAULT_TIMEOUT)?;
-        let connect_timeout = millis_setting(
-            config,
-            "SECRETS_AWS_CONNECT_TIMEOUT_MS",
-            DEFAULT_CONNECT_TIMEOUT,
-        )?;
-        let attempts = config.u64(
-            "SECRETS_AWS_MAX_ATTEMPTS",
-            u64::from(DEFAULT_MAX_ATTEMPTS),
-            "a whole number of attempts",
-        )?;
-        if !(1..=u64::from(MAX_ATTEMPTS_LIMIT)).contains(&attempts) {
-            let read = config
-                .first(&["SECRETS_AWS_MAX_ATTEMPTS"])
-                .map_or("SECRETS_AWS_MAX_ATTEMPTS".into(), |(_, read)| read);
-            return Err(Error::config(format!(
-                "{read} must be between 1 and {MAX_ATTEMPTS_LIMIT}"
-            )));
-        }
-
         Ok(AwsProvider {
             client: OnceCell::new(),
-            settings: ClientSettings {
-                region: first(&["SECRETS_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]),
-                endpoint,
-                endpoint_authority,
-                profile: first(&["SECRETS_AWS_PROFILE", "AWS_PROFILE"]),
-                credentials,
-                timeout: Some(timeout),
-                connect_timeout: Some(connect_timeout),
-                max_attempts: Some(attempts as u32),
-            },
+            settings: ClientSettings::from_settings(config, ENDPOINT_VARS)?,
             prefix: config.prefix().to_owned(),
             batch_refused: AtomicBool::new(false),
         })
@@ -311,7 +222,9 @@ impl AwsProvider {
     /// The SDK client, created from the settings on first use.
     async fn client(&self) -> Result<&Client, Error> {
         self.client
-            .get_or_try_init(|| build_client(&self.settings))
+            .get_or_try_init(|| async {
+                Ok::<_, Error>(Client::new(&self.settings.load("aws").await?))
+            })
             .await
     }
 
@@ -327,13 +240,9 @@ impl AwsProvider {
     /// `host:port`, or the region when the SDK picks the endpoint (it may
     /// take one from the shared config files, so no host is claimed then).
     fn target(&self) -> String {
-        if let Some(authority) = &self.settings.endpoint_authority {
-            return format!("AWS Secrets Manager at {authority}");
-        }
-        match self.client.get().and_then(|c| c.config().region()) {
-            Some(region) => format!("AWS Secrets Manager in {region}"),
-            None => "AWS Secrets Manager".to_owned(),
-        }
+        let region = self.client.get().and_then(|c| c.config().region());
+        self.settings
+            .target(SECRETS_MANAGER.name, region.map(|r| r.as_ref()))
     }
 
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
@@ -509,42 +418,6 @@ fn secret_value(
     }
 }
 
-fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Duration, Error> {
-    let d = config.millis(name, default)?;
-    if d.is_zero() {
-        // The variable that was read: a named instance's own, when set.
-        let read = config.first(&[name]).map_or(name.into(), |(_, read)| read);
-        return Err(Error::config(format!(
-            "{read} must be at least 1 millisecond"
-        )));
-    }
-    Ok(d)
-}
-
-/// Parses the endpoint up front ([`parse_url`]: scheme, host, port 1-65535,
-/// no spaces, control characters or credentials) and refuses plain
-/// `http://` to a host that is not loopback outside local deployments: the
-/// secrets would cross the network unencrypted. Errors name `read`, the
-/// variable the URL came from, and never echo the URL.
-fn check_endpoint(url: &str, read: &str, config: &Settings) -> Result<Endpoint, Error> {
-    let endpoint = parse_url(url)
-        .map_err(|why| Error::config(format!("{read} is not a valid endpoint URL: {why}")))?;
-    let allow_http = config.bool("SECRETS_AWS_ALLOW_HTTP", false)?;
-    if !endpoint.https
-        && !is_loopback(&endpoint.host)
-        && !config.is_local_deployment()
-        && !allow_http
-    {
-        return Err(Error::config(format!(
-            "{read} is plain http:// to a host that is not loopback, and DEPLOYMENT_ENV is '{}': \
-             the secrets would cross the network unencrypted; use https://, \
-             or set SECRETS_AWS_ALLOW_HTTP=true to allow it",
-            config.deployment_env()
-        )));
-    }
-    Ok(endpoint)
-}
-
 fn join_prefix(prefix: &str, name: &str) -> String {
     if name.starts_with("arn:") {
         // A full ARN names one secret exactly: no prefix.
@@ -557,41 +430,6 @@ fn join_prefix(prefix: &str, name: &str) -> String {
     } else {
         format!("{prefix}/{name}")
     }
-}
-
-async fn build_client(settings: &ClientSettings) -> Result<Client, Error> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(region) = &settings.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    if let Some(endpoint) = &settings.endpoint {
-        loader = loader.endpoint_url(endpoint.clone());
-    }
-    if let Some(profile) = &settings.profile {
-        loader = loader.profile_name(profile.clone());
-    }
-    if let Some(credentials) = &settings.credentials {
-        loader = loader.credentials_provider(credentials.clone());
-    }
-    let mut timeouts = TimeoutConfig::builder();
-    if let Some(t) = settings.timeout {
-        timeouts = timeouts.operation_attempt_timeout(t);
-    }
-    if let Some(t) = settings.connect_timeout {
-        timeouts = timeouts.connect_timeout(t);
-    }
-    loader = loader.timeout_config(timeouts.build());
-    if let Some(n) = settings.max_attempts {
-        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(n));
-    }
-    let sdk_config = loader.load().await;
-    if sdk_config.region().is_none() {
-        return Err(Error::config(
-            "no AWS region is configured: set SECRETS_AWS_REGION (or AWS_REGION), or a region in the AWS profile",
-        )
-        .with_provider("aws"));
-    }
-    Ok(Client::new(&sdk_config))
 }
 
 /// What the tests of the AWS modules share.
@@ -624,6 +462,8 @@ mod testing {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::error::ErrorKind;
 
