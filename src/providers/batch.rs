@@ -6,6 +6,7 @@
 //! the futures borrow the provider and the names (tokio's `JoinSet` would
 //! need them `'static`), and nothing else in the crate needs `futures`.
 
+#[cfg(any(feature = "aws", feature = "ssm"))]
 use std::collections::HashSet;
 use std::future::Future;
 use std::task::Poll;

@@ -117,6 +117,12 @@ mod errors;
 
 use errors::PARAMETER_STORE;
 
+/// The client's defaults, the `aws` provider's (`SECRETS_AWS_TIMEOUT_MS`,
+/// `SECRETS_AWS_CONNECT_TIMEOUT_MS`, `SECRETS_AWS_MAX_ATTEMPTS`).
+pub use crate::providers::aws_common::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, MAX_ATTEMPTS_LIMIT,
+};
+
 /// The provider's name (its kind in `SECRETS_PROVIDERS`).
 const NAME: &str = "ssm";
 
