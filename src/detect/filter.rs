@@ -824,7 +824,10 @@ mod tests {
                 let merged = ByteSets::of_group(&prefixes, &[a])
                     .union(&ByteSets::of_group(&prefixes, &[b]))
                     .cost();
-                assert!((want - got).abs() < 1e-12 && (want - merged).abs() < 1e-12, "{a} {b}");
+                assert!(
+                    (want - got).abs() < 1e-12 && (want - merged).abs() < 1e-12,
+                    "{a} {b}"
+                );
             }
         }
     }
