@@ -172,11 +172,8 @@ pub(super) enum Check {
         /// longest match when bounded: where none lies in the window, the
         /// regex is not run. Where the next one is, one search finds for
         /// all the hits before it (`memo.rs`).
-        needs: Option<(LazyRegex, Option<usize>)>,
-        /// The longest match of an unanchored `re`, when bounded: a search
-        /// after one that found nothing starts where a match could still
-        /// end past the empty window.
-        max_len: Option<usize>,
+        /// (Its longest match: [`LazyRegex::max_len`].)
+        needs: Option<LazyRegex>,
         /// `(head, tail)` of an anchored `re` that is `head(tail)` with the
         /// secret in group 1: found with two plain searches, no captures.
         split: Option<(LazyRegex, LazyRegex)>,
@@ -206,6 +203,9 @@ pub(super) struct LazyRegex {
     /// them all); empty for a regex compiled up front.
     src: &'static str,
     re: Arc<OnceLock<Regex>>,
+    /// Its longest match, when bounded, worked out on first use too:
+    /// parsing every built-in pattern for it was a third of start-up.
+    max_len: Arc<OnceLock<Option<usize>>>,
 }
 
 impl LazyRegex {
@@ -213,14 +213,25 @@ impl LazyRegex {
         LazyRegex {
             src,
             re: Arc::new(OnceLock::new()),
+            max_len: Arc::new(OnceLock::new()),
         }
     }
 
-    pub(super) fn compiled(re: Regex) -> LazyRegex {
+    /// A regex compiled up front (a user rule), with the longest match of
+    /// its pattern.
+    pub(super) fn compiled(re: Regex, max_len: Option<usize>) -> LazyRegex {
         LazyRegex {
             src: "",
             re: Arc::new(OnceLock::from(re)),
+            max_len: Arc::new(OnceLock::from(max_len)),
         }
+    }
+
+    /// The longest match the regex can make, when bounded: a search after
+    /// one that found nothing starts where a match could still end past
+    /// the empty window (`memo.rs`).
+    pub(super) fn max_len(&self) -> Option<usize> {
+        *self.max_len.get_or_init(|| max_match_len(self.src))
     }
 
     pub(super) fn get(&self) -> &Regex {
@@ -273,12 +284,10 @@ impl Rule {
                 line,
                 pre,
                 needs,
-                max_len,
                 split,
             } => Check::Regex {
                 pre: *pre,
                 needs: needs.clone(),
-                max_len: *max_len,
                 split: split.clone(),
                 re: re.clone(),
                 anchored: *anchored,

@@ -506,7 +506,6 @@ impl RuleSet {
                 line,
                 pre,
                 needs,
-                max_len,
                 split,
             } => {
                 if let Some(pre) = pre
@@ -533,8 +532,8 @@ impl RuleSet {
                 // hit at `h` ends before `h + reach`, so hits before
                 // `q - reach` are skipped at once.
                 let reach = self.inner.longest_keyword[ri] + *fwd + 3;
-                if let Some((needs, needs_len)) = needs {
-                    let q = memo.needs_free(ri, (needs.get(), *needs_len), text, start, we);
+                if let Some(needs) = needs {
+                    let q = memo.needs_free(ri, (needs.get(), needs.max_len()), text, start, we);
                     if q >= we {
                         *skip = (*skip).max(q.saturating_sub(reach));
                         return None;
@@ -563,7 +562,7 @@ impl RuleSet {
                 let (from, mode) = if *anchored {
                     (start, Anchored::Yes)
                 } else {
-                    let from = memo.unanchored_from(ri, start, we, *max_len)?;
+                    let from = memo.unanchored_from(ri, start, we, re.max_len())?;
                     (floor_boundary(text, from), Anchored::No)
                 };
                 #[cfg(test)]
@@ -742,7 +741,7 @@ pub(super) fn user_rule(
         id: RuleId(Arc::from(spec.id.as_str())),
         priority: 0,
         check: Check::Regex {
-            re: LazyRegex::compiled(re),
+            re: LazyRegex::compiled(re, max_match_len(&spec.regex)),
             anchored: false,
             back: 512,
             fwd: 1024,
@@ -750,7 +749,6 @@ pub(super) fn user_rule(
             line: true,
             pre: None,
             needs: None,
-            max_len: max_match_len(&spec.regex),
             split: None,
         },
         word_start: false,

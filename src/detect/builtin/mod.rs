@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::rule::{Check, LazyRegex, Rule, RuleId, max_match_len};
+use super::rule::{Check, LazyRegex, Rule, RuleId};
 
 /// The regex text between a context keyword's name and its value:
 /// `name=value`, `name: value`, `"name": "value"`, `name => value`,
@@ -174,16 +174,10 @@ pub(super) fn rules() -> (Vec<Rule>, Vec<Vec<String>>) {
                 group: d.group,
                 line: false,
                 pre: d.pre,
-                needs: d.needs.map(|n| (LazyRegex::builtin(n), max_match_len(n))),
+                needs: d.needs.map(LazyRegex::builtin),
                 split: d
                     .split
                     .map(|(h, t)| (LazyRegex::builtin(h), LazyRegex::builtin(t))),
-                // Only unanchored searches use it (a cheap parse, no compile).
-                max_len: if anchored {
-                    None
-                } else {
-                    max_match_len(d.regex)
-                },
             },
             word_start: d.word_start,
             exact_case: d.exact_case,
