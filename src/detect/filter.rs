@@ -14,8 +14,10 @@
 //! of each step on the one before).
 //!
 //! The loop tests eight bytes per branch (the AND of their states, which it
-//! keeps) and looks at each state of a chunk only when something may start
-//! in it.
+//! keeps) and looks at the states of a chunk only when something may start
+//! in it: their candidate places are gathered as bits without a branch, so
+//! that only real candidates branch (a branch per state, mispredicted at
+//! about one candidate in 26 bytes of a log, cost a sixth of a scan).
 //!
 //! A candidate is first tested exactly against the set of prefixes (a
 //! hashed bit set, see [`PrefixSet`]): with a couple of hundred keywords,
@@ -294,12 +296,18 @@ impl KeywordFilter {
         base: usize,
         on: &mut impl FnMut(usize, u16) -> bool,
     ) -> bool {
+        // The candidate places as bits, without a branch per state: the
+        // branches left are one per candidate.
+        let mut at: u32 = 0;
         for (k, &d) in states.iter().enumerate() {
-            if let Some(mask) = starts(d) {
-                let p = base + k + 1 - WIDTH;
-                if self.exact.may_start(text, p) && !on(p, mask) {
-                    return false;
-                }
+            at |= u32::from((d >> TOP) as u16 != 0xFFFF) << k;
+        }
+        while at != 0 {
+            let k = at.trailing_zeros() as usize;
+            at &= at - 1;
+            let p = base + k + 1 - WIDTH;
+            if self.exact.may_start(text, p) && !on(p, !((states[k] >> TOP) as u16)) {
+                return false;
             }
         }
         true

@@ -69,9 +69,9 @@ impl Default for DetectedLimits {
 /// Remembering a value costs time in its length: there is no matcher to
 /// rebuild. Values are found with sampled indexes of 4-byte windows (as
 /// the known-values matcher does, see `window_index.rs`): values of 15
-/// bytes or more (tokens, keys: most found secrets) at every twelfth byte
-/// of the text, shorter ones at every third, only while the pool holds
-/// one; one 4-byte load and a bit test per sample, and only a set bit
+/// bytes or more (tokens, keys: most found secrets) at every 12th to 28th
+/// byte of the text (the shortest such value's length less three),
+/// shorter ones at every third, only while the pool holds one; one 4-byte load and a bit test per sample, and only a set bit
 /// looks the window up and compares the values that hold it there. A pool
 /// that is empty costs nothing.
 ///
@@ -112,6 +112,9 @@ pub struct DetectedSecrets {
     short: WindowIndex,
     /// The others, sampled more sparsely.
     long: WindowIndex,
+    /// Values dropped from `long` since its stride was last set: after as
+    /// many as it holds, the stride may grow again.
+    long_removed: usize,
     len: usize,
     bytes: usize,
     stamp: u64,
@@ -152,9 +155,13 @@ impl Default for DetectedSecrets {
 /// it occurs.
 const SHORT_STRIDE: usize = 3;
 const MIN_BYTES: usize = 4 + SHORT_STRIDE - 1;
-/// The stride of the index of values of `4 + LONG_STRIDE - 1` (15) bytes
-/// or more.
-const LONG_STRIDE: usize = 12;
+/// The strides of the index of values of `4 + LONG_STRIDE_MIN - 1` (15)
+/// bytes or more: the shortest value's length less three, so that each
+/// of its occurrences holds a sampled place, between these two. The
+/// stride is what a search costs (one probe per stride bytes), and found
+/// tokens and keys are mostly 30 bytes or more.
+const LONG_STRIDE_MIN: usize = 12;
+const LONG_STRIDE_MAX: usize = 28;
 
 impl DetectedSecrets {
     /// An empty pool with the default limits (1,000 values, 256 KiB, one
@@ -172,7 +179,8 @@ impl DetectedSecrets {
             order: VecDeque::new(),
             by_hash: FastMap::default(),
             short: WindowIndex::new(SHORT_STRIDE, limits.max_values),
-            long: WindowIndex::new(LONG_STRIDE, limits.max_values),
+            long: WindowIndex::new(LONG_STRIDE_MAX, limits.max_values),
+            long_removed: 0,
             len: 0,
             bytes: 0,
             stamp: 0,
@@ -485,14 +493,78 @@ impl DetectedSecrets {
     /// for a thousand of them: a long span would hold shared windows, and
     /// each place of the text with one would be compared with every value
     /// holding it).
-    fn place(&self, v: &[u8]) -> (bool, u32) {
-        if v.len() >= self.long.min_len() {
+    fn place(&mut self, v: &[u8]) -> (bool, u32) {
+        if v.len() >= 4 + LONG_STRIDE_MIN - 1 {
+            self.fit_long_stride(v.len());
             let (at, shared) = self.long.best_span(v);
-            if shared <= LONG_STRIDE {
+            if shared <= self.long.stride() {
                 return (true, at);
             }
         }
         (false, self.short.best_span(v).0)
+    }
+
+    /// Narrows the long index's stride, if need be, so that a value of
+    /// `len` bytes fits in it (an empty index takes the value's own).
+    fn fit_long_stride(&mut self, len: usize) {
+        let want = (len - 3).clamp(LONG_STRIDE_MIN, LONG_STRIDE_MAX);
+        if self.long.is_empty() {
+            if self.long.stride() != want {
+                self.long = WindowIndex::new(want, self.limits.max_values);
+                self.long_removed = 0;
+            }
+        } else if want < self.long.stride() {
+            self.restride_long(want);
+        }
+    }
+
+    /// Indexes the long values again at `stride`; one whose windows there
+    /// are too shared moves to the short index.
+    fn restride_long(&mut self, stride: usize) {
+        let mut long = WindowIndex::new(stride, self.limits.max_values);
+        for (id, slot) in self.slots.iter_mut().enumerate() {
+            let Some(slot) = slot.as_mut().filter(|s| s.long) else {
+                continue;
+            };
+            let id = id as u32;
+            let (at, shared) = long.best_span(&slot.value);
+            if shared <= stride {
+                long.insert(id, &slot.value, at);
+                slot.at = at;
+            } else {
+                let (at, _) = self.short.best_span(&slot.value);
+                self.short.insert(id, &slot.value, at);
+                slot.at = at;
+                slot.long = false;
+            }
+        }
+        self.long = long;
+        self.long_removed = 0;
+    }
+
+    /// After a long value is dropped: once as many were dropped as the
+    /// index holds, the stride follows the shortest value left (a search
+    /// after a burst of short tokens must not stay slow; the rebuild costs
+    /// as much as the removals since the last one, so it is linear).
+    fn widen_long_stride(&mut self) {
+        self.long_removed += 1;
+        if self.long.is_empty() || self.long_removed < self.len.max(64) {
+            return;
+        }
+        let shortest = self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|s| s.long)
+            .map(|s| s.value.len())
+            .min();
+        self.long_removed = 0;
+        if let Some(len) = shortest {
+            let want = (len - 3).clamp(LONG_STRIDE_MIN, LONG_STRIDE_MAX);
+            if want > self.long.stride() {
+                self.restride_long(want);
+            }
+        }
     }
 
     fn insert(&mut self, v: &[u8], rule: &RuleId, now: Instant) {
@@ -535,6 +607,7 @@ impl DetectedSecrets {
         } else {
             self.short.remove(id, v, slot.at);
         }
+        let was_long = slot.long;
         let h = value_hash(v);
         if let Some(ids) = self.by_hash.get_mut(&h) {
             ids.retain(|&i| i != id);
@@ -546,6 +619,9 @@ impl DetectedSecrets {
         self.len -= 1;
         self.bytes -= v.len();
         self.generation += 1;
+        if was_long {
+            self.widen_long_stride();
+        }
     }
 
     /// Drops the value remembered longest ago.
@@ -801,7 +877,8 @@ mod tests {
                 while !text.is_char_boundary(s) {
                     s += 1;
                 }
-                let mut e = s + 8 + (next() % 8) as usize;
+                // 8 to 47 bytes: both indexes, every long stride.
+                let mut e = s + 8 + (next() % 40) as usize;
                 while e < b.len() && !text.is_char_boundary(e) {
                     e += 1;
                 }
@@ -926,6 +1003,64 @@ mod tests {
         }
         assert!(work[1] <= 2 * work[0] + 100, "work {work:?}");
         assert!(work[1] <= 200_000, "work {work:?}");
+    }
+
+    /// A distinct value of `len` letters and digits for each `i`.
+    fn token(i: u64, len: usize) -> String {
+        let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"[(x % 57) as usize]
+                    as char
+            })
+            .collect()
+    }
+
+    /// Every value is found wherever it stands, at every alignment to
+    /// the stride.
+    fn assert_all_found(pool: &DetectedSecrets, values: &[String], now: Instant) {
+        for pad in 0..30 {
+            let text = format!("{}{}", ".".repeat(pad), values.join(" - "));
+            assert_eq!(found(pool, &text, now), values, "pad {pad}");
+        }
+    }
+
+    #[test]
+    fn the_long_stride_follows_the_shortest_long_value() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::new();
+        let long = token(1, 40);
+        remember(&mut pool, &[&long], t0);
+        assert_eq!(pool.long.stride(), LONG_STRIDE_MAX);
+        assert_all_found(&pool, std::slice::from_ref(&long), t0);
+        // A shorter value narrows the stride; both are found.
+        let short = token(2, 16);
+        remember(&mut pool, &[&short], t0);
+        assert_eq!(pool.long.stride(), 13);
+        assert_all_found(&pool, &[long.clone(), short.clone()], t0);
+        let mid = token(3, 22);
+        remember(&mut pool, &[&mid], t0);
+        assert_eq!(pool.long.stride(), 13);
+        assert_all_found(&pool, &[long, short, mid], t0);
+    }
+
+    #[test]
+    fn the_long_stride_widens_again_once_the_short_values_are_gone() {
+        let t0 = Instant::now();
+        let mut pool = DetectedSecrets::with_limits(limits(50, 1 << 20, 3600));
+        remember(&mut pool, &[&token(0, 15)], t0);
+        assert_eq!(pool.long.stride(), LONG_STRIDE_MIN);
+        let values: Vec<String> = (1..=300).map(|i| token(i, 36)).collect();
+        for v in &values {
+            remember(&mut pool, &[v], t0);
+        }
+        assert_eq!(pool.len(), 50);
+        assert_eq!(pool.long.stride(), LONG_STRIDE_MAX);
+        assert_all_found(&pool, &values[250..], t0);
+        assert!(found(&pool, &token(0, 15), t0).is_empty());
     }
 
     #[test]

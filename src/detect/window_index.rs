@@ -9,9 +9,10 @@
 //! there to the caller to compare.
 //!
 //! The stride is what a scan costs: a pool of long values (tokens, keys)
-//! is read at every twelfth byte, a pool that holds a short password at
-//! every third. So the pool keeps two indexes, one per length class, and
-//! the short one costs nothing while it is empty.
+//! is read at every 12th to 28th byte (the shortest value's length less
+//! three), a pool that holds a short password at every third. So the pool
+//! keeps two indexes, one per length class, and the short one costs
+//! nothing while it is empty.
 
 use foldhash::HashMap as FastMap;
 
@@ -54,8 +55,12 @@ impl WindowIndex {
         4 + self.stride - 1
     }
 
-    #[cfg(test)]
-    fn is_empty(&self) -> bool {
+    /// Every how many bytes a text is read.
+    pub(super) fn stride(&self) -> usize {
+        self.stride
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
         self.values == 0
     }
 
