@@ -76,13 +76,53 @@ pub(super) struct KeywordFilter {
 
 /// A keyword prefix: its bytes as a little-endian word (lowercase), which of
 /// them count, its length, and the keywords that start with it, longest
-/// first (the bytes after the prefix, and the keyword's index).
+/// first.
 #[derive(Clone)]
 struct Prefix {
     word: u32,
     mask: u32,
     len: u8,
-    keywords: Vec<(Box<[u8]>, u32)>,
+    keywords: Vec<Tail>,
+}
+
+/// The bytes of a keyword after its prefix: the first eight as a
+/// little-endian word and which of them count (one compare for most
+/// keywords: `sk-` has a dozen longer keywords to rule out at each
+/// `task-`), the others as they are.
+#[derive(Clone)]
+struct Tail {
+    head: u64,
+    head_mask: u64,
+    rest: Box<[u8]>,
+    len: usize,
+    keyword: u32,
+}
+
+impl Tail {
+    fn new(tail: &[u8], keyword: u32) -> Tail {
+        let n = tail.len().min(8);
+        let mut head = [0u8; 8];
+        head[..n].copy_from_slice(&tail[..n]);
+        Tail {
+            head: u64::from_le_bytes(head),
+            head_mask: if n == 8 { !0 } else { (1u64 << (8 * n)) - 1 },
+            rest: tail[n..].into(),
+            len: tail.len(),
+            keyword,
+        }
+    }
+
+    /// Whether `after` (the text after the prefix, its first eight bytes
+    /// lowercased in `word`) starts with this tail.
+    #[inline]
+    fn matches(&self, after: &[u8], word: u64) -> bool {
+        after.len() >= self.len
+            && word & self.head_mask == self.head
+            && after[8.min(self.len)..self.len]
+                .iter()
+                .zip(self.rest.iter())
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    }
 }
 
 impl std::fmt::Debug for KeywordFilter {
@@ -162,7 +202,7 @@ impl KeywordFilter {
                 len: p.len() as u8,
                 keywords: keywords_of
                     .into_iter()
-                    .map(|k| (keywords[k as usize][p.len()..].into(), k))
+                    .map(|k| Tail::new(&keywords[k as usize][p.len()..], k))
                     .collect(),
             });
         }
@@ -351,14 +391,11 @@ impl KeywordFilter {
                     continue;
                 }
                 let skip = pre.len as usize;
-                for (tail, k) in &pre.keywords {
-                    if rest.len() - skip >= tail.len()
-                        && rest[skip..skip + tail.len()]
-                            .iter()
-                            .zip(tail.iter())
-                            .all(|(a, b)| a.to_ascii_lowercase() == *b)
-                    {
-                        return Some((*k as usize, skip + tail.len()));
+                let after = &rest[skip..];
+                let word = lowercase_u64(head_u64(after));
+                for tail in &pre.keywords {
+                    if tail.matches(after, word) {
+                        return Some((tail.keyword as usize, skip + tail.len));
                     }
                 }
                 return None;
@@ -466,6 +503,31 @@ fn head_word(rest: &[u8]) -> u32 {
             u32::from_le_bytes(head)
         }
     }
+}
+
+/// The first eight bytes of `bytes` as a little-endian word (zeros past
+/// its end).
+#[inline(always)]
+fn head_u64(bytes: &[u8]) -> u64 {
+    match bytes.first_chunk::<8>() {
+        Some(head) => u64::from_le_bytes(*head),
+        None => {
+            let mut head = [0u8; 8];
+            head[..bytes.len()].copy_from_slice(bytes);
+            u64::from_le_bytes(head)
+        }
+    }
+}
+
+/// `w` with its ASCII capitals lowercased, eight bytes at once.
+#[inline]
+fn lowercase_u64(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = w & (0x7f * ONES);
+    let ge_a = low7.wrapping_add((0x80 - b'A' as u64) * ONES);
+    let gt_z = low7.wrapping_add((0x80 - b'Z' as u64 - 1) * ONES);
+    let upper = ge_a & !gt_z & !w & (0x80 * ONES);
+    w | (upper >> 2)
 }
 
 /// `w` with its ASCII capitals lowercased, four bytes at once.
