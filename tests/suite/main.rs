@@ -28,3 +28,4 @@ mod servers;
 #[cfg(feature = "ssm")]
 mod ssm;
 mod vault;
+mod vault_auth;
