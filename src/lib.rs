@@ -2,8 +2,8 @@
 //!
 //! Load a service's credentials from the right place in every environment
 //! (AWS Secrets Manager, AWS SSM Parameter Store, HashiCorp Vault / OpenBao
-//! KV v2, environment variables and `.env` files) through one fallback
-//! chain, and keep them out of its logs.
+//! KV v2, mounted secret files, environment variables and `.env` files)
+//! through one fallback chain, and keep them out of its logs.
 //!
 //! ## Map of the crate
 //!
@@ -16,7 +16,7 @@
 //! | --- | --- |
 //! | the API most code needs | [`get_secret`], [`get_secret_opt`], [`get_secret_json`], [`load`] (a struct of secrets, one per field) (the global manager, configured from the environment; [`init`] installs your own) and [`install`] (masked logging) |
 //! | the chain: order, cache, resilience | [`SecretsManager`] (`src/chain/`): `manager.rs` the API, `hit.rs` a cache hit, `miss.rs` single-flight, stale-on-error and negative caching, `prefetch.rs` warming the cache in batches ([`SecretsManager::prefetch`]), `refresh.rs` refresh-ahead, `metadata.rs` the metadata kept beside each cached value ([`SecretsManager::get_secret_metadata`]), `load.rs` a struct of secrets, one per field ([`SecretsManager::load`]), **`fallback.rs` where fallback happens** and the error that lists every provider's answer, `attempt.rs` one provider attempt with retry, breaker and audit, `named.rs` a provider under its name in the chain, `blocking.rs` the blocking twins |
-//! | the backends, and how to add one | [`providers`]: the [`Provider`](providers::Provider) trait (`providers/mod.rs`), [`SecretValue`](providers::SecretValue) and its [`SecretMetadata`] (`value.rs`, `metadata.rs`), [`EnvProvider`](providers::EnvProvider), `batch.rs` (the default of [`fetch_many`](providers::Provider::fetch_many)), `endpoint.rs` (endpoint URLs checked up front), `aws/` (the provider, `batch.rs` `BatchGetSecretValue`, `errors.rs`), `ssm/` (Parameter Store: the provider, `batch.rs` `GetParameters`, `errors.rs`), `aws_common/` (the client settings and SDK error mapping `aws` and `ssm` share), `vault/` (builder, auth, http, kv) |
+//! | the backends, and how to add one | [`providers`]: the [`Provider`](providers::Provider) trait (`providers/mod.rs`), [`SecretValue`](providers::SecretValue) and its [`SecretMetadata`] (`value.rs`, `metadata.rs`), [`EnvProvider`](providers::EnvProvider), `batch.rs` (the default of [`fetch_many`](providers::Provider::fetch_many)), `endpoint.rs` (endpoint URLs checked up front), `aws/` (the provider, `batch.rs` `BatchGetSecretValue`, `errors.rs`), `ssm/` (Parameter Store: the provider, `batch.rs` `GetParameters`, `errors.rs`), `aws_common/` (the client settings and SDK error mapping `aws` and `ssm` share), `vault/` (builder, auth, http, kv), `files/` (mounted secret files: path, read, walk) |
 //! | settings from the environment | [`settings::Settings`] (every getter names its variable on error; `for_instance` the view of a named instance, `SECRETS_DR_...` first) and [`Config`] (the chain's own, and the [`ProviderEntry`]s of `SECRETS_PROVIDERS`) |
 //! | **how a value is hidden** | [`masking`]: `known.rs` the registry of fetched values and their encodings, `redactor.rs` text in, masked text out, `layer.rs` the `tracing` integration, `json.rs` JSON lines |
 //! | credential detection, **the `sk-` rule** | [`detect`]: `builtin/` every vendor format, one file per field (`generic.rs` the catch-all `sk-`/`pk-` rule), `names.rs` secret-named keys, `values.rs` the `key=value` / URL / `Authorization` parsers, `placeholder.rs`, `entropy.rs`, `filter.rs` the keyword prefilter, `rule_set.rs` the engine |
@@ -33,6 +33,7 @@
 //! | `aws` | yes | [`providers::aws`]: AWS Secrets Manager (aws-config, aws-sdk-secretsmanager) |
 //! | `ssm` | no | [`providers::ssm`]: AWS Systems Manager Parameter Store (aws-config, aws-sdk-ssm) |
 //! | `vault` | yes | [`providers::vault`]: Vault / OpenBao KV v2 (reqwest with rustls) |
+//! | `files` | yes | [`providers::files`]: mounted secret files (Kubernetes volumes; no dependency) |
 //! | `metrics` | no | cache and backend counters through the [`metrics`](https://docs.rs/metrics) facade |
 //! | `otel` | no | `masking::otel`: span and log exporter wrappers that mask what OpenTelemetry exports |
 //! | `test-util` | no | [`MockClock`] and `Clock::mock`, to test TTLs without sleeping |

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorKind, describe_json_error};
-use crate::providers::SecretData;
+use crate::providers::{SecretData, file_text};
 
 /// A parsed secret path: the secret's name and an optional JSON field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,9 @@ impl<'a> SecretPath<'a> {
 pub(crate) enum Resolved {
     Text(SecretString),
     Bytes(SecretSlice<u8>),
+    /// A file's contents as read: text and bytes differ
+    /// ([`SecretData::File`]), so the cache keeps the bytes.
+    File(SecretSlice<u8>),
 }
 
 impl std::fmt::Debug for Resolved {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for Resolved {
         match self {
             Resolved::Text(_) => f.write_str("Resolved::Text([REDACTED])"),
             Resolved::Bytes(_) => f.write_str("Resolved::Bytes([REDACTED])"),
+            Resolved::File(_) => f.write_str("Resolved::File([REDACTED])"),
         }
     }
 }
@@ -65,6 +69,7 @@ impl Clone for Resolved {
         match self {
             Resolved::Text(s) => Resolved::Text(s.clone()),
             Resolved::Bytes(b) => Resolved::Bytes(b.clone()),
+            Resolved::File(b) => Resolved::File(b.clone()),
         }
     }
 }
@@ -84,6 +89,9 @@ impl Resolved {
                 )
                 .with_provider(provider)),
             },
+            Resolved::File(b) => file_text(b.expose_secret())
+                .map(SecretString::from)
+                .map_err(|e| not_utf8_file(path, provider, &e)),
         }
     }
 
@@ -91,9 +99,24 @@ impl Resolved {
     pub(crate) fn to_bytes(&self) -> SecretSlice<u8> {
         match self {
             Resolved::Text(s) => SecretSlice::from(s.expose_secret().as_bytes().to_vec()),
-            Resolved::Bytes(b) => b.clone(),
+            Resolved::Bytes(b) | Resolved::File(b) => b.clone(),
         }
     }
+}
+
+/// A text read of a file that is not UTF-8: named by its path and the
+/// offset of the first bad byte, which tells a binary file from one saved
+/// in another encoding without showing any of it.
+fn not_utf8_file(path: &str, provider: &str, e: &std::str::Utf8Error) -> Error {
+    Error::new(
+        ErrorKind::InvalidValue,
+        format!(
+            "secret '{path}' from {provider} is a file that is not valid UTF-8 text \
+             (the first bad byte is at offset {}); read it with get_secret_bytes",
+            e.valid_up_to()
+        ),
+    )
+    .with_provider(provider)
 }
 
 /// Applies the path's field selection (and the document rule) to a value.
@@ -106,6 +129,7 @@ pub(crate) fn resolve(
     match (value, path.field) {
         (SecretData::Text(s), None) => Ok(Resolved::Text(s)),
         (SecretData::Binary(b), None) => Ok(Resolved::Bytes(b)),
+        (SecretData::File(b), None) => Ok(Resolved::File(b)),
         (SecretData::Document(doc), None) => {
             let parsed = parse_object(doc.expose_secret(), full_path, provider, None)?;
             if parsed.len() == 1 {
@@ -126,6 +150,10 @@ pub(crate) fn resolve(
                 Some(field),
                 "the value is binary, not JSON",
             )),
+        },
+        (SecretData::File(b), Some(field)) => match file_text(b.expose_secret()) {
+            Ok(text) => select_field(text, full_path, provider, field),
+            Err(e) => Err(not_utf8_file(full_path, provider, &e)),
         },
     }
 }
@@ -229,7 +257,7 @@ mod tests {
     fn text(r: Resolved) -> String {
         match r {
             Resolved::Text(s) => s.expose_secret().to_owned(),
-            Resolved::Bytes(_) => panic!("bytes"),
+            Resolved::Bytes(_) | Resolved::File(_) => panic!("bytes"),
         }
     }
 

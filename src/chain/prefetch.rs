@@ -291,6 +291,7 @@ fn duplicate(data: &SecretData) -> SecretData {
         SecretData::Text(s) => SecretData::Text(SecretString::from(s.expose_secret())),
         SecretData::Document(s) => SecretData::Document(SecretString::from(s.expose_secret())),
         SecretData::Binary(b) => SecretData::Binary(SecretSlice::from(b.expose_secret().to_vec())),
+        SecretData::File(b) => SecretData::File(SecretSlice::from(b.expose_secret().to_vec())),
     }
 }
 

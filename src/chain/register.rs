@@ -20,13 +20,18 @@ impl SecretsManager {
             .register_for(value, s.ttl.saturating_add(s.max_stale));
     }
 
-    /// Registers a provider's raw answer: text, a JSON document, or binary
-    /// that is valid UTF-8.
+    /// Registers a provider's raw answer: text, a JSON document, binary
+    /// that is valid UTF-8, or a file's text (which its bytes contain).
     pub(super) fn register_value(&self, value: &SecretData) {
         match value {
             SecretData::Text(s) | SecretData::Document(s) => self.register(s.expose_secret()),
             SecretData::Binary(b) => {
                 if let Ok(s) = std::str::from_utf8(b.expose_secret()) {
+                    self.register(s);
+                }
+            }
+            SecretData::File(b) => {
+                if let Ok(s) = crate::providers::file_text(b.expose_secret()) {
                     self.register(s);
                 }
             }

@@ -56,6 +56,9 @@ mod dotenv;
 #[cfg(any(feature = "aws", feature = "ssm", feature = "vault"))]
 mod endpoint;
 pub mod env;
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub mod files;
 mod metadata;
 // Only Vault reports dates as text so far.
 #[cfg(feature = "vault")]
@@ -71,6 +74,7 @@ pub mod vault;
 pub use batch::{FETCH_MANY_CONCURRENCY, fetch_each};
 pub use env::EnvProvider;
 pub use metadata::{Lease, SecretMetadata};
+pub(crate) use value::file_text;
 pub use value::{SecretData, SecretValue};
 
 /// A boxed, sendable future: the return type of [`Provider`] methods.

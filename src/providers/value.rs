@@ -28,6 +28,12 @@ pub enum SecretData {
     /// Without `#field`, a document with exactly one key yields that key's
     /// value; otherwise the whole object is returned as JSON.
     Document(SecretString),
+    /// A file's contents exactly as read (a mounted secret file). As bytes
+    /// it is handed out untouched; as text it must be UTF-8 (an error
+    /// otherwise, never a changed value) and loses one trailing `\n` or
+    /// `\r\n`, the newline that editors and `echo` add and that a
+    /// password never means. With `#field`, that text is parsed as JSON.
+    File(SecretSlice<u8>),
 }
 
 impl SecretData {
@@ -35,7 +41,7 @@ impl SecretData {
     pub fn len(&self) -> usize {
         match self {
             SecretData::Text(s) | SecretData::Document(s) => s.expose_secret().len(),
-            SecretData::Binary(b) => b.expose_secret().len(),
+            SecretData::Binary(b) | SecretData::File(b) => b.expose_secret().len(),
         }
     }
 
@@ -49,8 +55,20 @@ impl SecretData {
             SecretData::Text(_) => "Text",
             SecretData::Binary(_) => "Binary",
             SecretData::Document(_) => "Document",
+            SecretData::File(_) => "File",
         }
     }
+}
+
+/// A file's contents as text ([`SecretData::File`]): UTF-8 (checked before
+/// anything is cut, so an error never hides behind a changed value) without
+/// one trailing `\n` or `\r\n`.
+pub(crate) fn file_text(contents: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    let text = std::str::from_utf8(contents)?;
+    Ok(text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text))
 }
 
 impl fmt::Debug for SecretData {
@@ -98,6 +116,11 @@ impl SecretValue {
     /// A binary value.
     pub fn binary(value: Vec<u8>) -> SecretValue {
         SecretValue::new(SecretData::Binary(SecretSlice::from(value)))
+    }
+
+    /// A file's contents (see [`SecretData::File`]).
+    pub fn file(contents: Vec<u8>) -> SecretValue {
+        SecretValue::new(SecretData::File(SecretSlice::from(contents)))
     }
 
     /// A key/value document: JSON object text (see [`SecretData::Document`]).
@@ -167,6 +190,7 @@ mod tests {
             SecretValue::text("hunter2-very-secret"),
             SecretValue::document(r#"{"p":"hunter2-doc"}"#),
             SecretValue::binary(b"hunter2-binary".to_vec()),
+            SecretValue::file(b"hunter2-file\n".to_vec()),
         ] {
             let v = v.with_metadata(SecretMetadata::new().with_id("DB_PASSWORD"));
             let d = format!("{v:?}");
@@ -176,6 +200,20 @@ mod tests {
             assert!(!format!("{:?}", v.data()).contains("hunter2"));
         }
         assert!(format!("{:?}", SecretValue::text("x")).contains("Text("));
+    }
+
+    #[test]
+    fn file_text_trims_exactly_one_trailing_newline() {
+        assert_eq!(file_text(b"pw").unwrap(), "pw");
+        assert_eq!(file_text(b"pw\n").unwrap(), "pw");
+        assert_eq!(file_text(b"pw\r\n").unwrap(), "pw");
+        assert_eq!(file_text(b"pw\n\n").unwrap(), "pw\n");
+        assert_eq!(file_text(b"pw\r\n\r\n").unwrap(), "pw\r\n");
+        assert_eq!(file_text(b"pw\r").unwrap(), "pw\r");
+        assert_eq!(file_text(b" pw \n").unwrap(), " pw ");
+        assert_eq!(file_text(b"\n").unwrap(), "");
+        assert_eq!(file_text(b"").unwrap(), "");
+        assert_eq!(file_text(b"a\xff\n").unwrap_err().valid_up_to(), 1);
     }
 
     #[test]

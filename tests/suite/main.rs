@@ -12,6 +12,7 @@ mod support;
 mod aws;
 mod batch;
 mod dotenv_compat;
+mod files;
 mod fuzz_smoke;
 mod layout;
 mod masking_fuzz_smoke;
@@ -27,3 +28,4 @@ mod servers;
 #[cfg(feature = "ssm")]
 mod ssm;
 mod vault;
+mod vault_auth;

@@ -25,10 +25,10 @@ use serde_json::{Value, json};
 // Set-up over the HTTP API (outside the code under test)
 // ---------------------------------------------------------------------------
 
-struct Admin {
+pub(crate) struct Admin {
     http: reqwest::Client,
-    addr: String,
-    token: String,
+    pub(crate) addr: String,
+    pub(crate) token: String,
 }
 
 struct AppRole {
@@ -39,7 +39,7 @@ struct AppRole {
 
 impl Admin {
     /// The shared dev server with its root token.
-    fn shared() -> Admin {
+    pub(crate) fn shared() -> Admin {
         Admin::new(&support::vault_addr(), &support::vault_root_token())
     }
 
@@ -59,7 +59,7 @@ impl Admin {
         }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self
             .http
@@ -78,7 +78,7 @@ impl Admin {
     }
 
     /// A set-up call that must succeed (2xx).
-    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, v) = self.call(method, path, body).await;
         assert!(
             (200..300).contains(&status),
@@ -88,7 +88,7 @@ impl Admin {
     }
 
     /// Writes a new version of `secret/{path}`.
-    async fn kv_put(&self, path: &str, data: Value) {
+    pub(crate) async fn kv_put(&self, path: &str, data: Value) {
         self.ok(
             "POST",
             &format!("secret/data/{path}"),
@@ -154,7 +154,7 @@ impl Admin {
     }
 
     /// A policy that may read and list everything under `secret/{folder}/`.
-    async fn read_policy(&self, folder: &str) -> String {
+    pub(crate) async fn read_policy(&self, folder: &str) -> String {
         let name = support::unique_name("read");
         self.policy(
             &name,
@@ -169,7 +169,7 @@ path "secret/metadata/{folder}/*" {{ capabilities = ["list"] }}"#
 }
 
 /// A unique folder for one test.
-fn folder(test: &str) -> String {
+pub(crate) fn folder(test: &str) -> String {
     support::unique_name(&format!("vt-{test}"))
 }
 

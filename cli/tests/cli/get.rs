@@ -307,3 +307,72 @@ async fn ssm_then_env_chain_works_for_get_list_and_check() {
         text(&out.stderr)
     );
 }
+
+#[cfg(all(feature = "files", unix))]
+#[test]
+fn files_then_env_chain_works_for_get_list_and_check() {
+    use std::os::unix::fs::symlink;
+    // The layout of a Kubernetes secret volume with items[].path: db/password.
+    let dir = dir_with_env("LOCAL_ONLY=cli-env-pw-9\n");
+    let vol = tempfile::tempdir().unwrap();
+    let ts = vol.path().join("..2026_12_02_10_00_00.1");
+    std::fs::create_dir_all(ts.join("db")).unwrap();
+    std::fs::write(ts.join("db/password"), "cli-files-pw-8\n").unwrap();
+    std::fs::write(ts.join("cert"), b"\x30\x82\xff\n").unwrap();
+    symlink("..2026_12_02_10_00_00.1", vol.path().join("..data")).unwrap();
+    symlink("..data/db", vol.path().join("db")).unwrap();
+    symlink("..data/cert", vol.path().join("cert")).unwrap();
+    let vol_dir = vol.path().to_str().unwrap().to_owned();
+    let vol_dir = vol_dir.as_str();
+    let env = [
+        ("SECRETS_PROVIDERS", "files,env"),
+        ("SECRETS_FILES_DIR", vol_dir),
+    ];
+
+    let out = run(dir.path(), &["get", "db/password"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "cli-files-pw-8\n");
+    let out = run(dir.path(), &["get", "local/only"], &env);
+    assert_eq!(text(&out.stdout), "cli-env-pw-9\n");
+
+    let out = run(dir.path(), &["get", "nowhere"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&format!("files: not found ({vol_dir}/nowhere)")),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(dir.path(), &["get", "../etc/passwd"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    let out = run(dir.path(), &["list"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let names = text(&out.stdout);
+    assert!(names.lines().any(|l| l == "db/password"), "{names}");
+    assert!(names.lines().any(|l| l == "cert"), "{names}");
+    assert!(
+        !names.contains("..data") && !names.contains("cli-files-pw-8"),
+        "{names}"
+    );
+
+    let out = run(dir.path(), &["check"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("files: ok"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The directory gone: a configuration error naming the setting and
+    // the directory, before any provider is asked.
+    drop(vol);
+    let out = run(dir.path(), &["check"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("SECRETS_FILES_DIR")
+            && err.contains(vol_dir)
+            && err.contains("does not exist"),
+        "{err}"
+    );
+}

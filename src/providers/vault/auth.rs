@@ -1,8 +1,16 @@
-//! The token in use: a static token, or an AppRole session that logs in on
-//! first use, renews at two thirds of its lease and logs in again when it
-//! cannot renew; a 403 on a dead token leads to one re-login shared by every
-//! task that saw it. [`AuthStats`] counts logins and renewals.
+//! The token in use: a static token, or a login session (AppRole, JWT or
+//! Kubernetes) that logs in on first use, renews at two thirds of its lease
+//! and logs in again when it cannot renew; a 403 on a dead token leads to
+//! one re-login shared by every task that saw it. [`AuthStats`] counts
+//! logins and renewals.
+//!
+//! The three login methods differ only in what they send to
+//! `auth/{mount}/login` ([`Auth::login_body`]); the session they start is
+//! the same. A JWT login reads its token file at every login: projected
+//! service-account tokens are rotated by the kubelet, and the token read an
+//! hour ago may have expired.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -24,6 +32,172 @@ pub(super) enum Auth {
         secret_id: SecretString,
         mount: String,
     },
+    /// JWT or Kubernetes auth: `role` and the token of `jwt_file`.
+    Jwt {
+        method: JwtMethod,
+        role: String,
+        jwt_file: PathBuf,
+        /// The setting that named the file, for errors.
+        jwt_file_label: String,
+        mount: String,
+    },
+}
+
+/// Which auth method a JWT login goes to: the body is the same, the server
+/// checks the token differently (its own keys or OIDC discovery for `jwt`,
+/// the Kubernetes TokenReview API for `kubernetes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JwtMethod {
+    Jwt,
+    Kubernetes,
+}
+
+impl JwtMethod {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            JwtMethod::Jwt => "jwt",
+            JwtMethod::Kubernetes => "kubernetes",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            JwtMethod::Jwt => "JWT",
+            JwtMethod::Kubernetes => "Kubernetes",
+        }
+    }
+}
+
+/// The largest JWT file read: a service-account token is about 1 KiB; a
+/// mistaken path to a large file must not fill memory.
+const MAX_JWT_BYTES: u64 = 64 << 10;
+
+/// What one login sends, and what an error about it may say.
+struct Login {
+    /// `AppRole`, `JWT`, `Kubernetes`.
+    label: &'static str,
+    /// `approle`, `jwt`, `kubernetes`, for logs.
+    method: &'static str,
+    mount: String,
+    /// ` as role 'app'` for the methods that name a role.
+    role: String,
+    body: Vec<u8>,
+    /// The credentials sent, cut out of anything a server says back.
+    sent: Vec<(SecretString, &'static str)>,
+    /// The setting that names the mount, for a 404.
+    mount_setting: &'static str,
+}
+
+impl Drop for Login {
+    fn drop(&mut self) {
+        self.body.zeroize();
+    }
+}
+
+impl Auth {
+    /// The login request of a login method (`None` for a static token).
+    async fn login_body(&self) -> Result<Option<Login>, Error> {
+        match self {
+            Auth::Token(_) => Ok(None),
+            Auth::AppRole {
+                role_id,
+                secret_id,
+                mount,
+            } => Ok(Some(Login {
+                label: "AppRole",
+                method: "approle",
+                mount: mount.clone(),
+                role: String::new(),
+                body: login_json(&serde_json::json!({
+                    "role_id": role_id.expose_secret(),
+                    "secret_id": secret_id.expose_secret(),
+                }))?,
+                sent: vec![
+                    (role_id.clone(), "[role id]"),
+                    (secret_id.clone(), "[secret id]"),
+                ],
+                mount_setting: "SECRETS_VAULT_APPROLE_MOUNT",
+            })),
+            Auth::Jwt {
+                method,
+                role,
+                jwt_file,
+                jwt_file_label,
+                mount,
+            } => {
+                let jwt = read_jwt(jwt_file, jwt_file_label, *method).await?;
+                Ok(Some(Login {
+                    label: method.label(),
+                    method: method.as_str(),
+                    mount: mount.clone(),
+                    role: format!(" as role '{role}'"),
+                    body: login_json(&serde_json::json!({
+                        "role": role,
+                        "jwt": jwt.expose_secret(),
+                    }))?,
+                    sent: vec![(jwt, "[jwt]")],
+                    mount_setting: "SECRETS_VAULT_AUTH_MOUNT",
+                }))
+            }
+        }
+    }
+
+    /// Whether a dead token can be replaced by logging in again.
+    fn can_login(&self) -> bool {
+        !matches!(self, Auth::Token(_))
+    }
+}
+
+fn login_json(body: &Value) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body).map_err(|_| Error::config("cannot encode the Vault login request"))
+}
+
+/// Reads the JWT of `file` (trimmed), at every login.
+///
+/// # Errors
+///
+/// Access denied naming the file and the setting when it cannot be read,
+/// is empty or too large: without it no login is possible, and the chain
+/// may still find the secret elsewhere.
+async fn read_jwt(file: &Path, label: &str, method: JwtMethod) -> Result<SecretString, Error> {
+    use tokio::io::AsyncReadExt;
+    let refused = |why: &str| {
+        Error::access_denied(format!(
+            "access denied ({} login: cannot use the JWT file {label}: {why})",
+            method.label()
+        ))
+        .with_provider(NAME)
+    };
+    let reason = |e: &std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file",
+        std::io::ErrorKind::PermissionDenied => "permission denied",
+        _ => "i/o error",
+    };
+    let f = tokio::fs::File::open(file)
+        .await
+        .map_err(|e| refused(reason(&e)))?;
+    let mut raw = Vec::new();
+    let read = f.take(MAX_JWT_BYTES + 1).read_to_end(&mut raw).await;
+    if let Err(e) = read {
+        raw.zeroize();
+        return Err(refused(reason(&e)));
+    }
+    if raw.len() as u64 > MAX_JWT_BYTES {
+        raw.zeroize();
+        return Err(refused("it is larger than 64 KiB, which no JWT is"));
+    }
+    let jwt = match std::str::from_utf8(&raw) {
+        Ok(text) => SecretString::from(text.trim()),
+        Err(_) => {
+            raw.zeroize();
+            return Err(refused("it is not text"));
+        }
+    };
+    raw.zeroize();
+    if jwt.expose_secret().is_empty() {
+        return Err(refused("it is empty"));
+    }
+    Ok(jwt)
 }
 
 /// A token in use and when to refresh it.
@@ -66,14 +240,14 @@ impl Session {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthStats {
-    /// AppRole logins done (the first one included).
+    /// Logins done (AppRole, JWT or Kubernetes; the first one included).
     pub logins: u64,
     /// Successful `auth/token/renew-self` calls.
     pub renewals: u64,
 }
 
 impl VaultProvider {
-    /// How many AppRole logins and token renewals this provider has done.
+    /// How many logins and token renewals this provider has done.
     pub fn auth_stats(&self) -> AuthStats {
         AuthStats {
             logins: self.logins.load(Ordering::Relaxed),
@@ -82,8 +256,8 @@ impl VaultProvider {
     }
 
     /// Sends an authenticated request. A 403 whose token turns out to be
-    /// dead (expired or revoked) leads to one AppRole re-login and one
-    /// retry; for a static token it is reported as such.
+    /// dead (expired or revoked) leads to one re-login (AppRole, JWT or
+    /// Kubernetes) and one retry; for a static token it is reported as such.
     pub(super) async fn authed(
         &self,
         method: Method,
@@ -100,18 +274,16 @@ impl VaultProvider {
         if self.token_alive(&session.token).await != Some(false) {
             return Ok(reply); // a real permission problem (or unknown)
         }
-        match &self.auth {
-            Auth::Token(_) => Err(Error::access_denied(format!(
+        if !self.auth.can_login() {
+            return Err(Error::access_denied(format!(
                 "access denied ({what}; the token is expired or revoked)"
             ))
             .with_provider(NAME)
-            .with_http_status(403)),
-            Auth::AppRole { .. } => {
-                tracing::debug!(target: LOG_TARGET, path = what, "token refused as dead; logging in again");
-                let fresh = self.relogin_after(session.generation).await?;
-                self.send(method, url, what, Some(&fresh.token), None).await
-            }
+            .with_http_status(403));
         }
+        tracing::debug!(target: LOG_TARGET, path = what, "token refused as dead; logging in again");
+        let fresh = self.relogin_after(session.generation).await?;
+        self.send(method, url, what, Some(&fresh.token), None).await
     }
 
     /// `Some(true)` when lookup-self accepts the token, `Some(false)` when it
@@ -135,7 +307,7 @@ impl VaultProvider {
         }
     }
 
-    /// The token to use now: a static token, or the AppRole session,
+    /// The token to use now: a static token, or the login session,
     /// renewed or re-acquired when two thirds of its lease have passed.
     async fn session(&self) -> Result<Arc<Session>, Error> {
         if let Auth::Token(s) = &self.auth {
@@ -195,46 +367,43 @@ impl VaultProvider {
     }
 
     async fn login(&self) -> Result<Session, Error> {
-        let Auth::AppRole {
-            role_id,
-            secret_id,
-            mount,
-        } = &self.auth
-        else {
-            return Err(Error::config("AppRole login without AppRole credentials"));
+        let Some(mut login) = self.auth.login_body().await? else {
+            return Err(Error::config("a Vault login without login credentials"));
         };
+        let mount = &login.mount;
         let what = format!("auth/{mount}/login");
         let url = format!("{}/v1/auth/{}/login", self.base, encode_path(mount));
-        let body = serde_json::to_vec(&serde_json::json!({
-            "role_id": role_id.expose_secret(),
-            "secret_id": secret_id.expose_secret(),
-        }))
-        .map_err(|_| Error::config("cannot encode the AppRole login request"))?;
         let started = self.clock.now();
+        let body = std::mem::take(&mut login.body);
         let reply = self
             .send(Method::POST, &url, &what, None, Some(body))
             .await?;
+        let label = login.label;
+        let role = &login.role;
         match reply.status {
             StatusCode::OK => {}
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
-                // Vault says "invalid role or secret ID"; should a server ever
-                // echo a credential back, it is cut out here.
+                // Vault says "invalid role or secret ID", "token is expired",
+                // "permission denied"; should a server ever echo a
+                // credential back, it is cut out here.
                 let why = reply
                     .errors_summary()
                     .map(|w| {
-                        w.replace(role_id.expose_secret(), "[role id]")
-                            .replace(secret_id.expose_secret(), "[secret id]")
+                        login.sent.iter().fold(w, |w, (secret, shown)| {
+                            w.replace(secret.expose_secret(), shown)
+                        })
                     })
-                    .unwrap_or_else(|| "the role id or secret id was refused".to_owned());
+                    .unwrap_or_else(|| "the credentials were refused".to_owned());
                 return Err(Error::access_denied(format!(
-                    "access denied (AppRole login at {what}: {why})"
+                    "access denied ({label} login at {what}{role}: {why})"
                 ))
                 .with_provider(NAME)
                 .with_http_status(reply.status.as_u16()));
             }
             StatusCode::NOT_FOUND => {
                 return Err(Error::access_denied(format!(
-                    "access denied (AppRole login at {what}: 404, is AppRole enabled at '{mount}'? set SECRETS_VAULT_APPROLE_MOUNT)"
+                    "access denied ({label} login at {what}{role}: 404, is {label} auth enabled at '{mount}'? set {})",
+                    login.mount_setting
                 ))
                 .with_provider(NAME)
                 .with_http_status(404));
@@ -248,7 +417,8 @@ impl VaultProvider {
             mount = %mount,
             lease_secs = session.lease.as_secs(),
             renewable = session.renewable,
-            "approle login"
+            "{} login",
+            login.method
         );
         Ok(session)
     }

@@ -15,7 +15,7 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::VaultProvider;
-use super::auth::{Auth, Session};
+use super::auth::{Auth, JwtMethod, Session};
 use super::http::{check_segments, same_origin_redirects, token_header};
 use crate::clock::Clock;
 use crate::error::Error;
@@ -26,6 +26,15 @@ use crate::settings::Settings;
 pub const DEFAULT_MOUNT: &str = "secret";
 /// Default AppRole auth mount (`SECRETS_VAULT_APPROLE_MOUNT`).
 pub const DEFAULT_APPROLE_MOUNT: &str = "approle";
+/// Default JWT auth mount (`SECRETS_VAULT_AUTH_MOUNT` with
+/// `SECRETS_VAULT_AUTH=jwt`).
+pub const DEFAULT_JWT_MOUNT: &str = "jwt";
+/// Default Kubernetes auth mount (`SECRETS_VAULT_AUTH_MOUNT` with
+/// `SECRETS_VAULT_AUTH=kubernetes`).
+pub const DEFAULT_KUBERNETES_MOUNT: &str = "kubernetes";
+/// Where the kubelet mounts a pod's service-account token: the default
+/// `SECRETS_VAULT_JWT_FILE` of Kubernetes auth.
+pub const DEFAULT_KUBERNETES_JWT_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 /// Default connect timeout (`SECRETS_VAULT_CONNECT_TIMEOUT_MS`): 1000 ms.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Default whole-request timeout (`SECRETS_VAULT_TIMEOUT_MS`): 5000 ms.
@@ -36,6 +45,10 @@ enum AuthSpec {
     AppRole {
         role_id: SecretString,
         secret_id: SecretString,
+    },
+    Jwt {
+        method: JwtMethod,
+        role: String,
     },
 }
 
@@ -67,6 +80,10 @@ pub struct VaultProviderBuilder {
     address_var: Cow<'static, str>,
     auth: Option<AuthSpec>,
     approle_mount: String,
+    /// The mount of the login method, when set (`SECRETS_VAULT_AUTH_MOUNT`).
+    auth_mount: Option<String>,
+    /// The JWT file and the words that name it in errors.
+    jwt_file: Option<(PathBuf, String)>,
     mount: String,
     prefix: String,
     namespace: Option<String>,
@@ -83,6 +100,7 @@ impl fmt::Debug for VaultProviderBuilder {
             None => "none",
             Some(AuthSpec::Token(_)) => "token",
             Some(AuthSpec::AppRole { .. }) => "approle",
+            Some(AuthSpec::Jwt { method, .. }) => method.as_str(),
         };
         f.debug_struct("VaultProviderBuilder")
             .field("address", &without_userinfo(&self.address))
@@ -103,6 +121,8 @@ impl VaultProviderBuilder {
             address_var: Cow::Borrowed("the Vault address"),
             auth: None,
             approle_mount: DEFAULT_APPROLE_MOUNT.to_owned(),
+            auth_mount: None,
+            jwt_file: None,
             mount: DEFAULT_MOUNT.to_owned(),
             prefix: String::new(),
             namespace: None,
@@ -134,6 +154,45 @@ impl VaultProviderBuilder {
     /// The path AppRole is enabled at (default `approle`).
     pub fn approle_mount(mut self, mount: impl Into<String>) -> Self {
         self.approle_mount = mount.into();
+        self
+    }
+
+    /// Authenticates with JWT auth: logs in as `role` with the JWT that
+    /// `jwt_file` holds, read again at every login (a rotated token is
+    /// picked up), and renews or re-acquires the login token as AppRole's.
+    pub fn jwt(mut self, role: impl Into<String>, jwt_file: impl AsRef<Path>) -> Self {
+        self.auth = Some(AuthSpec::Jwt {
+            method: JwtMethod::Jwt,
+            role: role.into(),
+        });
+        self.jwt_file(jwt_file)
+    }
+
+    /// Authenticates with Kubernetes auth: logs in as `role` with the pod's
+    /// service-account token ([`DEFAULT_KUBERNETES_JWT_FILE`] unless
+    /// [`jwt_file`](Self::jwt_file) names another), read again at every
+    /// login.
+    pub fn kubernetes(mut self, role: impl Into<String>) -> Self {
+        self.auth = Some(AuthSpec::Jwt {
+            method: JwtMethod::Kubernetes,
+            role: role.into(),
+        });
+        self
+    }
+
+    /// The file that holds the JWT of JWT or Kubernetes auth (a projected
+    /// service-account token).
+    pub fn jwt_file(mut self, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref().to_path_buf();
+        let label = format!("'{}'", path.display());
+        self.jwt_file = Some((path, label));
+        self
+    }
+
+    /// The path the login method is enabled at: default `approle`, `jwt`
+    /// or `kubernetes` after the method.
+    pub fn auth_mount(mut self, mount: impl Into<String>) -> Self {
+        self.auth_mount = Some(mount.into());
         self
     }
 
@@ -208,6 +267,8 @@ impl VaultProviderBuilder {
     ///
     /// [`ErrorKind::Config`] when the address is not an `http(s)://` URL,
     /// no credentials were given, a credential cannot be sent in a header,
+    /// a JWT or Kubernetes login has no role or its token file does not
+    /// exist, an auth mount is not a valid path,
     /// a timeout is zero, the CA certificate cannot be read or parsed, or
     /// the plain-HTTP guardrail refuses the address.
     ///
@@ -241,18 +302,6 @@ impl VaultProviderBuilder {
                 ))
             })?;
         }
-        let approle_mount = trim_slashes(&self.approle_mount);
-        if approle_mount.is_empty() {
-            return Err(Error::config(
-                "the AppRole mount (SECRETS_VAULT_APPROLE_MOUNT) is empty",
-            ));
-        }
-        check_segments(&approle_mount).map_err(|why| {
-            Error::config(format!(
-                "the AppRole mount '{}' is not a valid path: {why}",
-                self.approle_mount
-            ))
-        })?;
 
         if self.connect_timeout.is_zero() {
             return Err(Error::config(
@@ -291,11 +340,22 @@ impl VaultProviderBuilder {
                 if secret_id.expose_secret().trim().is_empty() {
                     return Err(Error::config("VAULT_SECRET_ID is empty"));
                 }
+                let mount = match &self.auth_mount {
+                    Some(m) => checked_mount(m, "AppRole", "SECRETS_VAULT_AUTH_MOUNT")?,
+                    None => checked_mount(
+                        &self.approle_mount,
+                        "AppRole",
+                        "SECRETS_VAULT_APPROLE_MOUNT",
+                    )?,
+                };
                 Auth::AppRole {
                     role_id: SecretString::from(role_id.expose_secret().trim()),
                     secret_id: SecretString::from(secret_id.expose_secret().trim()),
-                    mount: approle_mount,
+                    mount,
                 }
+            }
+            Some(AuthSpec::Jwt { method, role }) => {
+                jwt_auth(method, &role, self.auth_mount.as_deref(), self.jwt_file)?
             }
         };
 
@@ -362,7 +422,9 @@ impl VaultProvider {
     /// # Errors
     ///
     /// [`ErrorKind::Config`] naming the variable when the address or the
-    /// credentials are missing, a number or boolean setting is malformed, the
+    /// credentials are missing, `SECRETS_VAULT_AUTH` is not a known method
+    /// or lacks its settings (`SECRETS_VAULT_ROLE`, `SECRETS_VAULT_JWT_FILE`),
+    /// a number or boolean setting is malformed, the
     /// `VAULT_CACERT` file is unreadable or invalid, or when `DEPLOYMENT_ENV`
     /// is not local and `VAULT_ADDR` is plain `http://` to a host that is not
     /// loopback (allow it with `SECRETS_VAULT_ALLOW_HTTP=true`).
@@ -377,31 +439,12 @@ impl VaultProvider {
         let mut b = VaultProvider::builder(address.trim());
         b.address_var = address_var;
 
-        let token = config.first(&["VAULT_TOKEN", "BAO_TOKEN"]).map(|(t, _)| t);
-        b = match (config.var("VAULT_ROLE_ID"), config.var("VAULT_SECRET_ID")) {
-            (Some(role), Some(secret)) => b.approle(role, secret),
-            (Some(_), None) => {
-                return Err(Error::config(
-                    "VAULT_ROLE_ID is set but VAULT_SECRET_ID is not: AppRole login needs both",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(Error::config(
-                    "VAULT_SECRET_ID is set but VAULT_ROLE_ID is not: AppRole login needs both",
-                ));
-            }
-            (None, None) => match token {
-                Some(t) => b.token(t),
-                None => {
-                    return Err(Error::config(
-                        "the 'vault' provider needs credentials: set VAULT_TOKEN (or BAO_TOKEN), \
-                         or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole",
-                    ));
-                }
-            },
-        };
+        b = auth_from_settings(b, config)?;
         if let Some(m) = config.var("SECRETS_VAULT_APPROLE_MOUNT") {
             b = b.approle_mount(m.trim());
+        }
+        if let Some(m) = config.var("SECRETS_VAULT_AUTH_MOUNT") {
+            b = b.auth_mount(m.trim());
         }
         if let Some(m) = config.var("SECRETS_VAULT_MOUNT") {
             b = b.mount(m.trim());
@@ -429,6 +472,164 @@ impl VaultProvider {
         }
         b.build()
     }
+}
+
+/// The login method of `SECRETS_VAULT_AUTH` (`token`, `approle`, `jwt`,
+/// `kubernetes`), or, when it is unset, AppRole when its two ids are set,
+/// else a token.
+fn auth_from_settings(
+    b: VaultProviderBuilder,
+    config: &Settings,
+) -> Result<VaultProviderBuilder, Error> {
+    let token = config.first(&["VAULT_TOKEN", "BAO_TOKEN"]);
+    let role_id = config.var("VAULT_ROLE_ID");
+    let secret_id = config.var("VAULT_SECRET_ID");
+    let method = config.first(&["SECRETS_VAULT_AUTH"]);
+    let approle = |b: VaultProviderBuilder| match (role_id, secret_id) {
+        (Some(role), Some(secret)) => Ok(b.approle(role, secret)),
+        (Some(_), None) => Err(Error::config(
+            "VAULT_ROLE_ID is set but VAULT_SECRET_ID is not: AppRole login needs both",
+        )),
+        (None, Some(_)) => Err(Error::config(
+            "VAULT_SECRET_ID is set but VAULT_ROLE_ID is not: AppRole login needs both",
+        )),
+        (None, None) => Err(Error::config(
+            "SECRETS_VAULT_AUTH is 'approle' but VAULT_ROLE_ID and VAULT_SECRET_ID are not set",
+        )),
+    };
+    let Some((method, method_var)) = method else {
+        if role_id.is_some() || secret_id.is_some() {
+            return approle(b);
+        }
+        return match token {
+            Some((t, _)) => Ok(b.token(t)),
+            None => Err(Error::config(
+                "the 'vault' provider needs credentials: set VAULT_TOKEN (or BAO_TOKEN), \
+                 VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole, or SECRETS_VAULT_AUTH=jwt or kubernetes \
+                 with SECRETS_VAULT_ROLE",
+            )),
+        };
+    };
+    let jwt_method = match method.to_ascii_lowercase().as_str() {
+        "token" => {
+            return match token {
+                Some((t, _)) => Ok(b.token(t)),
+                None => Err(Error::config(format!(
+                    "{method_var} is 'token' but VAULT_TOKEN (or BAO_TOKEN) is not set"
+                ))),
+            };
+        }
+        "approle" => return approle(b),
+        "jwt" => JwtMethod::Jwt,
+        "kubernetes" | "k8s" => JwtMethod::Kubernetes,
+        _ => {
+            return Err(Error::config(format!(
+                "{method_var} must be token, approle, jwt or kubernetes"
+            )));
+        }
+    };
+    let Some((role, _)) = config.first(&["SECRETS_VAULT_ROLE"]) else {
+        return Err(Error::config(format!(
+            "{method_var} is '{}' but SECRETS_VAULT_ROLE (the Vault role to log in as) is not set",
+            jwt_method.as_str()
+        )));
+    };
+    let (file, label) = match (config.first(&["SECRETS_VAULT_JWT_FILE"]), jwt_method) {
+        (Some((file, var)), _) => (file, format!("{var} ('{file}')")),
+        (None, JwtMethod::Kubernetes) => (
+            DEFAULT_KUBERNETES_JWT_FILE,
+            format!("SECRETS_VAULT_JWT_FILE (default '{DEFAULT_KUBERNETES_JWT_FILE}')"),
+        ),
+        (None, JwtMethod::Jwt) => {
+            return Err(Error::config(format!(
+                "{method_var} is 'jwt' but SECRETS_VAULT_JWT_FILE (the file holding the JWT) is not set"
+            )));
+        }
+    };
+    let mut b = match jwt_method {
+        JwtMethod::Jwt => b.jwt(role, file),
+        JwtMethod::Kubernetes => b.kubernetes(role),
+    };
+    // Errors about the file name the setting it came from.
+    b.jwt_file = Some((PathBuf::from(file), label));
+    Ok(b)
+}
+
+/// The login method's state, checked: a role, a readable-looking JWT file
+/// and a valid mount.
+fn jwt_auth(
+    method: JwtMethod,
+    role: &str,
+    auth_mount: Option<&str>,
+    jwt_file: Option<(PathBuf, String)>,
+) -> Result<Auth, Error> {
+    let role = role.trim();
+    if role.is_empty() {
+        return Err(Error::config(
+            "the Vault role to log in as (SECRETS_VAULT_ROLE) is empty",
+        ));
+    }
+    if role.chars().any(char::is_control) {
+        return Err(Error::config(
+            "the Vault role to log in as (SECRETS_VAULT_ROLE) contains a control character",
+        ));
+    }
+    let (jwt_file, jwt_file_label) = match (jwt_file, method) {
+        (Some(f), _) => f,
+        (None, JwtMethod::Kubernetes) => (
+            PathBuf::from(DEFAULT_KUBERNETES_JWT_FILE),
+            format!("SECRETS_VAULT_JWT_FILE (default '{DEFAULT_KUBERNETES_JWT_FILE}')"),
+        ),
+        (None, JwtMethod::Jwt) => {
+            return Err(Error::config(
+                "JWT auth needs the file that holds the JWT: set SECRETS_VAULT_JWT_FILE",
+            ));
+        }
+    };
+    // Checked now so that a wrong path is a start-up error; the file is
+    // read at every login, since the kubelet rotates projected tokens.
+    if !jwt_file.is_file() {
+        let why = if jwt_file.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        return Err(Error::config(format!(
+            "the JWT file {jwt_file_label} {why}"
+        )));
+    }
+    let (label, default) = match method {
+        JwtMethod::Jwt => ("JWT", DEFAULT_JWT_MOUNT),
+        JwtMethod::Kubernetes => ("Kubernetes", DEFAULT_KUBERNETES_MOUNT),
+    };
+    let mount = checked_mount(
+        auth_mount.unwrap_or(default),
+        label,
+        "SECRETS_VAULT_AUTH_MOUNT",
+    )?;
+    Ok(Auth::Jwt {
+        method,
+        role: role.to_owned(),
+        jwt_file,
+        jwt_file_label,
+        mount,
+    })
+}
+
+/// An auth mount without its slashes, refused when empty or not a path.
+fn checked_mount(mount: &str, label: &str, setting: &str) -> Result<String, Error> {
+    let trimmed = trim_slashes(mount);
+    if trimmed.is_empty() {
+        return Err(Error::config(format!(
+            "the {label} mount ({setting}) is empty"
+        )));
+    }
+    check_segments(&trimmed).map_err(|why| {
+        Error::config(format!(
+            "the {label} mount '{mount}' ({setting}) is not a valid path: {why}"
+        ))
+    })?;
+    Ok(trimmed)
 }
 
 // ---------------------------------------------------------------------------
@@ -780,6 +981,104 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(!e.to_string().contains("token-secret"), "{e}");
+    }
+
+    #[test]
+    fn the_auth_setting_selects_the_method_and_names_what_is_missing() {
+        let addr = ("VAULT_ADDR", "http://127.0.0.1:8200");
+        let dir = tempfile::tempdir().unwrap();
+        let jwt = dir.path().join("token");
+        std::fs::write(&jwt, "eyJhbGciOiJFUzI1NiJ9.jwt-file-canary.sig\n").unwrap();
+        let jwt = jwt.to_str().unwrap();
+        for (pairs, needle) in [
+            (
+                vec![("SECRETS_VAULT_AUTH", "ldap")],
+                "SECRETS_VAULT_AUTH must be token, approle, jwt or kubernetes",
+            ),
+            (vec![("SECRETS_VAULT_AUTH", "jwt")], "SECRETS_VAULT_ROLE"),
+            (
+                vec![("SECRETS_VAULT_AUTH", "jwt"), ("SECRETS_VAULT_ROLE", "app")],
+                "SECRETS_VAULT_JWT_FILE",
+            ),
+            (
+                vec![
+                    ("SECRETS_VAULT_AUTH", "jwt"),
+                    ("SECRETS_VAULT_ROLE", "app"),
+                    ("SECRETS_VAULT_JWT_FILE", "/nonexistent/jwt"),
+                ],
+                "SECRETS_VAULT_JWT_FILE ('/nonexistent/jwt') does not exist",
+            ),
+            (
+                vec![
+                    ("SECRETS_VAULT_AUTH", "kubernetes"),
+                    ("SECRETS_VAULT_ROLE", "app"),
+                ],
+                "SECRETS_VAULT_JWT_FILE (default '/var/run/secrets/kubernetes.io/serviceaccount/token')",
+            ),
+            (
+                vec![
+                    ("SECRETS_VAULT_AUTH", "kubernetes"),
+                    ("SECRETS_VAULT_ROLE", "app"),
+                    ("SECRETS_VAULT_JWT_FILE", jwt),
+                    ("SECRETS_VAULT_AUTH_MOUNT", "a/../b"),
+                ],
+                "SECRETS_VAULT_AUTH_MOUNT",
+            ),
+            (vec![("SECRETS_VAULT_AUTH", "approle")], "VAULT_ROLE_ID"),
+            (vec![("SECRETS_VAULT_AUTH", "token")], "VAULT_TOKEN"),
+        ] {
+            let mut pairs = pairs.clone();
+            pairs.push(addr);
+            let e = err(&pairs);
+            assert_eq!(e.kind(), ErrorKind::Config, "{pairs:?}");
+            assert!(e.to_string().contains(needle), "{pairs:?}: {e}");
+        }
+
+        let ok = |pairs: &[(&str, &str)]| {
+            let mut pairs = pairs.to_vec();
+            pairs.push(addr);
+            format!(
+                "{:?}",
+                VaultProvider::from_settings(&config(&pairs)).unwrap()
+            )
+        };
+        let d = ok(&[
+            ("SECRETS_VAULT_AUTH", "JWT"),
+            ("SECRETS_VAULT_ROLE", "app"),
+            ("SECRETS_VAULT_JWT_FILE", jwt),
+            // A token set too: the method says which one is used.
+            ("VAULT_TOKEN", "hvs.ignored-token-canary"),
+        ]);
+        assert!(d.contains("jwt role 'app' at auth/jwt"), "{d}");
+        assert!(!d.contains("canary"), "{d}");
+        let d = ok(&[
+            ("SECRETS_VAULT_AUTH", "kubernetes"),
+            ("SECRETS_VAULT_ROLE", "app"),
+            ("SECRETS_VAULT_JWT_FILE", jwt),
+            ("SECRETS_VAULT_AUTH_MOUNT", "/k8s-prod/"),
+        ]);
+        assert!(d.contains("kubernetes role 'app' at auth/k8s-prod"), "{d}");
+        // AppRole: the old mount setting still works, the new one too.
+        let approle = [("VAULT_ROLE_ID", "r"), ("VAULT_SECRET_ID", "s")];
+        let mut pairs = approle.to_vec();
+        pairs.push(("SECRETS_VAULT_APPROLE_MOUNT", "old-style"));
+        assert!(ok(&pairs).contains("approle at auth/old-style"));
+        let mut pairs = approle.to_vec();
+        pairs.push(("SECRETS_VAULT_AUTH_MOUNT", "new-style"));
+        pairs.push(("SECRETS_VAULT_AUTH", "approle"));
+        assert!(ok(&pairs).contains("approle at auth/new-style"));
+        assert!(ok(&[("VAULT_TOKEN", "t")]).contains("auth: \"token\""));
+
+        // A named instance reads its own role.
+        let s = config(&[
+            addr,
+            ("SECRETS_VAULT_AUTH", "jwt"),
+            ("SECRETS_VAULT_JWT_FILE", jwt),
+            ("SECRETS_VAULT_ROLE", "plain"),
+            ("SECRETS_DR_VAULT_ROLE", "dr-role"),
+        ]);
+        let dr = VaultProvider::from_settings(&s.for_instance("dr", "vault")).unwrap();
+        assert!(format!("{dr:?}").contains("role 'dr-role'"), "{dr:?}");
     }
 
     #[test]

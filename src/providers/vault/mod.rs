@@ -35,7 +35,11 @@
 //! | `VAULT_ADDR` (or `BAO_ADDR`) | required | server address, `https://vault.example:8200` |
 //! | `VAULT_TOKEN` (or `BAO_TOKEN`) | | token auth |
 //! | `VAULT_ROLE_ID` + `VAULT_SECRET_ID` | | AppRole auth (wins over a token when set) |
-//! | `SECRETS_VAULT_APPROLE_MOUNT` | `approle` | where AppRole is enabled |
+//! | `SECRETS_VAULT_AUTH` | inferred | `token`, `approle`, `jwt` or `kubernetes`; unset: AppRole when its ids are set, else a token |
+//! | `SECRETS_VAULT_ROLE` | | the role to log in as (`jwt`, `kubernetes`) |
+//! | `SECRETS_VAULT_JWT_FILE` | `kubernetes`: `/var/run/secrets/kubernetes.io/serviceaccount/token` | the file holding the JWT, read at every login (required for `jwt`) |
+//! | `SECRETS_VAULT_AUTH_MOUNT` | `approle` / `jwt` / `kubernetes` | where the login method is enabled |
+//! | `SECRETS_VAULT_APPROLE_MOUNT` | `approle` | where AppRole is enabled (`SECRETS_VAULT_AUTH_MOUNT` wins) |
 //! | `VAULT_NAMESPACE` (or `BAO_NAMESPACE`) | none | sent as `X-Vault-Namespace` |
 //! | `VAULT_CACERT` (or `BAO_CACERT`) | system roots | PEM file of a private CA |
 //! | `SECRETS_VAULT_MOUNT` | `secret` | the KV v2 mount |
@@ -51,7 +55,10 @@
 //! # Auth
 //!
 //! With a token, every request carries it as `X-Vault-Token`. With AppRole,
-//! the provider logs in at `auth/{approle mount}/login` on first use, renews
+//! JWT or Kubernetes auth, the provider logs in at `auth/{mount}/login` on
+//! first use (AppRole with its role and secret ids; JWT and Kubernetes with
+//! `{"role": ..., "jwt": ...}`, the JWT read from its file at every login,
+//! since the kubelet rotates projected service-account tokens), renews
 //! the login token (`auth/token/renew-self`) when two thirds of its lease
 //! have passed, and logs in again when it cannot be renewed any more. If a
 //! request is refused with 403 and `auth/token/lookup-self` shows that the
@@ -61,7 +68,7 @@
 //! (A token whose policies do not include `default` may be unable to look
 //! itself up; its 403s are then read as "expired or revoked".)
 //!
-//! Tokens and secret ids are held as [`SecretString`]; they never appear in
+//! Tokens, secret ids and JWTs are held as [`SecretString`]; they never appear in
 //! an error, in `Debug` output or in a log line. Error details name the Vault
 //! path (`not found (secret/data/myapp/db)`), never a value. Redirects are
 //! followed only to the same origin, since `X-Vault-Token` would otherwise
@@ -75,8 +82,9 @@
 //!
 //! # Not supported
 //!
-//! KV version 1 mounts; auth methods other than token and AppRole
-//! (Kubernetes, JWT, AWS IAM...); `~/.vault-token`; `VAULT_CAPATH`,
+//! KV version 1 mounts; auth methods other than token, AppRole, JWT and
+//! Kubernetes (AWS IAM, TLS certificates...); a JWT given as a literal
+//! value (only a file: projected tokens rotate); `~/.vault-token`; `VAULT_CAPATH`,
 //! `VAULT_CLIENT_CERT` and `VAULT_SKIP_VERIFY`; response wrapping.
 //!
 //! # Example
@@ -102,7 +110,7 @@
 //!
 //! - `builder.rs`: [`VaultProviderBuilder`], [`VaultProvider::from_settings`],
 //!   CA loading and the plain-HTTP check;
-//! - `auth.rs`: the token or AppRole session: login, renewal at two thirds
+//! - `auth.rs`: the token or login session (AppRole, JWT, Kubernetes): login, renewal at two thirds
 //!   of the lease, re-login (one shared re-login on a dead-token 403),
 //!   [`AuthStats`];
 //! - `http.rs`: sending one request (same-origin redirects, timeouts) and
@@ -133,8 +141,8 @@ use reqwest::header::HeaderValue;
 
 pub use auth::AuthStats;
 pub use builder::{
-    DEFAULT_APPROLE_MOUNT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MOUNT, DEFAULT_REQUEST_TIMEOUT,
-    VaultProviderBuilder,
+    DEFAULT_APPROLE_MOUNT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_JWT_MOUNT, DEFAULT_KUBERNETES_JWT_FILE,
+    DEFAULT_KUBERNETES_MOUNT, DEFAULT_MOUNT, DEFAULT_REQUEST_TIMEOUT, VaultProviderBuilder,
 };
 
 use crate::clock::Clock;
@@ -172,6 +180,17 @@ impl fmt::Debug for VaultProvider {
         let auth = match &self.auth {
             Auth::Token(_) => "token".to_owned(),
             Auth::AppRole { mount, .. } => format!("approle at auth/{mount}"),
+            Auth::Jwt {
+                method,
+                role,
+                mount,
+                jwt_file,
+                ..
+            } => format!(
+                "{} role '{role}' at auth/{mount} (token file {})",
+                method.as_str(),
+                jwt_file.display()
+            ),
         };
         f.debug_struct("VaultProvider")
             .field("address", &self.base)
