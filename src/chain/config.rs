@@ -8,7 +8,7 @@
 //! its instance's view ([`Settings::for_instance`]).
 //!
 //! `SECRETS_PROVIDERS` is a comma list of entries, each `KIND` or
-//! `NAME=KIND` ([`ProviderEntry`]; kinds `aws`, `ssm`, `vault`, `env`):
+//! `NAME=KIND` ([`ProviderEntry`]; kinds `aws`, `ssm`, `vault`, `gcp`, `env`):
 //! `aws,dr=vault,env` chains AWS, a Vault
 //! instance named `dr` (which reads `SECRETS_DR_VAULT_ADDR` before
 //! `VAULT_ADDR`, and so on) and the env provider.
@@ -40,6 +40,8 @@ pub enum ProviderKind {
     Ssm,
     /// HashiCorp Vault / OpenBao KV v2 (`vault`).
     Vault,
+    /// Google Cloud Secret Manager (`gcp`).
+    Gcp,
     /// Environment variables and a `.env` file (`env`).
     Env,
 }
@@ -51,6 +53,7 @@ impl ProviderKind {
             ProviderKind::Aws => "aws",
             ProviderKind::Ssm => "ssm",
             ProviderKind::Vault => "vault",
+            ProviderKind::Gcp => "gcp",
             ProviderKind::Env => "env",
         }
     }
@@ -69,6 +72,7 @@ impl FromStr for ProviderKind {
             "aws" | "aws-secrets-manager" | "secretsmanager" => Ok(ProviderKind::Aws),
             "ssm" | "parameter-store" | "parameterstore" => Ok(ProviderKind::Ssm),
             "vault" | "openbao" | "bao" => Ok(ProviderKind::Vault),
+            "gcp" | "gcp-secret-manager" => Ok(ProviderKind::Gcp),
             "env" | "dotenv" => Ok(ProviderKind::Env),
             _ => Err(()),
         }
@@ -316,6 +320,7 @@ fn build_provider(kind: ProviderKind, settings: &Settings) -> Result<Box<dyn Pro
         ProviderKind::Aws => build_aws(settings),
         ProviderKind::Ssm => build_ssm(settings),
         ProviderKind::Vault => build_vault(settings),
+        ProviderKind::Gcp => build_gcp(settings),
     }
 }
 
@@ -358,12 +363,25 @@ fn build_vault(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
     ))
 }
 
+#[cfg(feature = "gcp")]
+fn build_gcp(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    crate::providers::gcp::GcpProvider::from_settings(settings)
+        .map(|p| Box::new(p) as Box<dyn Provider>)
+}
+
+#[cfg(not(feature = "gcp"))]
+fn build_gcp(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    Err(Error::config(
+        "SECRETS_PROVIDERS names 'gcp', but secret-chain was built without its 'gcp' feature",
+    ))
+}
+
 /// Parses a comma list of `KIND` or `NAME=KIND` entries. Errors name the
 /// entry by its number and never echo a bad entry's text (a mistyped
 /// variable may hold a secret); a duplicate name, being a valid name, is
 /// named.
 fn parse_provider_list(list: &str, var: &str) -> Result<Vec<ProviderEntry>, Error> {
-    const KINDS: &str = "aws, ssm, vault or env";
+    const KINDS: &str = "aws, ssm, vault, gcp or env";
     let mut out: Vec<ProviderEntry> = Vec::new();
     for (i, item) in list.split(',').enumerate() {
         let n = i + 1;

@@ -53,9 +53,12 @@ pub mod aws;
 mod aws_common;
 pub(crate) mod batch;
 mod dotenv;
-#[cfg(any(feature = "aws", feature = "ssm", feature = "vault"))]
+#[cfg(any(feature = "aws", feature = "ssm", feature = "vault", feature = "gcp"))]
 mod endpoint;
 pub mod env;
+#[cfg(feature = "gcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp")))]
+pub mod gcp;
 mod metadata;
 // Only Vault reports dates as text so far.
 #[cfg(feature = "vault")]
