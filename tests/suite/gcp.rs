@@ -444,6 +444,63 @@ async fn denials_are_access_denied_and_quota_and_outages_unavailable() {
     }
 }
 
+/// A warm cache serves the last value while Secret Manager is down (503),
+/// until the stale window ends; then the error names `gcp`.
+#[tokio::test]
+async fn a_cached_value_is_served_stale_while_the_api_is_down() {
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = down.clone();
+    let (endpoint, _) = fake_server(Box::new(move |_| {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            (
+                503,
+                rpc_error(503, "UNAVAILABLE", "The service is currently unavailable."),
+            )
+        } else {
+            (
+                200,
+                access_body("projects/1/secrets/db/versions/1", b"stale-gcp-value", None),
+            )
+        }
+    }));
+    let (clock, time) = secret_chain::Clock::mock();
+    let m = SecretsManager::builder()
+        .provider(provider(&endpoint, "p-stale", &[]))
+        .cache_ttl(std::time::Duration::from_secs(60))
+        .ttl_jitter(0.0)
+        .refresh_ahead(false)
+        .max_stale(std::time::Duration::from_secs(600))
+        .retries(
+            0,
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(100),
+        )
+        .clock(clock)
+        .build()
+        .unwrap();
+    assert_eq!(
+        m.get_secret("db").await.unwrap().expose_secret(),
+        "stale-gcp-value"
+    );
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    time.advance(std::time::Duration::from_secs(61));
+    assert_eq!(
+        m.get_secret("db").await.unwrap().expose_secret(),
+        "stale-gcp-value"
+    );
+    assert!(m.stats().stale_served >= 1);
+    time.advance(std::time::Duration::from_secs(601));
+    let e = m.get_secret("db").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(
+        e.to_string()
+            .starts_with("secret 'db' unavailable: gcp: unavailable (gcp secret db"),
+        "{e}"
+    );
+    assert_eq!(e.outcomes()[0].code.as_deref(), Some("UNAVAILABLE"));
+    assert!(!e.to_string().contains("stale-gcp"), "{e}");
+}
+
 #[tokio::test]
 async fn the_payload_checksum_is_verified_and_a_mismatch_is_never_a_value() {
     let value = b"crc-checked-9999";

@@ -58,7 +58,14 @@ pub(super) async fn send(
     {
         return Err(too_large());
     }
-    let mut body = Zeroizing::new(Vec::new());
+    // Room for the whole answer up front where its length is known, so the
+    // buffer is not moved while it grows (a move would leave a copy of the
+    // payload that is never wiped).
+    let capacity = resp
+        .content_length()
+        .map_or(64 << 10, |n| n as usize)
+        .min(MAX_RESPONSE_BYTES);
+    let mut body = Zeroizing::new(Vec::with_capacity(capacity));
     while let Some(chunk) = resp
         .chunk()
         .await
