@@ -544,6 +544,33 @@ async fn the_payload_checksum_is_verified_and_a_mismatch_is_never_a_value() {
     }
 }
 
+/// A stage is a GCP version alias, read like a version number.
+#[tokio::test]
+async fn a_stage_reads_the_version_alias() {
+    let (endpoint, seen) = fake_server(Box::new(|_| {
+        (
+            200,
+            access_body("projects/1/secrets/db/versions/7", b"alias-value", None),
+        )
+    }));
+    let p = provider(&endpoint, "p-alias", &[]);
+    let v = p.fetch("db", &Version::Stage("blue".into())).await.unwrap();
+    assert_eq!(text(&v), "alias-value");
+    assert_eq!(v.metadata().version_id(), Some("7"));
+    assert_eq!(v.metadata().stages(), ["blue"]);
+    assert_eq!(
+        seen.lock().unwrap()[0].line,
+        "GET /v1/projects/p-alias/secrets/db/versions/blue:access HTTP/1.1"
+    );
+    let e = p
+        .fetch("db", &Version::Stage("7".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(e.to_string().contains("starts with a letter"), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "refused before any call");
+}
+
 /// The listing asks the API to filter and follows page tokens.
 #[tokio::test]
 async fn list_sends_the_filter_and_follows_pages() {

@@ -120,17 +120,23 @@ fn version_selector(version: &Version) -> Result<String, &'static str> {
         }
         Version::Stage(alias) => {
             let alias = alias.trim();
-            let ok = !alias.is_empty()
-                && alias.len() <= 63
+            // `latest` cannot be an alias (GCP refuses it as one), so the
+            // stage `latest` can only mean the latest version.
+            if alias.eq_ignore_ascii_case("latest") {
+                return Ok("latest".to_owned());
+            }
+            // GCP's rule for alias names: a letter, then letters, digits,
+            // '_' and '-', at most 63. (A number would read that version.)
+            let ok = alias.len() <= 63
+                && alias.starts_with(|c: char| c.is_ascii_alphabetic())
                 && alias
                     .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                && !alias.bytes().all(|b| b.is_ascii_digit());
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if ok {
                 Ok(alias.to_owned())
             } else {
                 Err(
-                    "a GCP version alias holds letters, digits, '_' and '-' (1 to 63, not only digits)",
+                    "a GCP version alias starts with a letter and holds letters, digits, '_' and '-' (at most 63)",
                 )
             }
         }
@@ -197,13 +203,17 @@ mod tests {
             version_selector(&Version::Stage("prod".into())).unwrap(),
             "prod"
         );
+        assert_eq!(
+            version_selector(&Version::Stage("Latest".into())).unwrap(),
+            "latest"
+        );
         for bad in ["0", "-1", "+3", "v3", "", "3.0"] {
             assert!(
                 version_selector(&Version::Id(bad.into())).is_err(),
                 "{bad:?}"
             );
         }
-        for bad in ["", "12", "a/b", "a:b", &"a".repeat(64)] {
+        for bad in ["", "12", "1abc", "_a", "a/b", "a:b", &"a".repeat(64)] {
             assert!(
                 version_selector(&Version::Stage(bad.into())).is_err(),
                 "{bad:?}"

@@ -28,8 +28,8 @@
 //!
 //! [`Version::Current`] reads `latest`; [`Version::Id`]`("3")` reads
 //! version 3 (`"latest"` is accepted too); [`Version::Stage`]`("prod")`
-//! reads the version with the alias `prod` (GCP version aliases). A
-//! disabled or destroyed version is "not found".
+//! reads the version with the alias `prod` (GCP version aliases, which
+//! start with a letter). A disabled or destroyed version is "not found".
 //!
 //! A value's [`SecretMetadata`](crate::providers::SecretMetadata) holds the
 //! full version resource name (`projects/123/secrets/db/versions/3`) as
