@@ -8,7 +8,7 @@
 //! its instance's view ([`Settings::for_instance`]).
 //!
 //! `SECRETS_PROVIDERS` is a comma list of entries, each `KIND` or
-//! `NAME=KIND` ([`ProviderEntry`]; kinds `aws`, `ssm`, `vault`, `files`, `env`):
+//! `NAME=KIND` ([`ProviderEntry`]; kinds `aws`, `ssm`, `vault`, `gcp`, `files`, `env`):
 //! `aws,dr=vault,env` chains AWS, a Vault
 //! instance named `dr` (which reads `SECRETS_DR_VAULT_ADDR` before
 //! `VAULT_ADDR`, and so on) and the env provider.
@@ -42,6 +42,8 @@ pub enum ProviderKind {
     Vault,
     /// Mounted secret files under a directory (`files`).
     Files,
+    /// Google Cloud Secret Manager (`gcp`).
+    Gcp,
     /// Environment variables and a `.env` file (`env`).
     Env,
 }
@@ -54,6 +56,7 @@ impl ProviderKind {
             ProviderKind::Ssm => "ssm",
             ProviderKind::Vault => "vault",
             ProviderKind::Files => "files",
+            ProviderKind::Gcp => "gcp",
             ProviderKind::Env => "env",
         }
     }
@@ -73,6 +76,7 @@ impl FromStr for ProviderKind {
             "ssm" | "parameter-store" | "parameterstore" => Ok(ProviderKind::Ssm),
             "vault" | "openbao" | "bao" => Ok(ProviderKind::Vault),
             "files" | "file" => Ok(ProviderKind::Files),
+            "gcp" | "gcp-secret-manager" => Ok(ProviderKind::Gcp),
             "env" | "dotenv" => Ok(ProviderKind::Env),
             _ => Err(()),
         }
@@ -321,6 +325,7 @@ fn build_provider(kind: ProviderKind, settings: &Settings) -> Result<Box<dyn Pro
         ProviderKind::Ssm => build_ssm(settings),
         ProviderKind::Vault => build_vault(settings),
         ProviderKind::Files => build_files(settings),
+        ProviderKind::Gcp => build_gcp(settings),
     }
 }
 
@@ -376,12 +381,25 @@ fn build_vault(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
     ))
 }
 
+#[cfg(feature = "gcp")]
+fn build_gcp(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    crate::providers::gcp::GcpProvider::from_settings(settings)
+        .map(|p| Box::new(p) as Box<dyn Provider>)
+}
+
+#[cfg(not(feature = "gcp"))]
+fn build_gcp(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    Err(Error::config(
+        "SECRETS_PROVIDERS names 'gcp', but secret-chain was built without its 'gcp' feature",
+    ))
+}
+
 /// Parses a comma list of `KIND` or `NAME=KIND` entries. Errors name the
 /// entry by its number and never echo a bad entry's text (a mistyped
 /// variable may hold a secret); a duplicate name, being a valid name, is
 /// named.
 fn parse_provider_list(list: &str, var: &str) -> Result<Vec<ProviderEntry>, Error> {
-    const KINDS: &str = "aws, ssm, vault, files or env";
+    const KINDS: &str = "aws, ssm, vault, gcp, files or env";
     let mut out: Vec<ProviderEntry> = Vec::new();
     for (i, item) in list.split(',').enumerate() {
         let n = i + 1;

@@ -37,7 +37,10 @@ impl Endpoint {
 /// another scheme, credentials (`user:pw@`), a missing or malformed host,
 /// a port that is not a number from 1 to 65535, a query or a fragment. A
 /// path is allowed (some proxies serve the API under one).
-#[cfg_attr(not(any(feature = "aws", feature = "ssm")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "aws", feature = "ssm", feature = "gcp")),
+    allow(dead_code)
+)]
 pub(crate) fn parse_url(url: &str) -> Result<Endpoint, &'static str> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("it contains a space or a control character");

@@ -53,12 +53,15 @@ pub mod aws;
 mod aws_common;
 pub(crate) mod batch;
 mod dotenv;
-#[cfg(any(feature = "aws", feature = "ssm", feature = "vault"))]
+#[cfg(any(feature = "aws", feature = "ssm", feature = "vault", feature = "gcp"))]
 mod endpoint;
 pub mod env;
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub mod files;
+#[cfg(feature = "gcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp")))]
+pub mod gcp;
 mod metadata;
 // Only Vault reports dates as text so far.
 #[cfg(feature = "vault")]

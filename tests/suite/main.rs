@@ -1,5 +1,5 @@
 //! The integration suite, as one test binary (each binary would link the
-//! AWS SDK again): the providers against the real moto and OpenBao servers
+//! AWS SDK again): the providers against the real moto, OpenBao and drongo servers
 //! that `scripts/test` starts on loopback, the resilience behaviour under
 //! faults, and the masking guarantees on captured output.
 //!
@@ -14,6 +14,8 @@ mod batch;
 mod dotenv_compat;
 mod files;
 mod fuzz_smoke;
+#[cfg(feature = "gcp")]
+mod gcp;
 mod layout;
 mod masking_fuzz_smoke;
 mod masking_leaks;

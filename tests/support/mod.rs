@@ -4,7 +4,9 @@
 //!
 //! * a shared moto server (AWS Secrets Manager): [`aws_endpoint`];
 //! * a shared OpenBao dev server (Vault KV v2 at `secret/`): [`vault_addr`],
-//!   [`vault_root_token`].
+//!   [`vault_root_token`];
+//! * a shared drongo server (Google Cloud Secret Manager): [`gcp_endpoint`],
+//!   seeded with [`gcp_seed`].
 //!
 //! Tests that need to stop, freeze or restart a server start a PRIVATE one
 //! with [`spawn_moto`] / [`spawn_bao`]; the returned [`ServerGuard`] kills the
@@ -68,7 +70,7 @@ fn required_env(name: &str) -> String {
     match env::var(name) {
         Ok(v) if !v.trim().is_empty() => v,
         _ => panic!(
-            "{name} is not set. The integration tests run against real moto and OpenBao \
+            "{name} is not set. The integration tests run against real moto, OpenBao and drongo \
              servers on loopback, which `scripts/test` installs, starts and points the tests \
              at. Run `scripts/test` (e.g. `scripts/test servers` to filter, or \
              `scripts/test -- --nocapture`) instead of plain `cargo test`."
@@ -92,6 +94,46 @@ pub fn vault_addr() -> String {
 #[track_caller]
 pub fn vault_root_token() -> String {
     required_env("SECRET_CHAIN_TEST_VAULT_TOKEN")
+}
+
+/// Base URL of the shared drongo server (a Google Cloud Secret Manager
+/// double), e.g. `http://127.0.0.1:41238`.
+#[track_caller]
+pub fn gcp_endpoint() -> String {
+    required_env("SECRET_CHAIN_TEST_GCP_ENDPOINT")
+}
+
+/// Creates the secret `id` in `project` on the Secret Manager REST API at
+/// `endpoint` and adds `versions` in order (version 1 first). drongo keeps
+/// each project apart, so a test that uses a project of its own shares
+/// nothing with the others.
+pub fn gcp_seed(endpoint: &str, project: &str, id: &str, versions: &[&[u8]]) {
+    use base64::Engine as _;
+    let json = [("Content-Type", "application/json")];
+    let r = http_request(
+        "POST",
+        endpoint,
+        &format!("/v1/projects/{project}/secrets?secretId={id}"),
+        &json,
+        Some(br#"{"replication":{"automatic":{}}}"#),
+    )
+    .unwrap_or_else(|e| panic!("creating gcp secret {id}: {e}"));
+    assert_eq!(r.status, 200, "creating gcp secret {id}: {}", r.body);
+    for data in versions {
+        let body = format!(
+            r#"{{"payload":{{"data":"{}"}}}}"#,
+            base64::engine::general_purpose::STANDARD.encode(data)
+        );
+        let r = http_request(
+            "POST",
+            endpoint,
+            &format!("/v1/projects/{project}/secrets/{id}:addVersion"),
+            &json,
+            Some(body.as_bytes()),
+        )
+        .unwrap_or_else(|e| panic!("adding a version to gcp secret {id}: {e}"));
+        assert_eq!(r.status, 200, "adding a version to {id}: {}", r.body);
+    }
 }
 
 /// Absolute path of `moto_server` (in the project's `.venv`).

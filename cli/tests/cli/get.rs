@@ -376,3 +376,72 @@ fn files_then_env_chain_works_for_get_list_and_check() {
         "{err}"
     );
 }
+
+#[cfg(feature = "gcp")]
+#[test]
+fn gcp_then_env_chain_works_for_get_list_and_check() {
+    let endpoint = crate::support::gcp_endpoint();
+    let project = crate::support::unique_name("cli-gcp");
+    crate::support::gcp_seed(
+        &endpoint,
+        &project,
+        "app_database_url",
+        &[b"postgres://app:cli-gcp-pw-9@db/app"],
+    );
+    let dir = dir_with_env("LOCAL_ONLY=cli-env-pw-10\n");
+    let env = [
+        ("SECRETS_PROVIDERS", "gcp,env"),
+        ("SECRETS_GCP_PROJECT", project.as_str()),
+        ("SECRETS_GCP_ENDPOINT", endpoint.as_str()),
+        ("SECRETS_GCP_PREFIX", "app"),
+        ("SECRETS_RETRIES", "0"),
+    ];
+
+    let out = run(dir.path(), &["get", "database/url"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "postgres://app:cli-gcp-pw-9@db/app\n");
+    let out = run(dir.path(), &["get", "local/only"], &env);
+    assert_eq!(
+        text(&out.stdout),
+        "cli-env-pw-10\n",
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(dir.path(), &["get", "nowhere/at-all"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "gcp: not found (gcp secret app_nowhere_at-all (version latest) in project {project})"
+        )),
+        "{err}"
+    );
+
+    let out = run(dir.path(), &["list", "database/"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let names = text(&out.stdout);
+    assert!(names.lines().any(|l| l == "database/url"), "{names}");
+    assert!(!names.contains("cli-gcp-pw-9"), "{names}");
+
+    let out = run(dir.path(), &["check"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("gcp: ok"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A dead endpoint: unavailable, exit 3.
+    let dead = format!("http://127.0.0.1:{}", crate::support::free_port());
+    let mut env = env.to_vec();
+    env[0] = ("SECRETS_PROVIDERS", "gcp");
+    env[2] = ("SECRETS_GCP_ENDPOINT", dead.as_str());
+    let out = run(dir.path(), &["get", "database/url"], &env);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("gcp secret app_database_url (version latest) in project"),
+        "{}",
+        text(&out.stderr)
+    );
+}
