@@ -1,4 +1,4 @@
-//! Servers the benches share: the moto and OpenBao servers that
+//! Servers the benches share: the moto, OpenBao and drongo servers that
 //! `scripts/test` runs (named by `SECRET_CHAIN_TEST_*`), or private ones
 //! started from the project's `.venv` for the run and killed with their
 //! process group when dropped.
@@ -61,6 +61,22 @@ pub fn bao() -> (String, String, Server) {
         port,
     );
     (format!("http://127.0.0.1:{port}"), token.to_owned(), server)
+}
+
+/// A drongo server (Google Cloud Secret Manager emulator): `(endpoint,
+/// guard)`.
+pub fn drongo() -> (String, Server) {
+    if let Some(endpoint) = env("SECRET_CHAIN_TEST_GCP_ENDPOINT") {
+        return (endpoint, Server { child: None });
+    }
+    let bin = venv_bin("SECRET_CHAIN_TEST_DRONGO_BIN", "drongo", "drongo");
+    let port = free_port();
+    let server = start(
+        &bin,
+        &["server", "--host", "127.0.0.1", "--port", &port.to_string()],
+        port,
+    );
+    (format!("http://127.0.0.1:{port}"), server)
 }
 
 fn env(name: &str) -> Option<String> {
