@@ -221,14 +221,8 @@ fn gcp_cold(c: &mut Criterion) {
     let rest_read = || {
         let (client, url) = (client.clone(), url.clone());
         Box::pin(async move {
-            let body: serde_json::Value = client
-                .get(&url)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body: serde_json::Value =
+                client.get(&url).send().await.unwrap().json().await.unwrap();
             let data = body["payload"]["data"].as_str().unwrap();
             black_box(
                 base64::engine::general_purpose::STANDARD
@@ -272,7 +266,11 @@ async fn seed_gcp(client: &reqwest::Client, endpoint: &str, project: &str, id: &
         .send()
         .await
         .expect("add the bench version");
-    assert!(added.status().is_success(), "adding the bench version: {}", added.status());
+    assert!(
+        added.status().is_success(),
+        "adding the bench version: {}",
+        added.status()
+    );
 }
 
 criterion_group!(local, chain_miss);
