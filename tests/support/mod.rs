@@ -22,6 +22,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod fallback;
 pub mod scripted;
 
 use std::collections::HashSet;
