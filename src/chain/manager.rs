@@ -99,6 +99,7 @@ pub(super) struct Inner {
     pub(super) cache: Cache,
     pub(super) inflight: Mutex<HashMap<Box<str>, Flight>>,
     pub(super) rejections: Mutex<HashMap<Box<str>, Instant>>,
+    pub(super) watchers: super::watch::Watchers,
     pub(super) settings: Settings,
     pub(super) clock: Clock,
     pub(super) known: Arc<KnownSecrets>,
@@ -165,6 +166,7 @@ impl SecretsManager {
                 cache: Cache::new(),
                 inflight: Mutex::new(HashMap::new()),
                 rejections: Mutex::new(HashMap::new()),
+                watchers: Default::default(),
                 settings: b.settings,
                 clock: b.clock,
                 known,
@@ -390,9 +392,12 @@ impl SecretsManager {
         self.inner.cache.clear();
     }
 
-    /// Drops one key's cached value: its next read fetches fresh.
+    /// Drops one key's cached value: its next read fetches fresh. A key
+    /// that is [watched](Self::watch) is fetched again at once, in the
+    /// background, and its watchers see the new value.
     pub fn refresh_key(&self, path: &str) {
         self.inner.cache.remove(path);
+        self.refetch_if_watched(path);
     }
 
     /// Reports that a credential was rejected downstream (for example a
@@ -441,6 +446,8 @@ impl SecretsManager {
             stale_served: c.stale_served.load(Ordering::Relaxed),
             refresh_ahead: c.refresh_ahead.load(Ordering::Relaxed),
             rejected_refetches: c.rejected_refetches.load(Ordering::Relaxed),
+            watch_changes: c.watch_changes.load(Ordering::Relaxed),
+            watch_failures: c.watch_failures.load(Ordering::Relaxed),
             cached_entries: inner.cache.len(),
             providers: inner
                 .providers

@@ -82,9 +82,13 @@ impl SecretsManager {
     ) -> Result<Arc<Entry>, Error> {
         let previous = self.inner.cache.get(key);
         let fetched = self.fetch_chain(parsed, path, version).await;
+        let fresh = fetched.is_ok() && *version == Version::Current;
         let (store, answer) = self.settle(path, version, previous, fetched);
         if let Some(entry) = store {
             self.inner.cache.insert(key, entry);
+        }
+        if fresh && let Ok(entry) = &answer {
+            self.notify_watchers(key, entry);
         }
         answer
     }

@@ -78,6 +78,7 @@ mod miss;
 mod prefetch;
 mod refresh;
 mod register;
+mod watch;
 
 mod builder;
 mod cache;

@@ -201,8 +201,12 @@ impl SecretsManager {
                         &claim.parsed,
                         claim.path,
                     );
+                    let fresh = fetched.is_ok();
                     let (entry, result) =
                         self.settle(claim.path, &current, claim.previous.clone(), fetched);
+                    if fresh && let Ok(e) = &result {
+                        self.notify_watchers(claim.path, e);
+                    }
                     store.extend(entry.map(|e| (claim.path.to_owned(), e)));
                     results[c] = Some(result);
                 }

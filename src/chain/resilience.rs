@@ -203,6 +203,8 @@ pub(crate) struct Counters {
     pub(crate) stale_served: AtomicU64,
     pub(crate) refresh_ahead: AtomicU64,
     pub(crate) rejected_refetches: AtomicU64,
+    pub(crate) watch_changes: AtomicU64,
+    pub(crate) watch_failures: AtomicU64,
 }
 
 impl Counters {
@@ -212,6 +214,8 @@ impl Counters {
             stale_served: AtomicU64::new(0),
             refresh_ahead: AtomicU64::new(0),
             rejected_refetches: AtomicU64::new(0),
+            watch_changes: AtomicU64::new(0),
+            watch_failures: AtomicU64::new(0),
         }
     }
 }
@@ -233,6 +237,12 @@ pub struct Stats {
     pub refresh_ahead: u64,
     /// Refetches after [`credential_rejected`](crate::SecretsManager::credential_rejected).
     pub rejected_refetches: u64,
+    /// Times the watchers of a key were handed a new value
+    /// ([`watch`](crate::SecretsManager::watch)).
+    pub watch_changes: u64,
+    /// Background fetches of a watched key that failed (the watchers kept
+    /// the last value).
+    pub watch_failures: u64,
     /// Entries in the cache (values and remembered misses).
     pub cached_entries: usize,
     /// Per provider, in chain order.
