@@ -338,6 +338,39 @@ async fn a_version_id_reads_that_version() {
     assert!(e.to_string().contains("no stages"), "{e}");
 }
 
+/// A KV v2 rotation reaches a watcher without a read: the background
+/// fetch every TTL (here 1 s) brings the new version.
+#[tokio::test]
+async fn a_kv_rotation_reaches_watch() {
+    let admin = Admin::shared();
+    let dir = folder("watch");
+    admin
+        .kv_put(
+            &format!("{dir}/db"),
+            json!({ "password": "watch-pw-v1-1111" }),
+        )
+        .await;
+    let m = SecretsManager::builder()
+        .provider(token_provider(&admin.addr, &admin.token, &dir))
+        .cache_ttl(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let mut rx = m.watch("db").await.unwrap();
+    assert_eq!(rx.borrow_and_update().expose_secret(), "watch-pw-v1-1111");
+    admin
+        .kv_put(
+            &format!("{dir}/db"),
+            json!({ "password": "watch-pw-v2-2222" }),
+        )
+        .await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.changed())
+        .await
+        .expect("the rotation arrives within a few TTLs")
+        .unwrap();
+    assert_eq!(rx.borrow_and_update().expose_secret(), "watch-pw-v2-2222");
+    assert_eq!(m.stats().watch_changes, 1);
+}
+
 #[tokio::test]
 async fn deleted_version_is_not_found() {
     let admin = Admin::shared();
