@@ -178,8 +178,8 @@ pub use chain::global::{
 };
 pub use chain::load::{load, load_blocking};
 pub use chain::{
-    AUDIT_TARGET, BreakerState, Config, ProviderEntry, ProviderHealth, ProviderKind, ProviderStats,
-    SecretsManager, SecretsManagerBuilder, Stats,
+    AUDIT_TARGET, BreakerState, Config, Listing, ProviderEntry, ProviderHealth, ProviderKind,
+    ProviderStats, SecretsManager, SecretsManagerBuilder, Stats,
 };
 pub use clock::Clock;
 #[cfg(feature = "test-util")]

@@ -24,8 +24,8 @@ Exit codes (the same for every command):
      value or .env file, an unreadable path, a bad --config, --baseline
      or --manifest
   3  a backend unavailable or access denied: get: a provider failed and
-     no other one had the secret; list: no provider answers; check: any
-     provider does not answer
+     no other one had the secret; list: a provider cannot list (the
+     others' names are printed); check: any provider does not answer
   A 2 or 3 wins over a 1 (scan: an unreadable path and a finding exit 2).
   exec is the exception and follows env(1): the command's own status,
   125 secret-chain itself failed (bad arguments, configuration or

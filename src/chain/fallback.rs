@@ -161,7 +161,7 @@ impl SecretsManager {
 
     /// The body of [`list_secrets`](Self::list_secrets): every provider is
     /// asked; the listing fails only when every one of them fails.
-    pub(super) async fn list_union(&self, prefix: &str) -> Result<Vec<String>, Error> {
+    pub(super) async fn list_union(&self, prefix: &str) -> Result<Listing, Error> {
         let mut names = Vec::new();
         let mut outcomes = Vec::new();
         let mut any_ok = false;
@@ -190,8 +190,24 @@ impl SecretsManager {
         }
         names.sort();
         names.dedup();
-        Ok(names)
+        Ok(Listing {
+            names,
+            failures: outcomes,
+        })
     }
+}
+
+/// What [`SecretsManager::list_secrets_report`] found: the names the
+/// providers that answered listed, and the answers of those that did not.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Listing {
+    /// Names under the prefix: the union over the providers that answered,
+    /// sorted and deduplicated.
+    pub names: Vec<String>,
+    /// The providers that could not list, in chain order (empty when the
+    /// listing is complete).
+    pub failures: Vec<ProviderOutcome>,
 }
 
 /// What the chain found for one name of a batch.

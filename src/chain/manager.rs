@@ -382,7 +382,20 @@ impl SecretsManager {
     /// # Errors
     ///
     /// When every provider fails to list, an error with each one's answer.
+    /// A provider that fails while others answer is logged (a warning) and
+    /// left out: [`list_secrets_report`](Self::list_secrets_report) says
+    /// which.
     pub async fn list_secrets(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        Ok(self.list_union(prefix).await?.names)
+    }
+
+    /// As [`list_secrets`](Self::list_secrets), and which providers could
+    /// not list (the listing is then incomplete).
+    ///
+    /// # Errors
+    ///
+    /// When every provider fails to list, an error with each one's answer.
+    pub async fn list_secrets_report(&self, prefix: &str) -> Result<super::Listing, Error> {
         self.list_union(prefix).await
     }
 

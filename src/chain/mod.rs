@@ -93,6 +93,7 @@ mod test_support;
 pub use attempt::AUDIT_TARGET;
 pub use builder::SecretsManagerBuilder;
 pub use config::{Config, ProviderEntry, ProviderKind};
+pub use fallback::Listing;
 pub use manager::{ProviderHealth, SecretsManager};
 pub use resilience::{BreakerState, ProviderStats, Stats};
 

@@ -1,4 +1,7 @@
-//! `secret-chain list`: the names under a prefix, never a value.
+//! `secret-chain list`: the names under a prefix, never a value. When some
+//! providers cannot list, the others' names are printed, each failure is
+//! named on stderr, and the exit code is 3: an incomplete listing must
+//! not pass for a complete one in a script.
 
 use std::io::Write;
 
@@ -18,10 +21,16 @@ pub(crate) struct ListArgs {
 /// Runs `secret-chain list`.
 pub(crate) async fn run(args: ListArgs) -> Result<Exit, Error> {
     let manager = SecretsManager::from_env()?;
-    let names = manager.list_secrets(&args.prefix).await?;
+    let listing = manager.list_secrets_report(&args.prefix).await?;
     let mut out = std::io::stdout().lock();
-    for name in names {
+    for name in &listing.names {
         writeln!(out, "{name}").map_err(stdout_error)?;
     }
-    Ok(Exit::Ok)
+    if listing.failures.is_empty() {
+        return Ok(Exit::Ok);
+    }
+    for failure in &listing.failures {
+        eprintln!("secret-chain: list is incomplete: {failure}");
+    }
+    Ok(Exit::Unavailable)
 }

@@ -174,6 +174,23 @@ fn every_provider_unavailable_exits_3_for_get_list_and_check() {
 
 #[cfg(feature = "aws")]
 #[test]
+fn a_listing_with_a_provider_down_prints_the_others_names_and_exits_3() {
+    let dir = dir_with_env("DATABASE_URL=exit-list-pw-4\nAPI_KEY=exit-list-pw-5\n");
+    let dead = dead_endpoint();
+    let env = chain("aws,env", &dead);
+    let list = run(dir.path(), &["list"], &env);
+    assert_exit(&list, 3);
+    assert_eq!(text(&list.stdout), "api_key\ndatabase_url\n");
+    let err = text(&list.stderr);
+    assert!(
+        err.contains("secret-chain: list is incomplete: aws"),
+        "{err}"
+    );
+    assert!(!err.contains("exit-list-pw"), "{err}");
+}
+
+#[cfg(feature = "aws")]
+#[test]
 fn not_found_in_one_provider_and_unavailable_in_another_exits_3() {
     // The library calls this "not found" (one provider said so), but the
     // dead one may hold the secret: not a clean no. Either order.
