@@ -23,7 +23,8 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     /// `host:port`, what errors name (the port is always shown, since a
-    /// wrong one is a common mistake).
+    /// wrong one is a common mistake). Vault names its address as given.
+    #[cfg(any(feature = "aws", feature = "ssm", feature = "gcp", test))]
     pub(crate) fn authority(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
