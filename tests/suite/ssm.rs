@@ -430,6 +430,55 @@ async fn a_stopped_server_is_unavailable_and_the_chain_falls_through() {
     support::fallback::assert_falls_back_to_env(p, "env-fallback-value").await;
 }
 
+/// A warm cache serves the last value while Parameter Store is down
+/// (moto stopped), until the stale window ends; then the error names
+/// `ssm` and the parameter.
+#[tokio::test]
+async fn a_cached_value_is_served_stale_while_the_server_is_down() {
+    let mut moto = support::spawn_moto();
+    put(
+        &ssm_seed_client(moto.endpoint()),
+        "/stale/db",
+        "stale-ssm-value-77",
+        ParameterType::SecureString,
+    )
+    .await;
+    let (clock, time) = secret_chain::Clock::mock();
+    let m = SecretsManager::builder()
+        .provider(provider(moto.endpoint(), &[]))
+        .cache_ttl(std::time::Duration::from_secs(60))
+        .ttl_jitter(0.0)
+        .refresh_ahead(false)
+        .max_stale(std::time::Duration::from_secs(600))
+        .retries(
+            0,
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(100),
+        )
+        .clock(clock)
+        .build()
+        .unwrap();
+    assert_eq!(
+        m.get_secret("stale/db").await.unwrap().expose_secret(),
+        "stale-ssm-value-77"
+    );
+    moto.stop();
+    time.advance(std::time::Duration::from_secs(61));
+    assert_eq!(
+        m.get_secret("stale/db").await.unwrap().expose_secret(),
+        "stale-ssm-value-77"
+    );
+    assert!(m.stats().stale_served >= 1);
+    time.advance(std::time::Duration::from_secs(601));
+    let e = m.get_secret("stale/db").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    let shown = e.to_string();
+    assert!(
+        shown.contains("ssm") && shown.contains("/stale/db") && !shown.contains("stale-ssm-value"),
+        "{shown}"
+    );
+}
+
 /// A loopback server that answers every request as Parameter Store
 /// answers an error `code` (`x-amzn-ErrorType` and the JSON body), with a
 /// message that quotes `canary`; at most 50 requests, then it stops.
