@@ -58,6 +58,18 @@
 //! | `SECRETS_AWS_TIMEOUT_MS` | `3000` | time limit of one attempt |
 //! | `SECRETS_AWS_CONNECT_TIMEOUT_MS` | `1000` | time limit to open a connection |
 //! | `SECRETS_AWS_MAX_ATTEMPTS` | `1` | the SDK's attempts per call (1 = the SDK does not retry), at most 10 |
+//! | `SECRETS_AWS_ROLE_ARN` | none | a role to assume with STS `AssumeRole`: the credentials above only call STS, the role's temporary ones sign the calls |
+//! | `SECRETS_AWS_ROLE_SESSION_NAME` | `secret-chain` | the role session's name |
+//! | `SECRETS_AWS_EXTERNAL_ID` | none | the external id the role's trust policy asks for (never shown) |
+//! | `SECRETS_AWS_ROLE_DURATION_SECS` | STS's, 3600 | session length, 900 to 43200 |
+//! | `SECRETS_AWS_STS_ENDPOINT` | `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, then AWS | STS's endpoint (a client of its own: `SECRETS_AWS_ENDPOINT` is never used for STS) |
+//!
+//! Assumed credentials are kept by the SDK's identity cache and replaced
+//! on the first call within 30 to 60 s of their expiry. A refused
+//! `AssumeRole` is [`ErrorKind::AccessDenied`](crate::ErrorKind::AccessDenied)
+//! naming the role, an unreachable STS
+//! [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) naming STS's
+//! endpoint.
 //!
 //! Retrying is the chain's job (`SECRETS_RETRIES`, with a time budget and a
 //! circuit breaker), so the SDK's own retries are off by default: two layers
