@@ -4,6 +4,7 @@
 //! (an STS that refuses a role). Each request goes upstream on a
 //! connection of its own.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -41,6 +42,8 @@ pub enum Mode {
 pub struct AwsProxy {
     pub endpoint: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Requests received, answered or not (an upstream that is down).
+    received: Arc<AtomicUsize>,
 }
 
 impl AwsProxy {
@@ -48,19 +51,26 @@ impl AwsProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let log = seen.clone();
+        let received: Arc<AtomicUsize> = Arc::default();
+        let (log, count) = (seen.clone(), received.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (mode, log) = (mode.clone(), log.clone());
+                let (mode, log, count) = (mode.clone(), log.clone(), count.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, &mode, &log).await;
+                    let _ = serve(client, &mode, &log, &count).await;
                 });
             }
         });
         AwsProxy {
             endpoint: format!("http://127.0.0.1:{port}"),
             seen,
+            received,
         }
+    }
+
+    /// How many requests came in, answered or not.
+    pub fn received(&self) -> usize {
+        self.received.load(Ordering::SeqCst)
     }
 
     /// Every request so far, in order.
@@ -119,12 +129,18 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-async fn serve(client: TcpStream, mode: &Mode, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
+async fn serve(
+    client: TcpStream,
+    mode: &Mode,
+    log: &Mutex<Vec<Seen>>,
+    received: &AtomicUsize,
+) -> std::io::Result<()> {
     let (cr, mut cw) = client.into_split();
     let mut cr = BufReader::new(cr);
     while let Some((head, length, headers)) = read_head(&mut cr).await? {
         let mut body = vec![0u8; length.unwrap_or(0)];
         cr.read_exact(&mut body).await?;
+        received.fetch_add(1, Ordering::SeqCst);
         let mut request_body = String::from_utf8_lossy(&body).into_owned();
         let action = match header(&headers, "x-amz-target") {
             "" => request_body

@@ -254,7 +254,7 @@ fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Du
 /// `http://` to a host that is not loopback outside local deployments: the
 /// secrets would cross the network unencrypted. Errors name `read`, the
 /// variable the URL came from, and never echo the URL.
-fn check_endpoint(url: &str, read: &str, config: &Settings) -> Result<Endpoint, Error> {
+pub(crate) fn check_endpoint(url: &str, read: &str, config: &Settings) -> Result<Endpoint, Error> {
     let endpoint = parse_url(url)
         .map_err(|why| Error::config(format!("{read} is not a valid endpoint URL: {why}")))?;
     let allow_http = config.bool("SECRETS_AWS_ALLOW_HTTP", false)?;
