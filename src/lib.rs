@@ -164,6 +164,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod breaker;
 mod chain;
 mod clock;
 pub mod detect;

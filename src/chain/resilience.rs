@@ -1,14 +1,15 @@
 //! What keeps a service up when a backend has a bad hour: the per-provider
-//! circuit breaker, the retry policy, and the counters behind
+//! circuit breaker (`breaker.rs` at the crate root, which providers use
+//! too), the retry policy, and the counters behind
 //! [`SecretsManager::stats`](crate::SecretsManager::stats).
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
-use crate::clock::Instant;
+pub use crate::breaker::BreakerState;
+pub(crate) use crate::breaker::{
+    Breaker, BreakerPolicy, DEFAULT_BREAKER_COOLDOWN, DEFAULT_BREAKER_THRESHOLD,
+};
 
 /// Default TTL jitter: entries live 90-100 % of the TTL.
 pub(crate) const DEFAULT_TTL_JITTER: f64 = 0.1;
@@ -23,34 +24,9 @@ pub(crate) const DEFAULT_RETRIES: u32 = 2;
 pub(crate) const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(50);
 /// Default retry budget: retries stop once a fetch has spent this long.
 pub(crate) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(2);
-/// Default `SECRETS_BREAKER_THRESHOLD`: consecutive failures that open it.
-pub(crate) const DEFAULT_BREAKER_THRESHOLD: u32 = 5;
-/// Default `SECRETS_BREAKER_COOLDOWN`: how long an open breaker skips.
-pub(crate) const DEFAULT_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
 /// Default minimum interval between two refetches of one key after
 /// [`SecretsManager::credential_rejected`](crate::SecretsManager::credential_rejected).
 pub(crate) const DEFAULT_REJECT_INTERVAL: Duration = Duration::from_secs(30);
-
-/// The state of a provider's circuit breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
-    /// Calls go through.
-    Closed,
-    /// Calls are skipped (reported as unavailable) until the cool-down ends.
-    Open,
-    /// The cool-down ended: the next call is a probe.
-    HalfOpen,
-}
-
-impl fmt::Display for BreakerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half-open",
-        })
-    }
-}
 
 /// Retry and breaker settings.
 #[derive(Debug, Clone, Copy)]
@@ -86,102 +62,12 @@ impl Policy {
     }
 }
 
-enum State {
-    Closed {
-        failures: u32,
-    },
-    Open {
-        until: Instant,
-        failures: u32,
-    },
-    /// The cool-down ended; a probe started at this instant is under way.
-    /// A probe whose caller went away is replaced after another cool-down.
-    HalfOpen {
-        probe_started: Instant,
-    },
-}
-
-/// A per-provider circuit breaker driven by the manager's clock.
-pub(crate) struct Breaker {
-    state: Mutex<State>,
-}
-
-/// Why a breaker refused a call.
-pub(crate) struct Refused {
-    pub(crate) retry_in: Duration,
-    pub(crate) failures: u32,
-}
-
-impl Breaker {
-    pub(crate) fn new() -> Breaker {
-        Breaker {
-            state: Mutex::new(State::Closed { failures: 0 }),
-        }
+impl BreakerPolicy for Policy {
+    fn threshold(&self) -> u32 {
+        self.breaker_threshold
     }
-
-    /// Whether a call may go through now.
-    pub(crate) fn allow(&self, now: Instant, policy: &Policy) -> Result<(), Refused> {
-        let mut s = self.state.lock();
-        match &mut *s {
-            State::Closed { .. } => Ok(()),
-            State::Open { until, failures } => {
-                if now >= *until {
-                    *s = State::HalfOpen { probe_started: now };
-                    Ok(())
-                } else {
-                    Err(Refused {
-                        retry_in: *until - now,
-                        failures: *failures,
-                    })
-                }
-            }
-            State::HalfOpen { probe_started } => {
-                if now.saturating_duration_since(*probe_started) < policy.breaker_cooldown {
-                    // One probe at a time; the others skip.
-                    Err(Refused {
-                        retry_in: Duration::ZERO,
-                        failures: policy.breaker_threshold,
-                    })
-                } else {
-                    *probe_started = now;
-                    Ok(())
-                }
-            }
-        }
-    }
-
-    /// Records that the provider answered (found, not found or denied: it
-    /// is up).
-    pub(crate) fn on_answer(&self) {
-        *self.state.lock() = State::Closed { failures: 0 };
-    }
-
-    /// Records an unavailable answer; returns true when it opened the breaker.
-    pub(crate) fn on_failure(&self, now: Instant, policy: &Policy) -> bool {
-        let mut s = self.state.lock();
-        let failures = match &*s {
-            State::Closed { failures } => failures + 1,
-            State::Open { failures, .. } => failures + 1,
-            State::HalfOpen { .. } => policy.breaker_threshold.max(1),
-        };
-        if failures >= policy.breaker_threshold.max(1) {
-            *s = State::Open {
-                until: now + policy.breaker_cooldown,
-                failures,
-            };
-            true
-        } else {
-            *s = State::Closed { failures };
-            false
-        }
-    }
-
-    pub(crate) fn state(&self, now: Instant) -> BreakerState {
-        match &*self.state.lock() {
-            State::Closed { .. } => BreakerState::Closed,
-            State::Open { until, .. } if now < *until => BreakerState::Open,
-            State::Open { .. } | State::HalfOpen { .. } => BreakerState::HalfOpen,
-        }
+    fn cooldown(&self) -> Duration {
+        self.breaker_cooldown
     }
 }
 

@@ -10,6 +10,8 @@
 mod support;
 
 mod aws;
+mod aws_regions;
+mod aws_role;
 mod batch;
 mod dotenv_compat;
 mod files;

@@ -21,6 +21,7 @@
 //! second or two a private server needs to come up.
 #![allow(dead_code)]
 
+pub mod aws_proxy;
 pub mod capture;
 pub mod fallback;
 pub mod scripted;

@@ -37,6 +37,11 @@ impl AwsProvider {
         if names.is_empty() {
             return Vec::new();
         }
+        if self.replicas.is_some() {
+            // Each read picks its region (an ARN's own, or the first that
+            // answers): one by one.
+            return self.fetch_singly(names.iter().copied()).await;
+        }
         let client = match self.client().await {
             Ok(c) => c,
             Err(e) => return names.iter().map(|_| Err(e.clone())).collect(),

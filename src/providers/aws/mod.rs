@@ -51,13 +51,26 @@
 //! | Variable | Default | Meaning |
 //! |---|---|---|
 //! | `SECRETS_AWS_REGION` | `AWS_REGION`, `AWS_DEFAULT_REGION`, then the SDK chain | region |
-//! | `SECRETS_AWS_ENDPOINT` | `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, then AWS | endpoint URL (moto, LocalStack, a VPC endpoint) |
+//! | `SECRETS_AWS_ENDPOINT` | `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, then AWS | endpoint URL (moto, LocalStack, a VPC endpoint); `REGION=URL,...` with `SECRETS_AWS_REGIONS` |
+//! | `SECRETS_AWS_REGIONS` | none | replica regions, read in order: the next one only when one is unavailable (`regions.rs`) |
 //! | `SECRETS_AWS_ALLOW_HTTP` | `false` | allow a plain `http://` endpoint on a host that is not loopback when `DEPLOYMENT_ENV` is not local |
 //! | `SECRETS_AWS_PROFILE` | `AWS_PROFILE`, then `default` | profile in the shared config files |
 //! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | unset: the SDK credential chain | static credentials |
 //! | `SECRETS_AWS_TIMEOUT_MS` | `3000` | time limit of one attempt |
 //! | `SECRETS_AWS_CONNECT_TIMEOUT_MS` | `1000` | time limit to open a connection |
 //! | `SECRETS_AWS_MAX_ATTEMPTS` | `1` | the SDK's attempts per call (1 = the SDK does not retry), at most 10 |
+//! | `SECRETS_AWS_ROLE_ARN` | none | a role to assume with STS `AssumeRole`: the credentials above only call STS, the role's temporary ones sign the calls |
+//! | `SECRETS_AWS_ROLE_SESSION_NAME` | `secret-chain` | the role session's name |
+//! | `SECRETS_AWS_EXTERNAL_ID` | none | the external id the role's trust policy asks for (never shown) |
+//! | `SECRETS_AWS_ROLE_DURATION_SECS` | STS's, 3600 | session length, 900 to 43200 |
+//! | `SECRETS_AWS_STS_ENDPOINT` | `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, then AWS | STS's endpoint (a client of its own: `SECRETS_AWS_ENDPOINT` is never used for STS) |
+//!
+//! Assumed credentials are kept by the SDK's identity cache and replaced
+//! on the first call within 30 to 60 s of their expiry. A refused
+//! `AssumeRole` is [`ErrorKind::AccessDenied`](crate::ErrorKind::AccessDenied)
+//! naming the role, an unreachable STS
+//! [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) naming STS's
+//! endpoint.
 //!
 //! Retrying is the chain's job (`SECRETS_RETRIES`, with a time budget and a
 //! circuit breaker), so the SDK's own retries are off by default: two layers
@@ -122,8 +135,10 @@ use crate::settings::Settings;
 
 mod batch;
 mod errors;
+mod regions;
 
 use errors::{SECRETS_MANAGER, map_sdk_error};
+use regions::Replicas;
 
 /// Where the endpoint is read from, the first that is set.
 const ENDPOINT_VARS: &[&str] = &[
@@ -150,6 +165,9 @@ pub struct AwsProvider {
     /// Set once AWS refused `BatchGetSecretValue` (no permission, or an
     /// endpoint that does not know it): batches are then read one by one.
     batch_refused: AtomicBool,
+    /// The replica regions (`SECRETS_AWS_REGIONS`), each with its client:
+    /// `client` and `settings` are then unused.
+    replicas: Option<Replicas>,
 }
 
 impl fmt::Debug for AwsProvider {
@@ -160,6 +178,7 @@ impl fmt::Debug for AwsProvider {
             .debug_fields(&mut d)
             .field("client_ready", &self.client.initialized())
             .field("batch_refused", &self.batch_refused.load(Ordering::Relaxed))
+            .field("replicas", &self.replicas)
             .finish()
     }
 }
@@ -178,11 +197,27 @@ impl AwsProvider {
     /// `SECRETS_AWS_ALLOW_HTTP=true`), or when only one of
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` is set.
     pub fn from_settings(config: &Settings) -> Result<AwsProvider, Error> {
+        // `REGION=URL,...` is one endpoint per replica region, checked
+        // there; the shared settings then have no endpoint of their own.
+        let endpoints = match config.first(ENDPOINT_VARS) {
+            Some((value, read)) => {
+                regions::per_region_endpoints(value, &read)?.map(|map| (map, read.into_owned()))
+            }
+            None => None,
+        };
+        let endpoint_vars = if endpoints.is_some() {
+            &[]
+        } else {
+            ENDPOINT_VARS
+        };
+        let settings = ClientSettings::from_settings(config, endpoint_vars)?;
+        let replicas = Replicas::from_settings(config, &settings, endpoints)?;
         Ok(AwsProvider {
             client: OnceCell::new(),
-            settings: ClientSettings::from_settings(config, ENDPOINT_VARS)?,
+            settings,
             prefix: config.prefix().to_owned(),
             batch_refused: AtomicBool::new(false),
+            replicas,
         })
     }
 
@@ -194,6 +229,7 @@ impl AwsProvider {
             settings: ClientSettings::default(),
             prefix: String::new(),
             batch_refused: AtomicBool::new(false),
+            replicas: None,
         }
     }
 
@@ -236,6 +272,24 @@ impl AwsProvider {
         map_sdk_error(err, what, &self.settings, &self.target())
     }
 
+    /// `call` with the one client, or through the replica regions
+    /// (`SECRETS_AWS_REGIONS`; an ARN's own region only).
+    async fn with_client<'a, T>(
+        &'a self,
+        id: Option<&str>,
+        what: &(dyn Fn() -> String + Sync),
+        call: impl Fn(&'a Client, &'a ClientSettings) -> BoxFuture<'a, Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match &self.replicas {
+            Some(replicas) => {
+                replicas
+                    .call(id.and_then(regions::arn_region), what, call)
+                    .await
+            }
+            None => call(self.client().await?, &self.settings).await,
+        }
+    }
+
     /// Where requests go, as errors name it: the configured endpoint's
     /// `host:port`, or the region when the SDK picks the endpoint (it may
     /// take one from the shared config files, so no host is claimed then).
@@ -247,30 +301,36 @@ impl AwsProvider {
 
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
         let id = self.secret_id(name);
-        // Only built when something goes wrong.
-        let what = || match version {
-            Version::Current => format!("secret id {id}"),
-            v => format!("secret id {id}, {v}"),
-        };
-        let client = self.client().await?;
-        let request = client.get_secret_value().secret_id(&id);
-        let request = match version {
-            Version::Current => request,
-            Version::Stage(stage) => request.version_stage(stage),
-            Version::Id(version_id) => request.version_id(version_id),
-        };
-        let mut out = request
-            .send()
-            .await
-            .map_err(|e| self.sdk_error(e, &what()))?;
-        let metadata = metadata_of(&mut out);
-        secret_value(out.secret_string, out.secret_binary, metadata, what)
+        self.with_client(
+            Some(&id),
+            &|| format!("secret id {id}"),
+            |client, settings| Box::pin(get_with(client, settings, &id, version)),
+        )
+        .await
     }
 
     async fn list_inner(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        self.with_client(None, &|| "listing secrets".into(), |client, settings| {
+            Box::pin(self.list_with(client, settings, prefix))
+        })
+        .await
+    }
+
+    async fn health_inner(&self) -> Result<(), Error> {
+        self.with_client(None, &|| "health check".into(), |client, settings| {
+            Box::pin(health_with(client, settings))
+        })
+        .await
+    }
+
+    async fn list_with(
+        &self,
+        client: &Client,
+        settings: &ClientSettings,
+        prefix: &str,
+    ) -> Result<Vec<String>, Error> {
         let base = join_prefix(&self.prefix, "");
         let wanted = join_prefix(&self.prefix, prefix);
-        let client = self.client().await?;
         let mut names = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
@@ -291,7 +351,7 @@ impl AwsProvider {
             let page = request
                 .send()
                 .await
-                .map_err(|e| self.sdk_error(e, "listing secrets"))?;
+                .map_err(|e| sdk_error_of(e, "listing secrets", settings, client))?;
             for entry in page.secret_list.unwrap_or_default() {
                 if let Some(name) = entry.name.as_deref()
                     && name.starts_with(&wanted)
@@ -309,17 +369,59 @@ impl AwsProvider {
         names.dedup();
         Ok(names)
     }
+}
 
-    async fn health_inner(&self) -> Result<(), Error> {
-        let client = self.client().await?;
-        client
-            .list_secrets()
-            .max_results(1)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.sdk_error(e, "health check with ListSecrets"))
-    }
+/// An SDK error as this crate's error, naming where the request went
+/// (`client`'s region when no endpoint is configured).
+fn sdk_error_of<E>(
+    err: SdkError<E, HttpResponse>,
+    what: &str,
+    settings: &ClientSettings,
+    client: &Client,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let region = client.config().region().map(|r| r.as_ref().to_owned());
+    let target = settings.target(SECRETS_MANAGER.name, region.as_deref());
+    map_sdk_error(err, what, settings, &target)
+}
+
+/// `GetSecretValue` of `id` with `client`.
+async fn get_with(
+    client: &Client,
+    settings: &ClientSettings,
+    id: &str,
+    version: &Version,
+) -> Result<SecretValue, Error> {
+    // Only built when something goes wrong.
+    let what = || match version {
+        Version::Current => format!("secret id {id}"),
+        v => format!("secret id {id}, {v}"),
+    };
+    let request = client.get_secret_value().secret_id(id);
+    let request = match version {
+        Version::Current => request,
+        Version::Stage(stage) => request.version_stage(stage),
+        Version::Id(version_id) => request.version_id(version_id),
+    };
+    let mut out = request
+        .send()
+        .await
+        .map_err(|e| sdk_error_of(e, &what(), settings, client))?;
+    let metadata = metadata_of(&mut out);
+    secret_value(out.secret_string, out.secret_binary, metadata, what)
+}
+
+/// `ListSecrets` of one secret: the endpoint answers.
+async fn health_with(client: &Client, settings: &ClientSettings) -> Result<(), Error> {
+    client
+        .list_secrets()
+        .max_results(1)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error_of(e, "health check with ListSecrets", settings, client))
 }
 
 impl Provider for AwsProvider {

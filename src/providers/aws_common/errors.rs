@@ -13,6 +13,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::ClientSettings;
+use super::role::role_failure;
 use crate::error::Error;
 
 /// An AWS service as errors name it, and what its error codes mean.
@@ -70,7 +71,27 @@ pub(crate) fn map_sdk_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match &err {
+    map_sdk_error_ref(&err, what, service, settings, target)
+}
+
+/// [`map_sdk_error`] of an error that is not ours to take (the STS error
+/// inside a credentials error).
+pub(crate) fn map_sdk_error_ref<E>(
+    err: &SdkError<E, HttpResponse>,
+    what: &str,
+    service: &Service,
+    settings: &ClientSettings,
+    target: &str,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    // A failed role assumption, already mapped (naming the role and STS's
+    // endpoint), comes wrapped in the SDK's credentials errors.
+    if let Some(role) = role_failure(err) {
+        return for_secret(role, what);
+    }
+    match err {
         SdkError::ServiceError(failed) => {
             let status = failed.raw().status().as_u16();
             let e = match err.code() {

@@ -8,7 +8,9 @@
 //! `SECRETS_AWS_CONNECT_TIMEOUT_MS`, `SECRETS_AWS_MAX_ATTEMPTS`,
 //! `SECRETS_AWS_ALLOW_HTTP`); only the endpoint variables differ, since an
 //! endpoint serves one service ([`ClientSettings::from_settings`] takes
-//! them).
+//! them). A role to assume (`SECRETS_AWS_ROLE_ARN`, with STS's own
+//! endpoint) is read here too, so both providers can assume one
+//! (`role.rs`).
 
 use std::fmt;
 use std::time::Duration;
@@ -23,6 +25,9 @@ use crate::providers::endpoint::{Endpoint, is_loopback, parse_url};
 use crate::settings::Settings;
 
 pub(crate) mod errors;
+pub(crate) mod role;
+
+use role::{REFRESH_AHEAD, RoleSettings};
 
 /// Default of `SECRETS_AWS_TIMEOUT_MS`: the time limit of one attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
@@ -48,6 +53,8 @@ pub(crate) struct ClientSettings {
     pub(crate) timeout: Option<Duration>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) max_attempts: Option<u32>,
+    /// The role whose temporary credentials sign the calls, if any.
+    pub(crate) role: Option<RoleSettings>,
 }
 
 impl ClientSettings {
@@ -62,8 +69,9 @@ impl ClientSettings {
     /// count is not a number or out of range, when the endpoint is not an
     /// `http://` or `https://` URL, when it is plain `http://` to a host that
     /// is not loopback while `DEPLOYMENT_ENV` is not local (unless
-    /// `SECRETS_AWS_ALLOW_HTTP=true`), or when only one of
-    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` is set.
+    /// `SECRETS_AWS_ALLOW_HTTP=true`), when only one of
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` is set, or when the
+    /// role settings are not valid ([`RoleSettings::from_settings`]).
     pub(crate) fn from_settings(
         config: &Settings,
         endpoint_vars: &[&'static str],
@@ -122,6 +130,9 @@ impl ClientSettings {
             )));
         }
 
+        let role =
+            RoleSettings::from_settings(config, |url, read| check_endpoint(url, read, config))?;
+
         Ok(ClientSettings {
             region: first(&["SECRETS_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]),
             endpoint,
@@ -131,6 +142,7 @@ impl ClientSettings {
             timeout: Some(timeout),
             connect_timeout: Some(connect_timeout),
             max_attempts: Some(attempts as u32),
+            role,
         })
     }
 
@@ -142,12 +154,37 @@ impl ClientSettings {
     ///
     /// A configuration error when no region is configured anywhere.
     pub(crate) async fn load(&self, provider: &str) -> Result<SdkConfig, Error> {
+        let mut loader = self.loader(self.endpoint.as_deref());
+        if let Some(role) = &self.role {
+            // STS gets a configuration of its own: an SdkConfig's endpoint
+            // applies to every client built from it.
+            let sts_config = self.loader(role.sts_endpoint.as_deref()).load().await;
+            let credentials = role.credentials(&sts_config, self).await;
+            loader = loader.credentials_provider(credentials).identity_cache(
+                aws_config::identity::IdentityCache::lazy()
+                    .buffer_time(REFRESH_AHEAD)
+                    .build(),
+            );
+        }
+        let sdk_config = loader.load().await;
+        if sdk_config.region().is_none() {
+            return Err(Error::config(
+                "no AWS region is configured: set SECRETS_AWS_REGION (or AWS_REGION), or a region in the AWS profile",
+            )
+            .with_provider(provider));
+        }
+        Ok(sdk_config)
+    }
+
+    /// A loader of these settings with `endpoint`: the region, profile,
+    /// static credentials, timeouts and attempts.
+    fn loader(&self, endpoint: Option<&str>) -> aws_config::ConfigLoader {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(region) = &self.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
-        if let Some(endpoint) = &self.endpoint {
-            loader = loader.endpoint_url(endpoint.clone());
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint.to_owned());
         }
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile.clone());
@@ -166,14 +203,7 @@ impl ClientSettings {
         if let Some(n) = self.max_attempts {
             loader = loader.retry_config(RetryConfig::standard().with_max_attempts(n));
         }
-        let sdk_config = loader.load().await;
-        if sdk_config.region().is_none() {
-            return Err(Error::config(
-                "no AWS region is configured: set SECRETS_AWS_REGION (or AWS_REGION), or a region in the AWS profile",
-            )
-            .with_provider(provider));
-        }
-        Ok(sdk_config)
+        loader
     }
 
     /// Adds what these settings say to a provider's `Debug`: whether static
@@ -189,6 +219,7 @@ impl ClientSettings {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_attempts", &self.max_attempts)
+            .field("role", &self.role)
     }
 
     /// Where requests go, as errors name it: `{service} at host:port` for
@@ -223,7 +254,7 @@ fn millis_setting(config: &Settings, name: &str, default: Duration) -> Result<Du
 /// `http://` to a host that is not loopback outside local deployments: the
 /// secrets would cross the network unencrypted. Errors name `read`, the
 /// variable the URL came from, and never echo the URL.
-fn check_endpoint(url: &str, read: &str, config: &Settings) -> Result<Endpoint, Error> {
+pub(crate) fn check_endpoint(url: &str, read: &str, config: &Settings) -> Result<Endpoint, Error> {
     let endpoint = parse_url(url)
         .map_err(|why| Error::config(format!("{read} is not a valid endpoint URL: {why}")))?;
     let allow_http = config.bool("SECRETS_AWS_ALLOW_HTTP", false)?;
