@@ -102,6 +102,8 @@ impl KvContext {
         if n == 0 || n > NAME_MEMO_LEN {
             return name_kind(name);
         }
+        // Lazily: `get_or_insert` would build (fill) the table at every name.
+        #[allow(clippy::unnecessary_lazy_evaluations)]
         let memo = self
             .names
             .get_or_insert_with(|| NameMemo([(0, [0; NAME_MEMO_LEN], None); 16]));
