@@ -20,10 +20,18 @@ pub(super) fn run_before(b: &[u8], hs: usize, n: usize, class: fn(u8) -> bool) -
 /// checks its vendor's name this way instead of a keyword of its own: a
 /// keyword like `dd_api_key` would hide that rule's `api_key` hit (hits do
 /// not overlap) and add a prefix to the keyword filter.
+///
+/// Compared from the hit backwards: the names end where the text differs
+/// most (`prompt_` against `cf_api_` differs at its second-last byte), and
+/// these run at every `token`/`api_key` hit.
 pub(super) fn name_ends_at(b: &[u8], hs: usize, names: &[&[u8]]) -> bool {
+    let before = &b[..hs];
     names.iter().any(|n| {
         hs >= n.len()
-            && b[hs - n.len()..hs].eq_ignore_ascii_case(n)
+            && n.iter()
+                .rev()
+                .zip(before.iter().rev())
+                .all(|(want, c)| c.to_ascii_lowercase() == *want)
             && (hs == n.len() || !b[hs - n.len() - 1].is_ascii_alphanumeric())
     })
 }
