@@ -70,6 +70,11 @@ pub(super) struct KeywordFilter {
     /// Which words start with a prefix (the exact test between the
     /// shift-or pass and `confirm`).
     exact: PrefixSet,
+    /// The prefix a hashed `(word, length)` may be, as `(bucket << 16 |
+    /// index) + 1` into `buckets` (0: none, [`SHARED`]: two prefixes share
+    /// the slot, look in the buckets): `confirm` goes straight to the one
+    /// prefix that can match instead of walking a bucket of a dozen.
+    direct: Box<[u32]>,
     /// No keywords at all.
     empty: bool,
 }
@@ -83,6 +88,21 @@ struct Prefix {
     mask: u32,
     len: u8,
     keywords: Vec<Tail>,
+}
+
+impl Prefix {
+    /// The longest of this prefix's keywords at the start of `rest`
+    /// (which starts with the prefix): its index and length.
+    #[inline]
+    fn longest_at(&self, rest: &[u8]) -> Option<(usize, usize)> {
+        let skip = self.len as usize;
+        let after = &rest[skip..];
+        let word = lowercase_u64(head_u64(after));
+        self.keywords
+            .iter()
+            .find(|tail| tail.matches(after, word))
+            .map(|tail| (tail.keyword as usize, skip + tail.len))
+    }
 }
 
 /// The bytes of a keyword after its prefix: the first eight as a
@@ -206,6 +226,16 @@ impl KeywordFilter {
                     .collect(),
             });
         }
+        let mut direct = vec![0u32; 1 << DIRECT_LOG2].into_boxed_slice();
+        for (b, bucket) in buckets.iter().enumerate() {
+            for (i, pre) in bucket.iter().enumerate() {
+                let slot = &mut direct[direct_slot(pre.word, pre.len as usize)];
+                *slot = match (*slot, u32::try_from(i)) {
+                    (0, Ok(i)) if i < 1 << 16 => ((b as u32) << 16 | i) + 1,
+                    _ => SHARED,
+                };
+            }
+        }
         KeywordFilter {
             table,
             pad,
@@ -213,6 +243,7 @@ impl KeywordFilter {
             keywords: keywords.len(),
             buckets,
             exact,
+            direct,
         }
     }
 
@@ -377,10 +408,36 @@ impl KeywordFilter {
         true
     }
 
-    /// The longest keyword of the buckets in `mask` at `text[p..]`. At most
-    /// one prefix matches at a position (none is a prefix of another).
+    /// The longest keyword at `text[p..]`, where the buckets in `mask` may
+    /// start one. At most one prefix matches at a position (none is a
+    /// prefix of another): the direct table names it for each prefix
+    /// length, or says to look in the buckets.
     #[inline]
-    fn confirm(&self, text: &[u8], p: usize, mut mask: u16) -> Option<(usize, usize)> {
+    fn confirm(&self, text: &[u8], p: usize, mask: u16) -> Option<(usize, usize)> {
+        let rest = &text[p..];
+        let word = head_word(rest);
+        for &len in &self.exact.lens[..self.exact.n] {
+            if len > rest.len() {
+                continue;
+            }
+            match self.direct[direct_slot(word & len_mask(len), len)] {
+                0 => {}
+                SHARED => return self.confirm_in_buckets(text, p, mask),
+                at => {
+                    let at = at - 1;
+                    let pre = &self.buckets[(at >> 16) as usize][(at & 0xFFFF) as usize];
+                    if pre.len as usize == len && word & pre.mask == pre.word {
+                        return pre.longest_at(rest);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// [`confirm`](Self::confirm) by walking the prefixes of the buckets
+    /// in `mask`.
+    fn confirm_in_buckets(&self, text: &[u8], p: usize, mut mask: u16) -> Option<(usize, usize)> {
         let rest = &text[p..];
         let word = head_word(rest);
         while mask != 0 {
@@ -390,15 +447,7 @@ impl KeywordFilter {
                 if word & pre.mask != pre.word {
                     continue;
                 }
-                let skip = pre.len as usize;
-                let after = &rest[skip..];
-                let word = lowercase_u64(head_u64(after));
-                for tail in &pre.keywords {
-                    if tail.matches(after, word) {
-                        return Some((tail.keyword as usize, skip + tail.len));
-                    }
-                }
-                return None;
+                return pre.longest_at(rest);
             }
         }
         None
@@ -467,6 +516,17 @@ fn len_mask(len: usize) -> u32 {
     } else {
         (1u32 << (8 * len)) - 1
     }
+}
+
+/// Slots of the direct table: 4 Ki (16 KiB), so that a few hundred
+/// prefixes seldom share one.
+const DIRECT_LOG2: u32 = 12;
+/// A direct-table slot that two prefixes hash to.
+const SHARED: u32 = u32::MAX;
+
+#[inline(always)]
+fn direct_slot(word: u32, len: usize) -> usize {
+    prefix_hash(word, len) >> (PREFIX_BITS_LOG2 - DIRECT_LOG2)
 }
 
 #[inline(always)]
