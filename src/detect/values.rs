@@ -82,9 +82,16 @@ pub(super) struct KvContext {
     /// The end of the last Cookie header value.
     cookie_end: usize,
     /// What `name_kind` said of the names met so far (a log repeats its
-    /// key names on every line); made at the first name.
+    /// key names on every line); made at the [`MEMO_AFTER`]th name, so
+    /// that a short text (one event of the masking layer) does not fill
+    /// a table it will not use.
     names: Option<NameMemo>,
+    /// Names met before the table was made.
+    names_met: u8,
 }
+
+/// Names judged without the memo in a search before it is made.
+const MEMO_AFTER: u8 = 4;
 
 /// A few key names and their verdicts, compared exactly, in slots picked
 /// by length and end bytes (a miss only costs the verdict again).
@@ -100,6 +107,10 @@ impl KvContext {
         let b = name.as_bytes();
         let n = b.len();
         if n == 0 || n > NAME_MEMO_LEN {
+            return name_kind(name);
+        }
+        if self.names.is_none() && self.names_met < MEMO_AFTER {
+            self.names_met += 1;
             return name_kind(name);
         }
         // Lazily: `get_or_insert` would build (fill) the table at every name.
