@@ -506,6 +506,8 @@ impl DetectedSecrets {
 
     /// Narrows the long index's stride, if need be, so that a value of
     /// `len` bytes fits in it (an empty index takes the value's own).
+    #[cold]
+    #[inline(never)]
     fn fit_long_stride(&mut self, len: usize) {
         let want = (len - 3).clamp(LONG_STRIDE_MIN, LONG_STRIDE_MAX);
         if self.long.is_empty() {
@@ -520,6 +522,8 @@ impl DetectedSecrets {
 
     /// Indexes the long values again at `stride`; one whose windows there
     /// are too shared moves to the short index.
+    #[cold]
+    #[inline(never)]
     fn restride_long(&mut self, stride: usize) {
         let mut long = WindowIndex::new(stride, self.limits.max_values);
         for (id, slot) in self.slots.iter_mut().enumerate() {
@@ -546,6 +550,8 @@ impl DetectedSecrets {
     /// index holds, the stride follows the shortest value left (a search
     /// after a burst of short tokens must not stay slow; the rebuild costs
     /// as much as the removals since the last one, so it is linear).
+    #[cold]
+    #[inline(never)]
     fn widen_long_stride(&mut self) {
         self.long_removed += 1;
         if self.long.is_empty() || self.long_removed < self.len.max(64) {
