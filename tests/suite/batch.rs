@@ -12,19 +12,16 @@
 use crate::support;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
-use parking_lot::Mutex;
 use secret_chain::providers::aws::AwsProvider;
 use secret_chain::providers::vault::VaultProvider;
 use secret_chain::providers::{EnvProvider, Provider, SecretData};
 use secret_chain::settings::Settings;
 use secret_chain::{Config, ErrorKind, ExposeSecret, SecretsManager};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 
+use crate::support::aws_proxy::{AwsProxy, Mode};
 use crate::support::seed_client;
 
 const BATCH: &str = "secretsmanager.BatchGetSecretValue";
@@ -60,125 +57,25 @@ async fn create(client: &Client, id: &str, value: &str) {
         });
 }
 
-/// An HTTP/1.1 proxy in front of moto that counts the requests of each
-/// `X-Amz-Target` and, when told to, answers `BatchGetSecretValue` itself
-/// with the 400 `AccessDeniedException` AWS gives a caller without the
-/// permission. Each request goes upstream on a connection of its own.
-struct Proxy {
-    endpoint: String,
-    targets: Arc<Mutex<HashMap<String, u64>>>,
-}
-
-impl Proxy {
-    async fn start(upstream: &str, deny_batch: bool) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let targets: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
-        let upstream = upstream.trim_start_matches("http://").to_owned();
-        let counts = targets.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let (upstream, counts) = (upstream.clone(), counts.clone());
-                tokio::spawn(async move {
-                    let _ = serve(client, &upstream, &counts, deny_batch).await;
-                });
-            }
-        });
-        Proxy {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            targets,
+/// A proxy in front of moto that counts the requests of each action and,
+/// when told to, answers `BatchGetSecretValue` itself with the 400
+/// `AccessDeniedException` AWS gives a caller without the permission.
+async fn proxy(upstream: &str, deny_batch: bool) -> AwsProxy {
+    let mode = if deny_batch {
+        Mode::Refuse {
+            upstream: upstream.to_owned(),
+            action: BATCH.to_owned(),
+            status: "400 Bad Request".to_owned(),
+            headers: "Content-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: AccessDeniedException\r\n".to_owned(),
+            body: r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: secretsmanager:BatchGetSecretValue"}"#.to_owned(),
         }
-    }
-
-    fn count(&self, target: &str) -> u64 {
-        self.targets.lock().get(target).copied().unwrap_or(0)
-    }
-}
-
-/// A request or response head (through the blank line) and its
-/// `Content-Length`, if it has one.
-async fn read_head<R: tokio::io::AsyncBufRead + Unpin>(
-    r: &mut R,
-) -> std::io::Result<Option<(Vec<u8>, Option<usize>, Vec<(String, String)>)>> {
-    let mut head = Vec::new();
-    let mut headers = Vec::new();
-    let mut length = None;
-    loop {
-        let mut line = Vec::new();
-        if r.read_until(b'\n', &mut line).await? == 0 {
-            return Ok(None);
+    } else {
+        Mode::Forward {
+            upstream: upstream.to_owned(),
+            rewrite: None,
         }
-        head.extend_from_slice(&line);
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end();
-        if text.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = text.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            if k == "content-length" {
-                length = v.parse().ok();
-            }
-            headers.push((k, v));
-        }
-    }
-    Ok(Some((head, length, headers)))
-}
-
-async fn serve(
-    client: TcpStream,
-    upstream: &str,
-    counts: &Mutex<HashMap<String, u64>>,
-    deny_batch: bool,
-) -> std::io::Result<()> {
-    let (cr, mut cw) = client.into_split();
-    let mut cr = BufReader::new(cr);
-    while let Some((head, length, headers)) = read_head(&mut cr).await? {
-        let mut body = vec![0u8; length.unwrap_or(0)];
-        cr.read_exact(&mut body).await?;
-        let target = headers
-            .iter()
-            .find(|(k, _)| k == "x-amz-target")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        *counts.lock().entry(target.clone()).or_default() += 1;
-        if deny_batch && target == BATCH {
-            let body = r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: secretsmanager:BatchGetSecretValue"}"#;
-            let reply = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n\
-                 x-amzn-ErrorType: AccessDeniedException\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            cw.write_all(reply.as_bytes()).await?;
-            continue;
-        }
-        let mut server = BufReader::new(TcpStream::connect(upstream).await?);
-        server.get_mut().write_all(&head).await?;
-        server.get_mut().write_all(&body).await?;
-        let Some((head, length, headers)) = read_head(&mut server).await? else {
-            return Ok(());
-        };
-        let mut body = Vec::new();
-        match length {
-            Some(n) => {
-                body.resize(n, 0);
-                server.read_exact(&mut body).await?;
-            }
-            None => {
-                server.read_to_end(&mut body).await?;
-            }
-        }
-        cw.write_all(&head).await?;
-        cw.write_all(&body).await?;
-        let closes = length.is_none()
-            || headers
-                .iter()
-                .any(|(k, v)| k == "connection" && v.eq_ignore_ascii_case("close"));
-        if closes {
-            return Ok(());
-        }
-    }
-    Ok(())
+    };
+    AwsProxy::start(mode).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +91,7 @@ async fn prefetch_of_45_secrets_makes_3_batch_calls_and_the_reads_are_cache_hits
         )
         .await;
     }
-    let proxy = Proxy::start(&endpoint, false).await;
+    let proxy = proxy(&endpoint, false).await;
     let m = SecretsManager::builder()
         .provider(aws(&proxy.endpoint, &[("SECRETS_PREFIX", &prefix)]))
         .cache_ttl(Duration::from_secs(300))
@@ -242,7 +139,7 @@ async fn a_denied_batch_call_falls_back_to_single_gets_with_the_right_values() {
         )
         .await;
     }
-    let proxy = Proxy::start(&endpoint, true).await;
+    let proxy = proxy(&endpoint, true).await;
     let p = aws(&proxy.endpoint, &[("SECRETS_PREFIX", &prefix)]);
     let names = ["k0", "k1", "k2", "k3", "k4"];
     let answers = p.fetch_many(&names).await;
@@ -278,7 +175,7 @@ async fn prefetch_reports_every_missing_path_with_each_providers_outcome() {
         r#"{"user":"app","password":"aws-db-pw-123456"}"#,
     )
     .await;
-    let proxy = Proxy::start(&endpoint, false).await;
+    let proxy = proxy(&endpoint, false).await;
     let m = SecretsManager::builder()
         .provider(aws(&proxy.endpoint, &[("SECRETS_PREFIX", &prefix)]))
         .provider(EnvProvider::from_vars([(

@@ -37,6 +37,16 @@ pub enum Mode {
     /// Answers itself with this status line tail (`403 Forbidden`) and
     /// XML body.
     Answer { status: String, body: String },
+    /// Forwards to `upstream`, but answers the requests of `action`
+    /// itself with `status`, the extra header lines `headers` (each ending
+    /// in `\r\n`) and `body`: AWS refusing one permission.
+    Refuse {
+        upstream: String,
+        action: String,
+        status: String,
+        headers: String,
+        body: String,
+    },
 }
 
 pub struct AwsProxy {
@@ -84,6 +94,16 @@ impl AwsProxy {
             .into_iter()
             .filter(|s| s.action == action)
             .collect()
+    }
+
+    /// How many requests of `action` came through.
+    pub fn count(&self, action: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.action == action)
+            .count()
     }
 }
 
@@ -157,18 +177,34 @@ async fn serve(
             .unwrap_or("")
             .to_owned();
         let session_token = header(&headers, "x-amz-security-token").to_owned();
-        let (reply, response_body, closes) = match mode {
-            Mode::Answer { status, body } => (
+        let answer = match mode {
+            Mode::Answer { status, body } => Some((status, "Content-Type: text/xml\r\n", body)),
+            Mode::Refuse {
+                action: refused,
+                status,
+                headers,
+                body,
+                ..
+            } if *refused == action => Some((status, headers.as_str(), body)),
+            _ => None,
+        };
+        let (reply, response_body, closes) = match (answer, mode) {
+            (Some((status, headers, body)), _) => (
                 format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                    "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
                     body.len()
                 )
                 .into_bytes(),
                 body.clone(),
                 false,
             ),
-            Mode::Forward { upstream, rewrite } => {
-                if let Some((from, to)) = rewrite {
+            (None, Mode::Answer { .. }) => unreachable!("an answering proxy answers everything"),
+            (None, Mode::Forward { upstream, .. } | Mode::Refuse { upstream, .. }) => {
+                if let Mode::Forward {
+                    rewrite: Some((from, to)),
+                    ..
+                } = mode
+                {
                     assert_eq!(from.len(), to.len(), "a rewrite keeps the length");
                     request_body = request_body.replacen(from.as_str(), to, 1);
                 }
