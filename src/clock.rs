@@ -106,6 +106,9 @@ impl fmt::Debug for Instant {
 pub struct Clock {
     /// `None`: the system clock; else the mock's time.
     mock: Option<Arc<AtomicU64>>,
+    /// Tokio's clock from this origin ([`Clock::tokio`], tests only).
+    #[cfg(any(test, feature = "test-util"))]
+    tokio: Option<tokio::time::Instant>,
     /// The upkeep's recent time, when it runs (system clock only).
     recent: Option<&'static AtomicU64>,
 }
@@ -123,7 +126,24 @@ impl Clock {
     pub fn system() -> Clock {
         Clock {
             mock: None,
+            #[cfg(any(test, feature = "test-util"))]
+            tokio: None,
             recent: recent_cell(),
+        }
+    }
+
+    /// Tokio's clock (feature `test-util`): in a runtime started paused,
+    /// time moves when every task waits, by as much as the next timer
+    /// needs, so background work that sleeps (lease renewals, watched
+    /// keys) and the cache's expiry see the same time. Made inside a
+    /// runtime.
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+    pub fn tokio() -> Clock {
+        Clock {
+            mock: None,
+            tokio: Some(tokio::time::Instant::now()),
+            recent: None,
         }
     }
 
@@ -137,6 +157,7 @@ impl Clock {
         (
             Clock {
                 mock: Some(mock.clone()),
+                tokio: None,
                 recent: None,
             },
             MockClock { mock },
@@ -146,6 +167,10 @@ impl Clock {
     /// The current instant.
     #[inline]
     pub(crate) fn now(&self) -> Instant {
+        #[cfg(any(test, feature = "test-util"))]
+        if let Some(origin) = self.tokio {
+            return Instant(nanos(origin.elapsed()).saturating_add(1_000_000_000));
+        }
         match &self.mock {
             Some(m) => Instant(m.load(Ordering::Acquire)),
             None => Instant(system_nanos()),

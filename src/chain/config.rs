@@ -8,7 +8,7 @@
 //! its instance's view ([`Settings::for_instance`]).
 //!
 //! `SECRETS_PROVIDERS` is a comma list of entries, each `KIND` or
-//! `NAME=KIND` ([`ProviderEntry`]; kinds `aws`, `ssm`, `vault`, `gcp`, `files`, `env`):
+//! `NAME=KIND` ([`ProviderEntry`]; kinds `aws`, `ssm`, `vault`, `vault-dynamic`, `gcp`, `files`, `env`):
 //! `aws,dr=vault,env` chains AWS, a Vault
 //! instance named `dr` (which reads `SECRETS_DR_VAULT_ADDR` before
 //! `VAULT_ADDR`, and so on) and the env provider.
@@ -40,6 +40,9 @@ pub enum ProviderKind {
     Ssm,
     /// HashiCorp Vault / OpenBao KV v2 (`vault`).
     Vault,
+    /// Vault / OpenBao dynamic engines, paths read as written, values
+    /// with leases (`vault-dynamic`).
+    VaultDynamic,
     /// Mounted secret files under a directory (`files`).
     Files,
     /// Google Cloud Secret Manager (`gcp`).
@@ -55,6 +58,7 @@ impl ProviderKind {
             ProviderKind::Aws => "aws",
             ProviderKind::Ssm => "ssm",
             ProviderKind::Vault => "vault",
+            ProviderKind::VaultDynamic => "vault-dynamic",
             ProviderKind::Files => "files",
             ProviderKind::Gcp => "gcp",
             ProviderKind::Env => "env",
@@ -75,6 +79,7 @@ impl FromStr for ProviderKind {
             "aws" | "aws-secrets-manager" | "secretsmanager" => Ok(ProviderKind::Aws),
             "ssm" | "parameter-store" | "parameterstore" => Ok(ProviderKind::Ssm),
             "vault" | "openbao" | "bao" => Ok(ProviderKind::Vault),
+            "vault-dynamic" | "openbao-dynamic" | "bao-dynamic" => Ok(ProviderKind::VaultDynamic),
             "files" | "file" => Ok(ProviderKind::Files),
             "gcp" | "gcp-secret-manager" => Ok(ProviderKind::Gcp),
             "env" | "dotenv" => Ok(ProviderKind::Env),
@@ -324,6 +329,7 @@ fn build_provider(kind: ProviderKind, settings: &Settings) -> Result<Box<dyn Pro
         ProviderKind::Aws => build_aws(settings),
         ProviderKind::Ssm => build_ssm(settings),
         ProviderKind::Vault => build_vault(settings),
+        ProviderKind::VaultDynamic => build_vault_dynamic(settings),
         ProviderKind::Files => build_files(settings),
         ProviderKind::Gcp => build_gcp(settings),
     }
@@ -374,6 +380,19 @@ fn build_vault(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
         .map(|p| Box::new(p) as Box<dyn Provider>)
 }
 
+#[cfg(feature = "vault")]
+fn build_vault_dynamic(settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    crate::providers::vault::VaultDynamicProvider::from_settings(settings)
+        .map(|p| Box::new(p) as Box<dyn Provider>)
+}
+
+#[cfg(not(feature = "vault"))]
+fn build_vault_dynamic(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
+    Err(Error::config(
+        "SECRETS_PROVIDERS names 'vault-dynamic', but secret-chain was built without its 'vault' feature",
+    ))
+}
+
 #[cfg(not(feature = "vault"))]
 fn build_vault(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
     Err(Error::config(
@@ -399,7 +418,7 @@ fn build_gcp(_settings: &Settings) -> Result<Box<dyn Provider>, Error> {
 /// variable may hold a secret); a duplicate name, being a valid name, is
 /// named.
 fn parse_provider_list(list: &str, var: &str) -> Result<Vec<ProviderEntry>, Error> {
-    const KINDS: &str = "aws, ssm, vault, gcp, files or env";
+    const KINDS: &str = "aws, ssm, vault, vault-dynamic, gcp, files or env";
     let mut out: Vec<ProviderEntry> = Vec::new();
     for (i, item) in list.split(',').enumerate() {
         let n = i + 1;

@@ -20,11 +20,14 @@ use crate::providers::{SecretData, SecretMetadata, SecretValue, Version};
 impl SecretsManager {
     /// Tries each provider in order; returns the index of the one that
     /// answered, the resolved value and its metadata (naming that provider).
+    /// A current value with a lease is [held](Self::hold) first (`force`:
+    /// this fetch replaces a held lease rather than adopting it).
     pub(super) async fn fetch_chain(
         &self,
         parsed: &SecretPath<'_>,
         path: &str,
         version: &Version,
+        force: bool,
     ) -> Result<(usize, Resolved, SecretMetadata), Error> {
         let mut outcomes: Vec<ProviderOutcome> = Vec::new();
         for (i, p) in self.inner.providers.iter().enumerate() {
@@ -36,6 +39,10 @@ impl SecretsManager {
                 Ok(value) => {
                     let (value, metadata) = value.into_parts();
                     self.register_value(&value);
+                    let (value, metadata) = match version {
+                        Version::Current => self.hold(i, parsed.name, value, metadata, force),
+                        _ => (value, metadata),
+                    };
                     return self.resolve_answer(i, value, metadata, parsed, path);
                 }
                 Err(e) => {

@@ -100,6 +100,7 @@ pub(super) struct Inner {
     pub(super) inflight: Mutex<HashMap<Box<str>, Flight>>,
     pub(super) rejections: Mutex<HashMap<Box<str>, Instant>>,
     pub(super) watchers: super::watch::Watchers,
+    pub(super) leases: Arc<super::lease::Leases>,
     pub(super) settings: Settings,
     pub(super) clock: Clock,
     pub(super) known: Arc<KnownSecrets>,
@@ -167,6 +168,7 @@ impl SecretsManager {
                 inflight: Mutex::new(HashMap::new()),
                 rejections: Mutex::new(HashMap::new()),
                 watchers: Default::default(),
+                leases: Default::default(),
                 settings: b.settings,
                 clock: b.clock,
                 known,
@@ -402,15 +404,38 @@ impl SecretsManager {
     /// Drops every cached value (and remembered miss): the next read of
     /// each key fetches fresh. Values stay registered for masking.
     pub fn refresh(&self) {
+        self.let_go_of_leases(None);
         self.inner.cache.clear();
     }
 
     /// Drops one key's cached value: its next read fetches fresh. A key
     /// that is [watched](Self::watch) is fetched again at once, in the
-    /// background, and its watchers see the new value.
+    /// background, and its watchers see the new value. For a leased
+    /// secret, the next read gets new credentials (for every `#field` of
+    /// it); the old lease is left to expire.
     pub fn refresh_key(&self, path: &str) {
+        if let Ok(parsed) = super::path::SecretPath::parse(path) {
+            self.let_go_of_leases(Some(parsed.name));
+        }
         self.inner.cache.remove(path);
         self.refetch_if_watched(path);
+    }
+
+    /// Revokes the leases this manager holds (leased values such as Vault
+    /// database credentials, including ones it replaced that have not
+    /// ended) and stops renewing them; their cached values are dropped.
+    /// Call it when the service stops, after its connections are closed,
+    /// so that no credential outlives the process. Static values stay
+    /// cached and readable; a leased value read afterwards is served until
+    /// its lease ends, neither renewed nor revoked.
+    ///
+    /// # Errors
+    ///
+    /// When some leases could not be revoked (the backend is down): one
+    /// error with how many, and the first one's answer. Those leases end
+    /// on their own at their TTL.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        self.close_leases().await
     }
 
     /// Reports that a credential was rejected downstream (for example a
@@ -461,6 +486,11 @@ impl SecretsManager {
             rejected_refetches: c.rejected_refetches.load(Ordering::Relaxed),
             watch_changes: c.watch_changes.load(Ordering::Relaxed),
             watch_failures: c.watch_failures.load(Ordering::Relaxed),
+            lease_renewals: c.lease_renewals.load(Ordering::Relaxed),
+            lease_renewal_failures: c.lease_renewal_failures.load(Ordering::Relaxed),
+            lease_replacements: c.lease_replacements.load(Ordering::Relaxed),
+            leases_revoked: c.leases_revoked.load(Ordering::Relaxed),
+            leases_held: self.leases_held(),
             cached_entries: inner.cache.len(),
             providers: inner
                 .providers

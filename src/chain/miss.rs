@@ -18,6 +18,7 @@ use tokio::sync::OnceCell;
 
 use super::SecretsManager;
 use super::cache::{Cached, Entry, key_for};
+use super::lease;
 use super::path::{Resolved, SecretPath};
 use crate::error::{Error, ErrorKind};
 use crate::providers::{SecretMetadata, Version};
@@ -53,7 +54,7 @@ impl SecretsManager {
             inflight.entry(key.as_ref().into()).or_default().clone()
         };
         let result = flight
-            .get_or_init(|| self.fetch_and_store(&key, &parsed, path, version))
+            .get_or_init(|| self.fetch_and_store(&key, &parsed, path, version, force))
             .await
             .clone();
         {
@@ -79,16 +80,30 @@ impl SecretsManager {
         parsed: &SecretPath<'_>,
         path: &str,
         version: &Version,
+        force: bool,
     ) -> Result<Arc<Entry>, Error> {
         let previous = self.inner.cache.get(key);
-        let fetched = self.fetch_chain(parsed, path, version).await;
-        let fresh = fetched.is_ok() && *version == Version::Current;
+        let current = *version == Version::Current;
+        // Another field of a held lease: cut from its value, so that every
+        // field of one secret comes from one lease (no backend call).
+        let held = self
+            .servable_lease(parsed.name)
+            .filter(|_| current && !force);
+        let fetched = match &held {
+            Some(held) => self.cut_from_held(held, parsed, path),
+            None => self.fetch_chain(parsed, path, version, force).await,
+        };
+        let fresh = fetched.is_ok() && current;
+        let leased = fetched.as_ref().is_ok_and(|(_, _, m)| m.lease().is_some());
         let (store, answer) = self.settle(path, version, previous, fetched);
         if let Some(entry) = store {
             self.inner.cache.insert(key, entry);
         }
         if fresh && let Ok(entry) = &answer {
             self.notify_watchers(key, entry);
+        }
+        if fresh && leased && held.is_none() {
+            self.recut_siblings(path);
         }
         answer
     }
@@ -116,20 +131,37 @@ impl SecretsManager {
                 } else {
                     now + ttl
                 };
+                let (fetched_at, refresh_at, expires_at) = match metadata.lease() {
+                    None => (now, refresh_at, now + ttl),
+                    // A held lease: its entries follow the lease, and the
+                    // upkeep, not a read, refreshes them.
+                    Some(lease) => match self.lease_times(path, lease) {
+                        Some((fetched_at, until)) => (fetched_at, until, until),
+                        // Not held (another version, after shutdown):
+                        // never served past the lease.
+                        None => {
+                            let until = (now + ttl)
+                                .min(lease::serve_until(now + lease.duration(), lease.duration()));
+                            (now, refresh_at.min(until), until)
+                        }
+                    },
+                };
                 let entry = Arc::new(Entry::new(
                     Cached::Value(value),
                     Some(Arc::new(metadata)),
                     provider,
-                    now,
+                    fetched_at,
                     refresh_at,
-                    now + ttl,
+                    expires_at,
                 ));
                 let store = (!s.ttl.is_zero()).then(|| entry.clone());
                 (store, Ok(entry))
             }
             Err(e) => {
+                // A leased value is never served past its lease.
                 let stale = previous
                     .filter(|p| matches!(p.value, Cached::Value(_)))
+                    .filter(|p| p.metadata.as_ref().is_none_or(|m| m.lease().is_none()))
                     .and_then(|prev| self.serve_stale(&prev, &e, path));
                 if let Some(stale) = stale {
                     return (None, Ok(stale));

@@ -41,6 +41,12 @@
 //!   failed path;
 //! - `refresh.rs`: refresh-ahead in the background, and the refetch of a
 //!   credential rejected downstream;
+//! - `lease.rs`: leased (dynamic) values held by secret name: cache
+//!   entries that follow the lease, every `#field` from one lease,
+//!   replacement, revocation at [`SecretsManager::shutdown`];
+//! - `upkeep.rs`: the background task of a held lease: renewal at about
+//!   two thirds, new credentials before it ends;
+//! - `watch.rs`: [`SecretsManager::watch`], a receiver of a key's value;
 //! - `fallback.rs`: the fallback order, trying the providers in turn (one
 //!   name, or a batch of names), and the aggregated error that lists each
 //!   provider's answer;
@@ -72,18 +78,22 @@ mod attempt;
 mod blocking;
 mod fallback;
 mod hit;
+mod lease;
 pub(crate) mod load;
 mod metadata;
 mod miss;
 mod prefetch;
 mod refresh;
 mod register;
+mod upkeep;
 mod watch;
 
 mod builder;
 mod cache;
 mod config;
 pub(crate) mod global;
+#[cfg(test)]
+mod lease_tests;
 mod named;
 pub(crate) mod path;
 mod resilience;

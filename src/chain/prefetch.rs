@@ -24,17 +24,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use tokio::sync::oneshot;
 
 use super::SecretsManager;
 use super::cache::{Cached, Entry};
 use super::fallback::BatchAnswer;
+use super::lease::duplicate;
 use super::miss::{Flight, missing_to_err};
 use super::path::SecretPath;
 use crate::error::{Error, ErrorKind};
 use crate::providers::batch::join_bounded;
-use crate::providers::{BoxFuture, FETCH_MANY_CONCURRENCY, SecretData, Version};
+use crate::providers::{BoxFuture, FETCH_MANY_CONCURRENCY, Version};
 
 /// How many failed paths the message of a prefetch error lists; all of
 /// them are in [`Error::failures`].
@@ -192,6 +192,7 @@ impl SecretsManager {
                     continue;
                 };
                 self.register_value(&data);
+                let (data, metadata) = self.hold(i, names[g], data, metadata, false);
                 for &c in &members[g] {
                     let claim = &claims[c];
                     let fetched = self.resolve_answer(
@@ -286,17 +287,6 @@ fn prefetch_error(total: usize, failures: Vec<Error>) -> Error {
         ));
     }
     Error::new(kind, msg).with_failures(failures)
-}
-
-/// A copy of `data`, for the second and later `#field` paths of a secret
-/// (each resolves its own field from the one fetched value).
-fn duplicate(data: &SecretData) -> SecretData {
-    match data {
-        SecretData::Text(s) => SecretData::Text(SecretString::from(s.expose_secret())),
-        SecretData::Document(s) => SecretData::Document(SecretString::from(s.expose_secret())),
-        SecretData::Binary(b) => SecretData::Binary(SecretSlice::from(b.expose_secret().to_vec())),
-        SecretData::File(b) => SecretData::File(SecretSlice::from(b.expose_secret().to_vec())),
-    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,10 @@ pub(crate) struct Counters {
     pub(crate) rejected_refetches: AtomicU64,
     pub(crate) watch_changes: AtomicU64,
     pub(crate) watch_failures: AtomicU64,
+    pub(crate) lease_renewals: AtomicU64,
+    pub(crate) lease_renewal_failures: AtomicU64,
+    pub(crate) lease_replacements: AtomicU64,
+    pub(crate) leases_revoked: AtomicU64,
 }
 
 impl Counters {
@@ -102,6 +106,10 @@ impl Counters {
             rejected_refetches: AtomicU64::new(0),
             watch_changes: AtomicU64::new(0),
             watch_failures: AtomicU64::new(0),
+            lease_renewals: AtomicU64::new(0),
+            lease_renewal_failures: AtomicU64::new(0),
+            lease_replacements: AtomicU64::new(0),
+            leases_revoked: AtomicU64::new(0),
         }
     }
 }
@@ -129,6 +137,19 @@ pub struct Stats {
     /// Background fetches of a watched key that failed (the watchers kept
     /// the last value).
     pub watch_failures: u64,
+    /// Leases renewed (`sys/leases/renew` for Vault).
+    pub lease_renewals: u64,
+    /// Renewals refused or failed (new credentials were fetched instead,
+    /// or the renewal was tried again).
+    pub lease_renewal_failures: u64,
+    /// Leased values replaced by new ones (renewal refused or short, max
+    /// TTL near, a rejected credential); the old lease is left to expire.
+    pub lease_replacements: u64,
+    /// Leases revoked ([`shutdown`](crate::SecretsManager::shutdown), or a
+    /// duplicate lease of a secret already held).
+    pub leases_revoked: u64,
+    /// Leases held now (renewed and replaced in the background).
+    pub leases_held: usize,
     /// Entries in the cache (values and remembered misses).
     pub cached_entries: usize,
     /// Per provider, in chain order.

@@ -207,3 +207,149 @@ impl Provider for Batched {
         Box::pin(async { Ok(Vec::new()) })
     }
 }
+
+/// A fake dynamic engine: each read issues new credentials
+/// (`{"username": "u-N", "password": "p-N"}`) with lease `creds/app/N` of
+/// `ttl`, renewable up to `max_ttl` from issue, and keeps every lease's
+/// state so that a test can ask whether a credential is valid *now*
+/// (tokio's clock: run in a paused runtime with [`Clock::tokio`]).
+///
+/// [`Clock::tokio`]: crate::Clock::tokio
+#[derive(Debug, Clone)]
+pub(super) struct Leasing {
+    pub(super) ttl: Duration,
+    pub(super) max_ttl: Duration,
+    pub(super) state: Arc<parking_lot::Mutex<LeasingState>>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct LeasingState {
+    /// Per lease number: (issued, ends, max end, revoked).
+    pub(super) leases: Vec<(
+        tokio::time::Instant,
+        tokio::time::Instant,
+        tokio::time::Instant,
+        bool,
+    )>,
+    pub(super) renewals: usize,
+    /// Renewals answer "access denied" (the lease is not renewable any more).
+    pub(super) refuse_renewals: bool,
+    /// Every call answers "unavailable".
+    pub(super) down: bool,
+}
+
+impl Leasing {
+    pub(super) fn new(ttl: Duration, max_ttl: Duration) -> Leasing {
+        Leasing {
+            ttl,
+            max_ttl,
+            state: Arc::default(),
+        }
+    }
+
+    /// How many credentials were issued.
+    pub(super) fn issued(&self) -> usize {
+        self.state.lock().leases.len()
+    }
+
+    /// Whether credential `username` (`u-N`) with `password` is valid now:
+    /// issued, not ended, not revoked, and the pair belongs together.
+    pub(super) fn valid_now(&self, username: &str, password: &str) -> bool {
+        let Some(n) = username
+            .strip_prefix("u-")
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            return false;
+        };
+        if password != format!("p-{n}") {
+            return false;
+        }
+        let st = self.state.lock();
+        st.leases
+            .get(n)
+            .is_some_and(|&(_, ends, _, revoked)| !revoked && tokio::time::Instant::now() < ends)
+    }
+
+    fn lease_number(lease: &crate::providers::Lease) -> Option<usize> {
+        lease.id().strip_prefix("creds/app/")?.parse().ok()
+    }
+}
+
+impl Provider for Leasing {
+    fn name(&self) -> &str {
+        "vault-dynamic"
+    }
+    fn fetch<'a>(
+        &'a self,
+        _n: &'a str,
+        _v: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, Error>> {
+        Box::pin(async move {
+            let mut st = self.state.lock();
+            if st.down {
+                return Err(Error::unavailable("unavailable (scripted)"));
+            }
+            let now = tokio::time::Instant::now();
+            let n = st.leases.len();
+            st.leases
+                .push((now, now + self.ttl, now + self.max_ttl, false));
+            let doc = format!(r#"{{"username":"u-{n}","password":"p-{n}"}}"#);
+            Ok(SecretValue::new(crate::providers::SecretData::Document(
+                secrecy::SecretString::from(doc),
+            ))
+            .with_metadata(crate::providers::SecretMetadata::new().with_lease(
+                crate::providers::Lease::new(format!("creds/app/{n}"), self.ttl, true),
+            )))
+        })
+    }
+    fn list<'a>(&'a self, _p: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn renew_lease<'a>(
+        &'a self,
+        lease: &'a crate::providers::Lease,
+        increment: Duration,
+    ) -> BoxFuture<'a, Result<crate::providers::Lease, Error>> {
+        Box::pin(async move {
+            let mut st = self.state.lock();
+            if st.down {
+                return Err(Error::unavailable("unavailable (scripted)"));
+            }
+            if st.refuse_renewals {
+                return Err(Error::access_denied(
+                    "access denied (scripted: lease not renewable)",
+                ));
+            }
+            let now = tokio::time::Instant::now();
+            let n = Self::lease_number(lease).expect("a lease of ours");
+            let (_, ends, max_end, revoked) = &mut st.leases[n];
+            if *revoked || now >= *ends {
+                return Err(Error::access_denied(
+                    "access denied (scripted: lease not found)",
+                ));
+            }
+            let new_end = (now + increment).min(*max_end);
+            *ends = new_end;
+            st.renewals += 1;
+            Ok(crate::providers::Lease::new(
+                lease.id(),
+                new_end.saturating_duration_since(now),
+                true,
+            ))
+        })
+    }
+    fn revoke_lease<'a>(
+        &'a self,
+        lease: &'a crate::providers::Lease,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut st = self.state.lock();
+            if st.down {
+                return Err(Error::unavailable("unavailable (scripted)"));
+            }
+            let n = Self::lease_number(lease).expect("a lease of ours");
+            st.leases[n].3 = true;
+            Ok(())
+        })
+    }
+}

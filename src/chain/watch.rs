@@ -104,10 +104,16 @@ impl SecretsManager {
                 () = tokio::time::sleep(interval) => {}
             }
             let before = self.inner.cache.get(path);
-            match self.entry(path, &Version::Current, true).await {
-                // The same entry back: its provider was down and the cache
-                // served it stale.
-                Ok(e) if before.as_ref().is_some_and(|b| Arc::ptr_eq(b, &e)) => {
+            // A held lease is kept up by its own upkeep, which tells the
+            // watchers when it brings new credentials: fetching it here
+            // would make a new credential every TTL. Read it through the
+            // cache instead (a fetch only once the lease is gone).
+            let leased = super::path::SecretPath::parse(path)
+                .is_ok_and(|p| self.servable_lease(p.name).is_some());
+            match self.entry(path, &Version::Current, !leased).await {
+                // The same entry back from a forced fetch: its provider
+                // was down and the cache served it stale.
+                Ok(e) if !leased && before.as_ref().is_some_and(|b| Arc::ptr_eq(b, &e)) => {
                     self.watch_failed(path, "its provider is unavailable; the last value stays");
                 }
                 Ok(_) => {}

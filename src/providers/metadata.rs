@@ -196,6 +196,23 @@ impl Lease {
     pub fn renewable(&self) -> bool {
         self.renewable
     }
+
+    /// The lease id shortened for logs and audit events: the path it was
+    /// issued for and the first characters of its own part
+    /// (`database/creds/app/7ODFmC…`). A lease id is not a credential, but
+    /// whoever holds one in full (and the right policy) can revoke it.
+    pub fn short_id(&self) -> String {
+        let (path, own) = match self.id.rfind('/') {
+            Some(i) => self.id.split_at(i + 1),
+            None => ("", self.id.as_str()),
+        };
+        let kept: String = own.chars().take(6).collect();
+        if kept.len() == own.len() {
+            format!("{path}{own}")
+        } else {
+            format!("{path}{kept}…")
+        }
+    }
 }
 
 #[cfg(test)]
@@ -220,5 +237,16 @@ mod tests {
             m.with_value_type("SecureString").value_type(),
             Some("SecureString")
         );
+    }
+
+    #[test]
+    fn lease_ids_are_shortened_to_their_path_and_six_characters() {
+        let short = |id: &str| Lease::new(id, Duration::ZERO, false).short_id();
+        assert_eq!(
+            short("database/creds/app/7ODFmCzWwM9Cq0bRwD3OoBYG"),
+            "database/creds/app/7ODFmC…"
+        );
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short("pki/issue/x/ééééééé"), "pki/issue/x/éééééé…");
     }
 }

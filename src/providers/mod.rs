@@ -42,8 +42,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 #[cfg(feature = "aws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
@@ -161,4 +162,39 @@ pub trait Provider: Send + Sync + fmt::Debug {
     fn health(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move { self.list("").await.map(|_| ()) })
     }
+
+    /// Renews `lease`, one this provider issued with a value
+    /// ([`SecretMetadata::lease`]), asking for `increment` more from now;
+    /// answers the lease as the backend granted it (a backend caps a lease
+    /// at its maximum TTL, so the duration may be shorter than asked).
+    ///
+    /// The [`SecretsManager`](crate::SecretsManager) calls this in the
+    /// background at about two thirds of a lease, and fetches a new value
+    /// instead when renewal fails or falls short. The default refuses: a
+    /// provider that issues leases overrides it.
+    fn renew_lease<'a>(
+        &'a self,
+        lease: &'a Lease,
+        increment: Duration,
+    ) -> BoxFuture<'a, Result<Lease, Error>> {
+        let _ = (lease, increment);
+        Box::pin(async move { Err(no_leases(self.name(), "renew")) })
+    }
+
+    /// Revokes `lease` ahead of its end
+    /// ([`SecretsManager::shutdown`](crate::SecretsManager::shutdown)).
+    /// The default refuses, as [`renew_lease`](Provider::renew_lease) does.
+    fn revoke_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = lease;
+        Box::pin(async move { Err(no_leases(self.name(), "revoke")) })
+    }
+}
+
+/// The answer of a provider that issues no leases to a lease call.
+fn no_leases(provider: &str, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!("{provider} issues no leases, so it cannot {what} one"),
+    )
+    .with_provider(provider)
 }

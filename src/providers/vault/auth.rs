@@ -264,9 +264,27 @@ impl VaultProvider {
         url: &str,
         what: &str,
     ) -> Result<Reply, Error> {
+        self.authed_with(method, url, what, None).await
+    }
+
+    /// [`authed`](Self::authed) with a JSON request body (sent again as it
+    /// was after a re-login).
+    pub(super) async fn authed_with(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, Error> {
         let session = self.session().await?;
         let reply = self
-            .send(method.clone(), url, what, Some(&session.token), None)
+            .send(
+                method.clone(),
+                url,
+                what,
+                Some(&session.token),
+                body.clone(),
+            )
             .await?;
         if reply.status != StatusCode::FORBIDDEN {
             return Ok(reply);
@@ -283,7 +301,7 @@ impl VaultProvider {
         }
         tracing::debug!(target: LOG_TARGET, path = what, "token refused as dead; logging in again");
         let fresh = self.relogin_after(session.generation).await?;
-        self.send(method, url, what, Some(&fresh.token), None).await
+        self.send(method, url, what, Some(&fresh.token), body).await
     }
 
     /// `Some(true)` when lookup-self accepts the token, `Some(false)` when it

@@ -116,6 +116,9 @@
 //! - `http.rs`: sending one request (same-origin redirects, timeouts) and
 //!   mapping statuses and Vault error bodies to error kinds, without quoting
 //!   a body or a token;
+//! - `dynamic.rs`: [`VaultDynamicProvider`] (`vault-dynamic`): paths of
+//!   the dynamic engines read as written (`database/creds/app`), the
+//!   answer's `data` with its lease, lease renewal and revocation;
 //! - `kv.rs`: KV v2 data and metadata paths, versions, reading a secret's
 //!   `data` object, recursive listing, `sys/health`, and the [`Provider`]
 //!   impl.
@@ -128,6 +131,7 @@
 
 mod auth;
 mod builder;
+mod dynamic;
 mod http;
 mod kv;
 
@@ -144,6 +148,7 @@ pub use builder::{
     DEFAULT_APPROLE_MOUNT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_JWT_MOUNT, DEFAULT_KUBERNETES_JWT_FILE,
     DEFAULT_KUBERNETES_MOUNT, DEFAULT_MOUNT, DEFAULT_REQUEST_TIMEOUT, VaultProviderBuilder,
 };
+pub use dynamic::VaultDynamicProvider;
 
 use crate::clock::Clock;
 use auth::{Auth, Session};
