@@ -33,3 +33,4 @@ mod servers;
 mod ssm;
 mod vault;
 mod vault_auth;
+mod vault_dynamic;

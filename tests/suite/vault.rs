@@ -43,7 +43,7 @@ impl Admin {
         Admin::new(&support::vault_addr(), &support::vault_root_token())
     }
 
-    fn new(addr: &str, token: &str) -> Admin {
+    pub(crate) fn new(addr: &str, token: &str) -> Admin {
         Admin::with_client(
             reqwest::Client::builder().no_proxy().build().unwrap(),
             addr,
@@ -97,7 +97,7 @@ impl Admin {
         .await;
     }
 
-    async fn policy(&self, name: &str, hcl: &str) {
+    pub(crate) async fn policy(&self, name: &str, hcl: &str) {
         self.ok(
             "PUT",
             &format!("sys/policies/acl/{name}"),
@@ -107,7 +107,7 @@ impl Admin {
     }
 
     /// A new token with these policies (and the default one).
-    async fn token_with(&self, policies: &[&str]) -> String {
+    pub(crate) async fn token_with(&self, policies: &[&str]) -> String {
         let v = self
             .ok(
                 "POST",
