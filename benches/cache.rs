@@ -18,6 +18,10 @@
 //!   with both off: the "plain" hit) and through the global
 //!   `secret_chain::get_secret`. A hit completes on its first poll, so the
 //!   future is polled once with a no-op waker: no executor cost is counted.
+//!   `get_secret_field_static` and `get_secret_field_leased`: one `#field`
+//!   of a cached JSON secret, static (env) and leased (a dynamic engine's
+//!   credential pair with a renewable lease, its upkeep task waiting on a
+//!   runtime): a leased hit must cost what a static one does.
 //! * `hit_threads`: the same hit on one thread and on two threads at once
 //!   (time per read per thread; the throughput ratio is printed).
 //! * `cold_reads`: 1,000 concurrent cold reads of one key against a provider
@@ -41,7 +45,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use secret_chain::providers::{BoxFuture, EnvProvider, Provider, SecretValue, Version};
+use secrecy::SecretString;
+use secret_chain::providers::{
+    BoxFuture, EnvProvider, Lease, Provider, SecretData, SecretMetadata, SecretValue, Version,
+};
 use secret_chain::{Config, ExposeSecret, SecretsManager};
 use tokio::runtime::Runtime;
 
@@ -203,9 +210,73 @@ fn env_manager(plain: bool) -> SecretsManager {
     m
 }
 
+/// A dynamic engine's answer: a credential pair with a one-hour renewable
+/// lease (as Vault's database engine gives), so that the cache holds it
+/// as a leased value and its upkeep task waits on the runtime.
+#[derive(Debug)]
+struct Leased;
+
+impl Provider for Leased {
+    fn name(&self) -> &str {
+        "vault-dynamic"
+    }
+    fn fetch<'a>(
+        &'a self,
+        _n: &'a str,
+        _v: &'a Version,
+    ) -> BoxFuture<'a, Result<SecretValue, secret_chain::Error>> {
+        Box::pin(async move {
+            let doc = r#"{"username":"v-app-bench","password":"bench-Pa55w0rd-leased"}"#;
+            Ok(
+                SecretValue::new(SecretData::Document(SecretString::from(doc))).with_metadata(
+                    SecretMetadata::new().with_lease(Lease::new(
+                        "database/creds/app/bench",
+                        Duration::from_secs(3600),
+                        true,
+                    )),
+                ),
+            )
+        })
+    }
+    fn list<'a>(&'a self, _p: &'a str) -> BoxFuture<'a, Result<Vec<String>, secret_chain::Error>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+const FIELD_PATH: &str = "database/creds/app#password";
+
+/// The same `#field` hit, of a static JSON secret and of a leased one.
+fn field_managers(rt: &tokio::runtime::Runtime) -> (SecretsManager, SecretsManager) {
+    fn build(p: impl Provider + 'static) -> SecretsManager {
+        SecretsManager::builder()
+            .provider(p)
+            .cache_ttl(Duration::from_secs(3600))
+            .build()
+            .expect("bench manager")
+    }
+    let fixed = build(EnvProvider::from_vars([(
+        "DATABASE_CREDS_APP",
+        r#"{"username":"v-app-bench","password":"bench-Pa55w0rd-leased"}"#,
+    )]));
+    let leased = build(Leased);
+    rt.block_on(async {
+        fixed.get_secret(FIELD_PATH).await.expect("warm");
+        leased.get_secret(FIELD_PATH).await.expect("warm");
+    });
+    assert_eq!(leased.stats().leases_held, 1, "the leased value is held");
+    (fixed, leased)
+}
+
 fn hit_path(c: &mut Criterion) {
     let full = env_manager(false);
     let plain = env_manager(true);
+    // The runtime the lease upkeep waits on, alive for the whole group.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (fixed, leased) = field_managers(&rt);
     secret_chain::init(env_manager(false)).expect("global manager");
     ready(secret_chain::get_secret(HIT_PATH)).expect("warm the global cache");
 
@@ -221,6 +292,12 @@ fn hit_path(c: &mut Criterion) {
     });
     g.bench_function("manager/get_secret_blocking", |b| {
         b.iter(|| black_box(full.get_secret_blocking(black_box(HIT_PATH)).unwrap()))
+    });
+    g.bench_function("manager/get_secret_field_static", |b| {
+        b.iter(|| black_box(ready(fixed.get_secret(black_box(FIELD_PATH))).unwrap()))
+    });
+    g.bench_function("manager/get_secret_field_leased", |b| {
+        b.iter(|| black_box(ready(leased.get_secret(black_box(FIELD_PATH))).unwrap()))
     });
     g.finish();
 
