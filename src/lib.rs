@@ -179,8 +179,9 @@ pub use chain::global::{
 };
 pub use chain::load::{load, load_blocking};
 pub use chain::{
-    AUDIT_TARGET, BreakerState, Config, Listing, ProviderEntry, ProviderHealth, ProviderKind,
-    ProviderStats, SecretsManager, SecretsManagerBuilder, Stats,
+    AUDIT_TARGET, BreakerState, CachedSecret, Config, Listing, ProviderEntry, ProviderHealth,
+    ProviderKind, ProviderStats, SecretsManager, SecretsManagerBuilder, Snapshot, SnapshotValue,
+    Stats,
 };
 pub use clock::Clock;
 #[cfg(feature = "test-util")]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agent;
 mod commands;
 mod exec;
 mod manifest;
@@ -30,9 +31,10 @@ Exit codes (the same for every command):
   exec is the exception and follows env(1): the command's own status,
   125 secret-chain itself failed (bad arguments, configuration or
   manifest, a secret that does not resolve: nothing was run), 126 the
-  command cannot be run, 127 not found, 128+N killed by signal N. To
-  come: the agent: 0 after a clean shutdown, 2 bad configuration, 3
-  cannot bind or its credentials fail validation.";
+  command cannot be run, 127 not found, 128+N killed by signal N.
+  agent: 0 after a clean shutdown (SIGTERM, SIGINT), 2 a bad config
+  file, token, chain setting or manifest, 3 cannot bind or its AWS
+  credentials fail validation.";
 
 /// The exit status of every command except `exec`: one table,
 /// printed by `--help` ([`EXIT_CODES`]) and listed in the README.
@@ -124,6 +126,11 @@ enum Commands {
     /// every secret masked in its output (pipes, not a terminal).
     #[command(after_help = EXIT_CODES)]
     Exec(commands::exec::ExecArgs),
+    /// Serve secrets over loopback HTTP as the AWS Secrets Manager Agent
+    /// does (same config file, endpoints, token and answers), through the
+    /// whole chain, with masked logs.
+    #[command(after_help = EXIT_CODES)]
+    Agent(agent::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -146,6 +153,7 @@ fn main() -> ExitCode {
         // scan and redact are synchronous (threads, no runtime).
         Commands::Scan(args) => commands::scan::run(args),
         Commands::Redact(args) => commands::redact::run(args),
+        Commands::Agent(args) => agent::run(args),
     };
     exit.into()
 }

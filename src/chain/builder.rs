@@ -49,6 +49,7 @@ pub struct SecretsManagerBuilder {
     pub(crate) settings: Settings,
     pub(crate) clock: Clock,
     pub(crate) known: Option<Arc<KnownSecrets>>,
+    pub(crate) cache_capacity: Option<usize>,
 }
 
 impl fmt::Debug for SecretsManagerBuilder {
@@ -84,6 +85,7 @@ impl Default for SecretsManagerBuilder {
             },
             clock: Clock::system(),
             known: None,
+            cache_capacity: None,
         }
     }
 }
@@ -226,6 +228,16 @@ impl SecretsManagerBuilder {
     /// default the manager creates its own ([`SecretsManager::known_secrets`]).
     pub fn known_secrets(mut self, known: Arc<KnownSecrets>) -> Self {
         self.known = Some(known);
+        self
+    }
+
+    /// Bounds the cache to `entries` entries (values and remembered
+    /// misses; at least 1; unbounded by default). A new key evicts the
+    /// entry fetched longest ago, at insert time, so that a hit keeps no
+    /// bookkeeping; a server that reads names its clients choose (the
+    /// agent) needs the bound.
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.cache_capacity = Some(entries.max(1));
         self
     }
 

@@ -50,7 +50,13 @@ pub(crate) struct Entry {
     pub(crate) expires_at: Instant,
     /// Set once a background refresh of this entry has started.
     pub(crate) refreshing: AtomicBool,
+    /// Unique per entry made (per fetch): what tells a reader that holds a
+    /// rendering of an entry (the agent's response body) that the cache
+    /// has a new one.
+    pub(crate) id: u64,
 }
+
+static NEXT_ENTRY_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Entry {
     pub(crate) fn new(
@@ -69,6 +75,7 @@ impl Entry {
             refresh_at,
             expires_at,
             refreshing: AtomicBool::new(false),
+            id: NEXT_ENTRY_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 }
@@ -134,6 +141,10 @@ thread_local! {
 
 pub(crate) struct Cache {
     id: u64,
+    /// At most this many entries (`None`: unbounded). A new key evicts the
+    /// entry fetched longest ago, at insert time: the hit path keeps no
+    /// bookkeeping.
+    capacity: Option<usize>,
     generation: AtomicU64,
     map: ArcSwap<Map>,
     writers: Mutex<()>,
@@ -156,9 +167,16 @@ pub(crate) fn key_for<'a>(path: &'a str, version: &Version) -> Cow<'a, str> {
 }
 
 impl Cache {
+    #[cfg(test)]
     pub(crate) fn new() -> Cache {
+        Cache::bounded(None)
+    }
+
+    /// A cache of at most `capacity` entries (at least one).
+    pub(crate) fn bounded(capacity: Option<usize>) -> Cache {
         Cache {
             id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
+            capacity: capacity.map(|c| c.max(1)),
             generation: AtomicU64::new(0),
             map: ArcSwap::from_pointee(Map::default()),
             writers: Mutex::new(()),
@@ -193,7 +211,11 @@ impl Cache {
     /// Runs `f` on the entry for `key`, if any, without cloning the entry;
     /// `f` counts what it answers with the [`Hits`] it is given.
     #[inline]
-    pub(crate) fn with<R>(&self, key: &str, f: impl FnOnce(&Entry, &Hits<'_>) -> R) -> Option<R> {
+    pub(crate) fn with<R>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&Arc<Entry>, &Hits<'_>) -> R,
+    ) -> Option<R> {
         let generation = self.generation.load(Ordering::Acquire);
         let mut f = Some(f);
         let local = LOCAL.try_with(|slots| {
@@ -257,6 +279,7 @@ impl Cache {
     pub(crate) fn insert(&self, key: &str, entry: Arc<Entry>) {
         let _w = self.writers.lock();
         let mut next: Map = (**self.map.load()).clone();
+        self.make_room(&mut next, key);
         next.insert(key.into(), entry);
         self.publish(next);
     }
@@ -270,6 +293,7 @@ impl Cache {
         let _w = self.writers.lock();
         let mut next: Map = (**self.map.load()).clone();
         for (key, entry) in entries {
+            self.make_room(&mut next, &key);
             next.insert(key.into_boxed_str(), entry);
         }
         self.publish(next);
@@ -288,6 +312,36 @@ impl Cache {
     pub(crate) fn clear(&self) {
         let _w = self.writers.lock();
         self.publish(Map::default());
+    }
+
+    /// Evicts the entry fetched longest ago when `key` is new and the map
+    /// is full. A linear scan: the map is copied on every write anyway.
+    fn make_room(&self, map: &mut Map, key: &str) {
+        let Some(capacity) = self.capacity else {
+            return;
+        };
+        if map.contains_key(key) {
+            return;
+        }
+        while map.len() >= capacity {
+            let oldest = map
+                .iter()
+                .min_by_key(|(_, e)| e.fetched_at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => map.remove(&k),
+                None => break,
+            };
+        }
+    }
+
+    /// Every entry now, with its key (a copy of the map's pointers).
+    pub(crate) fn entries(&self) -> Vec<(Box<str>, Arc<Entry>)> {
+        self.map
+            .load()
+            .iter()
+            .map(|(k, e)| (k.clone(), Arc::clone(e)))
+            .collect()
     }
 
     /// Swaps in a new map, then moves the generation (writers' lock held).
@@ -325,6 +379,45 @@ mod tests {
             Cached::Value(Resolved::Text(s)) => s.expose_secret().to_owned(),
             _ => panic!("text expected"),
         })
+    }
+
+    fn entry_fetched(v: &str, age_secs: u64) -> Arc<Entry> {
+        let now = Clock::system().now() + std::time::Duration::from_secs(1000);
+        let at = now - std::time::Duration::from_secs(age_secs);
+        Arc::new(Entry::new(
+            Cached::Value(Resolved::Text(SecretString::from(v))),
+            None,
+            0,
+            at,
+            now,
+            now,
+        ))
+    }
+
+    #[test]
+    fn a_full_cache_evicts_the_entry_fetched_longest_ago() {
+        let c = Cache::bounded(Some(2));
+        c.insert("old", entry_fetched("v1", 30));
+        c.insert("new", entry_fetched("v2", 10));
+        // Replacing a key evicts nothing.
+        c.insert("old", entry_fetched("v3", 5));
+        assert_eq!(c.len(), 2);
+        c.insert("newest", entry_fetched("v4", 0));
+        assert_eq!(read(&c, "new"), None, "fetched 10 s ago, the oldest");
+        assert_eq!(read(&c, "old").as_deref(), Some("v3"));
+        assert_eq!(read(&c, "newest").as_deref(), Some("v4"));
+        c.insert_many(vec![
+            ("a".into(), entry_fetched("a", 5)),
+            ("b".into(), entry_fetched("b", 4)),
+        ]);
+        assert_eq!(c.len(), 2);
+        assert_eq!(read(&c, "a"), None);
+        assert_eq!(read(&c, "b").as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn every_entry_gets_an_id_of_its_own() {
+        assert_ne!(entry("x").id, entry("x").id);
     }
 
     #[test]

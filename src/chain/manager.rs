@@ -164,7 +164,7 @@ impl SecretsManager {
                 breakers: (0..n).map(|_| Breaker::new()).collect(),
                 provider_counters: (0..n).map(|_| ProviderCounters::default()).collect(),
                 counters: Counters::new(),
-                cache: Cache::new(),
+                cache: Cache::bounded(b.cache_capacity),
                 inflight: Mutex::new(HashMap::new()),
                 rejections: Mutex::new(HashMap::new()),
                 watchers: Default::default(),

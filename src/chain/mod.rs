@@ -85,6 +85,7 @@ mod miss;
 mod prefetch;
 mod refresh;
 mod register;
+mod snapshot;
 mod upkeep;
 mod watch;
 
@@ -106,6 +107,7 @@ pub use config::{Config, ProviderEntry, ProviderKind};
 pub use fallback::Listing;
 pub use manager::{ProviderHealth, SecretsManager};
 pub use resilience::{BreakerState, ProviderStats, Stats};
+pub use snapshot::{CachedSecret, Snapshot, SnapshotValue};
 
 // For `global.rs` and `builder.rs`.
 pub(crate) use hit::GetSecret;

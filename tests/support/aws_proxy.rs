@@ -51,6 +51,8 @@ pub enum Mode {
 
 pub struct AwsProxy {
     pub endpoint: String,
+    /// Held before each request goes upstream or is answered.
+    delay_ms: Arc<AtomicUsize>,
     seen: Arc<Mutex<Vec<Seen>>>,
     /// Requests received, answered or not (an upstream that is down).
     received: Arc<AtomicUsize>,
@@ -62,20 +64,30 @@ impl AwsProxy {
         let port = listener.local_addr().unwrap().port();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let received: Arc<AtomicUsize> = Arc::default();
-        let (log, count) = (seen.clone(), received.clone());
+        let delay_ms: Arc<AtomicUsize> = Arc::default();
+        let (log, count, delay) = (seen.clone(), received.clone(), delay_ms.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (mode, log, count) = (mode.clone(), log.clone(), count.clone());
+                let (mode, log, count, delay) =
+                    (mode.clone(), log.clone(), count.clone(), delay.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, &mode, &log, &count).await;
+                    let _ = serve(client, &mode, &log, &count, &delay).await;
                 });
             }
         });
         AwsProxy {
             endpoint: format!("http://127.0.0.1:{port}"),
+            delay_ms,
             seen,
             received,
         }
+    }
+
+    /// Holds every request from now on for `d` before passing it on (a
+    /// slow backend).
+    pub fn set_delay(&self, d: std::time::Duration) {
+        self.delay_ms
+            .store(d.as_millis() as usize, Ordering::SeqCst);
     }
 
     /// How many requests came in, answered or not.
@@ -154,6 +166,7 @@ async fn serve(
     mode: &Mode,
     log: &Mutex<Vec<Seen>>,
     received: &AtomicUsize,
+    delay_ms: &AtomicUsize,
 ) -> std::io::Result<()> {
     let (cr, mut cw) = client.into_split();
     let mut cr = BufReader::new(cr);
@@ -161,6 +174,10 @@ async fn serve(
         let mut body = vec![0u8; length.unwrap_or(0)];
         cr.read_exact(&mut body).await?;
         received.fetch_add(1, Ordering::SeqCst);
+        let delay = delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay as u64)).await;
+        }
         let mut request_body = String::from_utf8_lossy(&body).into_owned();
         let action = match header(&headers, "x-amz-target") {
             "" => request_body

@@ -5,6 +5,8 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+#[cfg(all(feature = "aws", feature = "vault"))]
+mod agent;
 mod bad_input;
 mod breadth;
 mod check;

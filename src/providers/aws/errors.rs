@@ -270,6 +270,11 @@ mod tests {
             SdkError::timeout_error("attempt timeout");
         let e = map_sdk_error(err, "secret id x", &settings, TARGET);
         assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            e.code(),
+            Some("TimeoutError"),
+            "the agent answers 504 for it"
+        );
         assert!(
             e.to_string().contains("250 ms") && e.to_string().contains("SECRETS_AWS_TIMEOUT_MS"),
             "{e}"

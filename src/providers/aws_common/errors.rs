@@ -104,7 +104,7 @@ where
             };
             e.with_http_status(status)
         }
-        SdkError::TimeoutError(_) => timed_out(what, settings),
+        SdkError::TimeoutError(_) => timed_out(what, settings).with_code(TIMEOUT_CODE),
         SdkError::DispatchFailure(failure) => {
             if failure.is_timeout() {
                 // The only timeout the connector enforces is the connect one.
@@ -114,7 +114,8 @@ where
                         t.as_millis()
                     ),
                     None => format!("cannot connect to {target} ({what}): timed out"),
-                });
+                })
+                .with_code(TIMEOUT_CODE);
             }
             let Some(connector) = failure.as_connector_error() else {
                 return Error::unavailable(format!(
@@ -235,6 +236,11 @@ fn classify_status(status: u16, what: &str, service: &str) -> Error {
         _ => Error::unavailable(format!("{service} failed ({what}): HTTP {status}")),
     }
 }
+
+/// The code of a request that timed out, as AWS's own agent names it: what
+/// tells a timeout (HTTP 504 from `secret-chain agent`) from a failed
+/// connection (502).
+pub(crate) const TIMEOUT_CODE: &str = "TimeoutError";
 
 fn timed_out(what: &str, settings: &ClientSettings) -> Error {
     match settings.timeout {

@@ -13,6 +13,7 @@
 //! (`role.rs`).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -49,6 +50,9 @@ pub(crate) struct ClientSettings {
     /// The endpoint's `host:port`, which errors name.
     pub(crate) endpoint_authority: Option<String>,
     pub(crate) profile: Option<String>,
+    /// `SECRETS_AWS_CREDENTIALS_FILE`: the shared credentials file to read
+    /// instead of `~/.aws/credentials`.
+    pub(crate) credentials_file: Option<PathBuf>,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) connect_timeout: Option<Duration>,
@@ -138,6 +142,7 @@ impl ClientSettings {
             endpoint,
             endpoint_authority,
             profile: first(&["SECRETS_AWS_PROFILE", "AWS_PROFILE"]),
+            credentials_file: first(&["SECRETS_AWS_CREDENTIALS_FILE"]).map(PathBuf::from),
             credentials,
             timeout: Some(timeout),
             connect_timeout: Some(connect_timeout),
@@ -188,6 +193,15 @@ impl ClientSettings {
         }
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile.clone());
+        }
+        if let Some(file) = &self.credentials_file {
+            use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+            loader = loader.profile_files(
+                EnvConfigFiles::builder()
+                    .include_default_config_file(true)
+                    .with_file(EnvConfigFileKind::Credentials, file)
+                    .build(),
+            );
         }
         if let Some(credentials) = &self.credentials {
             loader = loader.credentials_provider(credentials.clone());

@@ -170,9 +170,16 @@ impl VaultProvider {
         } else {
             format!("unavailable ({what}: the request to {} failed)", self.base)
         };
-        Error::unavailable(detail)
+        let timed_out = e.is_timeout();
+        let e = Error::unavailable(detail)
             .with_provider(NAME)
-            .with_source(e.without_url())
+            .with_source(e.without_url());
+        // As the AWS errors name it (`secret-chain agent` answers 504).
+        if timed_out {
+            e.with_code("TimeoutError")
+        } else {
+            e
+        }
     }
 }
 
