@@ -389,6 +389,22 @@ mod tests {
     }
 
     #[test]
+    fn the_kubernetes_sidecars_config_file_is_valid() {
+        let yaml = include_str!("../../../deploy/kubernetes/agent-sidecar.yaml");
+        let block: String = yaml
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("agent.toml: |"))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        let c = parse(&block).unwrap();
+        assert_eq!(c.providers.unwrap(), ["aws", "dr=vault"]);
+        assert_eq!(c.ssrf_env_variables, ["AWS_TOKEN"]);
+        assert!(c.unix_socket.is_some());
+    }
+
+    #[test]
     fn broken_toml_names_the_line_and_not_the_text() {
         let e = parse("http_port = 2773\ntoken = \"hunter2-secret\n")
             .unwrap_err()

@@ -99,7 +99,8 @@ pub(crate) struct Failure {
 }
 
 /// The AWS agent's answer for `e`. When every provider said "not found":
-/// 400 `ResourceNotFoundException`; otherwise the first provider that could
+/// AWS's code and status when AWS was asked (400 from AWS), else 400
+/// `ResourceNotFoundException`; otherwise the first provider that could
 /// not answer decides: its AWS code and status when AWS gave them, 400
 /// `AccessDeniedException` for a denial, 504 `TimeoutError` for a timeout,
 /// 502 `ConnectionError` for any other outage. A bad path or a missing
@@ -107,25 +108,45 @@ pub(crate) struct Failure {
 /// `InternalFailure`. The message is ours: it names the path and each
 /// provider's answer, never a value.
 pub(crate) fn failure(e: &Error) -> Failure {
-    let deciding = e
-        .outcomes()
+    let message = e.to_string();
+    let outcomes = e.outcomes();
+    // AWS's own answer, where AWS gave one: its code and status pass on.
+    let aws = |kinds: &[ErrorKind]| {
+        outcomes
+            .iter()
+            .find_map(|o| match (o.code.as_deref(), o.http_status) {
+                (Some(code), Some(status)) if kinds.contains(&o.kind) && is_aws_code(code) => {
+                    Some((status, code))
+                }
+                _ => None,
+            })
+    };
+    let missing_everywhere =
+        e.kind() == ErrorKind::NotFound && outcomes.iter().all(|o| o.kind == ErrorKind::NotFound);
+    if missing_everywhere {
+        let (status, code) =
+            aws(&[ErrorKind::NotFound]).unwrap_or((400, "ResourceNotFoundException"));
+        return error_body(status, code, &message);
+    }
+    // Otherwise the first provider that could not answer decides.
+    let deciding = outcomes
         .iter()
         .find(|o| o.kind != ErrorKind::NotFound)
         .map(|o| (o.kind, o.code.as_deref(), o.http_status))
         .unwrap_or((e.kind(), e.code(), e.http_status()));
     let (status, code) = match deciding {
-        (ErrorKind::NotFound, _, _) => (400, "ResourceNotFoundException"),
         (_, Some("TimeoutError"), _) => (504, "TimeoutError"),
         (ErrorKind::AccessDenied | ErrorKind::Unavailable, Some(code), Some(status))
             if is_aws_code(code) =>
         {
-            return error_body(status, code, &e.to_string());
+            (status, code)
         }
         (ErrorKind::AccessDenied, _, _) => (400, "AccessDeniedException"),
         (ErrorKind::Unavailable, _, _) => (502, "ConnectionError"),
         (ErrorKind::InvalidPath | ErrorKind::InvalidJson | ErrorKind::InvalidValue, _, _) => {
             (400, "InvalidParameterException")
         }
+        (ErrorKind::NotFound, _, _) => (400, "ResourceNotFoundException"),
         _ => {
             return Failure {
                 status: 500,
@@ -133,7 +154,7 @@ pub(crate) fn failure(e: &Error) -> Failure {
             };
         }
     };
-    error_body(status, code, &e.to_string())
+    error_body(status, code, &message)
 }
 
 /// An AWS error code (`ThrottlingException`, `InternalServiceError`):
@@ -183,7 +204,7 @@ mod tests {
     fn errors_map_to_the_aws_agents_statuses() {
         let nf = Error::not_found("not found (db)");
         let f = failure(&nf);
-        assert_eq!(f.status, 400);
+        assert_eq!(f.status, 400, "not found, and no AWS answer");
         let body: serde_json::Value = serde_json::from_slice(&f.body).unwrap();
         assert_eq!(body["__type"], "ResourceNotFoundException");
         assert!(body["message"].as_str().unwrap().contains("not found"));

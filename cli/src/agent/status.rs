@@ -11,7 +11,11 @@ use secret_chain::{CachedSecret, Stats, Version};
 use super::service::Counters;
 
 /// A per-provider counter: its name, help text and reading.
-type PerProvider = (&'static str, &'static str, fn(&secret_chain::ProviderStats) -> u64);
+type PerProvider = (
+    &'static str,
+    &'static str,
+    fn(&secret_chain::ProviderStats) -> u64,
+);
 
 /// The Prometheus text exposition of `stats` and the agent's own counters.
 pub(crate) fn metrics(stats: &Stats, agent: &Counters) -> String {
