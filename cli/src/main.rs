@@ -124,6 +124,10 @@ enum Commands {
     /// every secret masked in its output (pipes, not a terminal).
     #[command(after_help = EXIT_CODES)]
     Exec(commands::exec::ExecArgs),
+    /// Copy the secrets of a manifest from one provider to another (aws or
+    /// vault); prints the plan and what was done, never a value.
+    #[command(after_help = EXIT_CODES)]
+    Migrate(commands::migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -146,6 +150,7 @@ fn main() -> ExitCode {
         // scan and redact are synchronous (threads, no runtime).
         Commands::Scan(args) => commands::scan::run(args),
         Commands::Redact(args) => commands::redact::run(args),
+        Commands::Migrate(args) => block_on(commands::migrate::run(args)),
     };
     exit.into()
 }

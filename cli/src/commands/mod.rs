@@ -12,6 +12,7 @@ pub(crate) mod check;
 pub(crate) mod exec;
 pub(crate) mod get;
 pub(crate) mod list;
+pub(crate) mod migrate;
 pub(crate) mod redact;
 pub(crate) mod scan;
 

@@ -13,4 +13,6 @@ mod exit_codes;
 mod get;
 mod gitleaks;
 mod manifest;
+mod migrate;
+mod ops;
 mod scan;
