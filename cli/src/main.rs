@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod exec;
 mod manifest;
+mod ops;
 use secret_chain::{Error, ErrorKind};
 
 /// What `--help` says about exit codes: the same table for every command,
@@ -128,6 +129,10 @@ enum Commands {
     /// vault); prints the plan and what was done, never a value.
     #[command(after_help = EXIT_CODES)]
     Migrate(commands::migrate::MigrateArgs),
+    /// Put a new value in a secret (generated or from stdin), check it with a
+    /// command, then promote it or roll back; never prints the value.
+    #[command(after_help = EXIT_CODES)]
+    Rotate(commands::rotate::RotateArgs),
 }
 
 fn main() -> ExitCode {
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
         Commands::Scan(args) => commands::scan::run(args),
         Commands::Redact(args) => commands::redact::run(args),
         Commands::Migrate(args) => block_on(commands::migrate::run(args)),
+        Commands::Rotate(args) => block_on(commands::rotate::run(args)),
     };
     exit.into()
 }

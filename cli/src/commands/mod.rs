@@ -14,6 +14,7 @@ pub(crate) mod get;
 pub(crate) mod list;
 pub(crate) mod migrate;
 pub(crate) mod redact;
+pub(crate) mod rotate;
 pub(crate) mod scan;
 
 /// A failed write to stdout, as the library's error (no value in it).

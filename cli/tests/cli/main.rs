@@ -15,4 +15,5 @@ mod gitleaks;
 mod manifest;
 mod migrate;
 mod ops;
+mod rotate;
 mod scan;

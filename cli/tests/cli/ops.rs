@@ -117,6 +117,23 @@ pub(crate) mod bao {
         );
     }
 
+    /// `secret/metadata/{path}`'s answer.
+    pub(crate) fn metadata(path: &str) -> String {
+        ok("GET", &format!("secret/metadata/{path}"), None)
+    }
+
+    /// The `current_version` of `secret/{path}`.
+    pub(crate) fn current_version(path: &str) -> u64 {
+        let body = metadata(path);
+        let at = body.find("\"current_version\":").expect("current_version") + 18;
+        body[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap()
+    }
+
     /// A policy and a token that holds only it (and `default`).
     pub(crate) fn token_with_policy(name: &str, hcl: &str) -> String {
         let body = serde_json::json!({ "policy": hcl }).to_string();
