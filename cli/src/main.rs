@@ -19,14 +19,18 @@ const EXIT_CODES: &str = "\
 Exit codes (the same for every command):
   0  ok
   1  the answer is no: get: not found in any provider; check --manifest:
-     a required secret missing; scan: credentials found (to come: a secret
-     overdue, an overwrite refused, a rotation check failed)
+     a required secret missing; scan: credentials found; migrate: an
+     overwrite refused or a required secret missing at the source;
+     rotate: the check failed (rolled back), the secret is missing, or a
+     pending version or AWS rotation refused it; audit: a secret overdue
   2  usage, configuration or a bad file: bad arguments, a bad SECRETS_*
      value or .env file, an unreadable path, a bad --config, --baseline
-     or --manifest
+     or --manifest, a provider that cannot be written or audited
   3  a backend unavailable or access denied: get: a provider failed and
      no other one had the secret; list: a provider cannot list (the
-     others' names are printed); check: any provider does not answer
+     others' names are printed); check: any provider does not answer;
+     migrate, rotate, audit: a read or write failed (migrate names what
+     was written and what was not)
   A 2 or 3 wins over a 1 (scan: an unreadable path and a finding exit 2).
   exec is the exception and follows env(1): the command's own status,
   125 secret-chain itself failed (bad arguments, configuration or
@@ -133,6 +137,10 @@ enum Commands {
     /// command, then promote it or roll back; never prints the value.
     #[command(after_help = EXIT_CODES)]
     Rotate(commands::rotate::RotateArgs),
+    /// Report each secret's current version, its age and whether it is
+    /// overdue for rotation; reads metadata only, never a value.
+    #[command(after_help = EXIT_CODES)]
+    Audit(commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -157,6 +165,7 @@ fn main() -> ExitCode {
         Commands::Redact(args) => commands::redact::run(args),
         Commands::Migrate(args) => block_on(commands::migrate::run(args)),
         Commands::Rotate(args) => block_on(commands::rotate::run(args)),
+        Commands::Audit(args) => block_on(commands::audit::run(args)),
     };
     exit.into()
 }

@@ -8,6 +8,7 @@ use secret_chain_cli::scanner::{self, ConfigFormat};
 
 use crate::Exit;
 
+pub(crate) mod audit;
 pub(crate) mod check;
 pub(crate) mod exec;
 pub(crate) mod get;

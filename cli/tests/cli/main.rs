@@ -5,6 +5,7 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+mod audit;
 mod bad_input;
 mod breadth;
 mod check;
