@@ -231,6 +231,7 @@ pub fn open(config: &Config, name: &str) -> Result<Box<dyn SecretStore>, Error> 
 }
 
 /// The error of a secret that changed between the read and the write.
+#[cfg_attr(not(any(feature = "aws", feature = "vault")), allow(dead_code))]
 pub(crate) fn changed(location: &str, expected: &Expect) -> Error {
     let what = match expected {
         Expect::Absent => "it did not exist".to_owned(),

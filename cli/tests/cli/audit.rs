@@ -2,9 +2,11 @@
 //! overdue, exit 0), a zero one (all overdue, exit 1), the JSON shape,
 //! bad arguments and a denied backend; never a value in the output.
 
+#[cfg_attr(not(feature = "vault"), allow(unused_imports))]
 use crate::ops::{assert_exit, assert_no_leak, both, run, text};
 
 /// Checks the JSON report of `paths` and returns it.
+#[cfg(any(feature = "aws", feature = "vault"))]
 fn json_report(out: &std::process::Output, paths: &[&str], overdue: bool) -> serde_json::Value {
     let doc: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(out)));

@@ -16,5 +16,6 @@ mod gitleaks;
 mod manifest;
 mod migrate;
 mod ops;
+#[cfg(any(feature = "aws", feature = "vault"))]
 mod rotate;
 mod scan;
