@@ -353,3 +353,173 @@ fn a_provider_that_cannot_be_written_is_a_usage_error() {
         assert_no_leak(&[&out], &["mig-usage-pw-5Rt"]);
     }
 }
+
+#[cfg(all(feature = "aws", feature = "vault"))]
+#[tokio::test]
+async fn bytes_go_to_aws_as_secret_binary_and_vault_refuses_them() {
+    let endpoint = crate::support::aws_endpoint();
+    let (addr, token) = (
+        crate::support::vault_addr(),
+        crate::support::vault_root_token(),
+    );
+    let client = crate::support::seed_client(&endpoint);
+    let src = format!("/{}", crate::support::unique_name("cli-migrate-bin-src"));
+    let dst = format!("/{}", crate::support::unique_name("cli-migrate-bin-dst"));
+    let folder = crate::support::unique_name("cli-migrate-bin");
+    let bytes = vec![0xff, 0x00, 0x9c, 0x41, 0xfe, 0x10, 0x80, 0x7f];
+    client
+        .create_secret()
+        .name(format!("{src}/tls/key"))
+        .secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(bytes.clone()))
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "secrets.toml",
+        "[secrets.KEY]\npath = \"tls/key\"\n",
+    );
+    let env = [
+        ("SECRETS_PROVIDERS", "src=aws,dst=aws,vault"),
+        ("SECRETS_SRC_PREFIX", src.as_str()),
+        ("SECRETS_DST_PREFIX", dst.as_str()),
+        ("SECRETS_AWS_ENDPOINT", endpoint.as_str()),
+        ("SECRETS_AWS_REGION", crate::support::AWS_TEST_REGION),
+        ("AWS_ACCESS_KEY_ID", crate::support::AWS_TEST_ACCESS_KEY_ID),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            crate::support::AWS_TEST_SECRET_ACCESS_KEY,
+        ),
+        ("VAULT_ADDR", addr.as_str()),
+        ("VAULT_TOKEN", token.as_str()),
+        ("SECRETS_PREFIX", folder.as_str()),
+        ("SECRETS_RETRIES", "0"),
+    ];
+    let to = |target: &'static str| {
+        vec![
+            "migrate",
+            "--manifest",
+            "secrets.toml",
+            "--from",
+            "src",
+            "--to",
+            target,
+        ]
+    };
+    let out = run(dir.path(), &to("dst"), &env, None);
+    assert_exit(&out, 0);
+    let got = client
+        .get_secret_value()
+        .secret_id(format!("{dst}/tls/key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.secret_binary().map(|b| b.as_ref().to_vec()),
+        Some(bytes)
+    );
+    assert_eq!(got.secret_string(), None);
+    let again = run(dir.path(), &to("dst"), &env, None);
+    assert_exit(&again, 0);
+    assert!(
+        text(&again.stdout).contains("tls/key: unchanged ("),
+        "{}",
+        both(&again)
+    );
+    let vault = run(dir.path(), &to("vault"), &env, None);
+    assert_exit(&vault, 2);
+    assert!(
+        text(&vault.stdout).contains("binary (not UTF-8), which Vault KV cannot hold"),
+        "{}",
+        both(&vault)
+    );
+    assert_no_leak(&[&out, &again, &vault], &[&token]);
+}
+
+#[cfg(feature = "vault")]
+#[test]
+fn a_soft_deleted_target_is_written_without_overwrite_and_not_rotated() {
+    use crate::ops::bao;
+    let (addr, token) = (
+        crate::support::vault_addr(),
+        crate::support::vault_root_token(),
+    );
+    let folder = crate::support::unique_name("cli-migrate-deleted");
+    bao::put(
+        &format!("{folder}/api/key"),
+        r#"{"value":"mig-deleted-old-2Pq"}"#,
+    );
+    bao::ok("DELETE", &format!("secret/data/{folder}/api/key"), None);
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "secrets.toml",
+        "[secrets.KEY]\npath = \"api/key\"\n",
+    );
+    write(dir.path(), ".env", "API_KEY=mig-deleted-new-8Wd\n");
+    let env = bao::env("env,vault", &addr, &token, &folder);
+    let rotate = run(
+        dir.path(),
+        &[
+            "rotate",
+            "api/key",
+            "--provider",
+            "vault",
+            "--generate",
+            "16",
+        ],
+        &env,
+        None,
+    );
+    assert_exit(&rotate, 1);
+    assert!(
+        text(&rotate.stderr).contains("the current version 1 is deleted or destroyed"),
+        "{}",
+        both(&rotate)
+    );
+    let plan = run(
+        dir.path(),
+        &[
+            "migrate",
+            "--manifest",
+            "secrets.toml",
+            "--from",
+            "env",
+            "--to",
+            "vault",
+            "--dry-run",
+        ],
+        &env,
+        None,
+    );
+    assert_exit(&plan, 0);
+    assert!(
+        text(&plan.stdout).contains(&format!(
+            "api/key: update (vault secret/data/{folder}/api/key, version 1 is deleted)"
+        )),
+        "{}",
+        both(&plan)
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "migrate",
+            "--manifest",
+            "secrets.toml",
+            "--from",
+            "env",
+            "--to",
+            "vault",
+        ],
+        &env,
+        None,
+    );
+    assert_exit(&out, 0);
+    assert!(text(&out.stdout).contains("updated ("), "{}", both(&out));
+    assert_eq!(bao::current_version(&format!("{folder}/api/key")), 2);
+    assert_no_leak(
+        &[&rotate, &plan, &out],
+        &["mig-deleted-old-2Pq", "mig-deleted-new-8Wd", &token],
+    );
+}
