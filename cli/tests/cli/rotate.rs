@@ -444,3 +444,63 @@ fn one_field_of_an_openbao_secret_is_rotated_and_the_others_stay() {
     );
     assert_no_leak(&[&out, &missing], &[old, new, &token]);
 }
+
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn a_secret_with_aws_rotation_enabled_is_refused_without_force_and_audited_as_such() {
+    let endpoint = crate::support::aws_endpoint();
+    let client = crate::support::seed_client(&endpoint);
+    let prefix = format!("/{}", crate::support::unique_name("cli-rotate-lambda"));
+    let id = format!("{prefix}/api/key");
+    let old = "rot-aws-lambda-pw-7Hs";
+    client
+        .create_secret()
+        .name(&id)
+        .secret_string(old)
+        .send()
+        .await
+        .unwrap();
+    // moto turns rotation on without a Lambda when given rules (and,
+    // not rotating immediately, keeps the value in the version it adds).
+    client
+        .rotate_secret()
+        .secret_id(&id)
+        .rotate_immediately(false)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(30)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = aws_env(&endpoint, &prefix);
+    let args = ["rotate", "api/key", "--provider", "aws", "--generate", "20"];
+    let refused = run(dir.path(), &args, &env, None);
+    assert_exit(&refused, 1);
+    assert!(
+        text(&refused.stderr).contains("AWS rotation is enabled")
+            && text(&refused.stderr).contains("--force"),
+        "{}",
+        both(&refused)
+    );
+    assert_eq!(value_at(&client, &id, "AWSCURRENT").await, old);
+    let audit = run(
+        dir.path(),
+        &["audit", "--provider", "aws", "--format", "json"],
+        &env,
+        None,
+    );
+    assert_exit(&audit, 0);
+    let doc: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(doc["secrets"][0]["rotation_enabled"], true, "{doc:#}");
+    assert!(doc["secrets"][0]["last_rotated"].is_string(), "{doc:#}");
+    let forced: Vec<&str> = args.iter().copied().chain(["--force"]).collect();
+    let forced = run(dir.path(), &forced, &env, None);
+    assert_exit(&forced, 0);
+    let new = value_at(&client, &id, "AWSCURRENT").await;
+    assert_eq!(new.len(), 20);
+    assert_eq!(value_at(&client, &id, "AWSPREVIOUS").await, old);
+    assert_no_leak(&[&refused, &audit, &forced], &[old, &new]);
+}
