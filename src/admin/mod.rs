@@ -241,3 +241,76 @@ pub(crate) fn changed(location: &str, expected: &Expect) -> Error {
         "{location} changed while it was written ({what} when it was read); nothing was overwritten, run again"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_vars(vars).unwrap()
+    }
+
+    #[test]
+    fn debug_shows_no_value() {
+        let current = Current {
+            value: Some(Payload::Text(SecretString::from("s3cr3t-text"))),
+            version: "3".into(),
+        };
+        let bin = Payload::Binary(SecretSlice::from(b"s3cr3t-bytes".to_vec()));
+        let shown = format!("{current:?} {bin:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("version: \"3\""), "{shown}");
+    }
+
+    #[test]
+    fn only_named_aws_and_vault_instances_open() {
+        let c = config(&[("SECRETS_PROVIDERS", "env,local=env")]);
+        let e = open(&c, "nowhere").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(e.to_string().contains("(it has: env, local)"), "{e}");
+        let e = open(&c, "local").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("provider 'local' (env) cannot be written"),
+            "{e}"
+        );
+        #[cfg(feature = "vault")]
+        {
+            let c = config(&[
+                ("SECRETS_PROVIDERS", "dr=vault"),
+                ("SECRETS_DR_VAULT_ADDR", "http://127.0.0.1:8200"),
+                ("VAULT_TOKEN", "hvs.s3cr3t-token"),
+                ("SECRETS_DR_PREFIX", "app"),
+            ]);
+            let store = open(&c, "dr").unwrap();
+            assert_eq!(store.name(), "dr");
+            assert_eq!(store.kind(), ProviderKind::Vault);
+            assert_eq!(store.location("db"), "secret/data/app/db");
+            assert!(!format!("{store:?}").contains("s3cr3t"));
+            let c = config(&[("SECRETS_PROVIDERS", "dr=vault")]);
+            let e = open(&c, "dr").unwrap_err();
+            assert!(e.to_string().starts_with("provider 'dr': "), "{e}");
+        }
+        #[cfg(feature = "aws")]
+        {
+            let c = config(&[("SECRETS_PROVIDERS", "aws"), ("SECRETS_PREFIX", "/app")]);
+            let store = open(&c, "aws").unwrap();
+            assert_eq!(store.kind(), ProviderKind::Aws);
+            assert_eq!(store.location("db"), "/app/db");
+        }
+    }
+
+    #[test]
+    fn a_changed_secret_says_what_was_expected() {
+        let e = changed("secret/data/app/db", &Expect::Version("4".into()));
+        assert_eq!(e.kind(), crate::ErrorKind::Unavailable);
+        assert!(e.to_string().contains("version 4 was current"), "{e}");
+        let e = changed("/app/db", &Expect::Absent);
+        assert!(e.to_string().contains("it did not exist"), "{e}");
+    }
+}
