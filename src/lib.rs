@@ -20,11 +20,12 @@
 //! | settings from the environment | [`settings::Settings`] (every getter names its variable on error; `for_instance` the view of a named instance, `SECRETS_DR_...` first) and [`Config`] (the chain's own, and the [`ProviderEntry`]s of `SECRETS_PROVIDERS`) |
 //! | **how a value is hidden** | [`masking`]: `known.rs` the registry of fetched values and their encodings, `redactor.rs` text in, masked text out, `layer.rs` the `tracing` integration, `json.rs` JSON lines |
 //! | credential detection, **the `sk-` rule** | [`detect`]: `builtin/` every vendor format, one file per field (`generic.rs` the catch-all `sk-`/`pk-` rule), `names.rs` secret-named keys, `values.rs` the `key=value` / URL / `Authorization` parsers, `placeholder.rs`, `entropy.rs`, `filter.rs` the keyword prefilter, `rule_set.rs` the engine |
+//! | writing, for operators (`migrate`, `rotate`, `audit`) | [`admin`]: the `SecretStore` trait (`admin/mod.rs`), `value.rs` (Vault's `{"value": v}`, comparing values, one field replaced), `aws.rs`, `vault.rs` (features `aws`, `vault`); built on the read providers' clients, not part of [`Provider`](providers::Provider) |
 //! | errors | [`Error`] and [`ErrorKind`]: one error type; messages name the path and the provider, never a value; each [`ProviderOutcome`] keeps the backend's code and HTTP status |
 //!
 //! The `secret-chain` command (`get`, `list`, `check`, `scan`, `redact`,
 //! `exec`: a process's secrets from a manifest in its environment, its
-//! output masked) is the `secret-chain-cli` package in `cli/`.
+//! output masked; `migrate`, `rotate`, `audit`: the operator commands) is the `secret-chain-cli` package in `cli/`.
 //!
 //! ## Features
 //!
@@ -164,6 +165,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod admin;
 mod breaker;
 mod chain;
 mod clock;

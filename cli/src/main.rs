@@ -10,6 +10,7 @@ mod agent;
 mod commands;
 mod exec;
 mod manifest;
+mod ops;
 use secret_chain::{Error, ErrorKind};
 
 /// What `--help` says about exit codes: the same table for every command,
@@ -19,14 +20,18 @@ const EXIT_CODES: &str = "\
 Exit codes (the same for every command):
   0  ok
   1  the answer is no: get: not found in any provider; check --manifest:
-     a required secret missing; scan: credentials found (to come: a secret
-     overdue, an overwrite refused, a rotation check failed)
+     a required secret missing; scan: credentials found; migrate: an
+     overwrite refused or a required secret missing at the source;
+     rotate: the check failed (rolled back), the secret is missing, or a
+     pending version or AWS rotation refused it; audit: a secret overdue
   2  usage, configuration or a bad file: bad arguments, a bad SECRETS_*
      value or .env file, an unreadable path, a bad --config, --baseline
-     or --manifest
+     or --manifest, a provider that cannot be written or audited
   3  a backend unavailable or access denied: get: a provider failed and
      no other one had the secret; list: a provider cannot list (the
-     others' names are printed); check: any provider does not answer
+     others' names are printed); check: any provider does not answer;
+     migrate, rotate, audit: a read or write failed (migrate names what
+     was written and what was not)
   A 2 or 3 wins over a 1 (scan: an unreadable path and a finding exit 2).
   exec is the exception and follows env(1): the command's own status,
   125 secret-chain itself failed (bad arguments, configuration or
@@ -131,6 +136,18 @@ enum Commands {
     /// whole chain, with masked logs.
     #[command(after_help = EXIT_CODES)]
     Agent(agent::AgentArgs),
+    /// Copy the secrets of a manifest from one provider to another (aws or
+    /// vault); prints the plan and what was done, never a value.
+    #[command(after_help = EXIT_CODES)]
+    Migrate(commands::migrate::MigrateArgs),
+    /// Put a new value in a secret (generated or from stdin), check it with a
+    /// command, then promote it or roll back; never prints the value.
+    #[command(after_help = EXIT_CODES)]
+    Rotate(commands::rotate::RotateArgs),
+    /// Report each secret's current version, its age and whether it is
+    /// overdue for rotation; reads metadata only, never a value.
+    #[command(after_help = EXIT_CODES)]
+    Audit(commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -154,6 +171,9 @@ fn main() -> ExitCode {
         Commands::Scan(args) => commands::scan::run(args),
         Commands::Redact(args) => commands::redact::run(args),
         Commands::Agent(args) => agent::run(args),
+        Commands::Migrate(args) => block_on(commands::migrate::run(args)),
+        Commands::Rotate(args) => block_on(commands::rotate::run(args)),
+        Commands::Audit(args) => block_on(commands::audit::run(args)),
     };
     exit.into()
 }

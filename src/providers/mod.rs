@@ -78,6 +78,8 @@ pub mod vault;
 pub use batch::{FETCH_MANY_CONCURRENCY, fetch_each};
 pub use env::EnvProvider;
 pub use metadata::{Lease, SecretMetadata};
+#[cfg(feature = "vault")]
+pub(crate) use rfc3339::parse as rfc3339_parse;
 pub(crate) use value::file_text;
 pub use value::{SecretData, SecretValue};
 

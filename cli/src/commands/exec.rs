@@ -149,24 +149,37 @@ fn line(entry: &Entry, status: &str, e: &Error) -> String {
 /// backend credentials, kept for as long as the child runs, plus the
 /// built-in patterns; and the hold of a partial line.
 fn redactor(manager: &SecretsManager, set: &[(String, SecretString)]) -> (Redactor, usize) {
-    let min_len = manager.known_secrets().min_len();
-    let known = Arc::new(KnownSecrets::with_settings(min_len, Duration::MAX));
     let mut values: Vec<String> = Vec::new();
     for (_, v) in set {
-        let v = v.expose_secret();
-        values.push(v.to_owned());
-        if v.contains('\n') {
-            values.extend(v.lines().map(|l| l.trim().to_owned()));
-        }
-        if v.trim_start().starts_with('{')
-            && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(v)
-        {
-            values.extend(map.into_iter().filter_map(|(_, f)| match f {
-                serde_json::Value::String(s) => Some(s),
-                _ => None,
-            }));
-        }
+        value_forms(v.expose_secret(), &mut values);
     }
+    masker(manager.known_secrets().min_len(), values)
+}
+
+/// A value and what of it output may show alone: each line of a
+/// multi-line one (output is released line by line) and each string field
+/// of a JSON object.
+pub(crate) fn value_forms(v: &str, values: &mut Vec<String>) {
+    values.push(v.to_owned());
+    if v.contains('\n') {
+        values.extend(v.lines().map(|l| l.trim().to_owned()));
+    }
+    if v.trim_start().starts_with('{')
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(v)
+    {
+        values.extend(map.into_iter().filter_map(|(_, f)| match f {
+            serde_json::Value::String(s) => Some(s),
+            _ => None,
+        }));
+    }
+}
+
+/// The redactor of a child's output (`exec`, `rotate --check`): `values`
+/// (wiped here) and the backend credentials of the environment, which the
+/// child inherits, plus the built-in patterns; and the hold of a partial
+/// line. Values shorter than `min_len` are not registered.
+pub(crate) fn masker(min_len: usize, mut values: Vec<String>) -> (Redactor, usize) {
+    let known = Arc::new(KnownSecrets::with_settings(min_len, Duration::MAX));
     for (name, value) in std::env::vars_os() {
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
             continue;
@@ -192,7 +205,7 @@ fn redactor(manager: &SecretsManager, set: &[(String, SecretString)]) -> (Redact
 }
 
 /// Overwrites a copy of a value before it is dropped.
-fn zeroize_string(s: &mut String) {
+pub(crate) fn zeroize_string(s: &mut String) {
     let n = s.len();
     s.clear();
     s.extend(std::iter::repeat_n('\0', n));

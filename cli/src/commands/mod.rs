@@ -8,11 +8,14 @@ use secret_chain_cli::scanner::{self, ConfigFormat};
 
 use crate::Exit;
 
+pub(crate) mod audit;
 pub(crate) mod check;
 pub(crate) mod exec;
 pub(crate) mod get;
 pub(crate) mod list;
+pub(crate) mod migrate;
 pub(crate) mod redact;
+pub(crate) mod rotate;
 pub(crate) mod scan;
 
 /// A failed write to stdout, as the library's error (no value in it).

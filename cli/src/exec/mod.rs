@@ -12,6 +12,7 @@
 //! when a signal N killed it). With `--no-mask` there is nothing to read:
 //! `exec` replaces itself with the command, as `env(1)` does.
 
+pub(crate) mod check;
 pub(crate) mod signals;
 pub(crate) mod stream;
 

@@ -7,6 +7,7 @@ mod support;
 
 #[cfg(all(feature = "aws", feature = "vault"))]
 mod agent;
+mod audit;
 mod bad_input;
 mod breadth;
 mod check;
@@ -15,4 +16,8 @@ mod exit_codes;
 mod get;
 mod gitleaks;
 mod manifest;
+mod migrate;
+mod ops;
+#[cfg(any(feature = "aws", feature = "vault"))]
+mod rotate;
 mod scan;

@@ -299,6 +299,22 @@ impl AwsProvider {
             .target(SECRETS_MANAGER.name, region.map(|r| r.as_ref()))
     }
 
+    /// The client that the operator commands (`crate::admin`) write
+    /// with: the one client, or with `SECRETS_AWS_REGIONS` the first
+    /// region's (the primary; replicas are read-only).
+    pub(crate) async fn admin_client(&self) -> Result<AdminClient<'_>, Error> {
+        let (client, settings) = match &self.replicas {
+            Some(replicas) => replicas.primary().await?,
+            None => (self.client().await?, &self.settings),
+        };
+        Ok(AdminClient { client, settings })
+    }
+
+    /// The prefix secret ids start with (`SECRETS_PREFIX`).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     async fn fetch_inner(&self, name: &str, version: &Version) -> Result<SecretValue, Error> {
         let id = self.secret_id(name);
         self.with_client(
@@ -368,6 +384,23 @@ impl AwsProvider {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+}
+
+/// A client of the operator commands, with what its errors need.
+pub(crate) struct AdminClient<'a> {
+    pub(crate) client: &'a Client,
+    settings: &'a ClientSettings,
+}
+
+impl AdminClient<'_> {
+    /// An SDK error as this crate's error, mapped as the provider's are
+    /// (`what`: `secret id /app/db`); never keeps the raw response.
+    pub(crate) fn error<E>(&self, err: SdkError<E, HttpResponse>, what: &str) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        sdk_error_of(err, what, self.settings, self.client)
     }
 }
 
@@ -520,7 +553,7 @@ fn secret_value(
     }
 }
 
-fn join_prefix(prefix: &str, name: &str) -> String {
+pub(crate) fn join_prefix(prefix: &str, name: &str) -> String {
     if name.starts_with("arn:") {
         // A full ARN names one secret exactly: no prefix.
         return name.to_owned();

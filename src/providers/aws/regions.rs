@@ -187,6 +187,21 @@ impl Replicas {
         })
     }
 
+    /// The first region's client and settings: where operator writes go.
+    pub(crate) async fn primary(&self) -> Result<(&Client, &ClientSettings), Error> {
+        let replica = self
+            .regions
+            .first()
+            .ok_or_else(|| Error::config("SECRETS_AWS_REGIONS names no region"))?;
+        let client = replica
+            .client
+            .get_or_try_init(|| async {
+                Ok::<_, Error>(Client::new(&replica.settings.load("aws").await?))
+            })
+            .await?;
+        Ok((client, &replica.settings))
+    }
+
     /// One region's call, with its breaker's bookkeeping; the error
     /// starts with the region.
     async fn call_one<'a, T>(

@@ -24,9 +24,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 pub(super) const MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 /// A response: status and body bytes (zeroized when dropped).
-pub(super) struct Reply {
-    pub(super) status: StatusCode,
-    pub(super) body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Drop for Reply {
@@ -36,13 +36,13 @@ impl Drop for Reply {
 }
 
 impl Reply {
-    pub(super) fn json(&self) -> Option<Value> {
+    pub(crate) fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
     }
 
     /// A short summary of Vault's `errors` array (messages such as
     /// "permission denied" or "Vault is sealed"; never values on a read).
-    pub(super) fn errors_summary(&self) -> Option<String> {
+    pub(crate) fn errors_summary(&self) -> Option<String> {
         let v = self.json()?;
         let errors = v.get("errors")?.as_array()?;
         let first = errors.iter().find_map(|e| e.as_str())?;
@@ -215,7 +215,7 @@ fn sanitize_reason(reason: &str) -> String {
 
 /// Maps a status other than the ones the caller handles: 403 access denied,
 /// 404 not found, anything else (5xx, sealed, rate limited) unavailable.
-pub(super) fn status_error(reply: &Reply, what: &str) -> Error {
+pub(crate) fn status_error(reply: &Reply, what: &str) -> Error {
     let code = reply.status.as_u16();
     let summary = reply.errors_summary();
     let detail = match code {

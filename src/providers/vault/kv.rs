@@ -252,6 +252,42 @@ impl VaultProvider {
     }
 }
 
+/// What the operator commands (`crate::admin`) send: KV v2 requests
+/// through the provider's session, addressing and checks.
+impl VaultProvider {
+    /// The URL of `{mount}/{area}/{prefix}{name}` (`area`: `data` or
+    /// `metadata`) and its label in errors; `name` is checked as a read's.
+    pub(crate) fn kv_url(&self, area: &str, name: &str) -> Result<(String, String), Error> {
+        let name = name.trim_start_matches('/');
+        let what = format!("{}/{area}/{}{}", self.mount, self.prefix, name);
+        check_segments(name).map_err(|why| {
+            Error::new(
+                ErrorKind::InvalidPath,
+                format!("secret path '{name}' cannot be written to Vault: {why}"),
+            )
+            .with_provider(NAME)
+        })?;
+        let url = format!(
+            "{}/v1/{}/{area}/{}",
+            self.base,
+            encode_path(&self.mount),
+            encode_path(&format!("{}{}", self.prefix, name))
+        );
+        Ok((url, what))
+    }
+
+    /// One authenticated request (re-login on a dead token, as reads do).
+    pub(crate) async fn kv_call(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, Error> {
+        self.authed_with(method, url, what, body).await
+    }
+}
+
 impl Provider for VaultProvider {
     fn name(&self) -> &str {
         NAME

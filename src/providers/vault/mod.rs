@@ -152,6 +152,7 @@ pub use dynamic::VaultDynamicProvider;
 
 use crate::clock::Clock;
 use auth::{Auth, Session};
+pub(crate) use http::{Reply, status_error};
 
 /// The provider's name in chains, logs and errors.
 const NAME: &str = "vault";
