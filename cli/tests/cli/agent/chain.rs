@@ -254,3 +254,34 @@ async fn raw_get(port: u16, path: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[test]
+fn a_denial_is_a_400_access_denied_exception() {
+    let (addr, root) = (support::vault_addr(), support::vault_root_token());
+    // A token with the default policy only: it may not read secret/.
+    let r = support::http_request(
+        "POST",
+        &addr,
+        "/v1/auth/token/create",
+        &[
+            ("X-Vault-Token", &root),
+            ("Content-Type", "application/json"),
+        ],
+        Some(br#"{"policies":["default"],"ttl":"10m"}"#),
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let token = body["auth"]["client_token"].as_str().unwrap().to_owned();
+    let env = [
+        ("VAULT_ADDR", addr.as_str()),
+        ("VAULT_TOKEN", token.as_str()),
+    ];
+    let agent = Agent::start(Setup::new("providers = [\"vault\"]").env(&env));
+    let r = agent.get("/v1/agent/denied");
+    assert_eq!(r.status, 400, "{r:?}");
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["__type"], "AccessDeniedException");
+    assert!(!r.body.contains(&token));
+    agent.assert_logs_hold_none_of(&[&token]);
+}
