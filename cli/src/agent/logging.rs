@@ -40,7 +40,11 @@ pub(crate) fn install(
         LogLevel::Error => LevelFilter::ERROR,
         LogLevel::None => LevelFilter::OFF,
     };
-    let writer = if to_file && level != LogLevel::None {
+    if level == LogLevel::None {
+        // Nothing is logged: no subscriber, no masking rules built.
+        return Ok(());
+    }
+    let writer = if to_file {
         let file = open_log(Path::new(LOG_FILE))?;
         BoxMakeWriter::new(Arc::new(file))
     } else {
