@@ -15,6 +15,8 @@ use std::time::Duration;
 use secret_chain::Error;
 use toml::Value;
 
+use crate::manifest::line_of;
+
 /// The AWS agent's log levels (`log_level`, any case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LogLevel {
@@ -295,14 +297,6 @@ fn nonempty_strings(at: &Place<'_>, v: &Value) -> Result<Vec<String>, Error> {
         return Err(at.bad("must not be empty"));
     }
     Ok(list)
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A check command (`rotate --check CMD`): `sh -c CMD` with one value in
-//! its environment, its output masked as `exec`'s is (the same [`Masker`]
-//! and pumps), and a time limit.
+//! its environment, its output masked as `exec`'s is (the same
+//! [`Masker`](super::stream::Masker) and pumps), and a time limit.
 //!
 //! The command runs in a process group of its own, so that the limit ends
 //! what it started too (a `sleep` in a pipeline would otherwise keep the
@@ -15,8 +15,7 @@ use rustix::process::{Pid, Signal, kill_process_group};
 use secret_chain::masking::Redactor;
 use secret_chain::{ExposeSecret, SecretString};
 
-use super::stream::Masker;
-use super::{Source, dup_stderr, pump};
+use super::{dup_stderr, spawn_pumps};
 
 /// How a check ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,21 +58,7 @@ pub(crate) fn run(
         Err(e) => return Checked::CannotRun(format!("cannot run sh: {e}")),
     };
     let pid = Pid::from_child(&child);
-    let pumps: Vec<_> = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Source>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Source>),
-    ]
-    .into_iter()
-    .zip([out, err])
-    .filter_map(|(src, dst)| {
-        let src = src?;
-        let masker = Masker::new(redactor.clone(), hold);
-        std::thread::Builder::new()
-            .name("check-output".into())
-            .spawn(move || pump(src, dst, masker))
-            .ok()
-    })
-    .collect();
+    let pumps = spawn_pumps(&mut child, out, err, &redactor, hold, "check-output");
     let start = Instant::now();
     let outcome = loop {
         match child.try_wait() {

@@ -98,21 +98,7 @@ pub(crate) fn run(plan: Plan) -> u8 {
         Err(e) => return spawn_failed(&plan.program, &e),
     };
     let forwarder = catcher.forward_to(Pid::from_child(&child));
-    let pumps: Vec<_> = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Source>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Source>),
-    ]
-    .into_iter()
-    .zip([out, err])
-    .filter_map(|(src, dst)| {
-        let src = src?;
-        let masker = Masker::new(redactor.clone(), hold);
-        std::thread::Builder::new()
-            .name("exec-output".into())
-            .spawn(move || pump(src, dst, masker))
-            .ok()
-    })
-    .collect();
+    let pumps = spawn_pumps(&mut child, out, err, &redactor, hold, "exec-output");
 
     // Wait for the exit without reaping, so that no signal goes to a
     // reused pid: the forwarder stops first, then the child is reaped.
@@ -177,6 +163,34 @@ fn dup_stderr() -> io::Result<File> {
 /// Copies one of the child's streams to ours, masked. When ours is
 /// closed (a reader that went away), the pipe is closed too, so that the
 /// child gets the broken pipe it would have had without `exec`.
+/// One masking pump per output of `child`: its stdout into `out`, its
+/// stderr into `err`, each on a thread named `name` (`exec` and
+/// `rotate --check` share it).
+fn spawn_pumps(
+    child: &mut std::process::Child,
+    out: File,
+    err: File,
+    redactor: &Redactor,
+    hold: usize,
+    name: &str,
+) -> Vec<std::thread::JoinHandle<()>> {
+    [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn Source>),
+        child.stderr.take().map(|s| Box::new(s) as Box<dyn Source>),
+    ]
+    .into_iter()
+    .zip([out, err])
+    .filter_map(|(src, dst)| {
+        let src = src?;
+        let masker = Masker::new(redactor.clone(), hold);
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || pump(src, dst, masker))
+            .ok()
+    })
+    .collect()
+}
+
 fn pump(mut src: Box<dyn Source>, mut dst: File, mut masker: Masker) {
     // Larger reads, fewer wake-ups (the default pipe holds 64 KiB); a
     // refusal (the user's pipe limit) only costs speed.

@@ -220,9 +220,7 @@ async fn a_thousand_concurrent_cold_requests_make_one_backend_call() {
     );
     // A slow backend: every request is in flight before the first answer.
     proxy.set_delay(Duration::from_millis(1500));
-    let base = agent.base();
     let path = format!("/v1/{name}");
-    let _ = base;
     let mut tasks = Vec::new();
     for _ in 0..1000 {
         let (port, path) = (agent.port, path.clone());

@@ -2,7 +2,6 @@
 //! checks in their order, the token from env or file, the Unix socket,
 //! `/metrics` and the listing.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 use base64::Engine;
@@ -325,5 +324,4 @@ fn a_config_file_with_every_aws_agent_key_starts_unchanged() {
         std::thread::sleep(std::time::Duration::from_millis(100));
         waited += 1;
     }
-    let _ = std::io::stdout().flush();
 }
